@@ -1,0 +1,53 @@
+"""Broker data enters the OMS only as these reports (what the broker says is true)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from .enums import OrderSide, OrderStatus, OrderType, Product
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReport:
+    broker_order_id: str
+    client_order_id: str | None
+    symbol: str
+    exchange: str
+    side: OrderSide
+    order_type: OrderType
+    product: Product
+    quantity: int
+    filled_quantity: int
+    pending_quantity: int
+    price: Decimal | None
+    trigger_price: Decimal | None
+    average_price: Decimal | None
+    status: OrderStatus
+    status_message: str | None
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TradeReport:
+    trade_id: str
+    broker_order_id: str
+    symbol: str
+    exchange: str
+    side: OrderSide
+    quantity: int
+    price: Decimal
+    timestamp: datetime
+    product: Product | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionReport:
+    symbol: str
+    exchange: str
+    product: Product
+    quantity: int
+    average_price: Decimal
+    multiplier: Decimal
+    last_price: Decimal | None

@@ -1,0 +1,46 @@
+"""The order state machine: one transition table, checked everywhere a status changes."""
+
+from __future__ import annotations
+
+from .enums import OrderStatus as S
+
+_ANY_LIVE = {S.SUBMITTED, S.OPEN, S.TRIGGER_PENDING, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.PENDING: frozenset(_ANY_LIVE),
+    S.SUBMITTED: frozenset(_ANY_LIVE),
+    S.OPEN: frozenset({S.OPEN, S.TRIGGER_PENDING, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}),
+    # An SL order sits in TRIGGER_PENDING, then becomes OPEN (limit) or fills directly.
+    S.TRIGGER_PENDING: frozenset({S.TRIGGER_PENDING, S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}),
+    S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED}),
+    S.FILLED: frozenset(),
+    # A fill may race a cancel: the cancel is confirmed, then trades prove the order had
+    # already filled completely. Trades are facts; the status follows them.
+    S.CANCELLED: frozenset({S.FILLED}),
+    S.REJECTED: frozenset(),
+}
+
+
+class InvalidTransition(ValueError):
+    def __init__(self, old: S, new: S) -> None:
+        super().__init__(f"order status cannot go from {old.value} to {new.value}")
+        self.old = old
+        self.new = new
+
+
+def can_transition(old: S, new: S) -> bool:
+    return new in TRANSITIONS[old]
+
+
+def check_transition(old: S, new: S) -> None:
+    if not can_transition(old, new):
+        raise InvalidTransition(old, new)
+
+
+def status_for_fill(quantity: int, filled_quantity: int, current: S) -> S:
+    """Status implied by the filled quantity alone."""
+    if filled_quantity >= quantity:
+        return S.FILLED
+    if filled_quantity > 0 and current is not S.CANCELLED:
+        return S.PARTIALLY_FILLED
+    return current

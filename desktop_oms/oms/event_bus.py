@@ -1,0 +1,50 @@
+"""In-process publish/subscribe for domain events.
+
+Handlers are called synchronously, in subscription order, on the publishing (loop)
+thread; they must be quick (the GUI's handlers only queue work for a coalescing timer).
+A failing handler is logged and reported to `on_handler_error`; it never breaks the
+publisher or other handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from ..domain.events import Event
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[Handler]] = defaultdict(list)
+        self.on_handler_error: Callable[[Handler, Event, BaseException], None] | None = None
+
+    def subscribe(self, event_type: type[Event], handler: Handler) -> Callable[[], None]:
+        """Call `handler` for events of `event_type` (and its subclasses). Returns an unsubscribe."""
+        self._handlers[event_type].append(handler)
+
+        def unsubscribe() -> None:
+            try:
+                self._handlers[event_type].remove(handler)
+            except ValueError:
+                pass
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        for event_type in type(event).__mro__:
+            for handler in tuple(self._handlers.get(event_type, ())):
+                try:
+                    handler(event)
+                except Exception as exc:  # noqa: BLE001 - isolate subscribers
+                    log.exception("event handler %r failed on %s", handler, type(event).__name__)
+                    if self.on_handler_error is not None:
+                        try:
+                            self.on_handler_error(handler, event, exc)
+                        except Exception:  # noqa: BLE001
+                            log.exception("on_handler_error failed")
