@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class OrderSide(str, Enum):
+class OrderSide(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
 
@@ -18,7 +18,7 @@ class OrderSide(str, Enum):
         return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "MARKET"
     LIMIT = "LIMIT"
     SL = "SL"
@@ -33,20 +33,20 @@ class OrderType(str, Enum):
         return self in (OrderType.SL, OrderType.SL_M)
 
 
-class Product(str, Enum):
+class Product(StrEnum):
     MIS = "MIS"
     CNC = "CNC"
     NRML = "NRML"
     MTF = "MTF"
 
 
-class Validity(str, Enum):
+class Validity(StrEnum):
     DAY = "DAY"
     IOC = "IOC"
     TTL = "TTL"
 
 
-class Variety(str, Enum):
+class Variety(StrEnum):
     REGULAR = "regular"
     AMO = "amo"
     CO = "co"
@@ -54,7 +54,7 @@ class Variety(str, Enum):
     AUCTION = "auction"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING = "PENDING"  # journaled locally, broker not (yet) known to have it
     SUBMITTED = "SUBMITTED"  # broker acknowledged, not yet live at the exchange
     OPEN = "OPEN"
@@ -77,6 +77,11 @@ TERMINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderS
 ACTIVE_STATUSES = frozenset(s for s in OrderStatus if s not in TERMINAL_STATUSES)
 # States in which the broker accepts a modification or a cancellation.
 MODIFIABLE_STATUSES = frozenset(
-    {OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.PARTIALLY_FILLED, OrderStatus.SUBMITTED}
+    {
+        OrderStatus.OPEN,
+        OrderStatus.TRIGGER_PENDING,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.SUBMITTED,
+    }
 )
 CANCELLABLE_STATUSES = MODIFIABLE_STATUSES

@@ -98,3 +98,23 @@ class Alert(Event):
     at: datetime
     source: str = "oms"
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotesUpdated(Event):
+    """Coalesced batch of changed quotes (one event per flush, not per tick)."""
+
+    ticks: tuple
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchProgress(Event):
+    state: str  # ARMED | ENGAGING | ENGAGED | DONE | FAILED
+    reason: str | None
+    to_cancel: int
+    cancelled: int
+    to_flatten: int
+    flattened: int
+    message: str
+    at: datetime

@@ -16,7 +16,7 @@ import time
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _EPOCH_US = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
 CLIENT_ORDER_ID_MAX = 20
-_VALID = re.compile(r"^[A-Za-z0-9]{1,20}$")
+_VALID = re.compile(r"[A-Za-z0-9]{1,20}")
 
 
 def base36(number: int, width: int) -> str:
@@ -37,28 +37,45 @@ def new_install_prefix() -> str:
 
 
 def is_valid_client_order_id(value: str) -> bool:
-    return bool(_VALID.match(value or ""))
+    return isinstance(value, str) and _VALID.fullmatch(value) is not None
+
+
+def _decode36(text: str) -> int:
+    return int(text, 36)
+
+
+# Last (time, sequence) issued per prefix in this process: two generators with the same
+# prefix (e.g. an OMS restarted in-process) continue one sequence instead of colliding.
+_ISSUED: dict[str, tuple[int, int]] = {}
+_ISSUED_LOCK = threading.Lock()
 
 
 class ClientOrderIdGenerator:
-    def __init__(self, install_prefix: str, clock=time.time_ns) -> None:
+    """Ids increase strictly per prefix. `last_issued` (e.g. the journal's highest id with
+    this prefix) seeds the sequence so a restart after a clock step back cannot collide."""
+
+    def __init__(
+        self, install_prefix: str, clock=time.time_ns, last_issued: str | None = None
+    ) -> None:
         if not re.fullmatch(r"[A-Z0-9]{4}", install_prefix):
             raise ValueError("install prefix must be 4 base36 characters")
         self._prefix = install_prefix
         self._clock = clock
-        self._last_us = 0
-        self._seq = 0
-        self._lock = threading.Lock()
+        if last_issued and len(last_issued) == 17 and last_issued.startswith(install_prefix):
+            seeded = (_decode36(last_issued[4:14]), _decode36(last_issued[14:]))
+            with _ISSUED_LOCK:
+                _ISSUED[install_prefix] = max(_ISSUED.get(install_prefix, (0, 0)), seeded)
 
     def next_id(self) -> str:
-        with self._lock:
-            now_us = max(self._clock() // 1000 - _EPOCH_US, self._last_us)
-            if now_us == self._last_us:
-                self._seq += 1
-                if self._seq >= 36**3:
+        with _ISSUED_LOCK:
+            last_us, seq = _ISSUED.get(self._prefix, (0, -1))
+            now_us = max(self._clock() // 1000 - _EPOCH_US, last_us)
+            if now_us == last_us:
+                seq += 1
+                if seq >= 36**3:
                     now_us += 1
-                    self._seq = 0
+                    seq = 0
             else:
-                self._seq = 0
-            self._last_us = now_us
-            return f"{self._prefix}{base36(now_us, 10)}{base36(self._seq, 3)}"
+                seq = 0
+            _ISSUED[self._prefix] = (now_us, seq)
+            return f"{self._prefix}{base36(now_us, 10)}{base36(seq, 3)}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal("0")
 PAISA = Decimal("0.01")
 MAX_PRICE = Decimal("100000000")  # 10 crore per unit: far above any listed price
+_WESTERN_GROUPS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+_INDIAN_GROUPS = re.compile(r"[+-]?\d{1,2}(,\d{2})*,\d{3}(\.\d*)?")
 
 
 def to_decimal(value: object, field: str) -> Decimal:
@@ -18,9 +21,15 @@ def to_decimal(value: object, field: str) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, float):
-        result = Decimal(repr(value))
+        result = Decimal(float.__repr__(value))
     elif isinstance(value, str):
-        text = value.strip().replace(",", "")
+        text = value.strip()
+        if "," in text:
+            if not (_WESTERN_GROUPS.fullmatch(text) or _INDIAN_GROUPS.fullmatch(text)):
+                raise ValueError(f"{field} {value!r} has misplaced thousands separators")
+            text = text.replace(",", "")
+        if not text.isascii() or "_" in text:
+            raise ValueError(f"{field} {value!r} is not a number")
         try:
             result = Decimal(text)
         except InvalidOperation:

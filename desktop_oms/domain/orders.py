@@ -39,8 +39,11 @@ def _enum(enum_type, value, field_name):
 def normalise_symbol(symbol: object) -> str:
     if not isinstance(symbol, str):
         raise ValueError(f"symbol must be text, got {type(symbol).__name__}")
-    text = symbol.strip().upper()
-    if not _SYMBOL.match(text):
+    text = symbol.strip()
+    if not text.isascii():
+        raise ValueError(f"symbol {symbol!r} is not a valid trading symbol")
+    text = text.upper()
+    if not _SYMBOL.fullmatch(text):
         raise ValueError(f"symbol {symbol!r} is not a valid trading symbol")
     return text
 
@@ -72,7 +75,9 @@ class OrderRequest:
         set_(self, "symbol", normalise_symbol(self.symbol))
         exchange = str(self.exchange).strip().upper() if isinstance(self.exchange, str) else ""
         if exchange not in _EXCHANGES:
-            raise ValueError(f"exchange must be one of {', '.join(sorted(_EXCHANGES))}, got {self.exchange!r}")
+            raise ValueError(
+                f"exchange must be one of {', '.join(sorted(_EXCHANGES))}, got {self.exchange!r}"
+            )
         set_(self, "exchange", exchange)
         set_(self, "side", _enum(OrderSide, self.side, "side"))
         set_(self, "order_type", _enum(OrderType, self.order_type, "order type"))
@@ -87,7 +92,9 @@ class OrderRequest:
             raise ValueError(f"quantity {self.quantity} is not plausible")
         for name in ("price", "trigger_price", "stop_loss", "take_profit"):
             set_(self, name, _price(getattr(self, name), name.replace("_", " ")))
-        if self.strategy_id is not None and not isinstance(self.strategy_id, (str, int)):
+        if self.strategy_id is not None and (
+            isinstance(self.strategy_id, bool) or not isinstance(self.strategy_id, (str, int))
+        ):
             raise ValueError("strategy id must be text or a number")
         if isinstance(self.strategy_id, str) and len(self.strategy_id) > 64:
             raise ValueError("strategy id is longer than 64 characters")
@@ -104,7 +111,9 @@ def order_shape_problem(request: OrderRequest) -> str | None:
         return "An SL-M order needs a trigger price"
     if kind is OrderType.SL_M and request.price is not None:
         return "An SL-M order takes a trigger price only, not a price"
-    if kind is OrderType.MARKET and (request.price is not None or request.trigger_price is not None):
+    if kind is OrderType.MARKET and (
+        request.price is not None or request.trigger_price is not None
+    ):
         return "A MARKET order takes neither a price nor a trigger price"
     if kind is OrderType.LIMIT and request.trigger_price is not None:
         return "A LIMIT order takes no trigger price"
@@ -114,7 +123,12 @@ def order_shape_problem(request: OrderRequest) -> str | None:
             return "A buy SL order's trigger must not be above its limit price"
         if request.side is OrderSide.SELL and request.trigger_price < request.price:
             return "A sell SL order's trigger must not be below its limit price"
-    entry = request.price
+    if request.stop_loss is not None and request.take_profit is not None:
+        if request.side is OrderSide.BUY and request.stop_loss >= request.take_profit:
+            return "A buy order's stop-loss must be below its take-profit"
+        if request.side is OrderSide.SELL and request.stop_loss <= request.take_profit:
+            return "A sell order's stop-loss must be above its take-profit"
+    entry = request.price if request.price is not None else request.trigger_price
     if entry is not None and request.stop_loss is not None:
         if request.side is OrderSide.BUY and request.stop_loss >= entry:
             return "A buy order's stop-loss must be below its entry price"

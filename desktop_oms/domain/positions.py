@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from .enums import OrderSide, Product
 from .money import ZERO
 
 
-class PositionAction(str, Enum):
+class PositionAction(StrEnum):
     NEW = "NEW"
     ADD = "ADD"
     REDUCE = "REDUCE"
@@ -86,7 +86,9 @@ class FillOutcome:
     closed_quantity: int  # how much of the old position this fill closed
 
 
-def flat_position(symbol: str, exchange: str, product: Product, multiplier: Decimal = Decimal("1")) -> Position:
+def flat_position(
+    symbol: str, exchange: str, product: Product, multiplier: Decimal = Decimal("1")
+) -> Position:
     return Position(symbol=symbol, exchange=exchange, product=product, multiplier=multiplier)
 
 
@@ -94,10 +96,9 @@ def apply_fill(
     position: Position, side: OrderSide, quantity: int, price: Decimal, at: datetime | None = None
 ) -> FillOutcome:
     """Return the position after one fill and what the fill did to it."""
-    if quantity <= 0:
-        raise ValueError("fill quantity must be positive")
-    if price <= ZERO:
-        raise ValueError("fill price must be positive")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ValueError(f"fill quantity must be a positive whole number, got {quantity!r}")
+    _check_price(price, "fill price")
     signed = quantity * side.sign
     old_qty = position.quantity
     mult = position.multiplier
@@ -128,7 +129,9 @@ def apply_fill(
             action, new_avg = PositionAction.REDUCE, position.average_price
             opened_at = position.opened_at
             extremes = _widen(position, price)
-            peak, drawdown = position.peak_unrealized_pnl, position.max_drawdown
+            # Profit taken is not a drawdown: the peak shrinks with the position.
+            peak = position.peak_unrealized_pnl * abs(new_qty) / abs(old_qty)
+            drawdown = position.max_drawdown
         else:
             action, new_avg = PositionAction.REVERSE, price
             opened_at = at
@@ -146,12 +149,18 @@ def apply_fill(
         opened_at=opened_at,
         updated_at=at or position.updated_at,
     )
-    mark = position.last_price if position.last_price is not None else price
+    # A new side is valued at its own fill, never at the mark of a position already closed.
+    fresh = action in (PositionAction.NEW, PositionAction.REVERSE) or position.last_price is None
+    mark = price if fresh else position.last_price
     updated = _with_unrealized(updated, mark)
-    return FillOutcome(position=updated, action=action, realized_pnl=realized, closed_quantity=closed)
+    return FillOutcome(
+        position=updated, action=action, realized_pnl=realized, closed_quantity=closed
+    )
 
 
-def unrealized_pnl(quantity: int, average_price: Decimal, mark: Decimal, multiplier: Decimal) -> Decimal:
+def unrealized_pnl(
+    quantity: int, average_price: Decimal, mark: Decimal, multiplier: Decimal
+) -> Decimal:
     if quantity == 0:
         return ZERO
     return quantity * (mark - average_price) * multiplier
@@ -159,13 +168,20 @@ def unrealized_pnl(quantity: int, average_price: Decimal, mark: Decimal, multipl
 
 def mark_to_market(position: Position, mark: Decimal, at: datetime | None = None) -> Position:
     """Position valued at `mark`: unrealized PnL, price extremes and max drawdown."""
-    if mark <= ZERO:
-        raise ValueError("mark price must be positive")
+    _check_price(mark, "mark price")
     marked = position
     if position.is_open:
-        marked = replace(position, **dict(zip(("highest_price", "lowest_price"), _widen(position, mark), strict=True)))
+        marked = replace(
+            position,
+            **dict(zip(("highest_price", "lowest_price"), _widen(position, mark), strict=True)),
+        )
     marked = _with_unrealized(marked, mark)
     return replace(marked, updated_at=at or position.updated_at)
+
+
+def _check_price(price: object, label: str) -> None:
+    if not isinstance(price, Decimal) or not price.is_finite() or price <= ZERO:
+        raise ValueError(f"{label} must be a positive finite Decimal, got {price!r}")
 
 
 def _with_unrealized(position: Position, mark: Decimal) -> Position:
@@ -174,7 +190,13 @@ def _with_unrealized(position: Position, mark: Decimal) -> Position:
         return replace(position, unrealized_pnl=ZERO, last_price=mark)
     peak = max(position.peak_unrealized_pnl, upnl)
     drawdown = max(position.max_drawdown, peak - upnl)
-    return replace(position, unrealized_pnl=upnl, last_price=mark, peak_unrealized_pnl=peak, max_drawdown=drawdown)
+    return replace(
+        position,
+        unrealized_pnl=upnl,
+        last_price=mark,
+        peak_unrealized_pnl=peak,
+        max_drawdown=drawdown,
+    )
 
 
 def _widen(position: Position, price: Decimal) -> tuple[Decimal, Decimal]:
@@ -183,11 +205,26 @@ def _widen(position: Position, price: Decimal) -> tuple[Decimal, Decimal]:
     return high, low
 
 
-def force_quantity(position: Position, quantity: int, average_price: Decimal | None, at: datetime | None) -> Position:
+def force_quantity(
+    position: Position, quantity: int, average_price: Decimal | None, at: datetime | None
+) -> Position:
     """Reconciliation: trust the broker's quantity (and average when it gives one)."""
-    avg = average_price if average_price is not None and quantity != 0 else (position.average_price if quantity else ZERO)
-    changed = replace(position, quantity=quantity, average_price=avg, updated_at=at or position.updated_at)
+    avg = (
+        average_price
+        if average_price is not None and quantity != 0
+        else (position.average_price if quantity else ZERO)
+    )
+    changed = replace(
+        position, quantity=quantity, average_price=avg, updated_at=at or position.updated_at
+    )
     if quantity != 0 and position.quantity == 0:
-        changed = replace(changed, opened_at=at, highest_price=None, lowest_price=None, peak_unrealized_pnl=ZERO, max_drawdown=ZERO)
+        changed = replace(
+            changed,
+            opened_at=at,
+            highest_price=None,
+            lowest_price=None,
+            peak_unrealized_pnl=ZERO,
+            max_drawdown=ZERO,
+        )
     mark = position.last_price if position.last_price is not None else (avg if quantity else None)
     return _with_unrealized(changed, mark) if mark is not None else changed

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from .enums import OrderStatus as S
 
-_ANY_LIVE = {S.SUBMITTED, S.OPEN, S.TRIGGER_PENDING, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}
+_ANY_LIVE = {
+    S.SUBMITTED,
+    S.OPEN,
+    S.TRIGGER_PENDING,
+    S.PARTIALLY_FILLED,
+    S.FILLED,
+    S.CANCELLED,
+    S.REJECTED,
+}
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.PENDING: frozenset(_ANY_LIVE),
     S.SUBMITTED: frozenset(_ANY_LIVE),
-    S.OPEN: frozenset({S.OPEN, S.TRIGGER_PENDING, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}),
+    S.OPEN: frozenset(
+        {S.OPEN, S.TRIGGER_PENDING, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}
+    ),
     # An SL order sits in TRIGGER_PENDING, then becomes OPEN (limit) or fills directly.
-    S.TRIGGER_PENDING: frozenset({S.TRIGGER_PENDING, S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}),
+    S.TRIGGER_PENDING: frozenset(
+        {S.TRIGGER_PENDING, S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED}
+    ),
     S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED}),
     S.FILLED: frozenset(),
     # A fill may race a cancel: the cancel is confirmed, then trades prove the order had
@@ -38,9 +50,11 @@ def check_transition(old: S, new: S) -> None:
 
 
 def status_for_fill(quantity: int, filled_quantity: int, current: S) -> S:
-    """Status implied by the filled quantity alone."""
+    """Status implied by the filled quantity, never one the transition table forbids."""
     if filled_quantity >= quantity:
-        return S.FILLED
-    if filled_quantity > 0 and current is not S.CANCELLED:
-        return S.PARTIALLY_FILLED
-    return current
+        candidate = S.FILLED
+    elif filled_quantity > 0 and current is not S.CANCELLED:
+        candidate = S.PARTIALLY_FILLED
+    else:
+        return current
+    return candidate if candidate is current or can_transition(current, candidate) else current

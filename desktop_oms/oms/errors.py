@@ -10,7 +10,9 @@ class OMSError(Exception):
 class OrderRejected(OMSError):
     """Refused before reaching the broker, or refused by the broker."""
 
-    def __init__(self, reason: str, failed_check: str | None = None, order_id: int | None = None) -> None:
+    def __init__(
+        self, reason: str, failed_check: str | None = None, order_id: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.failed_check = failed_check

@@ -1,0 +1,94 @@
+"""Checks the OMS makes itself (shape and instrument rules), before anything is journaled."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..domain import Order, OrderRequest, OrderType
+from ..domain.money import ZERO, format_inr, to_decimal
+from .errors import OrderRejected
+
+
+def instrument_problem(instruments, request: OrderRequest) -> str | None:
+    """Exchange rules for the instrument: known, tradable, lot multiple, prices on the tick."""
+    if instruments is None:
+        return None
+    instrument = instruments.get(request.exchange, request.symbol)
+    if instrument is None:
+        return f"Unknown instrument {request.exchange}:{request.symbol}"
+    if not instrument.tradable:
+        return f"{request.exchange}:{request.symbol} is not tradable"
+    if request.quantity % instrument.lot_size:
+        return (
+            f"Quantity {request.quantity} is not a multiple of the lot size {instrument.lot_size}"
+        )
+    for label, value in (
+        ("Price", request.price),
+        ("Trigger price", request.trigger_price),
+        ("Stop-loss", request.stop_loss),
+        ("Take-profit", request.take_profit),
+    ):
+        if value is not None and not instrument.price_on_tick(value):
+            return f"{label} {format_inr(value)} is not a multiple of the tick size {instrument.tick_size}"
+    return None
+
+
+def check_modification(order: Order, instruments, price, quantity, trigger_price):
+    """Validate modify arguments; returns (price, quantity, trigger_price) normalised."""
+    if price is None and quantity is None and trigger_price is None:
+        raise ValueError("Nothing to modify: give a price, quantity or trigger price")
+    if price is not None:
+        price = to_decimal(price, "price")
+        if price <= ZERO:
+            raise ValueError(f"price must be positive, got {price}")
+        if order.order_type in (OrderType.MARKET, OrderType.SL_M):
+            raise OrderRejected(
+                f"A {order.order_type.value} order has no price to modify", "order_shape"
+            )
+    if trigger_price is not None:
+        trigger_price = to_decimal(trigger_price, "trigger price")
+        if trigger_price <= ZERO:
+            raise ValueError(f"trigger price must be positive, got {trigger_price}")
+        if not order.order_type.needs_trigger:
+            raise OrderRejected(
+                f"A {order.order_type.value} order has no trigger price", "order_shape"
+            )
+    if quantity is not None:
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise ValueError(f"quantity must be a whole number, got {quantity!r}")
+        if quantity <= 0:
+            raise ValueError(f"quantity must be positive, got {quantity}")
+        if quantity <= order.filled_quantity:
+            raise OrderRejected(
+                f"Quantity {quantity} must be above the {order.filled_quantity} already filled",
+                "order_shape",
+            )
+    instrument = instruments.get(order.exchange, order.symbol) if instruments is not None else None
+    if instrument is not None:
+        if quantity is not None and quantity % instrument.lot_size:
+            raise OrderRejected(
+                f"Quantity {quantity} is not a multiple of the lot size {instrument.lot_size}",
+                "instrument",
+            )
+        for label, value in (("Price", price), ("Trigger price", trigger_price)):
+            if value is not None and not instrument.price_on_tick(value):
+                raise OrderRejected(
+                    f"{label} {value} is not a multiple of the tick size {instrument.tick_size}",
+                    "instrument",
+                )
+    new_price = price if price is not None else order.price
+    new_trigger = trigger_price if trigger_price is not None else order.trigger_price
+    if order.order_type is OrderType.SL and new_price is not None and new_trigger is not None:
+        if order.side.value == "BUY" and new_trigger > new_price:
+            raise OrderRejected(
+                "A buy SL order's trigger must not be above its limit price", "order_shape"
+            )
+        if order.side.value == "SELL" and new_trigger < new_price:
+            raise OrderRejected(
+                "A sell SL order's trigger must not be below its limit price", "order_shape"
+            )
+    return price, quantity, trigger_price
+
+
+def as_decimal_or_none(value) -> Decimal | None:
+    return None if value is None else to_decimal(value, "value")

@@ -1,0 +1,362 @@
+"""OrderManager: the order journal's owner and the only path to the broker.
+
+place_order: checks -> PENDING row committed (write-ahead) -> broker -> ack -> monitoring.
+Broker facts (pushed updates and the 1 s polling fallback) are applied by one consumer
+under one lock, so order state, fills and positions change in a single order. Fills are
+applied exactly once, keyed by (exchange, trade id), in the same transaction as the trade
+row, the order change and the position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+from ..brokers.base import Broker, BrokerUpdate
+from ..brokers.errors import (
+    BrokerError,
+    BrokerOutcomeUnknown,
+    BrokerRejected,
+    BrokerUnavailable,
+    OrderNotFoundAtBroker,
+    SessionExpired,
+)
+from ..domain import (
+    CANCELLABLE_STATUSES,
+    MODIFIABLE_STATUSES,
+    ClientOrderIdGenerator,
+    Order,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    order_shape_problem,
+)
+from ..domain.events import Alert, OrderModified, OrderStatusChanged, TradingHalted, TradingResumed
+from ..domain.ids import new_install_prefix
+from ..storage import Database
+from ..storage.types import utcnow
+from .errors import (
+    OrderNotCancellable,
+    OrderNotFound,
+    OrderNotModifiable,
+    OrderRejected,
+    OrderSubmissionFailed,
+    StorageError,
+)
+from .event_bus import EventBus
+from .order_checks import check_modification, instrument_problem
+from .order_sync import OrderSync
+from .position_manager import PositionManager
+
+log = logging.getLogger(__name__)
+
+MAX_MODIFICATIONS = 25  # Kite's limit per order
+
+
+class OrderManager:
+    def __init__(
+        self,
+        db: Database,
+        broker_client: Broker,
+        position_manager: PositionManager,
+        validator=None,
+        *,
+        events: EventBus | None = None,
+        instruments=None,
+        monitor_interval: float = 1.0,
+        reconcile_interval: float = 30.0,
+        unknown_outcome_grace: float = 15.0,
+        id_generator: ClientOrderIdGenerator | None = None,
+    ) -> None:
+        self.db = db
+        self.broker = broker_client
+        self.positions = position_manager
+        self.validator = validator
+        self.events = events or position_manager.events
+        self.instruments = instruments
+        self.monitor_interval = monitor_interval
+        self.reconcile_interval = reconcile_interval
+        self.unknown_outcome_grace = unknown_outcome_grace
+        if id_generator is None:
+            prefix = self._install_prefix()
+            id_generator = ClientOrderIdGenerator(prefix, last_issued=db.journal.last_client_order_id(prefix))
+        self._ids = id_generator
+        self._submit_lock = asyncio.Lock()  # validate + journal are one step: no burst slips past
+        self.sync = OrderSync(self)
+        self.halt_reason: str | None = None
+        self.started = False
+        self.ready = False  # reconciled with the broker at least once since start
+
+    def _install_prefix(self) -> str:
+        prefix = self.db.get_state("install_prefix")
+        if prefix is None:
+            prefix = new_install_prefix()
+            self.db.set_state("install_prefix", prefix)
+        return prefix
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        await self.sync.start()
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        await self.sync.stop()
+        try:
+            self.positions.flush_marks()
+        except Exception:  # noqa: BLE001 - shutting down; logged
+            log.exception("could not persist position marks on stop")
+
+    # ------------------------------------------------------------------ halting
+    @property
+    def halted(self) -> bool:
+        return self.halt_reason is not None
+
+    def halt(self, reason: str) -> None:
+        """Refuse new orders from now on (synchronous: effective before the caller awaits)."""
+        already = self.halt_reason is not None
+        self.halt_reason = reason
+        if not already:
+            self.events.publish(TradingHalted(reason=reason, at=utcnow()))
+
+    def resume(self) -> None:
+        if self.halt_reason is not None:
+            self.halt_reason = None
+            self.events.publish(TradingResumed(at=utcnow()))
+
+    # ------------------------------------------------------------------ placing
+    async def place_order(self, request: OrderRequest) -> OrderResult:
+        if not isinstance(request, OrderRequest):
+            raise TypeError("place_order takes an OrderRequest")
+        if not self.started:
+            raise OrderSubmissionFailed("The OMS is not started")
+        async with self._submit_lock:
+            self._pre_checks(request)
+            if self.validator is not None:
+                await self.validator.validate(request)
+            order = self._journal_new(request)
+        return await self._submit(order)
+
+    def _pre_checks(self, request: OrderRequest) -> None:
+        if self.halted and not (request.reduce_only and request.source == "kill_switch"):
+            raise OrderRejected(f"Trading is halted: {self.halt_reason}", "kill_switch")
+        if request.reduce_only:
+            position = self.positions.peek(request.exchange, request.symbol, request.product)
+            pending = sum(
+                o.quantity - o.filled_quantity
+                for o in self.sync.active_orders()
+                if o.symbol == request.symbol and o.exchange == request.exchange and o.product is request.product
+                and o.side is request.side
+            )
+            if position.quantity * request.side.sign >= 0 or request.quantity + pending > abs(position.quantity):
+                raise OrderRejected(
+                    f"Reduce-only order for {request.quantity} {request.symbol} would not only reduce the position "
+                    f"of {position.quantity}",
+                    "kill_switch" if self.halted else "order_shape",
+                )
+        if not self.ready:
+            raise OrderSubmissionFailed(
+                "Not reconciled with the broker yet; orders are held until it is"
+            )
+        problem = order_shape_problem(request)
+        if problem:
+            raise OrderRejected(problem, "order_shape")
+        problem = instrument_problem(self.instruments, request)
+        if problem:
+            raise OrderRejected(problem, "instrument")
+
+    def _journal_new(self, request: OrderRequest) -> Order:
+        now = utcnow()
+        draft = Order(
+            id=0,
+            client_order_id=self._ids.next_id(),
+            symbol=request.symbol,
+            exchange=request.exchange,
+            side=request.side,
+            order_type=request.order_type,
+            product=request.product,
+            validity=request.validity,
+            variety=request.variety,
+            quantity=request.quantity,
+            price=request.price,
+            trigger_price=request.trigger_price,
+            status=OrderStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            strategy_id=None if request.strategy_id is None else str(request.strategy_id),
+            stop_loss=request.stop_loss,
+            take_profit=request.take_profit,
+            parent_order_id=request.parent_order_id,
+            source=request.source,
+        )
+        try:
+            order = self.db.journal.insert_pending(draft)
+        except Exception as exc:
+            log.exception("journal write failed; order not sent")
+            raise StorageError(
+                f"Order not sent: the order journal could not be written ({exc})"
+            ) from exc
+        self.sync.track(order)
+        self.events.publish(OrderStatusChanged(order, None, OrderStatus.PENDING, "journaled", now))
+        if self.validator is not None and hasattr(self.validator, "order_journaled"):
+            self.validator.order_journaled(order)
+        return order
+
+    async def _submit(self, order: Order) -> OrderResult:
+        try:
+            broker_order_id = await self.broker.place_order(order)
+        except BrokerRejected as exc:
+            await self.sync.finish_unsent(order, OrderStatus.REJECTED, exc.message)
+            raise OrderRejected(exc.message, "broker", order.id) from exc
+        except SessionExpired as exc:
+            await self.sync.finish_unsent(order, OrderStatus.REJECTED, f"Not sent: {exc.message}")
+            self.halt(f"Broker session expired: {exc.message}. Log in again.")
+            raise OrderSubmissionFailed(f"Broker session expired: {exc.message}", order.id) from exc
+        except BrokerUnavailable as exc:
+            await self.sync.finish_unsent(order, OrderStatus.REJECTED, f"Not sent: {exc.message}")
+            raise OrderSubmissionFailed(f"Order not sent: {exc.message}", order.id) from exc
+        except (BrokerOutcomeUnknown, BrokerError, OSError, TimeoutError) as exc:
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            await self.sync.mark_outcome_unknown(order, message)
+            current = self.sync.current(order.id) or self.db.journal.get(order.id) or order
+            return OrderResult(
+                order.id,
+                order.client_order_id,
+                current.broker_order_id,
+                current.status,
+                "Broker response lost; finding the order by its tag (it will not be sent again)",
+            )
+        await self.sync.acknowledge(order, str(broker_order_id))
+        await self.sync.drain()
+        current = self.sync.current(order.id) or self.db.journal.get(order.id) or order
+        return OrderResult(
+            order.id,
+            order.client_order_id,
+            current.broker_order_id,
+            current.status,
+            current.status_message,
+        )
+
+    # ------------------------------------------------------------------ cancel / modify
+    async def cancel_order(self, order_id: int) -> Order:
+        order = await self.get_order(order_id)
+        if order.status not in CANCELLABLE_STATUSES or order.broker_order_id is None:
+            raise OrderNotCancellable(order.status, order_id)
+        self.db.journal.add_event(order.id, "CANCEL_REQUESTED", "cancel requested", order.status)
+        try:
+            await self.broker.cancel_order(order.broker_order_id, variety=order.variety)
+        except (BrokerRejected, OrderNotFoundAtBroker) as exc:
+            self.sync.wake()
+            current = await self.get_order(order_id)
+            raise OrderNotCancellable(current.status, order_id) from exc
+        except BrokerError as exc:
+            raise OrderSubmissionFailed(f"Cancel not confirmed: {exc.message}", order_id) from exc
+        await self.sync.drain()
+        return await self.get_order(order_id)
+
+    async def cancel_all_orders(self) -> tuple[int, list[str]]:
+        """Cancel every open order; returns (requested, errors)."""
+        requested, errors = 0, []
+        for order in await self.get_active_orders():
+            if order.broker_order_id is None or order.status not in CANCELLABLE_STATUSES:
+                continue
+            try:
+                await self.cancel_order(order.id)
+                requested += 1
+            except Exception as exc:  # noqa: BLE001 - collect and go on with the rest
+                errors.append(f"#{order.id} {order.symbol}: {exc}")
+        return requested, errors
+
+    async def modify_order(
+        self,
+        order_id: int,
+        price: Decimal | None = None,
+        quantity: int | None = None,
+        trigger_price: Decimal | None = None,
+    ) -> Order:
+        order = await self.get_order(order_id)
+        if order.status not in MODIFIABLE_STATUSES or order.broker_order_id is None:
+            raise OrderNotModifiable(order.status, order_id)
+        if order.modification_count >= MAX_MODIFICATIONS:
+            raise OrderNotModifiable(
+                order.status,
+                order_id,
+                f"Order {order_id} reached the broker's limit of {MAX_MODIFICATIONS} modifications",
+            )
+        price, quantity, trigger_price = check_modification(
+            order, self.instruments, price, quantity, trigger_price
+        )
+        details = {"price": price, "quantity": quantity, "trigger_price": trigger_price}
+        self.db.journal.add_event(
+            order.id, "MODIFY_REQUESTED", "modify requested", order.status, details
+        )
+        try:
+            await self.broker.modify_order(
+                order.broker_order_id,
+                quantity=quantity,
+                price=price,
+                trigger_price=trigger_price,
+                variety=order.variety,
+            )
+        except (BrokerRejected, OrderNotFoundAtBroker) as exc:
+            self.db.journal.add_event(order.id, "MODIFY_REJECTED", exc.message, order.status)
+            raise OrderNotModifiable(
+                order.status, order_id, f"Modify refused by broker: {exc.message}"
+            ) from exc
+        except BrokerError as exc:
+            raise OrderSubmissionFailed(f"Modify not confirmed: {exc.message}", order_id) from exc
+        await self.sync.modified(
+            order.id, price=price, quantity=quantity, trigger_price=trigger_price
+        )
+        await self.sync.drain()
+        return await self.get_order(order_id)
+
+    # ------------------------------------------------------------------ queries
+    async def get_order(self, order_id: int) -> Order:
+        order = self.sync.current(order_id) or self.db.journal.get(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+    async def get_active_orders(self) -> list[Order]:
+        return self.sync.active_orders()
+
+    async def get_orders_by_strategy(self, strategy_id) -> list[Order]:
+        return self.db.journal.list_orders(strategy_id=str(strategy_id))
+
+    async def list_orders(self, limit: int | None = None) -> list[Order]:
+        return self.db.journal.list_orders(limit=limit)
+
+    async def get_order_events(self, order_id: int):
+        return self.db.journal.events(order_id)
+
+    async def list_trades(self, since=None):
+        return self.db.journal.trades(since=since)
+
+    def inflight_orders(self) -> list[Order]:
+        """Journaled orders the broker has not acknowledged yet (for risk checks)."""
+        return [o for o in self.sync.active_orders() if o.status is OrderStatus.PENDING]
+
+    # ------------------------------------------------------------------ reconciliation
+    async def reconcile_positions(self):
+        return await self.sync.reconcile()
+
+    def alert(self, level: str, message: str, source: str = "oms") -> None:
+        getattr(log, "error" if level == "error" else "warning" if level == "warning" else "info")(
+            message
+        )
+        self.events.publish(Alert(level=level, message=message, at=utcnow(), source=source))
+
+    def on_update(
+        self, listener: Callable[[BrokerUpdate], None]
+    ) -> None:  # pragma: no cover - convenience
+        self.broker.add_update_listener(listener)
+
+
+__all__ = ["OrderManager", "OrderModified"]

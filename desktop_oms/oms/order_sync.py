@@ -1,0 +1,403 @@
+"""Keeping the journal in step with the broker: acks, pushed updates, polling, recovery,
+reconciliation. All state changes happen under one lock, on the loop thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..brokers.base import BrokerUpdate
+from ..domain import Order, OrderReport, OrderStatus, PositionAction, TradeReport
+from ..domain.events import (
+    FillApplied,
+    OrderModified,
+    OrderStatusChanged,
+    ReconciliationCompleted,
+    ReconciliationMismatchFound,
+)
+from ..storage.types import utcnow
+from .reconciliation import ReconciliationResult, diff_positions, stable_mismatches
+from .reports import fill_from_trade, fill_gap, order_after_fill, order_after_report
+from .supervisor import TaskGroup
+
+if TYPE_CHECKING:
+    from .order_manager import OrderManager
+
+log = logging.getLogger(__name__)
+
+
+class OrderSync:
+    def __init__(self, om: OrderManager) -> None:
+        self.om = om
+        self._active: dict[int, Order] = {}
+        self._by_broker: dict[str, int] = {}
+        self._by_client: dict[str, int] = {}
+        self._trade_keys: set[tuple[str, str]] = set()
+        self._orphan_trades: dict[tuple[str, str], TradeReport] = {}
+        self._unknown_outcome: dict[int, float] = {}
+        self._fill_gaps: set[int] = set()
+        self._lock = asyncio.Lock()
+        self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
+        self._enqueued = 0
+        self._processed = 0
+        self._progress = asyncio.Condition()
+        self._wake = asyncio.Event()
+        self._tasks = TaskGroup(om.events)
+        self._listening = False
+        self.last_reconciliation: ReconciliationResult | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        om = self.om
+        self._trade_keys = om.db.journal.trade_keys()
+        for order in om.db.journal.list_orders(active_only=True):
+            self.track(order)
+        if not self._listening:
+            om.broker.add_update_listener(self._on_update)
+            self._listening = True
+        self._stopped = False
+        await om.broker.start()
+        self._tasks.spawn("order-updates", self._consume())
+        try:
+            await self.recover()
+        except Exception as exc:  # noqa: BLE001 - keep trying in the monitor; orders held meanwhile
+            om.alert(
+                "error",
+                f"Start-up reconciliation failed ({exc}); orders are held until it succeeds",
+            )
+        self._tasks.periodic(
+            "order-monitor", lambda: om.monitor_interval, self._poll, wake=self._wake
+        )
+        self._tasks.periodic("reconciliation", lambda: om.reconcile_interval, self.reconcile)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        await self._tasks.stop()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------------ cache
+    def track(self, order: Order) -> None:
+        if order.status.is_terminal:
+            self._forget(order)
+            return
+        self._active[order.id] = order
+        self._by_client[order.client_order_id] = order.id
+        if order.broker_order_id:
+            self._by_broker[order.broker_order_id] = order.id
+
+    def _forget(self, order: Order) -> None:
+        self._active.pop(order.id, None)
+        self._by_client.pop(order.client_order_id, None)
+        if order.broker_order_id:
+            self._by_broker.pop(order.broker_order_id, None)
+        self._unknown_outcome.pop(order.id, None)
+        self._fill_gaps.discard(order.id)
+
+    def current(self, order_id: int) -> Order | None:
+        return self._active.get(order_id)
+
+    def active_orders(self) -> list[Order]:
+        return sorted(self._active.values(), key=lambda o: o.id)
+
+    def _find(self, broker_order_id: str | None, client_order_id: str | None) -> Order | None:
+        journal = self.om.db.journal
+        if broker_order_id:
+            oid = self._by_broker.get(broker_order_id)
+            if oid is not None:
+                return self._active[oid]
+        if client_order_id:
+            oid = self._by_client.get(client_order_id)
+            if oid is not None:
+                return self._active[oid]
+        order = journal.get_by_broker_id(broker_order_id) if broker_order_id else None
+        if order is None and client_order_id:
+            order = journal.get_by_client_id(client_order_id)
+        return order
+
+    def _save(
+        self,
+        before: Order,
+        after: Order,
+        event_type: str,
+        reason: str | None,
+        details: dict | None = None,
+    ) -> None:
+        self.om.db.journal.save(before, after, event_type, reason, details)
+        self._published(before, after, reason)
+
+    def _published(self, before: Order, after: Order, reason: str | None) -> None:
+        self.track(after)
+        if after.status is not before.status:
+            self.om.events.publish(
+                OrderStatusChanged(after, before.status, after.status, reason, after.updated_at)
+            )
+        else:
+            self.om.events.publish(OrderModified(after, after.updated_at))
+
+    # ------------------------------------------------------------------ our own requests
+    async def acknowledge(self, order: Order, broker_order_id: str) -> None:
+        async with self._lock:
+            current = self._find(None, order.client_order_id) or order
+            self._unknown_outcome.pop(order.id, None)
+            changes = {}
+            if current.broker_order_id is None:
+                changes["broker_order_id"] = broker_order_id
+            if current.status is OrderStatus.PENDING:
+                changes["status"] = OrderStatus.SUBMITTED
+            if changes:
+                after = current.copy(updated_at=utcnow(), **changes)
+                self._save(current, after, "ACKNOWLEDGED", f"broker order id {broker_order_id}")
+
+    async def finish_unsent(self, order: Order, status: OrderStatus, reason: str) -> None:
+        async with self._lock:
+            current = self._find(None, order.client_order_id) or order
+            if current.status.is_terminal:
+                return
+            after = current.copy(status=status, status_message=reason, updated_at=utcnow())
+            self._save(current, after, "STATUS", reason)
+
+    async def mark_outcome_unknown(self, order: Order, message: str) -> None:
+        self.om.db.journal.add_event(order.id, "OUTCOME_UNKNOWN", message, order.status)
+        self._unknown_outcome[order.id] = time.monotonic()
+        self.om.alert(
+            "warning",
+            f"Order #{order.id} {order.symbol}: broker response lost ({message}); looking it up by tag",
+        )
+        self.wake()
+
+    async def modified(self, order_id: int, **values) -> None:
+        async with self._lock:
+            current = self._active.get(order_id) or self.om.db.journal.get(order_id)
+            if current is None:
+                return
+            changes = {k: v for k, v in values.items() if v is not None}
+            after = current.copy(
+                modification_count=current.modification_count + 1, updated_at=utcnow(), **changes
+            )
+            self._save(
+                current,
+                after,
+                "MODIFIED",
+                "modified: " + ", ".join(f"{k} {v}" for k, v in changes.items()),
+                changes,
+            )
+
+    # ------------------------------------------------------------------ broker facts
+    def _on_update(self, update: BrokerUpdate) -> None:
+        if getattr(self, "_stopped", True):
+            return
+        self._queue.put_nowait(update)
+        self._enqueued += 1
+
+    async def _consume(self) -> None:
+        while True:
+            update = await self._queue.get()
+            try:
+                async with self._lock:
+                    self._apply(update.orders, update.trades)
+            except Exception as exc:  # noqa: BLE001 - one bad update must not stop the rest
+                self._tasks.report("order-updates", exc)
+            finally:
+                async with self._progress:
+                    self._processed += 1
+                    self._progress.notify_all()
+
+    async def drain(self, timeout: float = 2.0) -> None:
+        """Wait until pushed updates received so far are applied (bounded)."""
+        await asyncio.sleep(0)
+        target = self._enqueued
+        try:
+            async with asyncio.timeout(timeout), self._progress:
+                await self._progress.wait_for(lambda: self._processed >= target)
+        except TimeoutError:
+            log.debug("drain timed out with %d updates pending", target - self._processed)
+
+    def _apply(self, reports: tuple[OrderReport, ...] | list[OrderReport], trades) -> None:
+        now = utcnow()
+        known: list[tuple[Order, OrderReport]] = []
+        for report in reports:
+            order = self._find(report.broker_order_id, report.client_order_id)
+            if order is None:
+                continue
+            if order.broker_order_id is None:
+                after = order.copy(broker_order_id=report.broker_order_id, updated_at=now)
+                self._save(order, after, "ADOPTED", f"found at broker as {report.broker_order_id}")
+                self._unknown_outcome.pop(order.id, None)
+                order = after
+            known.append((order, report))
+        pending = list(self._orphan_trades.values()) + [
+            t for t in trades if (t.exchange, t.trade_id) not in self._trade_keys
+        ]
+        self._orphan_trades.clear()
+        for trade in sorted(pending, key=lambda t: (t.timestamp, t.trade_id)):
+            self._apply_trade(trade)
+        for order, report in known:
+            current = self._active.get(order.id) or self.om.db.journal.get(order.id) or order
+            after, reason = order_after_report(current, report, now)
+            if after is not current:
+                self._save(
+                    current,
+                    after,
+                    "STATUS" if after.status is not current.status else "BROKER_UPDATE",
+                    reason,
+                )
+            if fill_gap(after, report):
+                self._fill_gaps.add(after.id)
+                self.wake()
+            else:
+                self._fill_gaps.discard(after.id)
+
+    def _apply_trade(self, trade: TradeReport) -> None:
+        key = (trade.exchange, trade.trade_id)
+        if key in self._trade_keys:
+            return
+        order = self._find(trade.broker_order_id, None)
+        if order is None:
+            self._orphan_trades[key] = trade
+            return
+        om = self.om
+        position = om.positions.peek(order.exchange, order.symbol, order.product)
+        instrument = (
+            om.instruments.get(order.exchange, order.symbol) if om.instruments is not None else None
+        )
+        multiplier = instrument.multiplier if instrument is not None else position.multiplier
+        fill = fill_from_trade(order, trade, multiplier)
+        now = utcnow()
+        if position.multiplier != multiplier:
+            position = replace(position, multiplier=multiplier)
+        from ..domain.positions import apply_fill
+
+        outcome = apply_fill(position, order.side, fill.quantity, fill.price, now)
+        new_position = outcome.position
+        if outcome.action in (PositionAction.NEW, PositionAction.REVERSE) and order.strategy_id:
+            new_position = replace(new_position, strategy_id=order.strategy_id)
+        after = order_after_fill(order, fill, now)
+        if after.filled_quantity > after.quantity:
+            om.alert(
+                "error",
+                f"Order #{order.id} {order.symbol}: broker reports {after.filled_quantity} filled of {after.quantity}",
+            )
+        if not om.db.journal.record_fill(fill, order, after, new_position, outcome.realized_pnl):
+            self._trade_keys.add(key)
+            return
+        self._trade_keys.add(key)
+        om.positions.commit(new_position)
+        self._published(order, after, f"filled {fill.quantity} @ {fill.price}")
+        om.events.publish(
+            FillApplied(fill, after, new_position, outcome.action, outcome.realized_pnl)
+        )
+
+    # ------------------------------------------------------------------ polling fallback
+    async def _poll(self) -> None:
+        om = self.om
+        if not om.ready:
+            await self.recover()
+            return
+        if not self._active and not self._orphan_trades and not self._fill_gaps:
+            return
+        reports = await om.broker.orders()
+        trades = await om.broker.trades()
+        async with self._lock:
+            self._apply(reports, trades)
+            self._resolve_unknown(reports)
+
+    def _resolve_unknown(self, reports) -> None:
+        tags = {r.client_order_id for r in reports if r.client_order_id}
+        for order_id, since in list(self._unknown_outcome.items()):
+            order = self._active.get(order_id)
+            if order is None or order.broker_order_id is not None or order.client_order_id in tags:
+                self._unknown_outcome.pop(order_id, None)
+                continue
+            if time.monotonic() - since >= self.om.unknown_outcome_grace:
+                reason = "Broker has no record of this order (its request was lost); it was not sent again"
+                after = order.copy(
+                    status=OrderStatus.REJECTED, status_message=reason, updated_at=utcnow()
+                )
+                self._save(order, after, "STATUS", reason)
+                self.om.alert("warning", f"Order #{order.id} {order.symbol}: {reason}")
+
+    async def recover(self) -> None:
+        """Start-up recovery: resolve journaled-but-unacknowledged orders, catch up, reconcile."""
+        om = self.om
+        reports = await om.broker.orders()
+        trades = await om.broker.trades()
+        async with self._lock:
+            tags = {r.client_order_id for r in reports if r.client_order_id}
+            self._apply(reports, trades)
+            for order in list(self._active.values()):
+                if (
+                    order.status is OrderStatus.PENDING
+                    and order.broker_order_id is None
+                    and order.client_order_id not in tags
+                ):
+                    reason = "not sent (recovered after restart)"
+                    after = order.copy(
+                        status=OrderStatus.REJECTED, status_message=reason, updated_at=utcnow()
+                    )
+                    self._save(order, after, "RECOVERED", reason)
+        await self.reconcile()
+        om.ready = True
+
+    # ------------------------------------------------------------------ reconciliation
+    async def reconcile(self) -> ReconciliationResult:
+        om = self.om
+        try:
+            first = await om.broker.positions()
+            trades = await om.broker.trades()
+            second = await om.broker.positions()
+        except Exception as exc:
+            om.events.publish(
+                ReconciliationCompleted(at=utcnow(), mismatches=0, ok=False, error=str(exc))
+            )
+            raise
+        async with self._lock:
+            self._apply((), trades)
+            now = utcnow()
+            found = diff_positions(om.positions.all_positions(), second)
+            stable, moved = stable_mismatches(first, second, found)
+            fixes = []
+            for m in stable:
+                report = m.broker
+                fixes.append(
+                    om.positions.fixed_position(
+                        m.exchange,
+                        m.symbol,
+                        m.product,
+                        m.broker_quantity,
+                        report.average_price if report else None,
+                        report.multiplier if report else None,
+                        report.last_price if report else None,
+                    )
+                )
+            if stable:
+                om.db.positions.log_reconciliation([m.record(now) for m in stable], fixes)
+            for fixed in fixes:
+                om.positions.commit(fixed)
+            for m in stable:
+                record = m.record(now)
+                om.events.publish(
+                    ReconciliationMismatchFound(
+                        m.kind,
+                        m.symbol,
+                        m.exchange,
+                        m.product.value,
+                        m.local_quantity,
+                        m.broker_quantity,
+                        record.action,
+                        now,
+                    )
+                )
+                om.alert(
+                    "warning",
+                    f"Reconciliation: {m.kind.replace('_', ' ')} {m.exchange}:{m.symbol} {m.product.value}: {record.action}",
+                    "reconciliation",
+                )
+        result = ReconciliationResult(at=now, mismatches=tuple(stable), skipped=tuple(moved))
+        self.last_reconciliation = result
+        om.events.publish(ReconciliationCompleted(at=now, mismatches=len(stable), ok=True))
+        return result

@@ -1,0 +1,17 @@
+"""Persistence: SQLite (WAL) through SQLAlchemy Core, schema by Alembic migrations."""
+
+from .database import Database, DatabaseError, DatabaseLocked, DatabaseTooNew, NotAnOmsDatabase
+from .journal import OrderEventRecord, TradeRecord
+from .position_store import PnlSnapshot, ReconciliationRecord
+
+__all__ = [
+    "Database",
+    "DatabaseError",
+    "DatabaseLocked",
+    "DatabaseTooNew",
+    "NotAnOmsDatabase",
+    "OrderEventRecord",
+    "PnlSnapshot",
+    "ReconciliationRecord",
+    "TradeRecord",
+]

@@ -1,0 +1,190 @@
+"""Positions, the reconciliation log and PnL snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects.sqlite import insert
+
+from ..domain import Position, Product
+from .tables import pnl_snapshots, positions, reconciliation_log
+from .types import utcnow
+
+if TYPE_CHECKING:
+    from .database import Database
+
+_FIELDS = (
+    "quantity",
+    "average_price",
+    "realized_pnl",
+    "unrealized_pnl",
+    "multiplier",
+    "last_price",
+    "highest_price",
+    "lowest_price",
+    "peak_unrealized_pnl",
+    "max_drawdown",
+    "charges",
+    "strategy_id",
+    "opened_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationRecord:
+    at: datetime
+    kind: str
+    symbol: str
+    exchange: str
+    product: str
+    local_quantity: int
+    broker_quantity: int
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class PnlSnapshot:
+    at: datetime
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    total_pnl: Decimal
+    charges: Decimal
+    net_pnl: Decimal
+    open_positions: int
+
+
+def position_from_row(row) -> Position:
+    return Position(
+        id=row.id,
+        symbol=row.symbol,
+        exchange=row.exchange,
+        product=Product(row.product),
+        quantity=row.quantity,
+        average_price=row.average_price,
+        realized_pnl=row.realized_pnl,
+        unrealized_pnl=row.unrealized_pnl,
+        multiplier=row.multiplier,
+        last_price=row.last_price,
+        highest_price=row.highest_price,
+        lowest_price=row.lowest_price,
+        peak_unrealized_pnl=row.peak_unrealized_pnl,
+        max_drawdown=row.max_drawdown,
+        charges=row.charges,
+        strategy_id=row.strategy_id,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+    )
+
+
+class PositionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def upsert(self, position: Position, conn: Connection | None = None) -> None:
+        values = {name: getattr(position, name) for name in _FIELDS}
+        values["updated_at"] = position.updated_at or utcnow()
+        stmt = insert(positions).values(
+            symbol=position.symbol,
+            exchange=position.exchange,
+            product=position.product.value,
+            **values,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["exchange", "symbol", "product"], set_=values
+        )
+        if conn is None:
+            with self._db.write() as own:
+                own.execute(stmt)
+        else:
+            conn.execute(stmt)
+
+    def upsert_many(self, items: list[Position]) -> None:
+        if not items:
+            return
+        with self._db.write() as conn:
+            for position in items:
+                self.upsert(position, conn=conn)
+
+    def all(self) -> list[Position]:
+        with self._db.read() as conn:
+            rows = conn.execute(positions.select().order_by(positions.c.id)).all()
+        return [position_from_row(r) for r in rows]
+
+    def log_reconciliation(
+        self, records: list[ReconciliationRecord], fixes: list[Position]
+    ) -> None:
+        """Log mismatches and apply the fixes in one transaction."""
+        with self._db.write() as conn:
+            for r in records:
+                conn.execute(
+                    reconciliation_log.insert().values(
+                        at=r.at,
+                        kind=r.kind,
+                        symbol=r.symbol,
+                        exchange=r.exchange,
+                        product=r.product,
+                        local_quantity=r.local_quantity,
+                        broker_quantity=r.broker_quantity,
+                        action=r.action,
+                        resolved=True,
+                    )
+                )
+            for position in fixes:
+                self.upsert(position, conn=conn)
+
+    def reconciliation_log(self, limit: int = 500) -> list[ReconciliationRecord]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                reconciliation_log.select().order_by(reconciliation_log.c.id.desc()).limit(limit)
+            ).all()
+        return [
+            ReconciliationRecord(
+                r.at,
+                r.kind,
+                r.symbol,
+                r.exchange,
+                r.product,
+                r.local_quantity,
+                r.broker_quantity,
+                r.action,
+            )
+            for r in reversed(rows)
+        ]
+
+    def add_pnl_snapshot(self, snapshot: PnlSnapshot) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                pnl_snapshots.insert().values(
+                    at=snapshot.at,
+                    realized_pnl=snapshot.realized_pnl,
+                    unrealized_pnl=snapshot.unrealized_pnl,
+                    total_pnl=snapshot.total_pnl,
+                    charges=snapshot.charges,
+                    net_pnl=snapshot.net_pnl,
+                    open_positions=snapshot.open_positions,
+                )
+            )
+
+    def pnl_snapshots(self, since: datetime) -> list[PnlSnapshot]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                pnl_snapshots.select()
+                .where(pnl_snapshots.c.at >= since)
+                .order_by(pnl_snapshots.c.id)
+            ).all()
+        return [
+            PnlSnapshot(
+                r.at,
+                r.realized_pnl,
+                r.unrealized_pnl,
+                r.total_pnl,
+                r.charges,
+                r.net_pnl,
+                r.open_positions,
+            )
+            for r in rows
+        ]
