@@ -1,0 +1,136 @@
+"""The paper exchange's matching rules, as pure functions (no state, no I/O, no clock).
+
+Liquidity is unlimited at the last traded price; there is no order book. Rules:
+
+- MARKET (and a triggered SL-M) fills at the last price, moved by the slippage against
+  the trader and rounded to the tick (buy up, sell down).
+- A LIMIT order that is marketable when it enters the book (placed, modified, or an SL
+  just triggered) fills at the last price (never worse than its limit). A resting LIMIT
+  fills at its own limit price once the last price crosses it (buy: last <= limit; sell:
+  last >= limit).
+- SL / SL-M wait in TRIGGER_PENDING until the last price crosses the trigger (buy:
+  last >= trigger; sell: last <= trigger); then SL works as a LIMIT, SL-M as a MARKET.
+- With a maximum fill quantity, one matching pass fills at most that many (rounded down
+  to whole lots, at least one lot); the rest waits for the next pass.
+- IOC: whatever does not fill when the order enters the book is cancelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from ..domain import OrderSide, OrderType, Validity
+from .paper_state import PaperOrder
+
+BPS = Decimal(10000)
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """The stop order's trigger was hit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    quantity: int
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRest:
+    message: str
+
+
+Action = Trigger | Execute | CancelRest
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingRules:
+    slippage_bps: Decimal = Decimal(0)
+    max_fill_quantity: int | None = None
+
+
+def to_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
+    if tick <= 0:
+        return value
+    return ((value / tick).to_integral_value(rounding=rounding) * tick).quantize(tick)
+
+
+def market_price(side: OrderSide, last: Decimal, tick: Decimal, slippage_bps: Decimal) -> Decimal:
+    """Where a market order fills: the last price, slipped against the trader."""
+    if slippage_bps <= 0:
+        return last
+    if side is OrderSide.BUY:
+        return to_tick(last * (1 + slippage_bps / BPS), tick, ROUND_CEILING)
+    price = to_tick(last * (1 - slippage_bps / BPS), tick, ROUND_FLOOR)
+    return price if price > 0 else (tick if tick > 0 else last)
+
+
+def trigger_hit(side: OrderSide, last: Decimal, trigger: Decimal) -> bool:
+    return last >= trigger if side is OrderSide.BUY else last <= trigger
+
+
+def limit_marketable(side: OrderSide, last: Decimal, limit: Decimal) -> bool:
+    return last <= limit if side is OrderSide.BUY else last >= limit
+
+
+def fill_size(remaining: int, lot_size: int, max_fill_quantity: int | None) -> int:
+    if max_fill_quantity is None:
+        return remaining
+    lot = max(lot_size, 1)
+    per_pass = max(lot, (max_fill_quantity // lot) * lot)
+    return min(remaining, per_pass)
+
+
+def match(
+    order: PaperOrder,
+    last: Decimal | None,
+    *,
+    tick: Decimal,
+    lot_size: int,
+    rules: MatchingRules,
+    entering: bool,
+) -> list[Action]:
+    """What happens to `order` at last price `last` in one matching pass.
+
+    `entering` is True when the order (re-)enters the book: on placement and after a
+    modification. A trigger during the pass makes it enter the book too.
+    """
+    if not order.is_active or order.remaining <= 0:
+        return []
+    actions: list[Action] = []
+    triggered = order.triggered or not order.order_type.needs_trigger
+    if not triggered:
+        if (
+            last is None
+            or order.trigger_price is None
+            or not trigger_hit(order.side, last, order.trigger_price)
+        ):
+            return []
+        actions.append(Trigger())
+        triggered, entering = True, True
+    remaining = order.remaining
+    if last is not None:
+        price = _fill_price(order, last, tick, rules.slippage_bps, entering)
+        if price is not None:
+            quantity = fill_size(remaining, lot_size, rules.max_fill_quantity)
+            actions.append(Execute(quantity=quantity, price=price))
+            remaining -= quantity
+    if order.validity is Validity.IOC and entering and remaining > 0:
+        actions.append(CancelRest(f"IOC order: unfilled quantity {remaining} cancelled"))
+    return actions
+
+
+def _fill_price(
+    order: PaperOrder, last: Decimal, tick: Decimal, slippage_bps: Decimal, entering: bool
+) -> Decimal | None:
+    if order.order_type in (OrderType.MARKET, OrderType.SL_M):
+        return market_price(order.side, last, tick, slippage_bps)
+    limit = order.price
+    if limit is None or not limit_marketable(order.side, last, limit):
+        return None
+    if not entering:
+        return limit
+    slipped = market_price(order.side, last, tick, slippage_bps)
+    return min(slipped, limit) if order.side is OrderSide.BUY else max(slipped, limit)

@@ -1,0 +1,199 @@
+"""Exchange-like checks and a simple margin model for the paper broker.
+
+Failures raise BrokerRejected with a message in the broker's voice, so the trader sees
+the same kind of reason the real exchange/RMS would give.
+
+Margin model (simplified, documented rather than exact):
+- equity (NSE/BSE): CNC, MTF, NRML block the full order value; MIS blocks value / 5;
+- derivatives (NFO/BFO/MCX/CDS/BCD): NRML and MIS block 15% of the value (roughly SPAN +
+  exposure; brokers no longer give intraday leverage on F&O);
+- the part of an order that reduces an existing position of the same product needs no
+  margin (exits and the kill switch's flattening are never refused for funds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from ..domain import Instrument, Order, OrderSide, OrderType, Product, Validity, Variety
+from .errors import BrokerRejected
+from .paper_state import PaperState
+
+DERIVATIVE_EXCHANGES = frozenset({"NFO", "BFO", "MCX", "CDS", "BCD"})
+EQUITY_MIS_RATE = Decimal("0.2")
+DERIVATIVE_RATE = Decimal("0.15")
+MAX_TAG_LENGTH = 20
+MAX_MODIFICATIONS = 25
+
+
+def label(exchange: str, symbol: str) -> str:
+    return f"{exchange}:{symbol}"
+
+
+def margin_rate(instrument: Instrument | None, product: Product) -> Decimal:
+    if instrument is not None and instrument.exchange in DERIVATIVE_EXCHANGES:
+        return DERIVATIVE_RATE
+    return EQUITY_MIS_RATE if product is Product.MIS else Decimal(1)
+
+
+def reducible_quantity(side: OrderSide, position_quantity: int) -> int:
+    """How much of an order on `side` closes an existing position instead of adding."""
+    return max(0, -position_quantity) if side is OrderSide.BUY else max(0, position_quantity)
+
+
+def order_margin(
+    instrument: Instrument | None,
+    product: Product,
+    side: OrderSide,
+    quantity: int,
+    price: Decimal,
+    position_quantity: int,
+) -> Decimal:
+    exposure = max(0, quantity - reducible_quantity(side, position_quantity))
+    multiplier = instrument.multiplier if instrument is not None else Decimal(1)
+    return exposure * price * multiplier * margin_rate(instrument, product)
+
+
+def money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTerms:
+    """An order's price terms after validation (what the exchange will hold)."""
+
+    order_type: OrderType
+    quantity: int
+    price: Decimal | None
+    trigger_price: Decimal | None
+
+
+def check_instrument(
+    instrument: Instrument | None, exchange: str, symbol: str, product: Product, today: date
+) -> Instrument:
+    name = label(exchange, symbol)
+    if instrument is None:
+        raise BrokerRejected(
+            f"Unknown instrument {name}: the instrument does not exist or has expired"
+        )
+    if not instrument.tradable:
+        raise BrokerRejected(f"{name} is not a tradable instrument")
+    if instrument.expiry is not None and instrument.expiry < today:
+        raise BrokerRejected(f"{name} expired on {instrument.expiry.isoformat()}")
+    if instrument.exchange in DERIVATIVE_EXCHANGES and product in (Product.CNC, Product.MTF):
+        raise BrokerRejected(
+            f"Product {product.value} is not allowed for {instrument.exchange}; use NRML or MIS"
+        )
+    return instrument
+
+
+def check_terms(instrument: Instrument, side: OrderSide, terms: OrderTerms) -> None:
+    """Shape, lot size and tick size of an order's terms (placement and modification)."""
+    name = label(instrument.exchange, instrument.symbol)
+    kind = terms.order_type
+    if (
+        isinstance(terms.quantity, bool)
+        or not isinstance(terms.quantity, int)
+        or terms.quantity <= 0
+    ):
+        raise BrokerRejected(f"Quantity must be a positive whole number, got {terms.quantity!r}")
+    if terms.quantity % instrument.lot_size:
+        raise BrokerRejected(
+            f"Quantity {terms.quantity} is not a multiple of the lot size {instrument.lot_size} for {name}"
+        )
+    if kind.needs_price and terms.price is None:
+        raise BrokerRejected(f"Price is required for a {kind.value} order")
+    if not kind.needs_price and terms.price is not None:
+        raise BrokerRejected(f"A {kind.value} order takes no price")
+    if kind.needs_trigger and terms.trigger_price is None:
+        raise BrokerRejected(f"Trigger price is required for an {kind.value} order")
+    if not kind.needs_trigger and terms.trigger_price is not None:
+        raise BrokerRejected(f"A {kind.value} order takes no trigger price")
+    for what, value in (("Price", terms.price), ("Trigger price", terms.trigger_price)):
+        if value is None:
+            continue
+        if value <= 0:
+            raise BrokerRejected(f"{what} must be positive, got {value}")
+        if not instrument.price_on_tick(value):
+            raise BrokerRejected(
+                f"{what} {value} is not a multiple of the tick size {instrument.tick_size} for {name}"
+            )
+    if kind is OrderType.SL and terms.price is not None and terms.trigger_price is not None:
+        if side is OrderSide.BUY and terms.trigger_price > terms.price:
+            raise BrokerRejected(
+                "Trigger price for stoploss buy orders should be less than or equal to the price"
+            )
+        if side is OrderSide.SELL and terms.trigger_price < terms.price:
+            raise BrokerRejected(
+                "Trigger price for stoploss sell orders should be greater than or equal to the price"
+            )
+
+
+def check_new_order(
+    order: Order,
+    instrument: Instrument | None,
+    last: Decimal | None,
+    today: date,
+) -> tuple[Instrument, OrderTerms]:
+    if order.variety is not Variety.REGULAR:
+        raise BrokerRejected(f"Variety {order.variety.value} is not supported by the paper broker")
+    tag = order.client_order_id
+    if tag is not None and (len(tag) > MAX_TAG_LENGTH or not tag.isalnum() or not tag.isascii()):
+        raise BrokerRejected(f"Tag {tag!r} is invalid: at most {MAX_TAG_LENGTH} letters and digits")
+    instrument = check_instrument(instrument, order.exchange, order.symbol, order.product, today)
+    terms = OrderTerms(order.order_type, order.quantity, order.price, order.trigger_price)
+    check_terms(instrument, order.side, terms)
+    if order.validity not in (Validity.DAY, Validity.IOC, Validity.TTL):
+        raise BrokerRejected(f"Validity {order.validity.value} is not supported")
+    if order.order_type in (OrderType.MARKET, OrderType.SL_M) and last is None:
+        raise BrokerRejected(f"No market price for {label(order.exchange, order.symbol)}")
+    return instrument, terms
+
+
+def check_funds(required: Decimal, available: Decimal) -> None:
+    """An order that adds no exposure (required 0) passes even when funds are negative."""
+    if required > 0 and required > available:
+        raise BrokerRejected(
+            f"Insufficient funds. Required margin is {money(required)} but available margin is {money(available)}."
+        )
+
+
+def modified_terms(
+    current: OrderTerms,
+    *,
+    quantity: int | None,
+    price: Decimal | None,
+    trigger_price: Decimal | None,
+    order_type: OrderType | None,
+) -> OrderTerms:
+    """The order's terms after a modification request (unset fields keep their value)."""
+    kind = order_type if order_type is not None else current.order_type
+    if price is None:
+        price = current.price if kind.needs_price else None
+    if trigger_price is None:
+        trigger_price = current.trigger_price if kind.needs_trigger else None
+    return OrderTerms(
+        kind, current.quantity if quantity is None else quantity, price, trigger_price
+    )
+
+
+def used_margin(state: PaperState, lookup: Callable[[str, str], Instrument | None]) -> Decimal:
+    """Margin blocked by open positions (at their average) and by open orders' exposure."""
+    used = Decimal(0)
+    for position in state.positions.values():
+        if position.quantity:
+            rate = margin_rate(lookup(position.exchange, position.symbol), position.product)
+            used += abs(position.quantity) * position.average_price * position.multiplier * rate
+    for order in state.active_orders():
+        reference = order.price or state.prices.get(order.key) or order.trigger_price
+        if reference is None:
+            continue
+        held = state.position_quantity(order.exchange, order.symbol, order.product)
+        instrument = lookup(order.exchange, order.symbol)
+        used += order_margin(
+            instrument, order.product, order.side, order.remaining, reference, held
+        )
+    return used

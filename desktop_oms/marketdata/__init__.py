@@ -1,0 +1,19 @@
+"""Market data: instruments (Kite CSV format) and the simulated feed for paper mode."""
+
+from .instruments import (
+    InstrumentStore,
+    UnknownInstrument,
+    load_bundled_instruments,
+    load_instruments_csv,
+    read_instruments_csv,
+)
+from .simulated import SimulatedMarket
+
+__all__ = [
+    "InstrumentStore",
+    "SimulatedMarket",
+    "UnknownInstrument",
+    "load_bundled_instruments",
+    "load_instruments_csv",
+    "read_instruments_csv",
+]
