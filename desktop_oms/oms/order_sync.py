@@ -39,6 +39,10 @@ class OrderSync:
         self._orphan_trades: dict[tuple[str, str], TradeReport] = {}
         self._unknown_outcome: dict[int, float] = {}
         self._fill_gaps: set[int] = set()
+        # Negative caches so each poll does not look up the whole day's orders in the journal:
+        # broker ids of our orders already terminal, and broker ids that are not ours.
+        self._settled: set[str] = set()
+        self._foreign: set[str] = set()
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
         self._enqueued = 0
@@ -89,12 +93,15 @@ class OrderSync:
         self._by_client[order.client_order_id] = order.id
         if order.broker_order_id:
             self._by_broker[order.broker_order_id] = order.id
+            self._foreign.discard(order.broker_order_id)
 
     def _forget(self, order: Order) -> None:
         self._active.pop(order.id, None)
         self._by_client.pop(order.client_order_id, None)
         if order.broker_order_id:
             self._by_broker.pop(order.broker_order_id, None)
+            self._settled.add(order.broker_order_id)
+            self._foreign.discard(order.broker_order_id)
         self._unknown_outcome.pop(order.id, None)
         self._fill_gaps.discard(order.id)
 
@@ -105,7 +112,6 @@ class OrderSync:
         return sorted(self._active.values(), key=lambda o: o.id)
 
     def _find(self, broker_order_id: str | None, client_order_id: str | None) -> Order | None:
-        journal = self.om.db.journal
         if broker_order_id:
             oid = self._by_broker.get(broker_order_id)
             if oid is not None:
@@ -114,9 +120,16 @@ class OrderSync:
             oid = self._by_client.get(client_order_id)
             if oid is not None:
                 return self._active[oid]
+        if broker_order_id in self._foreign and not client_order_id:
+            return None
+        journal = self.om.db.journal
         order = journal.get_by_broker_id(broker_order_id) if broker_order_id else None
         if order is None and client_order_id:
             order = journal.get_by_client_id(client_order_id)
+        if order is None and broker_order_id:
+            self._foreign.add(broker_order_id)
+        elif order is not None and order.broker_order_id and order.status.is_terminal:
+            self._settled.add(order.broker_order_id)
         return order
 
     def _save(
@@ -221,13 +234,24 @@ class OrderSync:
         now = utcnow()
         known: list[tuple[Order, OrderReport]] = []
         for report in reports:
-            order = self._find(report.broker_order_id, report.client_order_id)
+            bid = report.broker_order_id
+            if bid in self._settled and bid not in self._by_broker:
+                continue  # our order, already final: its report cannot change it (trades still apply)
+            if bid in self._foreign and report.client_order_id not in self._by_client:
+                continue  # not placed by this app (e.g. Kite web); reconciliation covers positions
+            order = self._find(bid, report.client_order_id)
             if order is None:
                 continue
             if order.broker_order_id is None:
-                after = order.copy(broker_order_id=report.broker_order_id, updated_at=now)
-                self._save(order, after, "ADOPTED", f"found at broker as {report.broker_order_id}")
+                after = order.copy(broker_order_id=bid, updated_at=now)
+                self._save(order, after, "ADOPTED", f"found at broker as {bid}")
                 self._unknown_outcome.pop(order.id, None)
+                if order.status.is_terminal and report.status.is_active:
+                    self.om.alert(
+                        "error",
+                        f"Order #{order.id} {order.symbol} was marked {order.status.value} but the broker "
+                        f"has it live ({report.status.value}, broker id {bid}): check it now",
+                    )
                 order = after
             known.append((order, report))
         pending = list(self._orphan_trades.values()) + [

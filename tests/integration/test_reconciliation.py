@@ -65,3 +65,25 @@ async def test_start_up_reconciliation_runs_before_trading(paper_oms):
     await h.om.start()
     assert h.om.ready
     assert (await h.pm.get_position("TCS", "NSE")).quantity == 4
+
+
+async def test_order_placed_outside_the_app_is_not_journaled_but_its_position_is_reconciled(paper_oms):
+    from datetime import UTC, datetime
+
+    from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Validity, Variety
+
+    h = paper_oms
+    await h.om.place_order(limit(qty=1, price="2400"))  # keeps the monitor polling
+    now = datetime.now(UTC)
+    web_order = Order(id=0, client_order_id="KITEWEB1", symbol="INFY", exchange="NSE", side=OrderSide.BUY,
+                      order_type=OrderType.MARKET, product=Product.MIS, validity=Validity.DAY,
+                      variety=Variety.REGULAR, quantity=3, price=None, trigger_price=None,
+                      status=OrderStatus.PENDING, created_at=now, updated_at=now)
+    await h.broker.place_order(web_order)
+    await h.om.sync._poll()
+    await h.om.sync._poll()
+    assert h.count("orders") == 1  # only ours
+    assert (await h.pm.get_position("INFY")) is None
+    result = await h.om.reconcile_positions()
+    assert [m.kind for m in result.mismatches] == ["unknown_position"]
+    assert (await h.pm.get_position("INFY")).quantity == 3
