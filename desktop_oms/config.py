@@ -48,6 +48,9 @@ class Settings:
     confirm_above_value: Decimal = Decimal("200000")
     db_synchronous: str = "FULL"
     kite_api_key: str | None = None
+    kite_root: str | None = None  # Kite API address; None = Kite's own (tests point it at a local server)
+    kite_ticker_root: str | None = None
+    kite_redirect_port: int = 5010  # the app's registered redirect: http://127.0.0.1:<port>/
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -60,6 +63,9 @@ class Settings:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < 86400):
                 raise SettingsError(f"{name} must be a positive number of seconds, got {value!r}")
         object.__setattr__(self, "confirm_above_value", to_decimal(self.confirm_above_value, "confirm above value"))
+        port = self.kite_redirect_port
+        if isinstance(port, bool) or not isinstance(port, int) or not (1024 <= port <= 65535):
+            raise SettingsError(f"kite_redirect_port must be a port number 1024-65535, got {port!r}")
         if self.db_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise SettingsError("db_synchronous must be FULL, NORMAL or EXTRA")
 
@@ -106,6 +112,10 @@ class Settings:
             data["market_seed"] = self.market_seed
         if self.kite_api_key:
             data["kite_api_key"] = self.kite_api_key
+        for name in ("kite_root", "kite_ticker_root"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        data["kite_redirect_port"] = self.kite_redirect_port
         return data
 
     def save(self) -> None:

@@ -81,11 +81,13 @@ class OrderManager:
         self.unknown_outcome_grace = unknown_outcome_grace
         if id_generator is None:
             prefix = self._install_prefix()
-            id_generator = ClientOrderIdGenerator(prefix, last_issued=db.journal.last_client_order_id(prefix))
+            id_generator = ClientOrderIdGenerator(
+                prefix, last_issued=db.journal.last_client_order_id(prefix)
+            )
         self._ids = id_generator
         self._submit_lock = asyncio.Lock()  # validate + journal are one step: no burst slips past
         self.sync = OrderSync(self)
-        self.halt_reason: str | None = None
+        self._halts: dict[str, str] = {}  # source -> reason; trading resumes when all are lifted
         self.started = False
         self.ready = False  # reconciled with the broker at least once since start
 
@@ -116,18 +118,28 @@ class OrderManager:
     # ------------------------------------------------------------------ halting
     @property
     def halted(self) -> bool:
-        return self.halt_reason is not None
+        return bool(self._halts)
 
-    def halt(self, reason: str) -> None:
-        """Refuse new orders from now on (synchronous: effective before the caller awaits)."""
-        already = self.halt_reason is not None
-        self.halt_reason = reason
+    @property
+    def halt_reason(self) -> str | None:
+        return "; ".join(self._halts.values()) if self._halts else None
+
+    def halts(self) -> dict[str, str]:
+        return dict(self._halts)
+
+    def halt(self, reason: str, source: str = "kill_switch") -> None:
+        """Refuse new orders from now on (synchronous: effective before the caller awaits).
+
+        Halts from different sources (kill switch, expired broker session, ...) stack:
+        lifting one leaves the others in force.
+        """
+        already = bool(self._halts)
+        self._halts[source] = reason
         if not already:
             self.events.publish(TradingHalted(reason=reason, at=utcnow()))
 
-    def resume(self) -> None:
-        if self.halt_reason is not None:
-            self.halt_reason = None
+    def resume(self, source: str = "kill_switch") -> None:
+        if self._halts.pop(source, None) is not None and not self._halts:
             self.events.publish(TradingResumed(at=utcnow()))
 
     # ------------------------------------------------------------------ placing
@@ -151,10 +163,14 @@ class OrderManager:
             pending = sum(
                 o.quantity - o.filled_quantity
                 for o in self.sync.active_orders()
-                if o.symbol == request.symbol and o.exchange == request.exchange and o.product is request.product
+                if o.symbol == request.symbol
+                and o.exchange == request.exchange
+                and o.product is request.product
                 and o.side is request.side
             )
-            if position.quantity * request.side.sign >= 0 or request.quantity + pending > abs(position.quantity):
+            if position.quantity * request.side.sign >= 0 or request.quantity + pending > abs(
+                position.quantity
+            ):
                 raise OrderRejected(
                     f"Reduce-only order for {request.quantity} {request.symbol} would not only reduce the position "
                     f"of {position.quantity}",
@@ -216,7 +232,7 @@ class OrderManager:
             raise OrderRejected(exc.message, "broker", order.id) from exc
         except SessionExpired as exc:
             await self.sync.finish_unsent(order, OrderStatus.REJECTED, f"Not sent: {exc.message}")
-            self.halt(f"Broker session expired: {exc.message}. Log in again.")
+            self.halt(f"Broker session expired: {exc.message}. Log in again.", source="session")
             raise OrderSubmissionFailed(f"Broker session expired: {exc.message}", order.id) from exc
         except BrokerUnavailable as exc:
             await self.sync.finish_unsent(order, OrderStatus.REJECTED, f"Not sent: {exc.message}")

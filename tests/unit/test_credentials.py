@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
 
 from desktop_oms.brokers.kite_mapping import IST
 from desktop_oms.credentials import (
@@ -21,29 +20,7 @@ from desktop_oms.credentials import (
     redact,
     register_secret,
 )
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring backend that keeps everything in a dict (never the OS keyring)."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-        self.writes = 0
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.writes += 1
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if (service, username) not in self.items:
-            raise PasswordDeleteError("absent")
-        del self.items[(service, username)]
+from tests.helpers import MemoryKeyring
 
 
 class LockedKeyring(MemoryKeyring):
