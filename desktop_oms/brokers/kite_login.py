@@ -21,7 +21,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -145,8 +145,12 @@ async def generate_session(
             kite.reqsession.close()
 
     loop = asyncio.get_running_loop()
+    # Never the loop's default executor: under qasync that is a QThreadExecutor whose
+    # threads abort the process if still alive at exit.
+    own = executor is None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kite-login") if own else executor
     try:
-        data = await loop.run_in_executor(executor, exchange)
+        data = await loop.run_in_executor(pool, exchange)
     except kex.KiteException as exc:
         if isinstance(exc, kex.TokenException | kex.InputException):
             raise LoginError(
@@ -158,6 +162,9 @@ async def generate_session(
         raise LoginError(
             f"Kite could not be reached to complete the login ({type(exc).__name__})."
         ) from exc
+    finally:
+        if own:
+            pool.shutdown(wait=False)
     if not isinstance(data, Mapping) or not data.get("access_token"):
         raise LoginError("Kite's login answer held no access token.")
     access_token = str(data["access_token"])
