@@ -15,18 +15,75 @@ from . import version
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="desktop-oms", description="Desktop order management for Zerodha Kite Connect")
+    parser = argparse.ArgumentParser(
+        prog="desktop-oms", description="Desktop order management for Zerodha Kite Connect"
+    )
     parser.add_argument("--version", action="version", version=f"desktop-oms {version()}")
-    parser.add_argument("--broker", choices=("paper", "kite"), default=None, help="broker to trade with (default: paper)")
-    parser.add_argument("--data-dir", type=Path, default=None, help="folder for the database, settings and logs")
-    parser.add_argument("--smoke", action="store_true", help="start headless, place and fill one paper order, exit")
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
-    parser.add_argument("--no-simulation", action="store_true", help="paper mode without the simulated market")
+    parser.add_argument(
+        "--broker",
+        choices=("paper", "kite"),
+        default=None,
+        help="broker to trade with (default: paper)",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="folder for the database, settings and logs"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="start headless, place and fill one paper order, exit"
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    parser.add_argument(
+        "--no-simulation", action="store_true", help="paper mode without the simulated market"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    export = commands.add_parser("export", help="export trades or the review for a date range")
+    export.add_argument("what", choices=("trades", "review"))
+    export.add_argument(
+        "--from",
+        dest="start",
+        type=_date,
+        required=True,
+        metavar="DATE",
+        help="first day (YYYY-MM-DD, IST)",
+    )
+    export.add_argument(
+        "--to",
+        dest="end",
+        type=_date,
+        required=True,
+        metavar="DATE",
+        help="last day (YYYY-MM-DD, IST)",
+    )
+    export.add_argument("--format", choices=("csv", "html"), default="csv")
+    export.add_argument(
+        "--output", type=Path, default=None, help="file to write (default: in the current folder)"
+    )
+    export.add_argument(
+        "--data-dir", dest="export_data_dir", type=Path, default=None, help=argparse.SUPPRESS
+    )
     return parser
 
 
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-24") from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        if args.what == "trades" and args.format != "csv":
+            parser.error("trades export only as csv (the review has an html report)")
+        if args.end < args.start:
+            parser.error(f"--to {args.end} is before --from {args.start}")
+        return run_export(args)
     if args.smoke:
         return run_smoke(args.data_dir)
     from .config import Settings
@@ -61,7 +118,7 @@ def run_smoke(data_dir: Path | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from PySide6.QtWidgets import QApplication
 
-        qapp = QApplication.instance() or QApplication([])
+        qapp = QApplication.instance() or QApplication([])  # noqa: F841 - kept alive for the run
 
     async def scenario() -> str:
         settings = Settings(data_dir=data_dir, broker="paper", simulate_market=False)
@@ -70,15 +127,24 @@ def run_smoke(data_dir: Path | None = None) -> int:
         try:
             app.broker.set_last_price("NSE", "RELIANCE", Decimal("2450"))
             result = await app.order_manager.place_order(
-                OrderRequest(symbol="RELIANCE", exchange="NSE", side=OrderSide.BUY, quantity=1,
-                             order_type=OrderType.LIMIT, price=Decimal("2450.00"), product=Product.MIS,
-                             validity=Validity.DAY)
+                OrderRequest(
+                    symbol="RELIANCE",
+                    exchange="NSE",
+                    side=OrderSide.BUY,
+                    quantity=1,
+                    order_type=OrderType.LIMIT,
+                    price=Decimal("2450.00"),
+                    product=Product.MIS,
+                    validity=Validity.DAY,
+                )
             )
             om = app.order_manager
-            filled = await wait_for(lambda: (om.sync.current(result.order_id) is None), 5.0)
+            filled = await wait_for(lambda: om.sync.current(result.order_id) is None, 5.0)
             order = await om.get_order(result.order_id)
             if not filled or order.status is not OrderStatus.FILLED:
-                raise RuntimeError(f"order did not fill: {order.status.value} {order.status_message or ''}")
+                raise RuntimeError(
+                    f"order did not fill: {order.status.value} {order.status_message or ''}"
+                )
             position = await app.position_manager.get_position("RELIANCE", "NSE")
             window = "window built" if app.window is not None else "no window (Qt unavailable)"
             return (
@@ -103,6 +169,56 @@ def run_smoke(data_dir: Path | None = None) -> int:
         if tmp is not None:
             tmp.cleanup()
     print(line)
+    return 0
+
+
+def run_export(args) -> int:
+    """Read the journal read-only (works while the app runs) and write the export."""
+    from .config import default_data_dir
+    from .domain.review import round_trips, setup_statistics
+    from .exports import day_range, write_review_csv, write_review_html, write_trades_csv
+    from .storage import Database, DatabaseError
+
+    data_dir = args.export_data_dir or args.data_dir or default_data_dir()
+    db_path = Path(data_dir) / "oms.db"
+    try:
+        db = Database.open_read_only(db_path)
+    except DatabaseError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 1
+    try:
+        since, until = day_range(args.start, args.end)
+        period = f"{args.start} to {args.end}"
+        output = args.output or Path(f"{args.what}_{args.start}_{args.end}.{args.format}")
+        if args.what == "trades":
+            rows = db.reporting.trades_between(since, until)
+            if not rows:
+                print(f"No trades from {period} in {db_path}; nothing written.")
+                return 0
+            count = write_trades_csv(output, rows)
+        else:
+            trips = round_trips(db.reporting.review_fills(since, until))
+            if not trips:
+                print(f"No trades from {period} in {db_path}; nothing written.")
+                return 0
+            stats = setup_statistics(trips)
+            if args.format == "csv":
+                count = write_review_csv(output, stats, trips)
+            else:
+                points = [p for p in db.positions.pnl_snapshots(since) if p.at < until]
+                count = write_review_html(
+                    output, f"Desktop OMS review, {period}", stats, trips, points
+                )
+    except OSError as exc:
+        print(
+            f"export: could not write {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 1
+    finally:
+        db.close_sync()
+    print(
+        f"Wrote {count} {'trades' if args.what == 'trades' else 'round trips'} from {period} to {output}"
+    )
     return 0
 
 

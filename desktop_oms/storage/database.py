@@ -31,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 
 from .journal import OrderJournal
 from .position_store import PositionStore
+from .reporting import Reporting
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ def _inspect_read_only(path: Path) -> tuple[set[str], str | None]:
     try:
         con = sqlite3.connect(uri, uri=True)
         try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             version = None
             if "alembic_version" in tables:
                 version = con.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -96,7 +99,9 @@ def _inspect_read_only(path: Path) -> tuple[set[str], str | None]:
         text = str(exc)
         if "locked" in text or "busy" in text:
             raise DatabaseLocked(f"{path} is locked by another program: {text}") from exc
-        raise NotAnOmsDatabase(f"{path} is corrupt or not a database ({text}). It was left untouched.") from exc
+        raise NotAnOmsDatabase(
+            f"{path} is corrupt or not a database ({text}). It was left untouched."
+        ) from exc
     return tables, version
 
 
@@ -140,6 +145,8 @@ class Database:
         self.synchronous = synchronous
         self.journal = OrderJournal(self)
         self.positions = PositionStore(self)
+        self.reporting = Reporting(self)
+        self.read_only = False
         self._closed = False
 
     # ------------------------------------------------------------------ opening
@@ -195,17 +202,43 @@ class Database:
                 lock.release()
             raise
 
+    @classmethod
+    def open_read_only(cls, path: str | os.PathLike, *, busy_timeout_ms: int = 5000) -> Database:
+        """Read an existing journal without locking it or changing a byte (exports, reports).
+
+        Works while the app has the file open (WAL readers do not block the writer).
+        """
+        path = Path(path).expanduser().resolve()
+        if not path.exists():
+            raise DatabaseError(f"There is no Desktop OMS database at {path}")
+        _check_file(path)
+        tables, revision = _inspect_read_only(path)
+        _check_schema(path, tables, revision)
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        if revision != head:
+            raise DatabaseError(
+                f"{path} uses an older schema ({revision}); open it once with the app to upgrade it"
+            )
+        engine = create_engine(f"sqlite:///{path.as_uri()}?mode=ro&uri=true")
+        cls._install_pragmas(engine, "FULL", busy_timeout_ms, read_only=True)
+        db = cls(engine, path, None, "FULL")
+        db.read_only = True
+        return db
+
     @staticmethod
-    def _install_pragmas(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
+    def _install_pragmas(
+        engine: Engine, synchronous: str, busy_timeout_ms: int, read_only: bool = False
+    ) -> None:
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):  # pragma: no branch
             # Let SQLAlchemy's transaction control drive BEGIN (pysqlite's legacy mode is off).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA synchronous={synchronous}")
-            cur.execute("PRAGMA foreign_keys=ON")
+            if not read_only:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={synchronous}")
+                cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")

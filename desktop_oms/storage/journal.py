@@ -104,6 +104,23 @@ def order_from_row(row) -> Order:
     )
 
 
+def _trade_from_row(r) -> TradeRecord:
+    return TradeRecord(
+        trade_id=r.trade_id,
+        order_id=r.order_id,
+        broker_order_id=r.broker_order_id,
+        symbol=r.symbol,
+        exchange=r.exchange,
+        product=Product(r.product),
+        side=OrderSide(r.side),
+        quantity=r.quantity,
+        price=r.price,
+        multiplier=r.multiplier,
+        realized_pnl=r.realized_pnl,
+        timestamp=r.timestamp,
+    )
+
+
 def _order_values(order: Order, names: Iterable[str]) -> dict:
     values = {}
     for name in names:
@@ -312,29 +329,15 @@ class OrderJournal:
             query = query.where(trades.c.timestamp >= since)
         with self._db.read() as conn:
             rows = conn.execute(query).all()
-        return [
-            TradeRecord(
-                trade_id=r.trade_id,
-                order_id=r.order_id,
-                broker_order_id=r.broker_order_id,
-                symbol=r.symbol,
-                exchange=r.exchange,
-                product=Product(r.product),
-                side=OrderSide(r.side),
-                quantity=r.quantity,
-                price=r.price,
-                multiplier=r.multiplier,
-                realized_pnl=r.realized_pnl,
-                timestamp=r.timestamp,
-            )
-            for r in rows
-        ]
+        return [_trade_from_row(r) for r in rows]
 
     def last_client_order_id(self, prefix: str) -> str | None:
         """Highest client order id with this prefix (ids are fixed-width and time-first)."""
         with self._db.read() as conn:
             return conn.execute(
-                select(func.max(orders.c.client_order_id)).where(orders.c.client_order_id.like(prefix + "%"))
+                select(func.max(orders.c.client_order_id)).where(
+                    orders.c.client_order_id.like(prefix + "%")
+                )
             ).scalar()
 
     def trade_keys(self) -> set[tuple[str, str]]:
