@@ -32,6 +32,7 @@ from sqlalchemy.exc import OperationalError
 from .journal import OrderJournal
 from .position_store import PositionStore
 from .reporting import Reporting
+from .workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class Database:
         self.journal = OrderJournal(self)
         self.positions = PositionStore(self)
         self.reporting = Reporting(self)
+        self.workspace = Workspace(self)
         self.read_only = False
         self._closed = False
 

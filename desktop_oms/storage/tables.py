@@ -149,3 +149,58 @@ app_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+instruments_cache = Table(
+    "instruments_cache",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("exchange", String(8), primary_key=True),
+    Column("symbol", String(40), primary_key=True),
+    Column("instrument_token", Integer, nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("tick_size", DecimalText, nullable=False),
+    Column("lot_size", Integer, nullable=False),
+    Column("multiplier", DecimalText, nullable=False),
+    Column("instrument_type", String(12), nullable=False),
+    Column("segment", String(16), nullable=False),
+    Column("expiry", String(10), nullable=True),
+    Column("tradable", Boolean, nullable=False),
+)
+
+setups = Table(
+    "setups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=True, unique=True),
+    Column("position_key", String(80), nullable=True, unique=True),
+    Column("text", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+watchlists = Table(
+    "watchlists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+)
+
+watchlist_items = Table(
+    "watchlist_items",
+    metadata,
+    Column(
+        "watchlist_id", Integer, ForeignKey("watchlists.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("exchange", String(8), primary_key=True),
+    Column("symbol", String(40), primary_key=True),
+    Column("position", Integer, nullable=False),
+)

@@ -36,6 +36,15 @@ def _settings(tmp_path, server, **kw):
     )
 
 
+async def _tick(app, server, price="100"):
+    """Stream a price for SYMBOL (the ticket subscribes the symbol it shows)."""
+    app.subscribe([("NSE", SYMBOL)])
+    token = server.tokens[("NSE", SYMBOL)]
+    await until(lambda: token in server.ticker.subscribed(), timeout=5)
+    server.ticker.push_tick(token, Decimal(price))
+    await until(lambda: app.quotes.last_price("NSE", SYMBOL) == Decimal(price), timeout=5)
+
+
 def _store(server, token=True):
     store = CredentialStore(backend=MemoryKeyring())
     if token:
@@ -49,6 +58,7 @@ async def test_trades_through_kite_with_a_stored_session(tmp_path, server):
     try:
         assert app.broker.name == "kite" and app.order_manager.ready
         assert app.instruments.get("NSE", SYMBOL) is not None
+        await _tick(app, server)
         result = await app.order_manager.place_order(limit(symbol=SYMBOL, qty=5, price="100"))
         assert result.broker_order_id and len(result.broker_order_id) == 19
         assert server.form_of_last("POST", "/orders/regular")["tag"] == result.client_order_id
@@ -119,6 +129,7 @@ async def test_expired_session_halts_then_relogin_resumes(tmp_path, server):
     )
     await app.start()
     try:
+        await _tick(app, server)
         server.expire_session()
         from desktop_oms.oms import OrderSubmissionFailed
 
@@ -136,13 +147,24 @@ async def test_stream_delivers_ticks_for_subscribed_positions(tmp_path, server):
     app = Application(_settings(tmp_path, server), with_window=False, credentials=_store(server))
     await app.start()
     try:
+        await _tick(app, server)
         result = await app.order_manager.place_order(limit(symbol=SYMBOL, qty=2, price="100"))
         server.book.fill(result.broker_order_id, 2, "100")
         await until(lambda: app.position_manager.open_positions(), timeout=5)
         assert ("NSE", SYMBOL) in app._subscribed
-        token = server.tokens[("NSE", SYMBOL)]
-        await until(lambda: token in server.ticker.subscribed(), timeout=5)
-        server.ticker.push_tick(token, Decimal("104.50"))
+        server.ticker.push_tick(server.tokens[("NSE", SYMBOL)], Decimal("104.50"))
         await until(lambda: app.quotes.last_price("NSE", SYMBOL) == Decimal("104.50"), timeout=5)
+        await until(lambda: app.position_manager.open_positions()[0].unrealized_pnl == Decimal("9.00"), timeout=5)
     finally:
         await app.stop()
+
+
+async def test_instruments_are_downloaded_once_a_day(tmp_path, server):
+    for _ in range(2):
+        app = Application(
+            _settings(tmp_path, server), with_window=False, credentials=_store(server)
+        )
+        await app.start()
+        assert app.instruments.get("NSE", SYMBOL) is not None
+        await app.stop()
+    assert server.count("GET", r"/instruments$") == 1  # the second start used the database's copy
