@@ -31,6 +31,7 @@ from ..domain import (
     OrderRequest,
     OrderResult,
     OrderStatus,
+    OrderType,
     order_shape_problem,
 )
 from ..domain.events import Alert, OrderModified, OrderStatusChanged, TradingHalted, TradingResumed
@@ -69,8 +70,12 @@ class OrderManager:
         reconcile_interval: float = 30.0,
         unknown_outcome_grace: float = 15.0,
         id_generator: ClientOrderIdGenerator | None = None,
+        charges=None,
     ) -> None:
         self.db = db
+        # Issue 4 (risk): per-fill charges (risk.charges.ChargesCalculator); OrderSync adds
+        # them to the position inside the fill's transaction. None: positions carry no charges.
+        self.charges = charges
         self.broker = broker_client
         self.positions = position_manager
         self.validator = validator
@@ -160,17 +165,8 @@ class OrderManager:
             raise OrderRejected(f"Trading is halted: {self.halt_reason}", "kill_switch")
         if request.reduce_only:
             position = self.positions.peek(request.exchange, request.symbol, request.product)
-            pending = sum(
-                o.quantity - o.filled_quantity
-                for o in self.sync.active_orders()
-                if o.symbol == request.symbol
-                and o.exchange == request.exchange
-                and o.product is request.product
-                and o.side is request.side
-            )
-            if position.quantity * request.side.sign >= 0 or request.quantity + pending > abs(
-                position.quantity
-            ):
+            pending = _reducing_total(self.sync.active_orders(), request)  # issue 4: OCO-aware
+            if position.quantity * request.side.sign >= 0 or pending > abs(position.quantity):
                 raise OrderRejected(
                     f"Reduce-only order for {request.quantity} {request.symbol} would not only reduce the position "
                     f"of {position.quantity}",
@@ -373,6 +369,30 @@ class OrderManager:
         self, listener: Callable[[BrokerUpdate], None]
     ) -> None:  # pragma: no cover - convenience
         self.broker.add_update_listener(listener)
+
+
+def _reducing_total(active: list[Order], request: OrderRequest) -> int:
+    """Issue 4 (brackets): what the active orders on the request's side and key, plus the
+    request, could take off the position. A bracket's stop and target legs are one-cancels-
+    other, so each bracket counts its larger leg once, not both."""
+    single = 0
+    legs: dict[int, dict[str, int]] = {}
+
+    def add(order, quantity: int) -> None:
+        nonlocal single
+        if order.source == "bracket" and order.parent_order_id is not None:
+            leg = "target" if order.order_type is OrderType.LIMIT else "stop"
+            group = legs.setdefault(order.parent_order_id, {})
+            group[leg] = group.get(leg, 0) + quantity
+        else:
+            single += quantity
+
+    key = (request.exchange, request.symbol, request.product, request.side)
+    for o in active:
+        if (o.exchange, o.symbol, o.product, o.side) == key:
+            add(o, o.quantity - o.filled_quantity)
+    add(request, request.quantity)
+    return single + sum(max(group.values()) for group in legs.values())
 
 
 __all__ = ["OrderManager", "OrderModified"]

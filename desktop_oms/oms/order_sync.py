@@ -298,6 +298,9 @@ class OrderSync:
 
         outcome = apply_fill(position, order.side, fill.quantity, fill.price, now)
         new_position = outcome.position
+        if om.charges is not None:  # issue 4: this fill's charges, in the same transaction
+            fee = om.charges.for_fill(fill, order, instrument)
+            new_position = replace(new_position, charges=new_position.charges + fee)
         if outcome.action in (PositionAction.NEW, PositionAction.REVERSE) and order.strategy_id:
             new_position = replace(new_position, strategy_id=order.strategy_id)
         after = order_after_fill(order, fill, now)

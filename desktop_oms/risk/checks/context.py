@@ -1,0 +1,55 @@
+"""What the checks know about one order: gathered once, read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ...domain import Instrument, OrderRequest, OrderSide, OrderType
+from ..limits import RiskLimits
+
+# Sources whose reduce-only orders are the system protecting the account.
+SYSTEM_SOURCES = frozenset({"kill_switch", "bracket", "square_off"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderContext:
+    request: OrderRequest
+    limits: RiskLimits
+    instrument: Instrument | None = None
+    last_price: Decimal | None = None  # live, from the quote source
+    position_quantity: int = 0  # signed quantity now held in this (exchange, symbol, product)
+    pending_same_side: int = 0  # unfilled quantity of other active orders on this side and key
+    #                             (bracket exits excluded: the bracket manager resizes them)
+
+    @property
+    def label(self) -> str:
+        return f"{self.request.exchange}:{self.request.symbol}"
+
+    @property
+    def multiplier(self) -> Decimal:
+        return self.instrument.multiplier if self.instrument is not None else Decimal(1)
+
+    @property
+    def system_exit(self) -> bool:
+        """A reduce-only order sent by the kill switch, a bracket or the square-off."""
+        return self.request.reduce_only and self.request.source in SYSTEM_SOURCES
+
+    @property
+    def reduces_only(self) -> bool:
+        """True if the order (with the other orders on its side) can only shrink the position."""
+        held = self.position_quantity
+        if held == 0 or (held > 0) == (self.request.side is OrderSide.BUY):
+            return False
+        return self.request.quantity + self.pending_same_side <= abs(held)
+
+    @property
+    def reference_price(self) -> Decimal | None:
+        """The price the order is expected to trade at: its limit, its trigger (SL-M), or
+        the last price (MARKET)."""
+        r = self.request
+        if r.order_type in (OrderType.LIMIT, OrderType.SL) and r.price is not None:
+            return r.price
+        if r.order_type is OrderType.SL_M and r.trigger_price is not None:
+            return r.trigger_price
+        return self.last_price

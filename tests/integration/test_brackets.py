@@ -1,0 +1,314 @@
+"""Brackets on the paper broker: exits follow partial fills of the entry, one-cancels-other
+when either exit fills (also partly), links survive a restart."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from desktop_oms.domain import OrderSide, OrderStatus, OrderType
+from desktop_oms.risk import BracketChanged, RiskLimits
+from tests.helpers import limit, until
+from tests.integration.test_risk_harness import rig
+
+D = Decimal
+
+
+async def exits(r, entry_id):
+    orders = await r.om.list_orders()
+    return [o for o in orders if o.parent_order_id == entry_id]
+
+
+def working(orders, kind=None):
+    return [o for o in orders if o.status.is_active and (kind is None or o.order_type is kind)]
+
+
+async def place_entry(r, qty=100, price="2440", side=OrderSide.BUY, sl="2420", tp="2490", **kw):
+    result = await r.om.place_order(
+        limit(
+            qty=qty,
+            price=price,
+            side=side,
+            stop_loss=D(sl) if sl else None,
+            take_profit=D(tp) if tp else None,
+            **kw,
+        )
+    )
+    return await r.om.get_order(result.order_id)
+
+
+async def test_entry_fills_partly_then_fully_stop_fills_target_cancelled(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r)
+        assert entry.status is OrderStatus.OPEN
+        await r.brackets.settle()
+        assert await exits(r, entry.id) == []  # nothing filled, nothing to protect
+        link = r.store.bracket(entry.id)
+        assert link.status == "active" and (link.stop_loss, link.take_profit) == (
+            D("2420"),
+            D("2490"),
+        )
+
+        r.broker.fill(entry.broker_order_id, 40)
+        await until(lambda: r.position() == 40)
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        stop, target = working(legs, OrderType.SL_M), working(legs, OrderType.LIMIT)
+        assert [(o.quantity, o.trigger_price, o.side) for o in stop] == [
+            (40, D("2420"), OrderSide.SELL)
+        ]
+        assert [(o.quantity, o.price) for o in target] == [(40, D("2490"))]
+        assert all(o.source == "bracket" and o.parent_order_id == entry.id for o in legs)
+
+        r.broker.fill(entry.broker_order_id, 60)
+        await until(lambda: r.position() == 100)
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        assert [o.quantity for o in working(legs, OrderType.SL_M)] == [100]
+        assert [o.quantity for o in working(legs, OrderType.LIMIT)] == [100]
+        assert len(legs) == 2  # grown by modification, not by new orders
+
+        r.broker.set_last_price("NSE", "RELIANCE", D("2415"))  # through the stop
+        await until(lambda: r.position() == 0)
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        stop = [o for o in legs if o.order_type is OrderType.SL_M][0]
+        target = [o for o in legs if o.order_type is OrderType.LIMIT][0]
+        assert (stop.status, stop.filled_quantity) == (OrderStatus.FILLED, 100)
+        assert (target.status, target.filled_quantity) == (OrderStatus.CANCELLED, 0)
+        assert await r.broker_open_orders() == []
+        assert r.store.bracket(entry.id).status == "closed"
+        # The audit trail says why the target went.
+        events = await r.om.get_order_events(target.id)
+        assert any(e.event_type == "BRACKET" and "one-cancels-other" in e.reason for e in events)
+        views = [e.bracket for e in r.recorded if isinstance(e, BracketChanged)]
+        assert views[-1].status == "closed" and views[-1].entry_filled == 100
+    finally:
+        await r.close()
+
+
+async def test_a_partly_filled_stop_shrinks_the_target_and_its_rest_cancels_it(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r, price="2450", sl="2430")  # marketable: fills at once
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        stop = working(legs, OrderType.SL_M)[0]
+        r.broker.fill(stop.broker_order_id, 30, "2430")
+        await until(lambda: r.position() == 70)
+        await r.brackets.settle()
+        legs = {o.id: o for o in await exits(r, entry.id)}
+        target = working(legs.values(), OrderType.LIMIT)[0]
+        assert target.quantity == 70
+        assert (legs[stop.id].filled_quantity, legs[stop.id].status) == (
+            30,
+            OrderStatus.PARTIALLY_FILLED,
+        )
+        r.broker.fill(stop.broker_order_id, 70, "2429")  # the triggered stop fills the rest
+        await until(lambda: r.position() == 0)
+        await r.brackets.settle()
+        legs = {o.id: o for o in await exits(r, entry.id)}
+        assert (legs[stop.id].status, legs[stop.id].filled_quantity) == (OrderStatus.FILLED, 100)
+        assert (legs[target.id].status, legs[target.id].filled_quantity) == (
+            OrderStatus.CANCELLED,
+            0,
+        )
+        assert await r.broker_positions() == {}
+    finally:
+        await r.close()
+
+
+async def test_a_partly_filled_target_shrinks_the_stop_and_the_stop_cancels_the_rest(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r, price="2450", sl="2430")
+        await r.brackets.settle()
+        target = working(await exits(r, entry.id), OrderType.LIMIT)[0]
+        r.broker.fill(target.broker_order_id, 30)
+        await until(lambda: r.position() == 70)
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        stop = working(legs, OrderType.SL_M)[0]
+        assert (stop.quantity, stop.filled_quantity) == (70, 0)
+        r.broker.set_last_price("NSE", "RELIANCE", D("2425"))  # the stop triggers and fills
+        await until(lambda: r.position() == 0)
+        await r.brackets.settle()
+        legs = {o.id: o for o in await exits(r, entry.id)}
+        assert legs[stop.id].status is OrderStatus.FILLED and legs[stop.id].filled_quantity == 70
+        assert (
+            legs[target.id].status is OrderStatus.CANCELLED
+            and legs[target.id].filled_quantity == 30
+        )
+        assert await r.broker_positions() == {} and await r.broker_open_orders() == []
+        assert not [a for a in r.alerts("brackets") if a.level == "error"]
+    finally:
+        await r.close()
+
+
+async def test_restart_in_the_middle_reattaches_from_database_and_broker(tmp_path):
+    r = await rig(tmp_path)
+    entry = await place_entry(r)
+    r.broker.fill(entry.broker_order_id, 40)
+    await until(lambda: r.position() == 40)
+    await r.brackets.settle()
+    assert sorted(o.quantity for o in working(await exits(r, entry.id))) == [40, 40]
+    await r.close()
+    # While the app is down the rest of the entry fills at the broker.
+    r.broker.fill(entry.broker_order_id, 60)
+    await r.open()
+    try:
+        await until(lambda: r.position() == 100)
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        assert sorted(o.quantity for o in working(legs)) == [100, 100]
+        with r.db.read() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM bracket_links")).scalar() == 1
+        r.broker.set_last_price("NSE", "RELIANCE", D("2490"))
+        await until(lambda: r.position() == 0)
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        assert sorted(o.status.value for o in legs) == ["CANCELLED", "FILLED"]
+        assert r.store.bracket(entry.id).status == "closed"
+    finally:
+        await r.close()
+
+
+async def test_restart_after_an_exit_filled_while_down_cancels_the_other(tmp_path):
+    r = await rig(tmp_path)
+    entry = await place_entry(r, price="2450", sl="2430")
+    await r.brackets.settle()
+    stop = working(await exits(r, entry.id), OrderType.SL_M)[0]
+    await r.close()
+    r.broker.set_last_price("NSE", "RELIANCE", D("2410"))  # the stop fills while we are down
+    await r.open()
+    try:
+        await until(lambda: r.position() == 0)
+        await r.brackets.settle()
+        assert await r.broker_open_orders() == []  # the target was cancelled on re-attach
+        assert (await r.om.get_order(stop.id)).status is OrderStatus.FILLED
+    finally:
+        await r.close()
+
+
+async def test_stop_already_breached_exits_at_market(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r, price="2440")  # resting buy, stop 2420
+        r.broker.set_last_price("NSE", "RELIANCE", D("2410"))  # gaps through: fills at 2440
+        await until(lambda: r.pm.peek("NSE", "RELIANCE", entry.product).realized_pnl != 0)
+        await r.brackets.settle()
+        assert r.position() == 0
+        legs = await exits(r, entry.id)
+        assert [(o.order_type, o.status, o.filled_quantity) for o in legs] == [
+            (OrderType.MARKET, OrderStatus.FILLED, 100)
+        ]
+        assert any("already through the stop" in a.message for a in r.alerts("brackets"))
+        assert r.store.bracket(entry.id).status == "closed"
+    finally:
+        await r.close()
+
+
+async def test_short_entry_and_a_manual_close_removes_the_exits(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(
+            r, qty=50, price="2450", side=OrderSide.SELL, sl="2470", tp="2400"
+        )
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        assert sorted((o.order_type.value, o.side.value, o.quantity) for o in working(legs)) == [
+            ("LIMIT", "BUY", 50), ("SL-M", "BUY", 50)
+        ]  # fmt: skip
+        # The trader buys back 20 by hand: the exits shrink to the 30 still held.
+        await r.om.place_order(limit(qty=20, price="2450", side=OrderSide.BUY))
+        await r.brackets.settle()
+        assert sorted(
+            o.quantity - o.filled_quantity for o in working(await exits(r, entry.id))
+        ) == [30, 30]
+        await r.om.place_order(limit(qty=30, price="2450.05", side=OrderSide.BUY))
+        await r.brackets.settle()
+        assert working(await exits(r, entry.id)) == []
+        assert r.store.bracket(entry.id).status == "closed"
+    finally:
+        await r.close()
+
+
+async def test_a_leg_the_trader_cancels_is_no_longer_managed(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r, price="2450", sl="2430")
+        await r.brackets.settle()
+        stop = working(await exits(r, entry.id), OrderType.SL_M)[0]
+        await r.om.cancel_order(stop.id)
+        await r.brackets.settle()
+        legs = await exits(r, entry.id)
+        assert [o.order_type for o in working(legs)] == [OrderType.LIMIT]  # not re-placed
+        assert r.store.bracket(entry.id).stop_enabled is False
+        assert any("no longer managed" in a.message for a in r.alerts("brackets"))
+    finally:
+        await r.close()
+
+
+async def test_a_leg_the_broker_keeps_refusing_is_given_up_loudly(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r, qty=10, price="2445", tp=None, sl="2430")  # resting
+        r.broker.inject_rejection("RMS: stop-loss orders blocked", count=3)
+        r.broker.fill(entry.broker_order_id)
+        await until(lambda: r.store.bracket(entry.id).stop_enabled is False)
+        errors = [a for a in r.alerts("brackets") if a.level == "error"]
+        assert errors and "UNPROTECTED" in errors[-1].message
+        assert len([o for o in await exits(r, entry.id) if o.status is OrderStatus.REJECTED]) == 3
+    finally:
+        await r.close()
+
+
+async def test_bracket_entries_respect_risk_reward(tmp_path):
+    r = await rig(tmp_path, limits=RiskLimits(min_risk_reward=D("3")))
+    try:
+        from desktop_oms.oms import OrderRejected
+
+        try:
+            await place_entry(r, price="2450", sl="2430", tp="2490")  # 40 / 20 = 2 < 3
+        except OrderRejected as exc:
+            assert exc.failed_check == "risk_reward"
+        else:
+            raise AssertionError("risk_reward did not refuse")
+    finally:
+        await r.close()
+
+
+async def test_the_kill_switch_takes_over_a_bracketed_position(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r, price="2450", sl="2430")
+        await r.brackets.settle()
+        assert len(working(await exits(r, entry.id))) == 2
+        result = await r.ks.engage(reason="enough")
+        assert result.verified and result.cancelled == 2 and result.flattened == 1
+        await r.brackets.settle()
+        assert await r.broker_open_orders() == [] and await r.broker_positions() == {}
+        assert r.store.bracket(entry.id).status == "closed"
+        # Nothing was re-placed behind the kill switch's back.
+        assert [o.status for o in await exits(r, entry.id)] == [OrderStatus.CANCELLED] * 2
+    finally:
+        await r.close()
+
+
+async def test_a_stop_crossed_while_being_placed_exits_at_market(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        r.brackets.last_price = lambda exchange, symbol: D("2450")  # a stale view of the price
+        entry = await place_entry(r, price="2440")  # resting buy, stop 2420
+        r.broker.set_last_price("NSE", "RELIANCE", D("2410"))  # gap: the entry fills at 2440
+        await until(lambda: r.pm.peek("NSE", "RELIANCE", entry.product).realized_pnl != 0)
+        await r.brackets.settle()
+        assert r.position() == 0
+        kinds = [o.order_type for o in await exits(r, entry.id) if o.status is OrderStatus.FILLED]
+        assert kinds == [OrderType.MARKET]
+        assert any("while it was being placed" in a.message for a in r.alerts("brackets"))
+        assert r.store.bracket(entry.id).stop_enabled  # not counted as a failure
+    finally:
+        await r.close()
