@@ -86,6 +86,11 @@ class Application:
         self.broker, self.instruments = self._make_broker()
         self.broker.add_tick_listener(self.quotes.on_ticks)
         self.position_manager = PositionManager(self.db, self.events, self._multiplier_for)
+        # Risk (issue 4): validator, charges and today's PnL exist before the OMS uses them;
+        # sets self.validator. See desktop_oms/risk/wiring.py for what the window can use.
+        from .risk.wiring import RiskServices
+
+        self.risk = RiskServices.before_oms(self)
         self.order_manager = OrderManager(
             db=self.db,
             broker_client=self.broker,
@@ -95,9 +100,11 @@ class Application:
             instruments=self.instruments,
             monitor_interval=s.monitor_interval_s,
             reconcile_interval=s.reconcile_interval_s,
+            charges=self.risk.charges,
         )
-        self.kill_switch = KillSwitch(self.order_manager, self.position_manager)
+        self.kill_switch = self.risk.make_kill_switch(self.order_manager, self.position_manager)
         await self.order_manager.start()
+        self.risk.start(self)  # monitor, brackets, achievements (their tasks run in self._tasks)
         self._tasks.periodic("mark-to-market", MARK_INTERVAL_S, self._mark)
         self._tasks.periodic("pnl-snapshots", SNAPSHOT_INTERVAL_S, self._snapshot)
         if s.broker == "paper" and s.simulate_market and self._injected_broker is None:
@@ -132,6 +139,7 @@ class Application:
             login=self.login,
             root=s.kite_root,
             ticker_root=s.kite_ticker_root,
+            instruments_cache=self.db.workspace.instruments_cache,
         )
         if broker.api_key != s.kite_api_key:
             self.settings = replace(s, kite_api_key=broker.api_key)
@@ -273,6 +281,11 @@ class Application:
                 self.window.save_state()
             except Exception:  # noqa: BLE001
                 log.exception("could not save the window layout")
+        if self.window is not None and hasattr(self.window, "shutdown"):
+            try:  # in-flight ticket / window tasks finish (bounded) before the OMS stops
+                await self.window.shutdown()
+            except Exception:  # noqa: BLE001
+                log.exception("window shutdown failed")
         if self.market is not None:
             await self.market.stop()
         await self._tasks.stop()

@@ -1,14 +1,24 @@
-"""Run the GUI on one qasync loop shared by Qt and the OMS tasks."""
+"""Run the GUI on one qasync loop shared by Qt and the OMS tasks.
+
+Closing the window (or SIGINT / SIGTERM, which close it) stops the Application cleanly:
+the window saves its layout and lets in-flight work finish, the OMS tasks are cancelled
+and awaited, the database is closed. A second SIGINT/SIGTERM during that stop exits at
+once (the journal is write-ahead: nothing is lost by it).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import sys
 
 from .config import Settings
 
 log = logging.getLogger(__name__)
+
+_SHOWN = {"oms_shown": True}  # the window's log bridge skips records already shown
 
 
 def install_exception_handler(loop: asyncio.AbstractEventLoop, report) -> None:
@@ -17,17 +27,49 @@ def install_exception_handler(loop: asyncio.AbstractEventLoop, report) -> None:
     def handler(loop, context):
         exc = context.get("exception")
         message = context.get("message", "unhandled error in a background task")
-        log.error("event loop: %s", message, exc_info=exc)
+        shown = False
         try:
-            report(f"{message}: {exc!r}" if exc else message)
+            shown = bool(report(f"{message}: {exc!r}" if exc else message))
         except Exception:  # noqa: BLE001
             log.exception("could not report a loop error")
+        log.error("event loop: %s", message, exc_info=exc, extra=_SHOWN if shown else None)
 
     loop.set_exception_handler(handler)
 
 
+def install_signal_handlers(on_signal) -> dict:
+    """SIGINT/SIGTERM call `on_signal(signum)` on the loop thread (once); a second one
+    exits immediately. Returns the previous handlers (for `restore_signal_handlers`)."""
+    loop = asyncio.get_running_loop()
+    previous: dict = {}
+    received: list[int] = []
+
+    def handler(signum, _frame) -> None:
+        if received:
+            os.write(2, b"desktop-oms: second signal, exiting now\n")
+            os._exit(128 + signum)
+        received.append(signum)
+        loop.call_soon_threadsafe(on_signal, signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            pass
+    return previous
+
+
+def restore_signal_handlers(previous: dict) -> None:
+    for sig, old in previous.items():
+        try:
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        except (ValueError, OSError, TypeError):
+            pass
+
+
 def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     import qasync
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from .app import Application
@@ -37,6 +79,9 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     qapp = QApplication.instance() or QApplication(sys.argv)
     qapp.setApplicationName("Desktop OMS")
     qapp.setOrganizationName("desktop-oms")
+    # The loop ends when main() returns, after a clean stop, not when the last window
+    # closes (Qt would quit mid-shutdown otherwise).
+    qapp.setQuitOnLastWindowClosed(False)
     apply_dark_theme(qapp)
     exit_code = 0
 
@@ -44,28 +89,55 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
         nonlocal exit_code
         loop = asyncio.get_running_loop()
         app = Application(settings)
+        closed = asyncio.Event()
+        state = {"window": None, "signalled": None}
 
-        def report(text: str) -> None:
+        def report(text: str) -> bool:
             if app.order_manager is not None:
                 app.order_manager.alert("error", text, "event-loop")
+                return app.window is not None
+            return False
+
+        def on_signal(signum: int) -> None:
+            name = signal.Signals(signum).name
+            log.warning("%s received: closing the window and stopping cleanly", name)
+            state["signalled"] = signum
+            window = state["window"]
+            if window is not None:
+                window.close()  # emits closing -> closed
+            closed.set()
 
         install_exception_handler(loop, report)
+        previous = install_signal_handlers(on_signal)
+        # Python runs signal handlers only between bytecodes: make sure some Python runs
+        # regularly even when the window is idle.
+        wakeup = QTimer()
+        wakeup.timeout.connect(lambda: None)
+        wakeup.start(200)
         try:
-            await app.start()
-        except DatabaseError as exc:
-            exit_code = 2
-            await _show_error("Desktop OMS cannot start", str(exc))
-            return
-        window = app.window
-        closed = asyncio.Event()
-        window.closing.connect(closed.set)
-        if settings_warning:
-            app.order_manager.alert("warning", settings_warning, "settings")
-        window.show()
-        try:
-            await closed.wait()
+            try:
+                await app.start()
+            except DatabaseError as exc:
+                exit_code = 2
+                if state["signalled"] is None:
+                    await _show_error("Desktop OMS cannot start", str(exc))
+                return
+            window = app.window
+            state["window"] = window
+            window.closing.connect(closed.set)
+            if settings_warning:
+                app.order_manager.alert("warning", settings_warning, "settings")
+            if state["signalled"] is None:
+                window.show()
+            try:
+                await closed.wait()
+            finally:
+                await app.stop()
+                window.hide()
+                window.deleteLater()
         finally:
-            await app.stop()
+            wakeup.stop()
+            restore_signal_handlers(previous)
 
     async def _show_error(title: str, text: str) -> None:
         print(f"{title}: {text}", file=sys.stderr)

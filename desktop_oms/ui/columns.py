@@ -393,6 +393,20 @@ class KeyedTableModel(QAbstractTableModel):
         self._pending = {}
         self._apply(batch)
 
+    def load(self, items: Iterable[Any]) -> int:
+        """Initial load beside live updates: apply `items` now, except keys that have a
+        queued update (an event that arrived while loading is at least as new as what was
+        read). Later items win over earlier ones with the same key. Returns rows applied."""
+        batch: dict[Hashable, Any] = {}
+        pending = self._pending
+        for item in items:
+            key = self._key_fn(item)
+            if key not in pending:
+                batch[key] = item
+        if batch:
+            self._apply(batch)
+        return len(batch)
+
     def upsert(self, items: Iterable[Any]) -> None:
         """Apply now: update known keys in place, add new ones. Supersedes queued copies."""
         batch: dict[Hashable, Any] = {}

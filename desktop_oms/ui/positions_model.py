@@ -105,16 +105,42 @@ class PositionTotals:
         return self.total - self.charges
 
 
+EXIT_COLUMN = Column(
+    "exit",
+    "",
+    lambda p: p.quantity,
+    display=lambda q: "Exit" if q else "",
+    sort=fmt.num_key,
+    align=CENTER,
+    tooltip=lambda p: (
+        f"Square off {p.exchange}:{p.symbol} {p.product.value} at market (asks first)"
+        if p.quantity
+        else None
+    ),
+    header_tip="Square off the position at market (asks first)",
+)
+
+
 class PositionsModel(KeyedTableModel):
     """Positions keyed by (exchange, symbol, product). Closed positions stay (their realized
-    PnL counts for the day). `totals` and `totals_changed` follow every applied batch."""
+    PnL counts for the day). `totals` and `totals_changed` follow every applied batch.
+
+    exit_column=True appends an "exit" column ("Exit" on open positions) for a button
+    delegate (the window's per-row square-off)."""
 
     totals_changed = Signal(object)  # PositionTotals
 
-    def __init__(self, *, flush_interval_ms: int = 150, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        flush_interval_ms: int = 150,
+        exit_column: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
         self.totals = PositionTotals()
+        columns = POSITION_COLUMNS + ((EXIT_COLUMN,) if exit_column else ())
         super().__init__(
-            POSITION_COLUMNS, lambda p: p.key, flush_interval_ms=flush_interval_ms, parent=parent
+            columns, lambda p: p.key, flush_interval_ms=flush_interval_ms, parent=parent
         )
 
     def _after_apply(self) -> None:
@@ -141,6 +167,7 @@ _TOTAL_TEXT = {
     "unrealized": lambda t: fmt.signed_money(t.unrealized),
     "realized": lambda t: fmt.signed_money(t.realized),
     "total": lambda t: fmt.signed_money(t.total),
+    "exit": lambda t: "Exit all" if t.open_positions else "",
 }
 _TOTAL_VALUE = {
     "unrealized": lambda t: t.unrealized,

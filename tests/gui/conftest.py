@@ -209,3 +209,56 @@ def make_position():
 @pytest.fixture
 def t0():
     return T0
+
+
+# ---- the real Application on a qasync loop (main window tests) ----------------------
+
+
+def run_async(qtbot, awaitable, timeout: int = 10_000):
+    """Run `awaitable` as a task on the qasync loop while Qt processes events; its result."""
+    task = asyncio.ensure_future(awaitable)
+    qtbot.waitUntil(task.done, timeout=timeout)
+    return task.result()
+
+
+@pytest.fixture
+def arun(qtbot, qloop):
+    """arun(coro, timeout_ms=10000) -> result, with the loop and Qt both running."""
+
+    def run(awaitable, timeout: int = 10_000):
+        return run_async(qtbot, awaitable, timeout)
+
+    return run
+
+
+@pytest.fixture
+def make_app(qtbot, qloop, tmp_path):
+    """make_app(data_dir=tmp_path, show=True, **settings) -> started Application (paper
+    broker, no simulated market: prices move only with app.broker.set_last_price).
+    Every app still running at the end is stopped."""
+    from desktop_oms.app import Application
+    from desktop_oms.config import Settings
+
+    apps = []
+
+    def make(data_dir=None, *, show: bool = True, size=(1600, 950), **overrides):
+        overrides.setdefault("simulate_market", False)
+        settings = Settings(data_dir=data_dir or tmp_path, broker="paper", **overrides)
+        app = Application(settings)
+        apps.append(app)
+        run_async(qtbot, app.start())
+        if show:
+            if size is not None and not app.window.layout_restored:
+                app.window.resize(*size)
+            app.window.show()
+            qtbot.waitExposed(app.window)
+        return app
+
+    yield make
+    # (not qtbot.addWidget: pytest-qt would delete the window before this teardown)
+    for app in apps:
+        if app._started:
+            run_async(qtbot, app.stop())
+        if app.window is not None:
+            app.window.close()
+            app.window.deleteLater()
