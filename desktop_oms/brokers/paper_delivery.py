@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 class ListenerHub:
     """Update and tick listeners, called on the event loop and never inside a request.
 
-    `publish` schedules delivery with `call_soon` on the running loop (so whoever made
-    the change has returned first); from a thread without a running loop it hands the
+    On the loop thread, `publish` delivers ticks at once and schedules order updates with
+    `call_soon` (so whoever made the change has returned first); from a thread without a running loop it hands the
     batch to the broker's loop thread-safely, or calls the listeners at once when no
     loop runs at all. A listener that raises is logged; the others still get the batch.
     """
@@ -35,7 +35,13 @@ class ListenerHub:
         except RuntimeError:
             running = None
         if running is not None:
-            running.call_soon(self.deliver, *batch)
+            # Ticks go out at once: a price set by set_last_price must be what the next
+            # pre-trade check sees (tick listeners only store quotes). Order updates wait
+            # for the next loop turn, so a request returns before its updates arrive.
+            if batch[0]:
+                self.deliver(batch[0], ())
+            if batch[1]:
+                running.call_soon(self.deliver, (), batch[1])
             return
         owner = self.loop
         if owner is not None and owner.is_running() and not owner.is_closed():
