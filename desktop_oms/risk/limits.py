@@ -62,7 +62,9 @@ class RiskLimits:
     loss_limit_action: LossLimitAction = LossLimitAction.HALT_AND_FLATTEN
     flatten_on_kill_switch: bool = True
     kill_switch_cool_off: bool = False  # re-arm only on the next trading day
-    auto_square_off: bool = True  # square off MIS positions at square_off_time (IST)
+    # Off by default ("optional" in the brief): a trader turns it on; nothing then depends on
+    # the wall clock unless asked to.
+    auto_square_off: bool = False  # square off MIS positions at square_off_time (IST)
     square_off_time: str = "15:15"
 
     def __post_init__(self) -> None:

@@ -158,7 +158,7 @@ def test_warning_and_breach_edges_peak_and_drawdown():
 async def test_mis_auto_square_off_at_1515_ist(tmp_path):
     clock = FakeClock()
     clock.at = clock.at.replace(hour=15, minute=14, second=59)
-    r = await rig(tmp_path, limits=RiskLimits(max_open_positions=10), clock=clock)
+    r = await rig(tmp_path, limits=RiskLimits(max_open_positions=10, auto_square_off=True), clock=clock)
     try:
         await r.om.place_order(market(qty=10))  # MIS
         await r.om.place_order(market("INFY", side=OrderSide.SELL, qty=5))  # MIS short
@@ -196,7 +196,7 @@ async def test_mis_auto_square_off_at_1515_ist(tmp_path):
 async def test_no_square_off_on_a_weekend_or_when_disabled(tmp_path):
     clock = FakeClock()
     clock.at = clock.at.replace(hour=15, minute=20) + timedelta(days=5)  # Saturday
-    r = await rig(tmp_path, clock=clock)
+    r = await rig(tmp_path, limits=RiskLimits(auto_square_off=True), clock=clock)
     try:
         await r.om.place_order(market(qty=10))
         await r.monitor.check_time()
