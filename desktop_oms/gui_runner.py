@@ -88,7 +88,21 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     async def main() -> None:
         nonlocal exit_code
         loop = asyncio.get_running_loop()
-        app = Application(settings)
+        from .brokers.errors import BrokerError
+        from .brokers.kite_factory import KiteLoginRequired
+        from .credentials import CredentialStore
+        from .ui.login_dialog import make_login
+
+        credentials = CredentialStore()
+        holder: dict = {}
+        app = Application(
+            settings,
+            credentials=credentials,
+            login=make_login(settings, credentials, parent=lambda: getattr(holder.get("app"), "window", None)),
+        )
+        holder["app"] = app
+        if settings.broker == "kite" and credentials.warning:
+            log.warning(credentials.warning)
         closed = asyncio.Event()
         state = {"window": None, "signalled": None}
 
@@ -117,7 +131,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
         try:
             try:
                 await app.start()
-            except DatabaseError as exc:
+            except (DatabaseError, KiteLoginRequired, BrokerError) as exc:
                 exit_code = 2
                 if state["signalled"] is None:
                     await _show_error("Desktop OMS cannot start", str(exc))
