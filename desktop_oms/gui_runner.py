@@ -83,6 +83,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     # closes (Qt would quit mid-shutdown otherwise).
     qapp.setQuitOnLastWindowClosed(False)
     apply_dark_theme(qapp)
+    _set_app_icon(qapp)
     exit_code = 0
 
     async def main() -> None:
@@ -163,3 +164,18 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
 
     qasync.run(main())
     return exit_code
+
+
+def _set_app_icon(qapp) -> None:
+    from PySide6.QtGui import QIcon
+
+    from .resources import resource_path
+
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        try:
+            icon.addFile(str(resource_path(f"icons/desktop-oms-{size}.png")))
+        except FileNotFoundError:
+            log.warning("application icon %d px is missing", size)
+    qapp.setWindowIcon(icon)
+    qapp.setDesktopFileName("desktop-oms")  # matches the .desktop entry (Wayland app id, taskbar)
