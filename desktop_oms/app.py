@@ -10,6 +10,7 @@ Used alike by the GUI entry point, `--smoke` and tests:
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from dataclasses import replace
 from decimal import Decimal
@@ -20,7 +21,7 @@ from .marketdata.quotes import QuoteCache
 from .oms import EventBus, OrderManager, PositionManager
 from .oms.supervisor import TaskGroup
 from .risk import KillSwitch
-from .storage import Database
+from .storage import Database, DatabaseError
 from .storage.position_store import PnlSnapshot
 from .storage.types import utcnow
 
@@ -69,7 +70,11 @@ class Application:
         if self._started:
             return
         s = self.settings
-        s.ensure_dirs()
+        try:
+            s.ensure_dirs()
+        except OSError as exc:
+            reason = "it is read-only" if exc.errno == errno.EROFS else (exc.strerror or str(exc))
+            raise DatabaseError(f"Cannot use the data folder {s.data_dir}: {reason}") from exc
         self.db = await Database.open(s.db_path, synchronous=s.db_synchronous)
         try:
             if s.broker == "kite" and self._injected_broker is None:

@@ -62,7 +62,24 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < 86400):
                 raise SettingsError(f"{name} must be a positive number of seconds, got {value!r}")
-        object.__setattr__(self, "confirm_above_value", to_decimal(self.confirm_above_value, "confirm above value"))
+        if not isinstance(self.simulate_market, bool):
+            raise SettingsError(f"simulate_market must be true or false, got {self.simulate_market!r}")
+        seed = self.market_seed
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise SettingsError(f"market_seed must be a whole number, got {seed!r}")
+        for name in ("kite_api_key", "kite_root", "kite_ticker_root"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise SettingsError(f"{name} must be text, got {value!r}")
+        if not isinstance(self.db_synchronous, str):
+            raise SettingsError(f"db_synchronous must be FULL, NORMAL or EXTRA, got {self.db_synchronous!r}")
+        try:
+            confirm = to_decimal(self.confirm_above_value, "confirm above value")
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
+        if confirm < 0:
+            raise SettingsError(f"confirm_above_value cannot be negative, got {confirm}")
+        object.__setattr__(self, "confirm_above_value", confirm)
         port = self.kite_redirect_port
         if isinstance(port, bool) or not isinstance(port, int) or not (1024 <= port <= 65535):
             raise SettingsError(f"kite_redirect_port must be a port number 1024-65535, got {port!r}")
@@ -91,7 +108,10 @@ class Settings:
         return self.data_dir / "window.ini"
 
     def ensure_dirs(self) -> None:
+        """Create the data and log folders (owner-only); existing folders are left as they are."""
         for path in (self.data_dir, self.log_dir):
+            if path.is_dir():
+                continue
             path.mkdir(parents=True, exist_ok=True)
             if sys.platform != "win32":
                 os.chmod(path, 0o700)

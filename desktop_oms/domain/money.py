@@ -44,7 +44,10 @@ def to_decimal(value: object, field: str) -> Decimal:
 def is_multiple_of(value: Decimal, step: Decimal) -> bool:
     if step <= 0:
         return True
-    return (value % step) == 0
+    try:
+        return (value % step) == 0
+    except InvalidOperation:  # beyond Decimal's precision: certainly not a real price
+        return False
 
 
 def round_to_tick(value: Decimal, tick: Decimal) -> Decimal:

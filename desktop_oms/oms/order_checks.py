@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..domain import Order, OrderRequest, OrderType
-from ..domain.money import ZERO, format_inr, to_decimal
+from ..domain.money import MAX_PRICE, ZERO, format_inr, to_decimal
+from ..domain.orders import MAX_QUANTITY
 from .errors import OrderRejected
 
 
@@ -39,16 +40,16 @@ def check_modification(order: Order, instruments, price, quantity, trigger_price
         raise ValueError("Nothing to modify: give a price, quantity or trigger price")
     if price is not None:
         price = to_decimal(price, "price")
-        if price <= ZERO:
-            raise ValueError(f"price must be positive, got {price}")
+        if price <= ZERO or price > MAX_PRICE:
+            raise ValueError(f"price must be positive and plausible, got {price}")
         if order.order_type in (OrderType.MARKET, OrderType.SL_M):
             raise OrderRejected(
                 f"A {order.order_type.value} order has no price to modify", "order_shape"
             )
     if trigger_price is not None:
         trigger_price = to_decimal(trigger_price, "trigger price")
-        if trigger_price <= ZERO:
-            raise ValueError(f"trigger price must be positive, got {trigger_price}")
+        if trigger_price <= ZERO or trigger_price > MAX_PRICE:
+            raise ValueError(f"trigger price must be positive and plausible, got {trigger_price}")
         if not order.order_type.needs_trigger:
             raise OrderRejected(
                 f"A {order.order_type.value} order has no trigger price", "order_shape"
@@ -56,8 +57,8 @@ def check_modification(order: Order, instruments, price, quantity, trigger_price
     if quantity is not None:
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise ValueError(f"quantity must be a whole number, got {quantity!r}")
-        if quantity <= 0:
-            raise ValueError(f"quantity must be positive, got {quantity}")
+        if quantity <= 0 or quantity > MAX_QUANTITY:
+            raise ValueError(f"quantity must be positive and plausible, got {quantity}")
         if quantity <= order.filled_quantity:
             raise OrderRejected(
                 f"Quantity {quantity} must be above the {order.filled_quantity} already filled",

@@ -36,7 +36,7 @@ from ..domain import (
 )
 from ..domain.events import Alert, OrderModified, OrderStatusChanged, TradingHalted, TradingResumed
 from ..domain.ids import new_install_prefix
-from ..storage import Database
+from ..storage import Database, explain_storage_error
 from ..storage.types import utcnow
 from .errors import (
     OrderNotCancellable,
@@ -54,6 +54,8 @@ from .position_manager import PositionManager
 log = logging.getLogger(__name__)
 
 MAX_MODIFICATIONS = 25  # Kite's limit per order
+SYSTEM_SOURCES = frozenset({"kill_switch", "bracket", "square_off"})
+MODIFY_CHECKS = ("price_band", "max_quantity", "max_order_value")
 
 
 class OrderManager:
@@ -161,6 +163,10 @@ class OrderManager:
         return await self._submit(order)
 
     def _pre_checks(self, request: OrderRequest) -> None:
+        if "storage" in self._halts:
+            raise StorageError(f"Order not sent: {self._halts['storage']}")
+        if "session" in self._halts:
+            raise OrderSubmissionFailed(f"Order not sent: {self._halts['session']}")
         if self.halted and not (request.reduce_only and request.source == "kill_switch"):
             raise OrderRejected(f"Trading is halted: {self.halt_reason}", "kill_switch")
         if request.reduce_only:
@@ -212,7 +218,7 @@ class OrderManager:
         except Exception as exc:
             log.exception("journal write failed; order not sent")
             raise StorageError(
-                f"Order not sent: the order journal could not be written ({exc})"
+                f"Order not sent: the order journal could not be written ({explain_storage_error(exc)})"
             ) from exc
         self.sync.track(order)
         self.events.publish(OrderStatusChanged(order, None, OrderStatus.PENDING, "journaled", now))
@@ -304,6 +310,7 @@ class OrderManager:
         price, quantity, trigger_price = check_modification(
             order, self.instruments, price, quantity, trigger_price
         )
+        self._check_modified_terms(order, price, quantity, trigger_price)
         details = {"price": price, "quantity": quantity, "trigger_price": trigger_price}
         self.db.journal.add_event(
             order.id, "MODIFY_REQUESTED", "modify requested", order.status, details
@@ -317,7 +324,9 @@ class OrderManager:
                 variety=order.variety,
             )
         except (BrokerRejected, OrderNotFoundAtBroker) as exc:
-            self.db.journal.add_event(order.id, "MODIFY_REJECTED", exc.message, order.status)
+            self.db.journal.add_event(
+                order.id, "MODIFY_REJECTED", exc.message, self._status_now(order)
+            )
             raise OrderNotModifiable(
                 order.status, order_id, f"Modify refused by broker: {exc.message}"
             ) from exc
@@ -328,6 +337,41 @@ class OrderManager:
         )
         await self.sync.drain()
         return await self.get_order(order_id)
+
+    def _status_now(self, order: Order) -> OrderStatus:
+        """The order's status at this moment (notes written after an await use it)."""
+        current = self.sync.current(order.id) or self.db.journal.get(order.id) or order
+        return current.status
+
+    def _check_modified_terms(self, order: Order, price, quantity, trigger_price) -> None:
+        """A modify may not do what a new order could not: fat-finger limits, price band,
+        and no added exposure while trading is halted. Exits the OMS manages are exempt."""
+        if order.source in SYSTEM_SOURCES:
+            return
+        if self.halted and quantity is not None and quantity > order.quantity:
+            raise OrderRejected(
+                f"Trading is halted: {self.halt_reason}. A modify may not add to an order.",
+                "kill_switch",
+            )
+        run_check = getattr(self.validator, "run_check", None)
+        if run_check is None:
+            return
+        terms = OrderRequest(
+            symbol=order.symbol,
+            exchange=order.exchange,
+            side=order.side,
+            quantity=quantity if quantity is not None else order.quantity,
+            order_type=order.order_type,
+            price=price if price is not None else order.price,
+            trigger_price=trigger_price if trigger_price is not None else order.trigger_price,
+            product=order.product,
+            validity=order.validity,
+            variety=order.variety,
+        )
+        for name in MODIFY_CHECKS:
+            reason = run_check(name, terms)
+            if reason:
+                raise OrderRejected(reason, name)
 
     # ------------------------------------------------------------------ queries
     async def get_order(self, order_id: int) -> Order:

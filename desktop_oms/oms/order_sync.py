@@ -18,6 +18,7 @@ from ..domain.events import (
     ReconciliationCompleted,
     ReconciliationMismatchFound,
 )
+from ..storage import explain_storage_error
 from ..storage.types import utcnow
 from .reconciliation import ReconciliationResult, diff_positions, stable_mismatches
 from .reports import fill_from_trade, fill_gap, order_after_fill, order_after_report
@@ -42,6 +43,9 @@ class OrderSync:
         # Negative caches so each poll does not look up the whole day's orders in the journal:
         # broker ids of our orders already terminal, and broker ids that are not ours.
         self._settled: set[str] = set()
+        # Fills applied per position key: reconciliation leaves alone a position a fill
+        # changed while it was reading the broker (the broker's snapshot may predate it).
+        self._fills_by_key: dict[tuple, int] = {}
         self._foreign: set[str] = set()
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
@@ -175,7 +179,8 @@ class OrderSync:
             self._save(current, after, "STATUS", reason)
 
     async def mark_outcome_unknown(self, order: Order, message: str) -> None:
-        self.om.db.journal.add_event(order.id, "OUTCOME_UNKNOWN", message, order.status)
+        current = self._active.get(order.id) or self.om.db.journal.get(order.id) or order
+        self.om.db.journal.add_event(order.id, "OUTCOME_UNKNOWN", message, current.status)
         self._unknown_outcome[order.id] = time.monotonic()
         self.om.alert(
             "warning",
@@ -309,11 +314,33 @@ class OrderSync:
                 "error",
                 f"Order #{order.id} {order.symbol}: broker reports {after.filled_quantity} filled of {after.quantity}",
             )
-        if not om.db.journal.record_fill(fill, order, after, new_position, outcome.realized_pnl):
+        try:
+            recorded = om.db.journal.record_fill(
+                fill, order, after, new_position, outcome.realized_pnl
+            )
+        except Exception as exc:
+            # Not applied: the broker will report the trade again (poll) and it is retried.
+            reason = explain_storage_error(exc)
+            if "storage" not in om.halts():
+                om.halt(
+                    f"The journal cannot be written ({reason}); new orders are held",
+                    source="storage",
+                )
+                om.alert(
+                    "error",
+                    f"A fill of {order.symbol} could not be recorded ({reason}); it will be retried. New orders are held until the journal can be written.",
+                    "storage",
+                )
+            raise
+        if "storage" in om.halts():
+            om.resume("storage")
+            om.alert("info", "The journal can be written again: new orders allowed", "storage")
+        if not recorded:
             self._trade_keys.add(key)
             return
         self._trade_keys.add(key)
         om.positions.commit(new_position)
+        self._fills_by_key[new_position.key] = self._fills_by_key.get(new_position.key, 0) + 1
         self._published(order, after, f"filled {fill.quantity} @ {fill.price}")
         om.events.publish(
             FillApplied(fill, after, new_position, outcome.action, outcome.realized_pnl)
@@ -373,6 +400,7 @@ class OrderSync:
     # ------------------------------------------------------------------ reconciliation
     async def reconcile(self) -> ReconciliationResult:
         om = self.om
+        fills_before = dict(self._fills_by_key)
         try:
             first = await om.broker.positions()
             trades = await om.broker.trades()
@@ -383,10 +411,26 @@ class OrderSync:
             )
             raise
         async with self._lock:
+            changed_meanwhile = {
+                key for key, count in self._fills_by_key.items() if fills_before.get(key) != count
+            }
+            changed_meanwhile |= {
+                (o.exchange, o.symbol, o.product)
+                for oid in self._fill_gaps
+                if (o := self._active.get(oid)) is not None
+            }
             self._apply((), trades)
             now = utcnow()
             found = diff_positions(om.positions.all_positions(), second)
             stable, moved = stable_mismatches(first, second, found)
+            moved += [
+                f"{m.exchange}:{m.symbol}:{m.product.value}"
+                for m in stable
+                if (m.exchange, m.symbol, m.product) in changed_meanwhile
+            ]
+            stable = [
+                m for m in stable if (m.exchange, m.symbol, m.product) not in changed_meanwhile
+            ]
             fixes = []
             for m in stable:
                 report = m.broker

@@ -1,6 +1,13 @@
 """Persistence: SQLite (WAL) through SQLAlchemy Core, schema by Alembic migrations."""
 
-from .database import Database, DatabaseError, DatabaseLocked, DatabaseTooNew, NotAnOmsDatabase
+from .database import (
+    Database,
+    DatabaseError,
+    DatabaseLocked,
+    DatabaseTooNew,
+    NotAnOmsDatabase,
+    explain_storage_error,
+)
 from .journal import OrderEventRecord, TradeRecord
 from .position_store import PnlSnapshot, ReconciliationRecord
 
@@ -14,4 +21,5 @@ __all__ = [
     "PnlSnapshot",
     "ReconciliationRecord",
     "TradeRecord",
+    "explain_storage_error",
 ]

@@ -40,6 +40,22 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+def explain_storage_error(exc: BaseException) -> str:
+    """A write failure in words a trader understands (no SQL, no library links)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if "locked" in text or "busy" in text:
+        return "the database is locked by another program"
+    if "full" in text or "no space" in text or getattr(exc, "errno", None) == 28:
+        return "the disk is full"
+    if "readonly" in text or "read-only" in text:
+        return "the database is read-only"
+    if "disk i/o" in text or "i/o error" in text:
+        return "the disk reported an I/O error"
+    if "closed" in text:
+        return "the database is closed"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
 class DatabaseError(Exception):
     """The database cannot be used; the message says why and what to do."""
 
@@ -90,6 +106,13 @@ def _inspect_read_only(path: Path) -> tuple[set[str], str | None]:
             tables = {
                 r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
+            # Catch damaged pages before trading on (and writing to) the file.
+            problems = [r[0] for r in con.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise NotAnOmsDatabase(
+                    f"{path} is corrupt ({'; '.join(problems)}). It was left untouched: restore "
+                    "a backup or move it aside to start a new journal."
+                )
             version = None
             if "alembic_version" in tables:
                 version = con.execute("SELECT version_num FROM alembic_version").fetchone()

@@ -1,0 +1,1 @@
+"""Reliability suites: crash recovery, faults, bad input, security (issue 6)."""
