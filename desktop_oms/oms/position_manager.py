@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from ..domain import OrderSide, Position, Product
@@ -30,6 +31,15 @@ from .event_bus import EventBus
 
 log = logging.getLogger(__name__)
 
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight IST of the trading day `now` falls in (aware)."""
+    local = now.astimezone(IST)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 PositionKey = tuple[str, str, Product]
 
 
@@ -44,13 +54,40 @@ class PositionManager:
         self.events = events or EventBus()
         self._multiplier_for = multiplier_for
         self._positions: dict[PositionKey, Position] | None = None
+        self._now = utcnow  # injectable for tests
         self._dirty: set[PositionKey] = set()
 
     # ------------------------------------------------------------ cache
     def _cache(self) -> dict[PositionKey, Position]:
         if self._positions is None:
-            self._positions = {p.key: p for p in self._db.positions.all()}
+            self._positions = self._start_of_day(self._db.positions.all())
         return self._positions
+
+    def _start_of_day(self, stored: list[Position]) -> dict[PositionKey, Position]:
+        """Positions as the day starts: a position closed on an earlier day is not shown,
+        and one carried overnight starts the day with no realized PnL or charges (the
+        trades table keeps the history). Rows already touched today are as they are."""
+        today = day_start(self._now())
+        current: dict[PositionKey, Position] = {}
+        rolled: list[Position] = []
+        for position in stored:
+            if position.updated_at is not None and position.updated_at >= today:
+                current[position.key] = position
+            elif position.is_open:
+                fresh = replace(
+                    position,
+                    realized_pnl=ZERO,
+                    charges=ZERO,
+                    peak_unrealized_pnl=max(position.unrealized_pnl, ZERO),
+                    max_drawdown=ZERO,
+                    updated_at=self._now(),
+                )
+                current[position.key] = fresh
+                rolled.append(fresh)
+        if rolled:
+            self._db.positions.upsert_many(rolled)
+            log.info("carried %d open positions into the day", len(rolled))
+        return current
 
     def reload(self) -> None:
         self._positions = None
@@ -106,8 +143,6 @@ class PositionManager:
     ) -> Position:
         position = self.peek(exchange, symbol, product)
         if multiplier is not None:
-            from dataclasses import replace
-
             position = replace(position, multiplier=multiplier)
         fixed = force_quantity(position, quantity, average_price, utcnow())
         self._db.positions.upsert(fixed)
@@ -130,8 +165,6 @@ class PositionManager:
         last_price: Decimal | None,
     ) -> Position:
         """The position after trusting the broker's numbers (not stored; see commit)."""
-        from dataclasses import replace
-
         position = self.peek(exchange, symbol, product)
         if multiplier is not None and multiplier > 0:
             position = replace(position, multiplier=multiplier)
