@@ -35,6 +35,7 @@ TRADE_COLUMNS = [
     "value",
     "multiplier",
     "realized pnl",
+    "charges",
     "setup",
 ]
 REVIEW_COLUMNS = [
@@ -105,6 +106,7 @@ def write_trades_csv(path: Path, rows: Sequence[tuple[TradeRecord, Order]]) -> i
                     _num(trade.price * trade.quantity * trade.multiplier),
                     str(trade.multiplier),
                     _num(trade.realized_pnl),
+                    _num(trade.charges),
                     order.strategy_id or "",
                 ]
             )

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..brokers.base import BrokerUpdate
@@ -303,7 +304,8 @@ class OrderSync:
 
         outcome = apply_fill(position, order.side, fill.quantity, fill.price, now)
         new_position = outcome.position
-        if om.charges is not None:  # issue 4: this fill's charges, in the same transaction
+        fee = Decimal(0)
+        if om.charges is not None:  # this fill's charges, in the same transaction
             fee = om.charges.for_fill(fill, order, instrument)
             new_position = replace(new_position, charges=new_position.charges + fee)
         if outcome.action in (PositionAction.NEW, PositionAction.REVERSE) and order.strategy_id:
@@ -316,7 +318,7 @@ class OrderSync:
             )
         try:
             recorded = om.db.journal.record_fill(
-                fill, order, after, new_position, outcome.realized_pnl
+                fill, order, after, new_position, outcome.realized_pnl, fee
             )
         except Exception as exc:
             # Not applied: the broker will report the trade again (poll) and it is retried.

@@ -57,6 +57,7 @@ class TradeRecord:
     multiplier: Decimal
     realized_pnl: Decimal
     timestamp: datetime
+    charges: Decimal = Decimal(0)
 
 
 _MUTABLE = (
@@ -118,6 +119,7 @@ def _trade_from_row(r) -> TradeRecord:
         multiplier=r.multiplier,
         realized_pnl=r.realized_pnl,
         timestamp=r.timestamp,
+        charges=r.charges,
     )
 
 
@@ -213,6 +215,7 @@ class OrderJournal:
         after: Order,
         position: Position,
         realized_pnl: Decimal,
+        charges: Decimal = Decimal(0),
     ) -> bool:
         """Trade row + order change + position in one transaction. False if the trade id is known."""
         try:
@@ -230,6 +233,7 @@ class OrderJournal:
                         price=fill.price,
                         multiplier=fill.multiplier,
                         realized_pnl=realized_pnl,
+                        charges=charges,
                         timestamp=fill.timestamp,
                         recorded_at=utcnow(),
                     )

@@ -44,6 +44,7 @@ class Reporting:
                 timestamp=r.timestamp,
                 setup=r.strategy_id,
                 had_stop_loss=r.stop_loss is not None,
+                charges=r.charges,
             )
             for r in rows
         ]

@@ -83,6 +83,7 @@ trades = Table(
     Column("realized_pnl", DecimalText, nullable=False),
     Column("timestamp", UTCDateTime, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
+    Column("charges", DecimalText, nullable=False, server_default="0"),
     # Trade ids are unique per exchange at Kite; (exchange, trade_id) is the idempotency key.
     UniqueConstraint("exchange", "trade_id", name="uq_trades_exchange_trade_id"),
     Index("ix_trades_order", "order_id"),

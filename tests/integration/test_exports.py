@@ -75,7 +75,7 @@ async def test_trades_and_review_round_trip_while_the_app_runs(paper_oms, tmp_pa
         ("BUY", "10", "2450", "Breakout"),
         ("SELL", "10", "2465.50", ""),
     ]
-    assert rows[1]["realized pnl"] == "155.00"
+    assert rows[1]["realized pnl"] == "155.00" and rows[1]["charges"] == "0.00"  # no charges calculator here
     db_trades = h.db.journal.trades()
     assert [r["trade id"] for r in rows] == [t.trade_id for t in db_trades]
 
@@ -140,3 +140,47 @@ def test_bad_dates_are_refused(tmp_path, capsys):
         main(["export", "trades", "--from", "24/11/2026", "--to", TODAY])
     assert exc.value.code == 2
     assert "not a date" in capsys.readouterr().err
+
+
+async def test_review_nets_the_charges_recorded_with_each_trade(tmp_path):
+    from desktop_oms.app import Application
+    from desktop_oms.config import Settings
+
+    app = Application(
+        Settings(data_dir=tmp_path, broker="paper", simulate_market=False), with_window=False
+    )
+    await app.start()
+    try:
+        app.broker.set_last_price("NSE", "RELIANCE", D("2450"))
+        await app.order_manager.place_order(limit(qty=100, price="2450", strategy_id="Breakout"))
+        app.broker.set_last_price("NSE", "RELIANCE", D("2460"))
+        await app.order_manager.place_order(limit(side=OrderSide.SELL, qty=100, price="2460"))
+        trades = app.db.journal.trades()
+        assert len(trades) == 2 and all(t.charges > 0 for t in trades)
+        position = await app.position_manager.get_position("RELIANCE")
+        assert position.charges == sum(t.charges for t in trades)  # same numbers, same transaction
+    finally:
+        await app.stop()
+    out = tmp_path / "review.csv"
+    assert (
+        main(
+            [
+                "export",
+                "review",
+                "--from",
+                TODAY,
+                "--to",
+                TODAY,
+                "--data-dir",
+                str(tmp_path),
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    gross, charges, net = D(row["gross pnl"]), D(row["charges"]), D(row["net pnl"])
+    assert gross == D("1000.00") and charges > 0 and net == gross - charges
