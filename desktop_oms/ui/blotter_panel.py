@@ -75,7 +75,7 @@ ORDER_WIDTHS = {
     "time": 8,
     "client_id": 20,
     "broker_id": 19,
-    "symbol": 10,
+    "symbol": 14,  # room for a bracket exit's "↳ TGT  RELIANCE"
     "side": 4,
     "type": 6,
     "quantity": 6,
@@ -270,6 +270,13 @@ class BlotterPanel(QWidget):
             None,
             "Show the selected order's event history in the Audit tab",
         )
+        self.note_action = _action(
+            v,
+            "actionOrderNote",
+            "&Note\u2026",
+            None,
+            "Your note on this trade: why in, why out",
+        )
         for action in (
             self.cancel_action,
             self.modify_action,
@@ -335,6 +342,7 @@ class BlotterPanel(QWidget):
         self.modify_action.setEnabled(len(active) == 1)
         self.copy_action.setEnabled(bool(orders))
         self.audit_action.setEnabled(len(orders) == 1)
+        self.note_action.setEnabled(len(orders) == 1)
 
     def _schedule_count(self, *_args) -> None:
         if not self._count_timer.isActive():
@@ -366,6 +374,7 @@ class BlotterPanel(QWidget):
         menu.addAction(self.cancel_action)
         menu.addAction(self.modify_action)
         menu.addAction(self.audit_action)
+        menu.addAction(self.note_action)
         menu.addSeparator()
         menu.addAction(self.cancel_all_action)
         menu.addSeparator()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHeaderView, QMainWindow
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 3  # bump when docks are added/renamed: old states are then ignored
+LAYOUT_VERSION = 4  # bump when docks are added/renamed: old states are then ignored
 
 
 def _settings(path: Path | str) -> QSettings:

@@ -55,13 +55,14 @@ from desktop_oms.domain.events import (
     TradingHalted,
     TradingResumed,
 )
-from desktop_oms.domain.money import ZERO
 
 from . import dialogs, theme
 from . import format as fmt
 from .alerts_panel import AlertsPanel, attach_logging
 from .audit_view import AuditView
 from .blotter_panel import BlotterPanel
+from .broker_status import BrokerStatus
+from .close_guard import CloseGuard
 from .columns import KeyedTableModel, export_csv
 from .kill_switch_button import KillSwitchButton, KillSwitchState
 from .layout import restore_layout, save_layout, saved_values
@@ -70,9 +71,11 @@ from .orders_model import OrdersModel
 from .pnl_chart import PnlChart
 from .positions_model import PositionsModel, PositionTotals
 from .positions_panel import PositionsPanel
+from .risk_gui import RiskGui
 from .status_bar import OmsStatusBar
 from .tasks import TaskRunner, describe_error
 from .trades_model import TradeRow, TradesModel
+from .workspace_wiring import install_workspace
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,7 @@ _EVENT_ECHOES = {
     ("desktop_oms.oms.order_manager", "alert"),
     ("desktop_oms.oms.supervisor", "report"),
     ("desktop_oms.ui.ticket_submit", "_run"),
+    ("desktop_oms.risk.monitor", "_alert"),  # logs and publishes the same Alert
 }
 
 
@@ -119,8 +123,7 @@ def day_start(now: datetime | None = None) -> datetime:
 
 
 def _pnl_point(snapshot: Any) -> tuple:
-    charges = getattr(snapshot, "charges", ZERO) or ZERO
-    net = snapshot.net_pnl if charges else None
+    net = getattr(snapshot, "net_pnl", None)  # total after charges
     return snapshot.at, snapshot.total_pnl, snapshot.realized_pnl, net
 
 
@@ -154,7 +157,6 @@ class MainWindow(QMainWindow):
         last = getattr(getattr(app.order_manager, "sync", None), "last_reconciliation", None)
         if last is not None:
             self._recon = (last.at, len(last.mismatches), True, None)
-        self._broker_state = "connected"
         self._halt_reason: str | None = app.order_manager.halt_reason
         self._symbol_source: QTableView | None = None
         self.modify_dialog = None  # the open ModifyOrderDialog, if any
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
         self._build_actions_and_menus()
         self._build_shortcuts()
         self._connect_widgets()
+        self.workspace_ui = install_workspace(self)  # issue 9: market watch, setups, notes, review
         self._default_headers = {name: h.saveState() for name, h in self._headers().items()}
         self.resize(*self._first_size())
         self.apply_default_layout()
@@ -177,6 +180,8 @@ class MainWindow(QMainWindow):
         self._log_handler.addFilter(_NotShownTwice())
         self._subscribe()
         self._watch_broker()
+        self.risk_gui = RiskGui(self)  # issue 4: risk panel, limits dialog, bracket tips
+        self.close_guard = CloseGuard(self)  # asks before closing with live orders/positions
         self._initial_positions()
         self._sync_kill_switch()
         self._update_trading_state()
@@ -214,7 +219,7 @@ class MainWindow(QMainWindow):
         self.trades_view = self.blotter_panel.trades_view
         self.positions_panel = PositionsPanel(self.positions_model)
         self.positions_grid = self.positions_panel.grid
-        self.pnl_chart = PnlChart()
+        self.pnl_chart = PnlChart(show_net=True)
         self.alerts = AlertsPanel()
         self.kill_button = KillSwitchButton()
 
@@ -305,7 +310,7 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self)
         quit_action.setObjectName("actionQuit")
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(lambda: self.close_guard.request_close())
         file_menu.addAction(quit_action)
         self.addAction(quit_action)
 
@@ -424,6 +429,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.positions_dock, self.pnl_dock, Qt.Orientation.Horizontal)
         for dock in docks:
             dock.show()
+        self.workspace_ui.place_default_docks()
         self.kill_bar.show()
         self._size_default_docks()
 
@@ -454,6 +460,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.positions_dock, self.pnl_dock], [grid_w, rest - grid_w], Qt.Orientation.Horizontal
         )
+        self.workspace_ui.size_default_docks()
 
     def reset_layout(self) -> None:
         """View > Reset layout: every panel back, default places, sizes and columns."""
@@ -628,10 +635,7 @@ class MainWindow(QMainWindow):
         self.pnl_chart.add_point(*_pnl_point(snapshot))
 
     def _refresh_status(self) -> None:
-        broker = self.app.broker
-        self.status.set_broker(
-            getattr(broker, "name", self.app.settings.broker), self._broker_state
-        )
+        self.broker_status.refresh()
         quotes = self.app.quotes
         last = quotes.last_tick_at
         age = None if last is None else max((datetime.now(UTC) - last).total_seconds(), 0.0)
@@ -643,24 +647,11 @@ class MainWindow(QMainWindow):
         self.status.set_reconciliation(at, mismatches, ok=ok, error=error)
 
     def _watch_broker(self) -> None:
-        """Connection state for the status bar, where the broker reports one (Kite)."""
+        """Connection state for the status bar (ui/broker_status.py: Kite's stream state,
+        session expiry; the paper broker is always connected)."""
         broker = self.app.broker
-        holder = self
-
-        if hasattr(broker, "add_stream_state_listener"):
-            self._broker_state = "connecting"
-
-            def on_state(status) -> None:  # may run on the loop or a broker thread: store only
-                state = getattr(status, "state", status)
-                holder._broker_state = str(getattr(state, "value", state))
-
-            broker.add_stream_state_listener(on_state)
-        if hasattr(broker, "add_session_expired_listener"):
-
-            def on_expired(_reason) -> None:
-                holder._broker_state = "session expired"
-
-            broker.add_session_expired_listener(on_expired)
+        name = getattr(broker, "name", self.app.settings.broker)
+        self.broker_status = BrokerStatus(broker, self.status, name)
 
     def _update_trading_state(self) -> None:
         om = self.app.order_manager
@@ -1112,6 +1103,8 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(0, self._size_default_docks)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._closed and self.close_guard.defer(event):
+            return  # asking first: open orders / positions stay at the broker
         if not self._closed:
             self._closed = True
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..brokers.base import Tick
 from ..domain import OrderSide
 from .symbol_completer import SymbolCompleter
 from .watchlist_model import WatchlistModel
@@ -37,9 +38,25 @@ MAX_STREAMED = 3000  # Kite: instruments per WebSocket connection
 DEFAULT_SYMBOLS = ("RELIANCE", "HDFCBANK", "ICICIBANK", "INFY", "TCS", "SBIN", "ITC", "LT")
 
 
+_TRADE_KEYS = (Qt.Key.Key_B, Qt.Key.Key_F1, Qt.Key.Key_S, Qt.Key.Key_F2)
+
+
 class WatchTable(QTableView):
     tradeKey = Signal(object)  # OrderSide
     deleteKey = Signal()
+
+    def event(self, event) -> bool:
+        # F1 / F2 are also the window's shortcuts (ticket without a symbol): on a row of
+        # the market watch they mean "this row", so the table takes them first.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in _TRADE_KEYS
+            and event.modifiers()
+            in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
+        ):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
@@ -69,12 +86,17 @@ class MarketWatch(QDockWidget):
         instruments,
         subscribe: Callable[[list], None],
         parent: QWidget | None = None,
+        *,
+        quote: Callable[[str, str], Tick | None] | None = None,
     ) -> None:
+        """`quote(exchange, symbol)`, if given, is the latest known tick: rows show it at
+        once (at start, and for a symbol just added) instead of waiting for the next one."""
         super().__init__("Market watch", parent)
         self.setObjectName("marketWatch")
         self._workspace = workspace
         self._instruments = instruments
         self._subscribe = subscribe
+        self._quote = quote
         self._lists: list[tuple[int, WatchlistModel, WatchTable]] = []
 
         body = QWidget()
@@ -85,6 +107,8 @@ class MarketWatch(QDockWidget):
         self.add_symbol.returnPressed.connect(self._add_typed)
         self.message = QLabel("")
         self.message.setObjectName("watchMessage")
+        self.message.setWordWrap(True)
+        self.message.hide()
         new_list = QToolButton()
         new_list.setText("+")
         new_list.setToolTip("New watchlist")
@@ -178,6 +202,22 @@ class MarketWatch(QDockWidget):
             )
             keys = keys[:MAX_STREAMED]
         self._subscribe(keys)
+        self._seed(keys)
+
+    def _seed(self, keys) -> None:
+        if self._quote is None:
+            return
+        ticks = []
+        for exchange, symbol in keys:
+            try:
+                tick = self._quote(exchange, symbol)
+            except Exception:  # noqa: BLE001 - a missing quote only leaves the row empty
+                log.exception("no quote for %s:%s", exchange, symbol)
+                continue
+            if tick is not None:
+                ticks.append(tick)
+        if ticks:
+            self.on_quotes(ticks)
 
     def streamed_count(self) -> int:
         return len({k for _lid, m, _t in self._lists for k in m.keys()})
@@ -214,6 +254,7 @@ class MarketWatch(QDockWidget):
             return False
         self._save(list_id, model)
         self._subscribe([(exchange, symbol)])
+        self._seed([(exchange, symbol)])
         self._say("")
         return True
 
@@ -329,3 +370,4 @@ class MarketWatch(QDockWidget):
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
+        self.message.setVisible(bool(text))  # no empty line under the table

@@ -24,7 +24,7 @@ from desktop_oms.domain.money import round_to_tick
 from . import dialogs, theme
 from . import format as fmt
 from .ticket_fields import parse_int_text
-from .ticket_form import EXCHANGE_ROLE, SYMBOL_ROLE, TicketForm
+from .ticket_form import EXCHANGE_ROLE, NO_SETUP, SYMBOL_ROLE, TicketForm
 from .ticket_logic import TicketCheck, check_ticket
 from .ticket_submit import ERROR, INTERRUPTED, OK, REJECTED, SubmitRunner, describe_request
 
@@ -44,6 +44,7 @@ class OrderTicket(TicketForm):
     order_sent = Signal(object, object)  # (OrderRequest, result returned by submit)
     order_failed = Signal(object, str)  # (OrderRequest, reason shown): rejections, errors
     side_changed = Signal(object)  # OrderSide
+    instrument_changed = Signal(str, str)  # (exchange, symbol) of a newly shown instrument
 
     def __init__(
         self,
@@ -163,15 +164,92 @@ class OrderTicket(TicketForm):
         if changed:
             self.side_changed.emit(side)
 
+    @property
+    def setup_name(self) -> str | None:
+        """The setup chosen on the ticket (None: none)."""
+        if self.setup.currentIndex() <= 0:
+            return None
+        return " ".join(self.setup.currentText().split()) or None
+
+    def set_setups(self, names: list[str]) -> None:
+        """The trader's setups for the combo (first entry: none); the choice is kept if it
+        is still listed."""
+        current = self.setup_name
+        self.setup.blockSignals(True)
+        try:
+            self.setup.clear()
+            self.setup.addItem(NO_SETUP)
+            self.setup.addItems([n for n in names if n])
+            self.setup.setCurrentIndex(0)
+            self._select_setup(current)
+        finally:
+            self.setup.blockSignals(False)
+
+    def set_setup(self, name: str | None) -> bool:
+        """Choose a listed setup (None: none); False if it is not in the list."""
+        return self._select_setup(name)
+
+    def _select_setup(self, name: str | None) -> bool:
+        if not name:
+            self.setup.setCurrentIndex(0)
+            return True
+        for index in range(1, self.setup.count()):
+            if self.setup.itemText(index) == name:
+                self.setup.setCurrentIndex(index)
+                return True
+        return False
+
+    def show_symbol(self, exchange: str, symbol: str) -> bool:
+        """Follow a selection elsewhere (the market watch): show this instrument without
+        changing the side or taking the focus. Another instrument brings its own price (at
+        its last price) and drops the stop-loss / target typed for the previous one; a
+        quantity that is not a whole number of its lots becomes one lot. True if the
+        instrument changed."""
+        before = self._instrument
+        self._set_instrument(exchange, symbol)
+        inst = self._instrument
+        if inst is None or inst == before:
+            return False
+        for edit in (self.stop_loss, self.take_profit, self.trigger):
+            edit.clear()
+        kind = OrderType(self.order_type.currentText())
+        if kind.needs_price:
+            ltp = self._safe_ltp(inst.exchange, inst.symbol)
+            if ltp is not None and ltp > 0:
+                self.price.setValue(round_to_tick(ltp, inst.tick_size))
+            else:
+                self.price.clear()
+        qty = parse_int_text(self.quantity.text_value()) if self.quantity.text_value() else None
+        if qty is not None and (qty <= 0 or qty % inst.lot_size):
+            self.quantity.set_quantity(inst.lot_size)
+        return True
+
+    def _set_instrument(self, exchange: str | None, symbol: str | None) -> None:
+        """Set exchange and symbol together: one instrument change, not two."""
+        exchange = (exchange or "").strip().upper()
+        symbol = (symbol or "").strip().upper()
+        if exchange and self.exchange.findText(exchange) < 0:
+            exchange = ""
+        if not exchange and not symbol:
+            return
+        self.exchange.blockSignals(True)
+        self.symbol.blockSignals(True)
+        try:
+            if exchange:
+                self.exchange.setCurrentText(exchange)
+            if symbol:
+                self.symbol.setText(symbol)
+        finally:
+            self.exchange.blockSignals(False)
+            self.symbol.blockSignals(False)
+        self._on_instrument_changed()
+
     def open_for(
         self, side: OrderSide | str, symbol: str | None = None, exchange: str | None = None
     ) -> None:
         """B/S/F1/F2: switch side; with a symbol also fill it, a lot, LIMIT at the last price."""
         self.set_side(side)
-        if exchange:
-            self.exchange.setCurrentText(exchange.strip().upper())
-        if symbol:
-            self.symbol.setText(symbol.strip().upper())
+        self._set_instrument(exchange, symbol)
         inst = self._instrument
         qty_text = self.quantity.text_value()
         qty = parse_int_text(qty_text) if qty_text else None
@@ -355,6 +433,7 @@ class OrderTicket(TicketForm):
                     f"lot {inst.lot_size} \u00b7 tick {inst.tick_size}{extra}"
                 )
                 self.instrument_label.setToolTip(f"{inst.exchange}:{inst.symbol} {inst.name}")
+                self.instrument_changed.emit(inst.exchange, inst.symbol)
             else:
                 self.quantity.set_lot_size(1)
                 self.instrument_label.setText("")

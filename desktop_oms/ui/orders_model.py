@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 
-from desktop_oms.domain import Order, OrderStatus
+from desktop_oms.domain import Order, OrderStatus, OrderType
 
 from . import format as fmt
 from . import theme
 from .columns import CENTER, Column, KeyedTableModel, num_column, text_column, time_column
+
+
+def _fields(column: Column) -> dict:
+    return {name: getattr(column, name) for name in Column.__dataclass_fields__}
 
 
 class OrderFilter(StrEnum):
@@ -47,6 +54,46 @@ def _status_tip(order: Order) -> str:
         parts.append(order.status_message)
     parts.append(f"updated {fmt.local_datetime(order.updated_at)}")
     return " \u2014 ".join(parts)
+
+
+EXIT_MARK = "\u21b3"  # ↳
+
+
+def bracket_leg(order: Order) -> str | None:
+    """ "SL" / "TGT" for a bracket's exit (placed by the bracket manager under its entry),
+    None for any other order."""
+    if order.parent_order_id is None or order.source != "bracket":
+        return None
+    return "TGT" if order.order_type is OrderType.LIMIT else "SL"
+
+
+def group_id(order: Order) -> int:
+    """The bracket group an order sorts with: its entry's id for an exit, else its own."""
+    return order.parent_order_id if bracket_leg(order) is not None else order.id
+
+
+def _symbol_text(order: Order) -> str:
+    leg = bracket_leg(order)
+    return order.symbol if leg is None else f"{EXIT_MARK} {leg}  {order.symbol}"
+
+
+@dataclass(frozen=True, slots=True)
+class RowColumn(Column):
+    """A column whose text and sort key are computed from the whole row (the base Column
+    only sees its value). Export (`value`) is unchanged."""
+
+    row_text: Callable[[Any], str] | None = None
+    row_sort: Callable[[Any], object] | None = None
+
+    def text(self, row: Any) -> str:
+        if self.row_text is not None:
+            return self.row_text(row)
+        return Column.text(self, row)
+
+    def sort_value(self, row: Any) -> object:
+        if self.row_sort is not None:
+            return self.row_sort(row)
+        return Column.sort_value(self, row)
 
 
 ORDER_COLUMNS: tuple[Column, ...] = (
@@ -110,13 +157,64 @@ class OrdersModel(KeyedTableModel):
 
     View: QTableView.setModel(model); setSortingEnabled(True) sorts numerically in the
     model; set_status_filter("Open") filters.
+
+    Brackets: an exit (source "bracket", parent_order_id = its entry) shows "↳ SL" /
+    "↳ TGT" before its symbol, and sorting by time keeps it right under its entry in
+    either direction (the time column sorts by (group = entry id, entry first, own id);
+    order ids grow with creation time). `set_bracket_tooltip(fn)` adds fn(order) (the
+    bracket's state) to the symbol cell's tooltip of entries and exits.
     """
 
     def __init__(self, *, flush_interval_ms: int = 150, parent: QObject | None = None) -> None:
+        self._bracket_tip: Callable[[Order], str | None] | None = None
+        self._time_descending = False
+        columns = []
+        for column in ORDER_COLUMNS:
+            if column.key == "time":
+                column = RowColumn(**_fields(column), row_sort=lambda o: self._time_sort_key(o))
+            elif column.key == "symbol":
+                column = RowColumn(**_fields(column), row_text=_symbol_text)
+                column = replace(column, tooltip=lambda o: self._symbol_tip(o))
+            columns.append(column)
         super().__init__(
-            ORDER_COLUMNS, lambda o: o.id, flush_interval_ms=flush_interval_ms, parent=parent
+            columns, lambda o: o.id, flush_interval_ms=flush_interval_ms, parent=parent
         )
         self._status_filter = OrderFilter.ALL
+
+    # ---- bracket grouping ------------------------------------------------------------
+
+    def _time_sort_key(self, order: Order) -> tuple[int, int, int]:
+        group = group_id(order)
+        exit_leg = group != order.id
+        if self._time_descending:  # the view shows the sorted list back to front
+            return (group, 0 if exit_leg else 1, -order.id)
+        return (group, 1 if exit_leg else 0, order.id)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.flush()  # queued rows are keyed in the current direction before it changes
+        self._time_descending = order == Qt.SortOrder.DescendingOrder
+        super().sort(column, order)
+
+    def set_bracket_tooltip(self, describe: Callable[[Order], str | None] | None) -> None:
+        """describe(order) -> the bracket's state for an entry or exit (None: no bracket)."""
+        self._bracket_tip = describe
+
+    def _symbol_tip(self, order: Order) -> str:
+        tip = f"{order.exchange}:{order.symbol}"
+        leg = bracket_leg(order)
+        if leg is not None:
+            kind = "stop-loss" if leg == "SL" else "target"
+            tip += f"\nBracket {kind} exit of #{order.parent_order_id}"
+        if self._bracket_tip is not None and (
+            leg is not None or order.stop_loss or order.take_profit
+        ):
+            try:
+                extra = self._bracket_tip(order)
+            except Exception:  # a tooltip must never break painting
+                extra = None
+            if extra:
+                tip += "\n" + extra
+        return tip
 
     @property
     def status_filter(self) -> OrderFilter:

@@ -88,6 +88,24 @@ POSITION_COLUMNS: tuple[Column, ...] = (
         tooltip=lambda p: (
             f"charges {fmt.rupees(p.charges)}, net {fmt.rupees(p.net_pnl)}" if p.charges else None
         ),
+        header_tip="Gross P&L: realized + unrealized, before charges",
+    ),
+    num_column(
+        "charges",
+        "Charges",
+        lambda p: p.charges,
+        display=fmt.money,
+        colour=lambda p: theme.qcolor(theme.TEXT_DIM) if not p.charges else None,
+        header_tip="Brokerage, STT/CTT, exchange, SEBI, stamp duty and GST on this position's trades",
+    ),
+    num_column(
+        "net",
+        "Net P&L",
+        lambda p: p.net_pnl,
+        display=fmt.signed_money,
+        colour=lambda p: theme.pnl_colour(p.net_pnl),
+        tooltip=lambda p: f"total {fmt.rupees(p.total_pnl)} \u2212 charges {fmt.rupees(p.charges)}",
+        header_tip="Net P&L: total P&L minus charges",
     ),
 )
 
@@ -167,17 +185,21 @@ _TOTAL_TEXT = {
     "unrealized": lambda t: fmt.signed_money(t.unrealized),
     "realized": lambda t: fmt.signed_money(t.realized),
     "total": lambda t: fmt.signed_money(t.total),
+    "charges": lambda t: fmt.money(t.charges),
+    "net": lambda t: fmt.signed_money(t.net),
     "exit": lambda t: "Exit all" if t.open_positions else "",
 }
 _TOTAL_VALUE = {
     "unrealized": lambda t: t.unrealized,
     "realized": lambda t: t.realized,
     "total": lambda t: t.total,
+    "net": lambda t: t.net,
 }
 
 
 class PositionsTotalsModel(QAbstractTableModel):
-    """One row, same columns as PositionsModel: sums of unrealized, realized and total PnL."""
+    """One row, same columns as PositionsModel: sums of unrealized, realized, total PnL,
+    charges and net PnL."""
 
     def __init__(self, source: PositionsModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -216,8 +238,11 @@ class PositionsTotalsModel(QAbstractTableModel):
             return int(self._columns[index.column()].align.value)
         if role == int(Qt.ItemDataRole.FontRole):
             return None
-        if role == int(Qt.ItemDataRole.ToolTipRole) and key == "total" and totals.charges:
-            return f"charges {fmt.rupees(totals.charges)}, net {fmt.rupees(totals.net)}"
+        if role == int(Qt.ItemDataRole.ToolTipRole) and key in ("total", "net"):
+            return (
+                f"total {fmt.rupees(totals.total)} \u2212 charges {fmt.rupees(totals.charges)}"
+                f" = net {fmt.rupees(totals.net)}"
+            )
         return None
 
     def headerData(
@@ -245,6 +270,7 @@ class _FooterSync(QObject):
         self._grid = grid
         self._footer = footer
         grid.horizontalHeader().sectionResized.connect(self.on_section_resized)
+        grid.horizontalHeader().sectionMoved.connect(lambda *_a: self.sync())
         grid.horizontalHeader().geometriesChanged.connect(self.sync)
         grid.horizontalScrollBar().valueChanged.connect(self.on_scrolled)
 
@@ -270,8 +296,17 @@ class _FooterSync(QObject):
                 self._footer.verticalHeader().show()
             else:
                 self._footer.verticalHeader().hide()
+            # the same visual order and hidden columns as the grid (moved / hidden by the user)
+            for visual in range(grid_header.count()):
+                logical = grid_header.logicalIndex(visual)
+                at = footer_header.visualIndex(logical)
+                if at != visual:
+                    footer_header.moveSection(at, visual)
             for col in range(grid_header.count()):
-                footer_header.resizeSection(col, grid_header.sectionSize(col))
+                hidden = grid_header.isSectionHidden(col)
+                footer_header.setSectionHidden(col, hidden)
+                if not hidden:
+                    footer_header.resizeSection(col, grid_header.sectionSize(col))
         except RuntimeError:
             pass
 

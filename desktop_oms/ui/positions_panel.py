@@ -27,17 +27,24 @@ from . import theme
 from .blotter_panel import copy_rows, make_table, selected_items, size_columns
 from .positions_model import PositionsModel, PositionsTotalsModel, configure_totals_footer
 
-POSITION_WIDTHS = {
+POSITION_WIDTHS = {  # in digits; commas and points are narrower, so 9 fits "+12,345.00"
     "symbol": 10,
     "product": 6,
     "quantity": 6,
-    "avg_price": 9,
-    "ltp": 9,
-    "unrealized": 10,
-    "realized": 10,
-    "total": 10,
-    "exit": 7,
+    "avg_price": 8,
+    "ltp": 8,
+    "unrealized": 9,
+    "realized": 9,
+    "total": 9,
+    "charges": 8,
+    "net": 9,
+    "exit": 6,
 }
+ALWAYS_SHOWN = ("symbol", "exit")  # not offered for hiding in the header's menu
+# Shown with a right-click on the header (the choice is saved with the layout). Hidden at
+# first so that the default split still shows every other column and the Exit buttons;
+# each row's Net P&L tooltip and the totals row's tooltip give the charges meanwhile.
+HIDDEN_AT_FIRST = ("charges",)
 
 
 class ButtonDelegate(QStyledItemDelegate):
@@ -118,6 +125,9 @@ class PositionsPanel(QWidget):
         self.grid.setMouseTracking(True)
         self.grid.horizontalHeader().setStretchLastSection(False)
         size_columns(self.grid, POSITION_WIDTHS)
+        for key in HIDDEN_AT_FIRST:
+            if key in {c.key for c in model.columns}:
+                self.grid.horizontalHeader().setSectionHidden(model.column_index(key), True)
         self.grid.sortByColumn(model.column_index("symbol"), Qt.SortOrder.AscendingOrder)
         self.totals_model = PositionsTotalsModel(model, self)
         self.footer = QTableView(self)
@@ -151,12 +161,18 @@ class PositionsPanel(QWidget):
         self.exit_all_action.setObjectName("actionExitAllPositions")
         self.exit_all_action.setStatusTip("Square off every open position at market (asks first)")
         self.exit_all_action.triggered.connect(self.exitAllRequested.emit)
+        self.note_action = QAction("&Note\u2026", g)
+        self.note_action.setObjectName("actionPositionNote")
+        self.note_action.setStatusTip("Your note on this position: why in, why out")
         self.copy_action = QAction("C&opy", g)
         self.copy_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
         self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.copy_action.triggered.connect(lambda: copy_rows(self.grid))
         g.addAction(self.copy_action)
         g.customContextMenuRequested.connect(self._menu)
+        header = g.horizontalHeader()
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
 
     def natural_width(self) -> int:
         """Width that shows every column (for the default layout)."""
@@ -190,14 +206,42 @@ class PositionsPanel(QWidget):
         if position is not None and position.quantity:
             self.exitRequested.emit(position)
 
+    def column_menu(self) -> QMenu:
+        """Show / hide columns (the header's context menu); the choice is saved with the
+        layout (header state)."""
+        header = self.grid.horizontalHeader()
+        menu = QMenu(self)
+        menu.setObjectName("positionsColumnsMenu")
+        for col, column in enumerate(self.model.columns):
+            if column.key in ALWAYS_SHOWN:
+                continue
+            action = menu.addAction(column.header or column.key)
+            action.setObjectName(f"showColumn_{column.key}")
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(col))
+            action.toggled.connect(lambda shown, c=col: self.set_column_shown(c, shown))
+        return menu
+
+    def set_column_shown(self, column: int | str, shown: bool) -> None:
+        col = self.model.column_index(column) if isinstance(column, str) else column
+        self.grid.horizontalHeader().setSectionHidden(col, not shown)
+        self.footer.horizontalHeader().setSectionHidden(col, not shown)
+
+    def _header_menu(self, pos) -> None:
+        menu = self.column_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.grid.horizontalHeader().mapToGlobal(pos))
+
     def _menu(self, pos) -> None:
         position = self.current_position()
         self.exit_action.setEnabled(position is not None and bool(position.quantity))
         self.exit_all_action.setEnabled(bool(self.model.open_positions()))
+        self.note_action.setEnabled(position is not None)
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction(self.exit_action)
         menu.addAction(self.exit_all_action)
         menu.addSeparator()
+        menu.addAction(self.note_action)
         menu.addAction(self.copy_action)
         menu.popup(self.grid.viewport().mapToGlobal(pos))

@@ -50,7 +50,8 @@ def _set(label: QLabel, text: str, level: str, tip: str | None = None) -> None:
 
 class OmsStatusBar(QStatusBar):
     """objectName "statusBar"; parts "statusBroker", "statusMarketData",
-    "statusReconciliation", "statusDataFile"."""
+    "statusReconciliation", "statusDataFile", "statusTrading" and "statusSession" (shown
+    only while a broker session has expired)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,7 +63,15 @@ class OmsStatusBar(QStatusBar):
         self.reconciliation = _part("statusReconciliation", self)
         self.data_file = _part("statusDataFile", self)
         self.trading = _part("statusTrading", self)
-        for label in (self.trading, self.broker, self.market_data, self.reconciliation):
+        self.session = _part("statusSession", self)  # "Kite session expired — log in"
+        self.session.hide()
+        for label in (
+            self.session,
+            self.trading,
+            self.broker,
+            self.market_data,
+            self.reconciliation,
+        ):
             self.addPermanentWidget(label)
         self.addPermanentWidget(self.data_file)
         self._data_path: str = ""
@@ -84,6 +93,24 @@ class OmsStatusBar(QStatusBar):
         _set(
             self.broker, text, level, f"Broker: {name}, {state}" + (f"\n{detail}" if detail else "")
         )
+
+    def show_broker(self, text: str, level: str, tip: str) -> None:
+        """The broker part as ui.broker_status words it (e.g. "broker reconnecting", warn)."""
+        _set(self.broker, text, level, tip)
+
+    def set_session_expired(self, expired: bool, detail: str | None = None) -> None:
+        """A red "Kite session expired — log in" part while the broker's session is dead."""
+        if expired:
+            _set(
+                self.session,
+                "Kite session expired \u2014 log in",
+                "error",
+                "New orders are halted until you log in to Kite again"
+                + (f" ({detail})" if detail else "")
+                + ". The login window opens by itself.",
+            )
+        if self.session.isHidden() == expired:
+            self.session.setVisible(expired)
 
     def set_market_data(self, age_s: float | None, ticks: int | None = None) -> None:
         """Seconds since the last tick (None: no tick yet); stale (amber) after 5 s."""

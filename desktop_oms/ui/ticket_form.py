@@ -26,6 +26,7 @@ EXCHANGES = ("NSE", "BSE", "NFO", "BFO", "MCX", "CDS", "BCD")
 ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.SL, OrderType.SL_M)
 PRODUCTS = (Product.MIS, Product.CNC, Product.NRML)
 VALIDITIES = (Validity.DAY, Validity.IOC)
+NO_SETUP = "(no setup)"
 SYMBOL_ROLE = int(Qt.ItemDataRole.UserRole)
 EXCHANGE_ROLE = SYMBOL_ROLE + 1
 _MESSAGE_COLOURS = {
@@ -109,6 +110,12 @@ class TicketForm(QWidget):
         self.validity.addItems([v.value for v in VALIDITIES])
         self.stop_loss = named(PriceEdit(placeholder="optional"), "ticketStopLoss")
         self.take_profit = named(PriceEdit(placeholder="optional"), "ticketTakeProfit")
+        self.setup = named(QComboBox(), "ticketSetup")
+        self.setup.addItem(NO_SETUP)  # index 0: no setup
+        self.setup.setToolTip(
+            "The setup this trade follows (for the day review); edit the list with "
+            "Journal > Setups\u2026"
+        )
         self.last_price_label = named(QLabel(), "ticketLastPrice")
         self.value_label = named(QLabel(), "ticketOrderValue")
         self.risk_label = named(QLabel(), "ticketRisk")
@@ -151,6 +158,8 @@ class TicketForm(QWidget):
         row(2, "Price", self.price, "Trigger", self.trigger)
         row(3, "Product", self.product, "Validity", self.validity)
         row(4, "Stop-loss", self.stop_loss, "Target", self.take_profit)
+        grid.addWidget(QLabel("Setup"), 5, 0)
+        grid.addWidget(self.setup, 5, 1, 1, 3)
         grid.setColumnStretch(1, 3)
         grid.setColumnStretch(3, 2)
 
@@ -180,7 +189,14 @@ class TicketForm(QWidget):
         layout.addStretch(1)
 
         self._wheel_guard = _WheelGuard(self)
-        for widget in (self.exchange, self.quantity, self.order_type, self.product, self.validity):
+        for widget in (
+            self.exchange,
+            self.quantity,
+            self.order_type,
+            self.product,
+            self.validity,
+            self.setup,
+        ):
             widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             widget.installEventFilter(self._wheel_guard)
 
@@ -207,6 +223,7 @@ class TicketForm(QWidget):
             validity=Validity(self.validity.currentText()),
             stop_loss=self.stop_loss.text(),
             take_profit=self.take_profit.text(),
+            setup=self.setup.currentText() if self.setup.currentIndex() > 0 else "",
         )
 
     def _mark(self, problems: dict[str, str]) -> None:

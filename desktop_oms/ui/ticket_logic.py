@@ -50,6 +50,7 @@ class TicketInput:
     validity: Validity = Validity.DAY
     stop_loss: str = ""
     take_profit: str = ""
+    setup: str = ""  # the trader's setup (OrderRequest.strategy_id); empty: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +246,7 @@ def check_ticket(
                 validity=data.validity,
                 stop_loss=stop,
                 take_profit=target,
+                strategy_id=" ".join(data.setup.split()) or None,
             )
         except ValueError as exc:
             problems["order"] = str(exc)

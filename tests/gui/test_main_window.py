@@ -139,7 +139,15 @@ def test_contract_object_names_docks_and_an_always_visible_kill_switch(app):
         found = w.findChild(kind or object, name)
         assert found is not None, name
     docks = {d.objectName() for d in w.findChildren(QDockWidget)}
-    assert docks == {"ticketDock", "blotterDock", "positionsDock", "pnlDock", "alertsDock"}
+    assert docks == {
+        "ticketDock",
+        "blotterDock",
+        "positionsDock",
+        "pnlDock",
+        "alertsDock",
+        "marketWatch",
+        "dayReview",
+    }
     # the kill switch lives in a fixed toolbar, never in a dock that can be closed
     button = w.findChild(QPushButton, "killSwitchButton")
     parent = button.parentWidget()

@@ -26,15 +26,15 @@ from desktop_oms.storage.types import utcnow
 OUT = Path(os.environ.get("OMS_SCREENSHOT_DIR", "/tmp"))
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
-PRICES = {
-    "RELIANCE": "2450.00",
-    "TCS": "3900.00",
-    "HDFCBANK": "1710.20",
-    "INFY": "1890.05",
-    "SBIN": "812.40",
-    "ICICIBANK": "1245.60",
-    "ITC": "465.35",
-    "LT": "3548.90",
+PRICES = {  # near the bundled instruments' previous closes (the market watch's change %)
+    "RELIANCE": "1520.00",
+    "TCS": "3150.00",
+    "HDFCBANK": "1000.20",
+    "INFY": "1540.05",
+    "SBIN": "972.40",
+    "ICICIBANK": "1386.20",
+    "ITC": "406.85",
+    "LT": "4031.60",
 }
 
 
@@ -64,7 +64,16 @@ def clipped_labels(window) -> list[str]:
     return bad
 
 
-def order(symbol, side, qty, kind=OrderType.LIMIT, price=None, trigger=None, product=Product.MIS):
+def order(
+    symbol,
+    side,
+    qty,
+    kind=OrderType.LIMIT,
+    price=None,
+    trigger=None,
+    product=Product.MIS,
+    setup=None,
+):
     return OrderRequest(
         symbol=symbol,
         exchange="NSE",
@@ -74,6 +83,7 @@ def order(symbol, side, qty, kind=OrderType.LIMIT, price=None, trigger=None, pro
         price=None if price is None else Decimal(price),
         trigger_price=None if trigger is None else Decimal(trigger),
         product=product,
+        strategy_id=setup,
     )
 
 
@@ -86,20 +96,20 @@ def test_render_main_window(qtbot, arun, make_app, india_time):
         broker.set_last_price("NSE", symbol, Decimal(price))
     buy, sell = OrderSide.BUY, OrderSide.SELL
     place = lambda request: arun(om.place_order(request))  # noqa: E731
-    place(order("RELIANCE", buy, 100, price="2450.00"))
-    place(order("TCS", sell, 25, price="3900.00"))
-    place(order("HDFCBANK", buy, 40, price="1710.20", product=Product.CNC))
-    place(order("INFY", buy, 50, price="1890.05"))
-    broker.set_last_price("NSE", "INFY", Decimal("1912.40"))
+    place(order("RELIANCE", buy, 100, price="1520.00", setup="Breakout"))
+    place(order("TCS", sell, 25, price="3150.00"))
+    place(order("HDFCBANK", buy, 40, price="1000.20", product=Product.CNC))
+    place(order("INFY", buy, 50, price="1540.05", setup="Hammer"))
+    broker.set_last_price("NSE", "INFY", Decimal("1562.40"))
     place(order("INFY", sell, 50, kind=OrderType.MARKET))
-    place(order("SBIN", buy, 200, price="805.00"))  # stays open
-    place(order("ICICIBANK", sell, 60, kind=OrderType.SL, price="1236.00", trigger="1238.00"))
-    cancelled = place(order("ITC", buy, 300, price="460.00"))
+    place(order("SBIN", buy, 200, price="965.00"))  # stays open
+    place(order("ICICIBANK", sell, 60, kind=OrderType.SL, price="1376.00", trigger="1378.00"))
+    cancelled = place(order("ITC", buy, 300, price="400.00"))
     arun(om.cancel_order(cancelled.order_id))
-    broker.inject_rejection("RMS: margin exceeds, required 4,12,500.00, available 3,98,120.55")
+    broker.inject_rejection("RMS: margin exceeds, required 4,03,000.00, available 3,98,120.55")
     with pytest.raises(OrderRejected):
-        place(order("LT", buy, 120, price="3550.00"))
-    for symbol, price in {"RELIANCE": "2461.35", "TCS": "3912.40", "HDFCBANK": "1725.90"}.items():
+        place(order("LT", buy, 100, price="4030.00"))
+    for symbol, price in {"RELIANCE": "1531.35", "TCS": "3162.40", "HDFCBANK": "1015.90"}.items():
         broker.set_last_price("NSE", symbol, Decimal(price))
     qtbot.waitUntil(lambda: len(w.positions_model.open_positions()) == 3, timeout=5000)
     qtbot.waitUntil(lambda: len(w.orders_model) == 9, timeout=5000)
@@ -129,10 +139,10 @@ def test_render_main_window(qtbot, arun, make_app, india_time):
     w.pnl_chart.load(points)
 
     # a few alerts of the kind a morning produces
-    w.alerts.add("info", "Sent BUY 100 RELIANCE LIMIT @ 2,450.00 \u2014 #1 FILLED", "ticket")
+    w.alerts.add("info", "Sent BUY 100 RELIANCE LIMIT @ 1,520.00 \u2014 #1 FILLED", "ticket")
     w.alerts.add("warning", "market data stale 7 s (recovered)", "feed")
     w.alerts.add("info", "Sent SELL 50 INFY MARKET \u2014 #5 FILLED", "ticket")
-    w.alerts.add("error", "Rejected (broker): RMS: margin exceeds, required 4,12,500.00", "ticket")
+    w.alerts.add("error", "Rejected (broker): RMS: margin exceeds, required 4,03,000.00", "ticket")
     w.alerts.add("info", "Cancel #8 ITC: CANCELLED", "orders")
     for model in (w.orders_model, w.trades_model, w.positions_model):
         model.flush()
@@ -140,13 +150,17 @@ def test_render_main_window(qtbot, arun, make_app, india_time):
     rows = [r for r in range(w.orders_model.rowCount())]
     sbin = next(r for r in rows if w.orders_model.item_at(r).symbol == "SBIN")
     w.select_rows(w.blotter, [sbin])
+    app.db.workspace.set_setups(["Breakout", "Hammer", "Opening range"])
+    w.workspace_ui.refresh_setups()
+    w.market_watch.select("NSE", "RELIANCE")  # the ticket follows the market watch
     w.ticket.open_for(OrderSide.BUY, "RELIANCE", "NSE")
     w.ticket.quantity.set_quantity(100)
-    w.ticket.stop_loss.setText("2442.00")
-    w.ticket.take_profit.setText("2505.00")
+    w.ticket.stop_loss.setText("1522.00")
+    w.ticket.take_profit.setText("1555.00")
+    w.ticket.set_setup("Breakout")
     w.ticket.refresh_market()
     w._refresh()
-    qtbot.wait(400)
+    qtbot.wait(700)  # the market watch's flashes fade
     w.pnl_chart.flush()
     assert clipped_labels(w) == []
     image = w.grab().toImage()

@@ -421,6 +421,8 @@ def test_positions_grid_columns_colours_and_totals(make_position):
         "Unrealized",
         "Realized",
         "Total P&L",
+        "Charges",
+        "Net P&L",
     ]
     assert column(model, "quantity") == ["+10", "-5", "0"]
     assert column(model, "total") == ["+150.00", "-1,300.50", "+200.00"]
@@ -436,7 +438,7 @@ def test_positions_grid_columns_colours_and_totals(make_position):
     )
     assert [
         totals_model.data(totals_model.index(0, c)) for c in range(totals_model.columnCount())
-    ] == ["TOTAL", "2 open", "", "", "", "+50.00", "-1,000.50", "-950.50"]
+    ] == ["TOTAL", "2 open", "", "", "", "+50.00", "-1,000.50", "-950.50", "0.00", "-950.50"]
     assert totals_model.data(totals_model.index(0, 7), FG) == theme.qcolor(theme.LOSS)
     # totals follow price updates and are never part of the sorted rows
     model.upsert(
