@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QStandardItem
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType
@@ -23,8 +23,9 @@ from desktop_oms.domain.money import round_to_tick
 
 from . import dialogs, theme
 from . import format as fmt
+from .symbol_completer import SymbolCompleter
 from .ticket_fields import parse_int_text
-from .ticket_form import EXCHANGE_ROLE, NO_SETUP, SYMBOL_ROLE, TicketForm
+from .ticket_form import NO_SETUP, TicketForm
 from .ticket_logic import TicketCheck, check_ticket
 from .ticket_submit import ERROR, INTERRUPTED, OK, REJECTED, SubmitRunner, describe_request
 
@@ -74,6 +75,7 @@ class OrderTicket(TicketForm):
         self._runner = SubmitRunner(submit, self)
         self._runner.started.connect(self._on_started)
         self._runner.finished.connect(self._on_finished)
+        self.completer = SymbolCompleter(self.symbol, instruments, self._on_picked)
         self._connect()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(500)
@@ -84,10 +86,8 @@ class OrderTicket(TicketForm):
         self._update_buttons()
 
     def _connect(self) -> None:
-        self.symbol.textEdited.connect(self._on_symbol_edited)
         self.symbol.textChanged.connect(self._on_instrument_changed)
         self.exchange.currentTextChanged.connect(self._on_instrument_changed)
-        self.completer.activated[QModelIndex].connect(self._on_completion)
         self.order_type.currentTextChanged.connect(self._on_type_changed)
         self.quantity.lineEdit().textChanged.connect(self._on_edited)
         for edit in (self.price, self.trigger, self.stop_loss, self.take_profit):
@@ -273,7 +273,7 @@ class OrderTicket(TicketForm):
         for edit in (self.symbol, self.price, self.trigger, self.stop_loss, self.take_profit):
             edit.clear()
         self.quantity.clear()
-        self._completions.clear()
+        self.completer.clear_items()
         self._mark({})
         self._show("", "info", source="live")
         self.symbol.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -394,26 +394,7 @@ class OrderTicket(TicketForm):
             return None
         return None if value is None else Decimal(value)
 
-    def _on_symbol_edited(self, text: str) -> None:
-        prefix = text.strip().upper()
-        self._completions.clear()
-        if not prefix:
-            return
-        try:
-            found = self._instruments.search(prefix, 20)
-        except Exception:
-            log.exception("instrument search %r failed", prefix)
-            return
-        for inst in found:
-            item = QStandardItem(f"{inst.symbol}   {inst.exchange}   {inst.name}".rstrip())
-            item.setData(inst.symbol, SYMBOL_ROLE)
-            item.setData(inst.exchange, EXCHANGE_ROLE)
-            item.setToolTip(f"lot {inst.lot_size}, tick {inst.tick_size}")
-            self._completions.appendRow(item)
-
-    def _on_completion(self, index: QModelIndex) -> None:
-        exchange = index.data(EXCHANGE_ROLE)
-        symbol = index.data(SYMBOL_ROLE)
+    def _on_picked(self, exchange: str, symbol: str) -> None:
         if exchange:
             self.exchange.setCurrentText(str(exchange))
         if symbol:
@@ -490,7 +471,7 @@ class OrderTicket(TicketForm):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
             self.send()
         elif key == Qt.Key.Key_Escape:
-            if self._completions.rowCount() and self.completer.popup().isVisible():
+            if self.completer.model().rowCount() and self.completer.popup().isVisible():
                 self.completer.popup().hide()
             else:
                 self.clear()

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QCompleter, QLineEdit
 
 log = logging.getLogger(__name__)
 
-SYMBOL_ROLE = Qt.ItemDataRole.UserRole + 1
-EXCHANGE_ROLE = Qt.ItemDataRole.UserRole + 2
+SYMBOL_ROLE = int(Qt.ItemDataRole.UserRole)
+EXCHANGE_ROLE = SYMBOL_ROLE + 1
 
 
 class SymbolCompleter(QCompleter):
@@ -49,7 +49,11 @@ class SymbolCompleter(QCompleter):
             item = QStandardItem(f"{inst.symbol}   {inst.exchange}   {inst.name}".rstrip())
             item.setData(inst.symbol, SYMBOL_ROLE)
             item.setData(inst.exchange, EXCHANGE_ROLE)
+            item.setToolTip(f"lot {inst.lot_size}, tick {inst.tick_size}")
             self._items.appendRow(item)
+
+    def clear_items(self) -> None:
+        self._items.clear()
 
     def _on_activated(self, index: QModelIndex) -> None:
         self._picked(str(index.data(EXCHANGE_ROLE)), str(index.data(SYMBOL_ROLE)))

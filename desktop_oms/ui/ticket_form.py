@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
-    QCompleter,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -27,8 +25,8 @@ ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.SL, OrderType.SL_M)
 PRODUCTS = (Product.MIS, Product.CNC, Product.NRML)
 VALIDITIES = (Validity.DAY, Validity.IOC)
 NO_SETUP = "(no setup)"
-SYMBOL_ROLE = int(Qt.ItemDataRole.UserRole)
-EXCHANGE_ROLE = SYMBOL_ROLE + 1
+from .symbol_completer import EXCHANGE_ROLE, SYMBOL_ROLE  # noqa: E402,F401 - re-exported
+
 _MESSAGE_COLOURS = {
     "info": theme.TEXT_DIM,
     "ok": theme.PROFIT,
@@ -133,14 +131,6 @@ class TicketForm(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setMinimumHeight(self.message.fontMetrics().lineSpacing() * 2 + 4)
         self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-
-        self._completions = QStandardItemModel(self)
-        self.completer = QCompleter(self._completions, self)
-        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer.setCompletionRole(SYMBOL_ROLE)
-        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.completer.setMaxVisibleItems(12)
-        self.symbol.setCompleter(self.completer)
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)

@@ -349,11 +349,11 @@ def test_completion_offers_instruments_and_sets_the_exchange(qtbot, ticket, inst
     symbols = {model.index(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(model.rowCount())}
     assert symbols == {"RELIANCE", "RELINFRA"}
     bse = next(
-        ticket._completions.index(r, 0)
-        for r in range(ticket._completions.rowCount())
-        if ticket._completions.index(r, 0).data(Qt.ItemDataRole.UserRole + 1) == "BSE"
+        ticket.completer.model().index(r, 0)
+        for r in range(ticket.completer.model().rowCount())
+        if ticket.completer.model().index(r, 0).data(Qt.ItemDataRole.UserRole + 1) == "BSE"
     )
-    ticket._on_completion(bse)
+    ticket.completer._on_activated(bse)  # what choosing it in the popup does
     assert (ticket.exchange.currentText(), ticket.symbol.text()) == ("BSE", "RELIANCE")
     assert ticket.instrument is not None and ticket.instrument.exchange == "BSE"
 
