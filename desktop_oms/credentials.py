@@ -61,7 +61,7 @@ _AUTH_HEADER = re.compile(
     r"(?P<prefix>\btoken\s+[^\s:'\"]+:)(?P<value>[^\s'\",;)}}\]]+)", re.IGNORECASE
 )
 MASK = "***"
-_MIN_SECRET_LENGTH = 6
+_MIN_SECRET_LENGTH = 12  # Kite secrets and tokens are 32 characters; shorter values would mask ordinary words
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()

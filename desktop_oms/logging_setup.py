@@ -1,4 +1,8 @@
-"""Logging: a rotating file in the data dir's logs folder, stderr for warnings."""
+"""Logging: a rotating file in the data dir's logs folder, stderr for warnings.
+
+Calling it again (another data dir in the same process) moves the file handler to the new
+folder instead of leaving it writing to the old one; secrets are redacted either way.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,32 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 
 def setup_logging(log_dir: Path | None, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.setLevel(level.upper())
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not any(getattr(h, "_oms", False) for h in root.handlers):
+    formatter = logging.Formatter(_FORMAT)
+    if not any(getattr(h, "_oms", None) == "stderr" for h in root.handlers):
         stderr = logging.StreamHandler()
         stderr.setLevel(logging.WARNING)
         stderr.setFormatter(formatter)
-        stderr._oms = True
+        stderr._oms = "stderr"
         root.addHandler(stderr)
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
+    if log_dir is not None:
+        target = (Path(log_dir) / "desktop-oms.log").resolve()
+        current = [h for h in root.handlers if getattr(h, "_oms", None) == "file"]
+        if not any(Path(h.baseFilename) == target for h in current):
+            for old in current:
+                root.removeHandler(old)
+                old.close()
+            target.parent.mkdir(parents=True, exist_ok=True)
             handler = logging.handlers.RotatingFileHandler(
-                log_dir / "desktop-oms.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+                target, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
             )
             handler.setFormatter(formatter)
-            handler._oms = True
+            handler._oms = "file"
             root.addHandler(handler)
     try:
         from .credentials import install_redaction

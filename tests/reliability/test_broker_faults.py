@@ -407,7 +407,8 @@ async def test_outcome_unknown_event_does_not_rewind_an_order_adopted_meanwhile(
     try:
         # Accepted, answer lost; the tag look-ups fail; the exchange fills the order at
         # once and the WebSocket pushes that (with the tag) while the look-ups go on.
-        kite_server.stall_next("POST", PLACE, 1.0, process=True)
+        # (the stall is well past the client's 1 s timeout, so the answer is surely lost)
+        kite_server.stall_next("POST", PLACE, 2.5, process=True)
         outage = kite_server.fail_next(
             "GET", "/orders", status=503, error_type="NetworkException", times=-1
         )
