@@ -22,6 +22,7 @@ of being refused. Prices come from the live quote source at validation time.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -250,6 +251,13 @@ class PreTradeValidator:
             price,
             ctx.position_quantity,
         )
+        if inspect.isawaitable(required):  # the broker's own estimate (Kite order margins)
+            try:
+                async with asyncio.timeout(self.funds_timeout_s):
+                    required = await required
+            except Exception as exc:  # noqa: BLE001 - the broker checks margin itself
+                log.warning("margin check skipped: order margin unavailable (%s)", exc)
+                return None
         try:
             async with asyncio.timeout(self.funds_timeout_s):
                 funds = await self.funds()

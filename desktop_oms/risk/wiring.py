@@ -32,7 +32,7 @@ from ..storage.types import utcnow
 from .achievements import Achievements
 from .brackets import BracketManager
 from .charges import ChargesCalculator
-from .checks.margin import paper_margin_estimator
+from .checks.margin import broker_margin_estimator, paper_margin_estimator
 from .kill_switch import KillSwitch
 from .limits import RiskLimits
 from .monitor import RealTimeRiskMonitor
@@ -81,6 +81,8 @@ class RiskServices:
         margin = None
         if getattr(broker, "name", None) == "paper":
             margin = paper_margin_estimator(getattr(broker, "instrument_store", app.instruments))
+        elif hasattr(broker, "order_margins"):
+            margin = broker_margin_estimator(broker)
         validator = PreTradeValidator(
             limits,
             instruments=app.instruments,

@@ -154,7 +154,10 @@ async def test_stream_delivers_ticks_for_subscribed_positions(tmp_path, server):
         assert ("NSE", SYMBOL) in app._subscribed
         server.ticker.push_tick(server.tokens[("NSE", SYMBOL)], Decimal("104.50"))
         await until(lambda: app.quotes.last_price("NSE", SYMBOL) == Decimal("104.50"), timeout=5)
-        await until(lambda: app.position_manager.open_positions()[0].unrealized_pnl == Decimal("9.00"), timeout=5)
+        await until(
+            lambda: app.position_manager.open_positions()[0].unrealized_pnl == Decimal("9.00"),
+            timeout=5,
+        )
     finally:
         await app.stop()
 
@@ -168,3 +171,24 @@ async def test_instruments_are_downloaded_once_a_day(tmp_path, server):
         assert app.instruments.get("NSE", SYMBOL) is not None
         await app.stop()
     assert server.count("GET", r"/instruments$") == 1  # the second start used the database's copy
+
+
+async def test_margin_check_uses_kites_order_margins(tmp_path, server):
+    from desktop_oms.oms import OrderRejected
+
+    app = Application(_settings(tmp_path, server), with_window=False, credentials=_store(server))
+    await app.start()
+    try:
+        await _tick(app, server)
+        request = limit(symbol=SYMBOL, qty=5, price="100")
+        assert (
+            await app.validator.check_margin(request) is None
+        )  # Kite says 1,498 needed; 99,725 free
+        assert server.count("POST", r"/margins/orders$") == 1
+        server.margins["equity"]["net"] = 1000  # less than the 1,498 Kite asks for
+        with pytest.raises(OrderRejected) as refused:
+            await app.order_manager.place_order(request)
+        assert refused.value.failed_check == "margin"
+        assert server.count("POST", r"/orders/regular$") == 0  # nothing reached the broker
+    finally:
+        await app.stop()
