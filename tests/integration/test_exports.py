@@ -15,6 +15,11 @@ D = Decimal
 TODAY = datetime.now(ZoneInfo("Asia/Kolkata")).date().isoformat()
 
 
+def export(kind: str, *args: str) -> int:
+    """`desktop-oms export KIND --from TODAY --to TODAY ARGS...`"""
+    return main(["export", kind, "--from", TODAY, "--to", TODAY, *args])
+
+
 def test_export_without_a_database_is_a_clear_error(tmp_path, capsys):
     assert (
         main(["export", "trades", "--from", TODAY, "--to", TODAY, "--data-dir", str(tmp_path)]) == 1
@@ -25,20 +30,7 @@ def test_export_without_a_database_is_a_clear_error(tmp_path, capsys):
 
 async def test_export_of_an_empty_database_says_so(paper_oms, tmp_path, capsys):
     out = tmp_path / "t.csv"
-    code = main(
-        [
-            "export",
-            "trades",
-            "--from",
-            TODAY,
-            "--to",
-            TODAY,
-            "--data-dir",
-            str(tmp_path),
-            "--output",
-            str(out),
-        ]
-    )
+    code = export("trades", "--data-dir", str(tmp_path), "--output", str(out))
     assert code == 0 and not out.exists()
     assert "No trades" in capsys.readouterr().out
 
@@ -50,23 +42,7 @@ async def test_trades_and_review_round_trip_while_the_app_runs(paper_oms, tmp_pa
     await h.om.place_order(market(side=OrderSide.SELL, qty=10))
     trades_csv = tmp_path / "trades.csv"
     # the OMS still has the database open: export reads it read-only, without the lock
-    assert (
-        main(
-            [
-                "export",
-                "trades",
-                "--from",
-                TODAY,
-                "--to",
-                TODAY,
-                "--data-dir",
-                str(tmp_path),
-                "--output",
-                str(trades_csv),
-            ]
-        )
-        == 0
-    )
+    assert export("trades", "--data-dir", str(tmp_path), "--output", str(trades_csv)) == 0
     raw = trades_csv.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read UTF-8 (₹, Hindi names)
     with trades_csv.open(encoding="utf-8-sig", newline="") as fh:
@@ -75,28 +51,14 @@ async def test_trades_and_review_round_trip_while_the_app_runs(paper_oms, tmp_pa
         ("BUY", "10", "2450", "Breakout"),
         ("SELL", "10", "2465.50", ""),
     ]
-    assert rows[1]["realized pnl"] == "155.00" and rows[1]["charges"] == "0.00"  # no charges calculator here
+    assert (
+        rows[1]["realized pnl"] == "155.00" and rows[1]["charges"] == "0.00"
+    )  # no charges calculator here
     db_trades = h.db.journal.trades()
     assert [r["trade id"] for r in rows] == [t.trade_id for t in db_trades]
 
     review_csv = tmp_path / "review.csv"
-    assert (
-        main(
-            [
-                "export",
-                "review",
-                "--from",
-                TODAY,
-                "--to",
-                TODAY,
-                "--data-dir",
-                str(tmp_path),
-                "--output",
-                str(review_csv),
-            ]
-        )
-        == 0
-    )
+    assert export("review", "--data-dir", str(tmp_path), "--output", str(review_csv)) == 0
     with review_csv.open(encoding="utf-8-sig", newline="") as fh:
         lines = list(csv.reader(fh))
     header, breakout = lines[0], dict(zip(lines[0], lines[1], strict=True))
@@ -110,21 +72,18 @@ async def test_trades_and_review_round_trip_while_the_app_runs(paper_oms, tmp_pa
 
     report = tmp_path / "review.html"
     assert (
-        main(
-            [
-                "export",
-                "review",
-                "--format",
-                "html",
-                "--from",
-                TODAY,
-                "--to",
-                TODAY,
-                "--data-dir",
-                str(tmp_path),
-                "--output",
-                str(report),
-            ]
+        export(
+            "review",
+            "--format",
+            "html",
+            "--from",
+            TODAY,
+            "--to",
+            TODAY,
+            "--data-dir",
+            str(tmp_path),
+            "--output",
+            str(report),
         )
         == 0
     )
@@ -162,23 +121,7 @@ async def test_review_nets_the_charges_recorded_with_each_trade(tmp_path):
     finally:
         await app.stop()
     out = tmp_path / "review.csv"
-    assert (
-        main(
-            [
-                "export",
-                "review",
-                "--from",
-                TODAY,
-                "--to",
-                TODAY,
-                "--data-dir",
-                str(tmp_path),
-                "--output",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert export("review", "--data-dir", str(tmp_path), "--output", str(out)) == 0
     with out.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
     row = dict(zip(rows[0], rows[1], strict=True))
