@@ -154,7 +154,10 @@ def test_day_review_by_setup_matches_the_hand_computed_numbers(app, qtbot, arun)
     # average win/loss are of net PnL: the gross 200 / -120 less each trade's charges
     b = stats["Breakout"]
     assert b.charges > 0 and b.average_win < D("200") and b.average_loss < D("-120")
-    assert breakout[3] == f"+{b.average_win.quantize(D('0.01'))}" and breakout[4] == f"{b.average_loss.quantize(D('0.01'))}"
+    assert (
+        breakout[3] == f"+{b.average_win.quantize(D('0.01'))}"
+        and breakout[4] == f"{b.average_loss.quantize(D('0.01'))}"
+    )
     # round trips, in time order, the open one last
     trips = panel.trips
     assert [(t.symbol, t.direction, t.setup, t.max_quantity, t.had_stop_loss) for t in trips] == [
