@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 from dataclasses import replace
 from decimal import Decimal
@@ -85,6 +86,9 @@ class Application:
             await self._close_partial()
             raise
         self._started = True
+        # Start-up objects (instruments, modules, the loaded journal) live for the session:
+        # keep them out of the garbage collector's full passes, which paused the loop ~40 ms.
+        gc.freeze()
 
     async def _start_core(self) -> None:
         s = self.settings
