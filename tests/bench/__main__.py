@@ -1,0 +1,7 @@
+"""python -m tests.bench: run the benchmark suite (see tests/bench/runner.py, README.md)."""
+
+import sys
+
+from .runner import main
+
+sys.exit(main())
