@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_simulation:
         overrides["simulate_market"] = False
     settings, warning = Settings.load(args.data_dir, **overrides)
-    setup_logging(settings.log_dir, args.log_level)
+    try:
+        settings.ensure_dirs()  # owner-only folders, before the log file creates them
+    except OSError:
+        pass  # the app start reports an unusable data folder clearly
+    setup_logging(settings.log_dir if settings.log_dir.is_dir() else None, args.log_level)
     from .gui_runner import run_gui
 
     return run_gui(settings, warning)
