@@ -106,6 +106,20 @@ def num_column(key: str, header: str, value, display=None, colour=None, **kw) ->
     )
 
 
+def pnl_column(key: str, header: str, value, **kw) -> Column:
+    """A signed money column coloured by its own value (profit green, loss red)."""
+    from .theme import pnl_colour
+
+    return num_column(
+        key,
+        header,
+        value,
+        display=fmt.signed_money,
+        colour=lambda row: pnl_colour(value(row)),
+        **kw,
+    )
+
+
 def text_column(key: str, header: str, value, display=None, colour=None, **kw) -> Column:
     return Column(
         key, header, value, display=display, sort=fmt.text_key, align=LEFT, colour=colour, **kw

@@ -21,7 +21,7 @@ from desktop_oms.domain.money import ZERO
 
 from . import format as fmt
 from . import theme
-from .columns import CENTER, Column, KeyedTableModel, num_column, text_column
+from .columns import CENTER, Column, KeyedTableModel, num_column, pnl_column, text_column
 
 
 def _qty_colour(p: Position):
@@ -65,26 +65,20 @@ POSITION_COLUMNS: tuple[Column, ...] = (
         display=fmt.price,
     ),
     num_column("ltp", "LTP", lambda p: p.last_price, display=fmt.price),
-    num_column(
+    pnl_column(
         "unrealized",
         "Unrealized",
         lambda p: p.unrealized_pnl,
-        display=fmt.signed_money,
-        colour=lambda p: theme.pnl_colour(p.unrealized_pnl),
     ),
-    num_column(
+    pnl_column(
         "realized",
         "Realized",
         lambda p: p.realized_pnl,
-        display=fmt.signed_money,
-        colour=lambda p: theme.pnl_colour(p.realized_pnl),
     ),
-    num_column(
+    pnl_column(
         "total",
         "Total P&L",
         lambda p: p.total_pnl,
-        display=fmt.signed_money,
-        colour=lambda p: theme.pnl_colour(p.total_pnl),
         tooltip=lambda p: (
             f"charges {fmt.rupees(p.charges)}, net {fmt.rupees(p.net_pnl)}" if p.charges else None
         ),
@@ -98,12 +92,10 @@ POSITION_COLUMNS: tuple[Column, ...] = (
         colour=lambda p: theme.qcolor(theme.TEXT_DIM) if not p.charges else None,
         header_tip="Brokerage, STT/CTT, exchange, SEBI, stamp duty and GST on this position's trades",
     ),
-    num_column(
+    pnl_column(
         "net",
         "Net P&L",
         lambda p: p.net_pnl,
-        display=fmt.signed_money,
-        colour=lambda p: theme.pnl_colour(p.net_pnl),
         tooltip=lambda p: f"total {fmt.rupees(p.total_pnl)} \u2212 charges {fmt.rupees(p.charges)}",
         header_tip="Net P&L: total P&L minus charges",
     ),

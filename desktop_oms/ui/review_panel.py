@@ -32,7 +32,7 @@ from desktop_oms.exports import IST, day_range, write_review_csv, write_review_h
 from . import format as fmt
 from . import theme
 from .blotter_panel import make_table, size_columns
-from .columns import CENTER, Column, KeyedTableModel, num_column, text_column
+from .columns import CENTER, Column, KeyedTableModel, num_column, pnl_column, text_column
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ def _ist(ts: datetime | None, with_date: bool) -> str:
     return ts.strftime("%d %b %H:%M:%S" if with_date else "%H:%M:%S")
 
 
-def _pnl(value) -> str:
-    return fmt.signed_money(value) if value is not None else ""
-
-
 def _pct(value) -> str:
     return "" if value is None else f"{float(value):.1f}%"
 
@@ -62,41 +58,31 @@ SETUP_COLUMNS: tuple[Column, ...] = (
     text_column("setup", "Setup", lambda s: s.setup),
     num_column("trades", "Trades", lambda s: s.trades, display=fmt.quantity),
     num_column("win_rate", "Win rate", lambda s: s.win_rate, display=_pct),
-    num_column(
+    pnl_column(
         "average_win",
         "Avg win",
         lambda s: s.average_win,
-        display=_pnl,
-        colour=lambda s: theme.pnl_colour(s.average_win),
     ),
-    num_column(
+    pnl_column(
         "average_loss",
         "Avg loss",
         lambda s: s.average_loss,
-        display=_pnl,
-        colour=lambda s: theme.pnl_colour(s.average_loss),
     ),
-    num_column(
+    pnl_column(
         "gross",
         "Gross",
         lambda s: s.gross_pnl,
-        display=_pnl,
-        colour=lambda s: theme.pnl_colour(s.gross_pnl),
     ),
     num_column("charges", "Charges", lambda s: s.charges, display=fmt.money),
-    num_column(
+    pnl_column(
         "net",
         "Net",
         lambda s: s.net_pnl,
-        display=_pnl,
-        colour=lambda s: theme.pnl_colour(s.net_pnl),
     ),
-    num_column(
+    pnl_column(
         "largest_loss",
         "Largest loss",
         lambda s: s.largest_loss,
-        display=_pnl,
-        colour=lambda s: theme.pnl_colour(s.largest_loss),
     ),
     Column(
         "with_stop_loss",
@@ -146,20 +132,16 @@ def _trip_columns(with_date: Callable[[], bool]) -> tuple[Column, ...]:
         ),
         text_column("setup", "Setup", lambda r: trip(r).setup),
         num_column("quantity", "Qty", lambda r: trip(r).max_quantity, display=fmt.quantity),
-        num_column(
+        pnl_column(
             "gross",
             "Gross",
             lambda r: trip(r).gross_pnl,
-            display=_pnl,
-            colour=lambda r: theme.pnl_colour(trip(r).gross_pnl),
         ),
         num_column("charges", "Charges", lambda r: trip(r).charges, display=fmt.money),
-        num_column(
+        pnl_column(
             "net",
             "Net",
             lambda r: trip(r).net_pnl,
-            display=_pnl,
-            colour=lambda r: theme.pnl_colour(trip(r).net_pnl),
         ),
         Column(
             "stop_loss",
