@@ -161,6 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The stdlib default backlog of 5 drops part of a burst of concurrent connects; the
+    # dropped ones retry after a second, past the tests' short client timeouts.
+    request_queue_size = 128
     api: KiteHttpApi
 
 
