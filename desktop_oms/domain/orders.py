@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from .enums import OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from .money import MAX_PRICE, ZERO, to_decimal
+from .records import evolve
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9&\-_.]{0,39}$")
 _EXCHANGES = frozenset({"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"})
@@ -189,7 +190,7 @@ class Order:
         return self.status.is_active
 
     def copy(self, **changes) -> Order:
-        return replace(self, **changes)
+        return evolve(self, **changes)
 
 
 @dataclass(frozen=True, slots=True)

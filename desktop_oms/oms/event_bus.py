@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from ..domain.events import Event
 
@@ -23,6 +24,25 @@ class EventBus:
     def __init__(self) -> None:
         self._handlers: dict[type, list[Handler]] = defaultdict(list)
         self.on_handler_error: Callable[[Handler, Event, BaseException], None] | None = None
+        self._held: list[Event] | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold events published inside the block; publish them, in order, when it ends
+        normally and drop them if it raises (the OMS's group commit: subscribers hear of
+        changes only once they are durable). Nested blocks join the outer one."""
+        if self._held is not None:
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        except BaseException:
+            self._held = None
+            raise
+        events, self._held = self._held, None
+        for event in events:
+            self.publish(event)
 
     def subscribe(self, event_type: type[Event], handler: Handler) -> Callable[[], None]:
         """Call `handler` for events of `event_type` (and its subclasses). Returns an unsubscribe."""
@@ -37,6 +57,9 @@ class EventBus:
         return unsubscribe
 
     def publish(self, event: Event) -> None:
+        if self._held is not None:
+            self._held.append(event)
+            return
         for event_type in type(event).__mro__:
             for handler in tuple(self._handlers.get(event_type, ())):
                 try:

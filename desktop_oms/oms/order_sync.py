@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ from ..domain.events import (
     ReconciliationCompleted,
     ReconciliationMismatchFound,
 )
+from ..domain.positions import apply_fill
+from ..domain.records import evolve
 from ..storage import explain_storage_error
 from ..storage.types import utcnow
 from .reconciliation import ReconciliationResult, diff_positions, stable_mismatches
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
     from .order_manager import OrderManager
 
 log = logging.getLogger(__name__)
+
+# Pushed updates waiting together are applied as one journal transaction (group commit),
+# at most this many at a time; the loop gets a turn between groups.
+MAX_GROUP = 256
+# Trade ids kept in memory for dedup: the days a broker can still report (Kite: today's).
+# An older duplicate is still refused by the trades table's unique key.
+TRADE_KEY_DAYS = 7
 
 
 class OrderSync:
@@ -61,9 +70,7 @@ class OrderSync:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         om = self.om
-        self._trade_keys = om.db.journal.trade_keys()
-        for order in om.db.journal.list_orders(active_only=True):
-            self.track(order)
+        self._load_from_journal()
         if not self._listening:
             om.broker.add_update_listener(self._on_update)
             self._listening = True
@@ -90,6 +97,15 @@ class OrderSync:
         self._wake.set()
 
     # ------------------------------------------------------------------ cache
+    def _load_from_journal(self) -> None:
+        """The in-memory view (active orders, known trade ids) as the journal has it."""
+        journal = self.om.db.journal
+        self._trade_keys = journal.trade_keys(since=utcnow() - timedelta(days=TRADE_KEY_DAYS))
+        for cache in (self._active, self._by_broker, self._by_client, self._settled, self._foreign):
+            cache.clear()
+        for order in journal.list_orders(active_only=True):
+            self.track(order)
+
     def track(self, order: Order) -> None:
         if order.status.is_terminal:
             self._forget(order)
@@ -215,16 +231,51 @@ class OrderSync:
 
     async def _consume(self) -> None:
         while True:
-            update = await self._queue.get()
+            group = [await self._queue.get()]
+            while len(group) < MAX_GROUP and not self._queue.empty():
+                group.append(self._queue.get_nowait())
             try:
                 async with self._lock:
-                    self._apply(update.orders, update.trades)
-            except Exception as exc:  # noqa: BLE001 - one bad update must not stop the rest
-                self._tasks.report("order-updates", exc)
+                    if len(group) == 1:
+                        self._apply_update(group[0])
+                    else:
+                        self._apply_group(group)
             finally:
                 async with self._progress:
-                    self._processed += 1
+                    self._processed += len(group)
                     self._progress.notify_all()
+            await asyncio.sleep(0)
+
+    def _apply_update(self, update: BrokerUpdate) -> None:
+        try:
+            self._apply(update.orders, update.trades)
+        except Exception as exc:  # noqa: BLE001 - one bad update must not stop the rest
+            self._tasks.report("order-updates", exc)
+
+    def _apply_group(self, group: list[BrokerUpdate]) -> None:
+        """Group commit: every update's order changes, events, fills and positions in one
+        journal transaction; subscribers hear of them after it commits. If anything fails
+        nothing is written, memory is reloaded from the journal and the updates are applied
+        one by one (each in its own transaction, as a lone update is)."""
+        om = self.om
+        saved = (dict(self._orphan_trades), set(self._fill_gaps), dict(self._unknown_outcome))
+        try:
+            with om.events.held(), om.db.journal.batch():
+                for update in group:
+                    self._apply(update.orders, update.trades)
+        except Exception as exc:  # noqa: BLE001 - fall back to one transaction per update
+            log.warning(
+                "group of %d broker updates not applied together (%s); applying one by one",
+                len(group),
+                exc,
+            )
+            self._orphan_trades, self._fill_gaps, self._unknown_outcome = saved
+            self._load_from_journal()
+            om.positions.reload()
+            for update in group:
+                self._apply_update(update)
+            return
+        self._journal_writable()
 
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait until pushed updates received so far are applied (bounded)."""
@@ -299,17 +350,18 @@ class OrderSync:
         fill = fill_from_trade(order, trade, multiplier)
         now = utcnow()
         if position.multiplier != multiplier:
-            position = replace(position, multiplier=multiplier)
-        from ..domain.positions import apply_fill
-
+            position = evolve(position, multiplier=multiplier)
         outcome = apply_fill(position, order.side, fill.quantity, fill.price, now)
         new_position = outcome.position
         fee = Decimal(0)
+        extra = {}
         if om.charges is not None:  # this fill's charges, in the same transaction
             fee = om.charges.for_fill(fill, order, instrument)
-            new_position = replace(new_position, charges=new_position.charges + fee)
+            extra["charges"] = new_position.charges + fee
         if outcome.action in (PositionAction.NEW, PositionAction.REVERSE) and order.strategy_id:
-            new_position = replace(new_position, strategy_id=order.strategy_id)
+            extra["strategy_id"] = order.strategy_id
+        if extra:
+            new_position = evolve(new_position, **extra)
         after = order_after_fill(order, fill, now)
         if after.filled_quantity > after.quantity:
             om.alert(
@@ -320,7 +372,7 @@ class OrderSync:
             recorded = om.db.journal.record_fill(
                 fill, order, after, new_position, outcome.realized_pnl, fee
             )
-        except Exception as exc:
+        except Exception as exc:  # (inside a group nothing is written yet: it cannot fail here)
             # Not applied: the broker will report the trade again (poll) and it is retried.
             reason = explain_storage_error(exc)
             if "storage" not in om.halts():
@@ -334,9 +386,8 @@ class OrderSync:
                     "storage",
                 )
             raise
-        if "storage" in om.halts():
-            om.resume("storage")
-            om.alert("info", "The journal can be written again: new orders allowed", "storage")
+        if not om.db.journal.batching:
+            self._journal_writable()
         if not recorded:
             self._trade_keys.add(key)
             return
@@ -347,6 +398,13 @@ class OrderSync:
         om.events.publish(
             FillApplied(fill, after, new_position, outcome.action, outcome.realized_pnl)
         )
+
+    def _journal_writable(self) -> None:
+        """A fill was durably recorded: lift the halt a failed one raised."""
+        om = self.om
+        if "storage" in om.halts():
+            om.resume("storage")
+            om.alert("info", "The journal can be written again: new orders allowed", "storage")
 
     # ------------------------------------------------------------------ polling fallback
     async def _poll(self) -> None:

@@ -43,7 +43,15 @@ _UPSERT = _insert.on_conflict_do_update(
 )
 
 
-def _row(position: Position) -> dict:
+POSITION_COLUMNS = (*_FIELDS, "symbol", "exchange", "product", "updated_at")
+
+
+def upsert_statement():
+    """The prebuilt position upsert (execute it with `position_row` parameters)."""
+    return _UPSERT
+
+
+def position_row(position: Position) -> dict:
     row = {name: getattr(position, name) for name in _FIELDS}
     row.update(
         symbol=position.symbol,
@@ -107,16 +115,16 @@ class PositionStore:
     def upsert(self, position: Position, conn: Connection | None = None) -> None:
         if conn is None:
             with self._db.write() as own:
-                own.execute(_UPSERT, [_row(position)])
+                own.execute(_UPSERT, [position_row(position)])
         else:
-            conn.execute(_UPSERT, [_row(position)])
+            conn.execute(_UPSERT, [position_row(position)])
 
     def upsert_many(self, items: list[Position]) -> None:
         """All in one statement and one commit (marks of hundreds of positions)."""
         if not items:
             return
         with self._db.write() as conn:
-            conn.execute(_UPSERT, [_row(p) for p in items])
+            conn.execute(_UPSERT, [position_row(p) for p in items])
 
     def all(self) -> list[Position]:
         with self._db.read() as conn:

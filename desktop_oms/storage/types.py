@@ -9,20 +9,38 @@ from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
 
+def decimal_text(value) -> str | None:
+    """A Decimal as stored: its exact text (non-finite values refused)."""
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    if not value.is_finite():
+        raise ValueError(f"refusing to store non-finite decimal {value}")
+    return str(value)
+
+
+def utc_text(value) -> str | None:
+    """An aware datetime as stored: ISO-8601 in UTC, to the microsecond."""
+    if value is None:
+        return None
+    tz = value.tzinfo
+    if tz is None:
+        raise ValueError("naive datetime: timestamps must be timezone-aware")
+    if tz is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
+
+
 class DecimalText(TypeDecorator):
     """Decimal stored as its exact text (SQLite's NUMERIC would round-trip through float)."""
 
     impl = String(64)
     cache_ok = True
+    to_driver = staticmethod(decimal_text)  # what the driver gets (storage.driver)
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            value = Decimal(str(value))
-        if not value.is_finite():
-            raise ValueError(f"refusing to store non-finite decimal {value}")
-        return str(value)
+        return decimal_text(value)
 
     def process_result_value(self, value, dialect):
         return None if value is None else Decimal(value)
@@ -33,13 +51,10 @@ class UTCDateTime(TypeDecorator):
 
     impl = String(40)
     cache_ok = True
+    to_driver = staticmethod(utc_text)
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: timestamps must be timezone-aware")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return utc_text(value)
 
     def process_result_value(self, value, dialect):
         if value is None:

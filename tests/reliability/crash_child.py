@@ -409,7 +409,10 @@ def zygote() -> int:
     import desktop_oms.storage.database as database
 
     _INSTRUMENTS = load_bundled_instruments()
-    database.ScriptDirectory.from_config(database._alembic_config())  # warm alembic
+    from alembic import command  # noqa: F401 - warm alembic (imported lazily by the app)
+    from alembic.script import ScriptDirectory
+
+    ScriptDirectory.from_config(database._alembic_config())
     emit("Z ready")
     for line in sys.stdin:
         if not line.strip():

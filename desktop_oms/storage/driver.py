@@ -1,0 +1,68 @@
+"""Statements compiled once and run straight on the SQLite driver, for hot paths.
+
+A burst of broker updates is written by one `executemany` per table (group commit).
+Through SQLAlchemy each row still pays for building its parameter dict from the compiled
+statement (~4/5 of the flush's time when profiled); here the SQL is compiled once, each
+parameter's converter (the column type's bind processor: exact Decimal text, UTC ISO
+timestamps) is looked up once, and rows go to the driver as tuples, inside the
+connection's current transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from operator import itemgetter
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+
+def _one(name: str) -> Callable[[dict], tuple]:
+    return lambda p: (p[name],)
+
+
+def _converter(type_, dialect: Dialect) -> Callable | None:
+    """The column type's own conversion (our types name a plain function for it)."""
+    return getattr(type_, "to_driver", None) or type_.bind_processor(dialect)
+
+
+class DriverStatement:
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, column_keys: list[str] | None = None
+    ) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        if compiled.positiontup is None:
+            raise ValueError("DriverStatement needs a positional paramstyle (SQLite's qmark)")
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup)
+        self._values = itemgetter(*self.names) if len(self.names) > 1 else _one(self.names[0])
+        # Only parameters whose type converts values (Decimal text, UTC timestamps); the
+        # rest go to the driver as they are.
+        self._converters = tuple(
+            (index, converter)
+            for index, name in enumerate(self.names)
+            if (converter := _converter(compiled.binds[name].type, dialect)) is not None
+        )
+
+    def rows(self, params: Iterable[dict]) -> list:
+        values, converters = self._values, self._converters
+        if not converters:
+            return [values(p) for p in params]
+        rows = []
+        for p in params:
+            row = list(values(p))
+            for index, convert in converters:
+                row[index] = convert(row[index])
+            rows.append(row)
+        return rows
+
+    def executemany(self, conn: Connection, params: Iterable[dict]) -> None:
+        rows = self.rows(params)
+        if not rows:
+            return
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(self.sql, rows)
+        finally:
+            cursor.close()
