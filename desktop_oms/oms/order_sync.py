@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,10 @@ MAX_GROUP = 256
 # Trade ids kept in memory for dedup: the days a broker can still report (Kite: today's).
 # An older duplicate is still refused by the trades table's unique key.
 TRADE_KEY_DAYS = 7
+# After our own modify, reports still showing the old terms (sent before the broker
+# applied it) do not revert them; after this long the broker's terms win again.
+MODIFY_CONFIRM_S = 10.0
+TERMS = ("price", "trigger_price", "quantity")
 
 
 class OrderSync:
@@ -57,6 +61,11 @@ class OrderSync:
         # changed while it was reading the broker (the broker's snapshot may predate it).
         self._fills_by_key: dict[tuple, int] = {}
         self._foreign: set[str] = set()
+        # Newest report applied per broker order id: an older one arriving later (a poll's
+        # snapshot, a backlog of pushed updates) cannot put back terms it predates.
+        self._report_at: dict[str, datetime] = {}
+        # Terms of our own modifies not yet seen in a report: order id -> (terms, since).
+        self._modify_pending: dict[int, tuple[dict, float]] = {}
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
         self._enqueued = 0
@@ -101,7 +110,15 @@ class OrderSync:
         """The in-memory view (active orders, known trade ids) as the journal has it."""
         journal = self.om.db.journal
         self._trade_keys = journal.trade_keys(since=utcnow() - timedelta(days=TRADE_KEY_DAYS))
-        for cache in (self._active, self._by_broker, self._by_client, self._settled, self._foreign):
+        for cache in (
+            self._active,
+            self._by_broker,
+            self._by_client,
+            self._settled,
+            self._foreign,
+            self._report_at,
+            self._modify_pending,
+        ):
             cache.clear()
         for order in journal.list_orders(active_only=True):
             self.track(order)
@@ -125,6 +142,9 @@ class OrderSync:
             self._foreign.discard(order.broker_order_id)
         self._unknown_outcome.pop(order.id, None)
         self._fill_gaps.discard(order.id)
+        self._modify_pending.pop(order.id, None)
+        if order.broker_order_id:
+            self._report_at.pop(order.broker_order_id, None)
 
     def current(self, order_id: int) -> Order | None:
         return self._active.get(order_id)
@@ -211,6 +231,9 @@ class OrderSync:
             if current is None:
                 return
             changes = {k: v for k, v in values.items() if v is not None}
+            terms = {k: v for k, v in changes.items() if k in TERMS}
+            if terms:
+                self._modify_pending[order_id] = (terms, time.monotonic())
             after = current.copy(
                 modification_count=current.modification_count + 1, updated_at=utcnow(), **changes
             )
@@ -319,7 +342,9 @@ class OrderSync:
             self._apply_trade(trade)
         for order, report in known:
             current = self._active.get(order.id) or self.om.db.journal.get(order.id) or order
-            after, reason = order_after_report(current, report, now)
+            after, reason = order_after_report(
+                current, report, now, take_terms=self._takes_terms(current, report)
+            )
             if after is not current:
                 self._save(
                     current,
@@ -332,6 +357,26 @@ class OrderSync:
                 self.wake()
             else:
                 self._fill_gaps.discard(after.id)
+
+    def _takes_terms(self, order: Order, report: OrderReport) -> bool:
+        """Whether this report's price, trigger and quantity may replace the order's:
+        not if an applied report is newer, nor while it predates our own modify."""
+        bid = report.broker_order_id
+        last = self._report_at.get(bid)
+        if last is not None and report.timestamp < last:
+            return False
+        self._report_at[bid] = report.timestamp
+        pending = self._modify_pending.get(order.id)
+        if pending is None:
+            return True
+        terms, since = pending
+        if all(getattr(report, name) == value for name, value in terms.items()):
+            del self._modify_pending[order.id]  # the broker shows our modify
+            return True
+        if time.monotonic() - since >= MODIFY_CONFIRM_S:
+            del self._modify_pending[order.id]
+            return True
+        return False
 
     def _apply_trade(self, trade: TradeReport) -> None:
         key = (trade.exchange, trade.trade_id)

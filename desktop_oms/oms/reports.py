@@ -10,13 +10,15 @@ from ..domain.state_machine import status_for_fill
 
 
 def order_after_report(
-    order: Order, report: OrderReport, now: datetime
+    order: Order, report: OrderReport, now: datetime, *, take_terms: bool = True
 ) -> tuple[Order, str | None]:
     """The order as the report says it is, except fills (those come only from trades).
 
     Returns (order, reason). The status moves only along the transition table; a report
     saying FILLED/PARTIAL before its trades are known keeps the fill-derived status (the
     caller fetches trades). Stale reports (e.g. OPEN after FILLED) change nothing.
+    `take_terms=False`: keep the order's price, trigger and quantity (the caller knows
+    the report predates terms it already has).
     """
     changes: dict = {}
     reason = None
@@ -38,7 +40,7 @@ def order_after_report(
         and order.status is OrderStatus.REJECTED
     ):
         pass
-    if order.status.is_active and report.status.is_active:
+    if take_terms and order.status.is_active and report.status.is_active:
         # Modified outside the app (or our modify confirmed): take the broker's terms.
         for name in ("price", "trigger_price", "quantity"):
             value = getattr(report, name)
