@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -16,14 +16,14 @@ from ..domain.events import (
     FillApplied,
     OrderModified,
     OrderStatusChanged,
-    ReconciliationCompleted,
-    ReconciliationMismatchFound,
 )
 from ..domain.positions import apply_fill
 from ..domain.records import evolve
 from ..storage import explain_storage_error
 from ..storage.types import utcnow
-from .reconciliation import ReconciliationResult, diff_positions, stable_mismatches
+from .order_sync_reconcile import ReconcilingMixin
+from .reconciliation import ReconciliationResult
+from .report_terms import TermsGuard
 from .reports import fill_from_trade, fill_gap, order_after_fill, order_after_report
 from .supervisor import TaskGroup
 
@@ -38,13 +38,9 @@ MAX_GROUP = 256
 # Trade ids kept in memory for dedup: the days a broker can still report (Kite: today's).
 # An older duplicate is still refused by the trades table's unique key.
 TRADE_KEY_DAYS = 7
-# After our own modify, reports still showing the old terms (sent before the broker
-# applied it) do not revert them; after this long the broker's terms win again.
-MODIFY_CONFIRM_S = 10.0
-TERMS = ("price", "trigger_price", "quantity")
 
 
-class OrderSync:
+class OrderSync(ReconcilingMixin):
     def __init__(self, om: OrderManager) -> None:
         self.om = om
         self._active: dict[int, Order] = {}
@@ -61,11 +57,7 @@ class OrderSync:
         # changed while it was reading the broker (the broker's snapshot may predate it).
         self._fills_by_key: dict[tuple, int] = {}
         self._foreign: set[str] = set()
-        # Newest report applied per broker order id: an older one arriving later (a poll's
-        # snapshot, a backlog of pushed updates) cannot put back terms it predates.
-        self._report_at: dict[str, datetime] = {}
-        # Terms of our own modifies not yet seen in a report: order id -> (terms, since).
-        self._modify_pending: dict[int, tuple[dict, float]] = {}
+        self._terms = TermsGuard()
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
         self._enqueued = 0
@@ -110,16 +102,9 @@ class OrderSync:
         """The in-memory view (active orders, known trade ids) as the journal has it."""
         journal = self.om.db.journal
         self._trade_keys = journal.trade_keys(since=utcnow() - timedelta(days=TRADE_KEY_DAYS))
-        for cache in (
-            self._active,
-            self._by_broker,
-            self._by_client,
-            self._settled,
-            self._foreign,
-            self._report_at,
-            self._modify_pending,
-        ):
+        for cache in (self._active, self._by_broker, self._by_client, self._settled, self._foreign):
             cache.clear()
+        self._terms.clear()
         for order in journal.list_orders(active_only=True):
             self.track(order)
 
@@ -142,9 +127,7 @@ class OrderSync:
             self._foreign.discard(order.broker_order_id)
         self._unknown_outcome.pop(order.id, None)
         self._fill_gaps.discard(order.id)
-        self._modify_pending.pop(order.id, None)
-        if order.broker_order_id:
-            self._report_at.pop(order.broker_order_id, None)
+        self._terms.forget(order)
 
     def current(self, order_id: int) -> Order | None:
         return self._active.get(order_id)
@@ -231,9 +214,7 @@ class OrderSync:
             if current is None:
                 return
             changes = {k: v for k, v in values.items() if v is not None}
-            terms = {k: v for k, v in changes.items() if k in TERMS}
-            if terms:
-                self._modify_pending[order_id] = (terms, time.monotonic())
+            self._terms.modified(order_id, changes)
             after = current.copy(
                 modification_count=current.modification_count + 1, updated_at=utcnow(), **changes
             )
@@ -343,7 +324,7 @@ class OrderSync:
         for order, report in known:
             current = self._active.get(order.id) or self.om.db.journal.get(order.id) or order
             after, reason = order_after_report(
-                current, report, now, take_terms=self._takes_terms(current, report)
+                current, report, now, take_terms=self._terms.takes_terms(current, report)
             )
             if after is not current:
                 self._save(
@@ -357,26 +338,6 @@ class OrderSync:
                 self.wake()
             else:
                 self._fill_gaps.discard(after.id)
-
-    def _takes_terms(self, order: Order, report: OrderReport) -> bool:
-        """Whether this report's price, trigger and quantity may replace the order's:
-        not if an applied report is newer, nor while it predates our own modify."""
-        bid = report.broker_order_id
-        last = self._report_at.get(bid)
-        if last is not None and report.timestamp < last:
-            return False
-        self._report_at[bid] = report.timestamp
-        pending = self._modify_pending.get(order.id)
-        if pending is None:
-            return True
-        terms, since = pending
-        if all(getattr(report, name) == value for name, value in terms.items()):
-            del self._modify_pending[order.id]  # the broker shows our modify
-            return True
-        if time.monotonic() - since >= MODIFY_CONFIRM_S:
-            del self._modify_pending[order.id]
-            return True
-        return False
 
     def _apply_trade(self, trade: TradeReport) -> None:
         key = (trade.exchange, trade.trade_id)
@@ -501,79 +462,3 @@ class OrderSync:
                     self._save(order, after, "RECOVERED", reason)
         await self.reconcile()
         om.ready = True
-
-    # ------------------------------------------------------------------ reconciliation
-    async def reconcile(self) -> ReconciliationResult:
-        om = self.om
-        fills_before = dict(self._fills_by_key)
-        try:
-            first = await om.broker.positions()
-            trades = await om.broker.trades()
-            second = await om.broker.positions()
-        except Exception as exc:
-            om.events.publish(
-                ReconciliationCompleted(at=utcnow(), mismatches=0, ok=False, error=str(exc))
-            )
-            raise
-        async with self._lock:
-            changed_meanwhile = {
-                key for key, count in self._fills_by_key.items() if fills_before.get(key) != count
-            }
-            changed_meanwhile |= {
-                (o.exchange, o.symbol, o.product)
-                for oid in self._fill_gaps
-                if (o := self._active.get(oid)) is not None
-            }
-            self._apply((), trades)
-            now = utcnow()
-            found = diff_positions(om.positions.all_positions(), second)
-            stable, moved = stable_mismatches(first, second, found)
-            moved += [
-                f"{m.exchange}:{m.symbol}:{m.product.value}"
-                for m in stable
-                if (m.exchange, m.symbol, m.product) in changed_meanwhile
-            ]
-            stable = [
-                m for m in stable if (m.exchange, m.symbol, m.product) not in changed_meanwhile
-            ]
-            fixes = []
-            for m in stable:
-                report = m.broker
-                fixes.append(
-                    om.positions.fixed_position(
-                        m.exchange,
-                        m.symbol,
-                        m.product,
-                        m.broker_quantity,
-                        report.average_price if report else None,
-                        report.multiplier if report else None,
-                        report.last_price if report else None,
-                    )
-                )
-            if stable:
-                om.db.positions.log_reconciliation([m.record(now) for m in stable], fixes)
-            for fixed in fixes:
-                om.positions.commit(fixed)
-            for m in stable:
-                record = m.record(now)
-                om.events.publish(
-                    ReconciliationMismatchFound(
-                        m.kind,
-                        m.symbol,
-                        m.exchange,
-                        m.product.value,
-                        m.local_quantity,
-                        m.broker_quantity,
-                        record.action,
-                        now,
-                    )
-                )
-                om.alert(
-                    "warning",
-                    f"Reconciliation: {m.kind.replace('_', ' ')} {m.exchange}:{m.symbol} {m.product.value}: {record.action}",
-                    "reconciliation",
-                )
-        result = ReconciliationResult(at=now, mismatches=tuple(stable), skipped=tuple(moved))
-        self.last_reconciliation = result
-        om.events.publish(ReconciliationCompleted(at=now, mismatches=len(stable), ok=True))
-        return result

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 from desktop_oms.brokers.base import BrokerUpdate
-from desktop_oms.oms import order_sync
+from desktop_oms.oms import report_terms
 from tests.helpers import limit
 
 
@@ -74,7 +74,7 @@ async def test_the_brokers_terms_win_once_the_modify_is_confirmed_or_too_old(
     await _push(h, later)
     assert h.om.sync.current(order_id).price == D("2395")
     # A modify the broker never shows: after MODIFY_CONFIRM_S its terms win.
-    monkeypatch.setattr(order_sync, "MODIFY_CONFIRM_S", 0.0)
+    monkeypatch.setattr(report_terms, "MODIFY_CONFIRM_S", 0.0)
     await h.om.sync.modified(order_id, price=D("2399"))
     latest = replace(later, price=D("2396"), timestamp=later.timestamp + timedelta(seconds=1))
     await _push(h, latest)

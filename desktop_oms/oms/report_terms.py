@@ -1,0 +1,62 @@
+"""Which order reports may set an order's terms (price, trigger price, quantity).
+
+Reports arrive late and out of order: a poll's snapshot taken before a modify, a backlog
+of pushed updates. A report older than one already applied, or one not yet showing our
+own accepted modify, must not put the old terms back. Status is not this module's
+concern (it only moves along the transition table).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from ..domain import Order, OrderReport
+
+# After our own modify, reports still showing the old terms do not revert them; after
+# this long without a confirming report the broker's terms win again.
+MODIFY_CONFIRM_S = 10.0
+TERMS = ("price", "trigger_price", "quantity")
+
+
+class TermsGuard:
+    def __init__(self) -> None:
+        # Newest report applied per broker order id.
+        self._report_at: dict[str, datetime] = {}
+        # Terms of our own modifies not yet seen in a report: order id -> (terms, since).
+        self._modify_pending: dict[int, tuple[dict, float]] = {}
+
+    def clear(self) -> None:
+        self._report_at.clear()
+        self._modify_pending.clear()
+
+    def forget(self, order: Order) -> None:
+        self._modify_pending.pop(order.id, None)
+        if order.broker_order_id:
+            self._report_at.pop(order.broker_order_id, None)
+
+    def modified(self, order_id: int, changes: dict) -> None:
+        """Our modify of these terms was accepted by the broker."""
+        terms = {k: v for k, v in changes.items() if k in TERMS}
+        if terms:
+            self._modify_pending[order_id] = (terms, time.monotonic())
+
+    def takes_terms(self, order: Order, report: OrderReport) -> bool:
+        """Whether this report's terms may replace the order's: not if an applied report
+        is newer, nor while it predates our own modify."""
+        bid = report.broker_order_id
+        last = self._report_at.get(bid)
+        if last is not None and report.timestamp < last:
+            return False
+        self._report_at[bid] = report.timestamp
+        pending = self._modify_pending.get(order.id)
+        if pending is None:
+            return True
+        terms, since = pending
+        if all(getattr(report, name) == value for name, value in terms.items()):
+            del self._modify_pending[order.id]  # the broker shows our modify
+            return True
+        if time.monotonic() - since >= MODIFY_CONFIRM_S:
+            del self._modify_pending[order.id]
+            return True
+        return False
