@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -264,9 +264,10 @@ class OrderSync(ReconcilingMixin):
         om = self.om
         saved = (dict(self._orphan_trades), set(self._fill_gaps), dict(self._unknown_outcome))
         try:
+            now = utcnow()  # one applied-at time for the group (one transaction)
             with om.events.held(), om.db.journal.batch():
                 for update in group:
-                    self._apply(update.orders, update.trades)
+                    self._apply(update.orders, update.trades, now)
         except Exception as exc:  # noqa: BLE001 - fall back to one transaction per update
             log.warning(
                 "group of %d broker updates not applied together (%s); applying one by one",
@@ -291,8 +292,10 @@ class OrderSync(ReconcilingMixin):
         except TimeoutError:
             log.debug("drain timed out with %d updates pending", target - self._processed)
 
-    def _apply(self, reports: tuple[OrderReport, ...] | list[OrderReport], trades) -> None:
-        now = utcnow()
+    def _apply(
+        self, reports: tuple[OrderReport, ...] | list[OrderReport], trades, now=None
+    ) -> None:
+        now = now or utcnow()
         known: list[tuple[Order, OrderReport]] = []
         for report in reports:
             bid = report.broker_order_id
@@ -320,7 +323,7 @@ class OrderSync(ReconcilingMixin):
         ]
         self._orphan_trades.clear()
         for trade in sorted(pending, key=lambda t: (t.timestamp, t.trade_id)):
-            self._apply_trade(trade)
+            self._apply_trade(trade, now)
         for order, report in known:
             current = self._active.get(order.id) or self.om.db.journal.get(order.id) or order
             after, reason = order_after_report(
@@ -339,7 +342,7 @@ class OrderSync(ReconcilingMixin):
             else:
                 self._fill_gaps.discard(after.id)
 
-    def _apply_trade(self, trade: TradeReport) -> None:
+    def _apply_trade(self, trade: TradeReport, now: datetime) -> None:
         key = (trade.exchange, trade.trade_id)
         if key in self._trade_keys:
             return
@@ -354,7 +357,6 @@ class OrderSync(ReconcilingMixin):
         )
         multiplier = instrument.multiplier if instrument is not None else position.multiplier
         fill = fill_from_trade(order, trade, multiplier)
-        now = utcnow()
         if position.multiplier != multiplier:
             position = evolve(position, multiplier=multiplier)
         outcome = apply_fill(position, order.side, fill.quantity, fill.price, now)

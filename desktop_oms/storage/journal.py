@@ -168,7 +168,9 @@ def _update_params(order: Order) -> dict:
     }
 
 
-def _trade_values(fill: Fill, realized_pnl: Decimal, charges: Decimal) -> dict:
+def _trade_values(
+    fill: Fill, realized_pnl: Decimal, charges: Decimal, recorded_at: datetime
+) -> dict:
     return {
         "trade_id": fill.trade_id,
         "order_id": fill.order_id,
@@ -183,7 +185,7 @@ def _trade_values(fill: Fill, realized_pnl: Decimal, charges: Decimal) -> dict:
         "realized_pnl": realized_pnl,
         "charges": charges,
         "timestamp": fill.timestamp,
-        "recorded_at": utcnow(),
+        "recorded_at": recorded_at,
     }
 
 
@@ -366,7 +368,7 @@ class OrderJournal:
 
         Inside `batch()` the rows are buffered (the caller dedups by trade id in memory; a
         duplicate reaching the database fails the whole batch, which writes nothing)."""
-        trade_row = _trade_values(fill, realized_pnl, charges)
+        trade_row = _trade_values(fill, realized_pnl, charges, after.updated_at or utcnow())
         reason, details = _fill_event(fill)
         if self._batch is not None:
             self._batch.trades.append(trade_row)

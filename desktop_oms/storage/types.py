@@ -20,10 +20,24 @@ def decimal_text(value) -> str | None:
     return str(value)
 
 
+# The last datetime converted and its text, as one tuple (swapped atomically: threads safe).
+_last_utc: tuple = (None, None)
+
+
 def utc_text(value) -> str | None:
     """An aware datetime as stored: ISO-8601 in UTC, to the microsecond."""
+    global _last_utc
     if value is None:
         return None
+    last = _last_utc
+    if value is last[0]:  # a group of rows shares one timestamp: convert it once
+        return last[1]
+    text = _utc_text(value)
+    _last_utc = (value, text)
+    return text
+
+
+def _utc_text(value) -> str:
     tz = value.tzinfo
     if tz is None:
         raise ValueError("naive datetime: timestamps must be timezone-aware")

@@ -409,7 +409,7 @@ def zygote() -> int:
     import desktop_oms.storage.database as database
 
     _INSTRUMENTS = load_bundled_instruments()
-    from alembic import command  # noqa: F401 - warm alembic (imported lazily by the app)
+    import alembic.command  # noqa: F401 - warm alembic (the app imports it lazily)
     from alembic.script import ScriptDirectory
 
     ScriptDirectory.from_config(database._alembic_config())
