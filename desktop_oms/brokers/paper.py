@@ -229,10 +229,10 @@ class PaperBroker(PaperControls):
         for event in events:
             changed = self._state.apply(event)
             if isinstance(changed, TradeReport):
-                order = self._state.orders[changed.broker_order_id]
-                updates.append(BrokerUpdate(orders=(order.report(),), trades=(changed,)))
+                report = self._state.report(changed.broker_order_id)
+                updates.append(BrokerUpdate(orders=(report,), trades=(changed,)))
             elif isinstance(changed, PaperOrder):
-                updates.append(BrokerUpdate(orders=(changed.report(),)))
+                updates.append(BrokerUpdate(orders=(self._state.report(changed.broker_order_id),)))
         return updates
 
     # -- Broker protocol ------------------------------------------------------------------
@@ -316,7 +316,7 @@ class PaperBroker(PaperControls):
     async def orders(self) -> list[OrderReport]:
         await self._before_request()
         with self._lock:
-            return [order.report() for order in self._state.orders.values()]
+            return self._state.order_reports()  # built once per order change, not per call
 
     async def trades(self) -> list[TradeReport]:
         await self._before_request()

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from ..domain import (
     OrderReport,
@@ -293,17 +294,42 @@ class PaperState:
         self.positions: dict[PositionKey, Position] = {}
         self.prices: dict[tuple[str, str], Decimal] = {}
         self._multiplier_of_trade: dict[str, Decimal] = {}
+        # Derived from `orders` and kept in step by `apply` (the one mutator), so queries
+        # cost what they return rather than the whole day's orders; all in the order of
+        # acceptance (an order never becomes active again once it is not). Reports are
+        # built when first asked for after a change (`_stale`: changed since), so a
+        # replayed journal builds each once.
+        self._reports: dict[str, OrderReport | None] = {}
+        self._stale: set[str] = set()
+        self._active: dict[str, PaperOrder] = {}
+        self._active_by_key: dict[tuple[str, str], dict[str, PaperOrder]] = {}
 
     # -- queries -----------------------------------------------------------------------
 
     def active_orders(
         self, exchange: str | None = None, symbol: str | None = None
     ) -> list[PaperOrder]:
-        return [
-            o
-            for o in self.orders.values()
-            if o.is_active and (exchange is None or (o.exchange == exchange and o.symbol == symbol))
-        ]
+        """Live orders (of one instrument when given), in the order they were accepted."""
+        if exchange is None:
+            return list(self._active.values())
+        of_key = self._active_by_key.get((exchange, symbol)) if symbol is not None else None
+        return list(of_key.values()) if of_key else []
+
+    def report(self, broker_order_id: str) -> OrderReport:
+        """The order's report as of its last change (built once per change)."""
+        report = self._reports[broker_order_id]
+        if report is None or broker_order_id in self._stale:  # None: never built (stale)
+            report = self._reports[broker_order_id] = self.orders[broker_order_id].report()
+            self._stale.discard(broker_order_id)
+        return report
+
+    def order_reports(self) -> list[OrderReport]:
+        """Every order's report, in the order they were accepted."""
+        if self._stale:
+            for order_id in self._stale:
+                self._reports[order_id] = self.orders[order_id].report()
+            self._stale.clear()
+        return cast("list[OrderReport]", list(self._reports.values()))  # none is stale now
 
     def position_quantity(self, exchange: str, symbol: str, product: Product) -> int:
         position = self.positions.get((exchange, symbol, product))
@@ -356,12 +382,41 @@ class PaperState:
         if not self.initialised and kind not in ("init", "snapshot"):
             raise PaperStateError(f"{kind!r} event before the journal's init record")
         try:
-            return handler(self, event)
+            changed = handler(self, event)
         except PaperStateError:
+            self._resync(event)
             raise
         except (KeyError, TypeError, ValueError) as exc:
+            self._resync(event)
             detail = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
             raise PaperStateError(f"bad {kind!r} event: {detail}") from None
+        if isinstance(changed, PaperOrder):
+            self._order_changed(changed)
+        elif isinstance(changed, TradeReport):
+            self._order_changed(self.orders[changed.broker_order_id])
+        return changed
+
+    def _resync(self, event: object) -> None:
+        """After a failed event: a handler may have changed its order before failing."""
+        order_id = event.get("order_id") if isinstance(event, dict) else None
+        order = self.orders.get(order_id) if isinstance(order_id, str) else None
+        if order is not None:
+            self._order_changed(order)
+
+    def _order_changed(self, order: PaperOrder) -> None:
+        """Mark the order's report stale and bring the active-order index up to date."""
+        order_id = order.broker_order_id
+        self._reports.setdefault(order_id, None)  # its place: the order of acceptance
+        self._stale.add(order_id)
+        if order.is_active:
+            self._active[order_id] = order
+            self._active_by_key.setdefault(order.key, {})[order_id] = order
+        elif self._active.pop(order_id, None) is not None:
+            of_key = self._active_by_key.get(order.key)
+            if of_key is not None:
+                of_key.pop(order_id, None)
+                if not of_key:
+                    del self._active_by_key[order.key]
 
     def _order(self, event: dict) -> PaperOrder:
         order_id = event["order_id"]
@@ -404,6 +459,7 @@ class PaperState:
         for data in event["orders"]:
             order = PaperOrder.from_json(data)
             self.orders[order.broker_order_id] = order
+            self._order_changed(order)
         for data in event["trades"]:
             trade = _trade_from_json(data)
             if trade.trade_id in self.trade_ids:
