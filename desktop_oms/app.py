@@ -13,6 +13,7 @@ import asyncio
 import errno
 import gc
 import logging
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
@@ -27,6 +28,19 @@ from .storage.position_store import PnlSnapshot
 from .storage.types import utcnow
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic GC passes inside (start-up: what it makes is frozen at the end)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 MARK_INTERVAL_S = 0.25
 SNAPSHOT_INTERVAL_S = 5.0
@@ -79,16 +93,18 @@ class Application:
         self.db = await Database.open(s.db_path, synchronous=s.db_synchronous)
         try:
             if s.broker == "kite" and self._injected_broker is None:
-                await self._open_kite()
-            await self._start_core()
-            self._after_start()
+                await self._open_kite()  # may wait for the trader to log in
+            with _gc_paused():
+                await self._start_core()
+                self._after_start()
+                # Start-up objects (instruments, modules, the loaded journal, the window)
+                # live for the session: keep them out of the garbage collector's full
+                # passes, which paused the loop ~40 ms (and out of its way meanwhile).
+                gc.freeze()
         except BaseException:
             await self._close_partial()
             raise
         self._started = True
-        # Start-up objects (instruments, modules, the loaded journal) live for the session:
-        # keep them out of the garbage collector's full passes, which paused the loop ~40 ms.
-        gc.freeze()
 
     async def _start_core(self) -> None:
         s = self.settings

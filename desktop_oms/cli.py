@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -86,6 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         return run_export(args)
     if args.smoke:
         return run_smoke(args.data_dir)
+    # Loading the program makes ~100,000 objects that live as long as the process
+    # (modules, classes, SQLAlchemy's and Qt's tables); the cyclic GC would walk them over
+    # and over (~40 ms). It is off while they load (run_gui freezes them and turns it back
+    # on before the application starts).
+    gc.disable()
+    try:
+        return _run_gui(args)
+    finally:
+        gc.enable()
+
+
+def _run_gui(args) -> int:
     from .config import Settings
     from .logging_setup import setup_logging
 

@@ -9,6 +9,7 @@ once (the journal is write-ahead: nothing is lost by it).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -90,20 +91,26 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
         nonlocal exit_code
         loop = asyncio.get_running_loop()
         from .brokers.errors import BrokerError
-        from .brokers.kite_factory import KiteLoginRequired
-        from .credentials import CredentialStore
-        from .ui.login_dialog import make_login
 
-        credentials = CredentialStore()
         holder: dict = {}
-        app = Application(
-            settings,
-            credentials=credentials,
-            login=make_login(settings, credentials, parent=lambda: getattr(holder.get("app"), "window", None)),
-        )
+        if settings.broker == "kite":
+            # Kite only: the client, the keyring and the login dialog (~0.1 s of imports
+            # and keyring probing the paper broker never needs).
+            from .brokers.kite_factory import KiteLoginRequired
+            from .credentials import CredentialStore
+            from .ui.login_dialog import make_login
+
+            credentials = CredentialStore()
+            login = make_login(
+                settings, credentials, parent=lambda: getattr(holder.get("app"), "window", None)
+            )
+            if credentials.warning:
+                log.warning(credentials.warning)
+        else:
+            KiteLoginRequired = BrokerError  # noqa: N806 - no Kite login without Kite
+            credentials = login = None
+        app = Application(settings, credentials=credentials, login=login)
         holder["app"] = app
-        if settings.broker == "kite" and credentials.warning:
-            log.warning(credentials.warning)
         closed = asyncio.Event()
         state = {"window": None, "signalled": None}
 
@@ -130,6 +137,11 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
         wakeup.timeout.connect(lambda: None)
         wakeup.start(200)
         try:
+            # The GC is off while the program loads (cli.main): what loaded stays for the
+            # session, so it is frozen out of the collector's way; app.start() pauses it
+            # for its own work.
+            gc.freeze()
+            gc.enable()
             try:
                 await app.start()
             except (DatabaseError, KiteLoginRequired, BrokerError) as exc:

@@ -5,6 +5,10 @@ Rules this module keeps:
 - It never blocks. OMS events (published on the loop thread) only queue rows in the
   models (`queue_upsert`), which flush on their own timers; the PnL chart and the status
   bar are refreshed from a 0.5 s timer.
+- The PnL chart (pyqtgraph, the costliest import) is not on the way to the first window:
+  the P&L dock holds a `PnlChartSlot` (ui/pnl_chart_slot.py) that keeps the points and
+  builds the chart once the window is up and the day loaded (import on a worker thread);
+  `window.pnl_chart` builds it at once when asked for earlier.
 - Everything asynchronous (cancel, modify, exits, the kill switch, loading history) runs
   as a kept task of `self.tasks` (ui.tasks.TaskRunner); failures land in the alerts
   panel. No QDialog.exec(): dialogs are opened with open() and answered by signals.
@@ -34,9 +38,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -49,7 +55,7 @@ from .close_guard import CloseGuard
 from .kill_switch_button import KillSwitchButton
 from .order_ticket import OrderTicket
 from .orders_model import OrdersModel
-from .pnl_chart import PnlChart
+from .pnl_chart_slot import PnlChartSlot
 from .positions_model import PositionsModel
 from .positions_panel import PositionsPanel
 from .risk_gui import RiskGui
@@ -69,6 +75,9 @@ from .window_layout import DEFAULT_SIZE, DOCKS, WindowLayoutMixin
 from .window_orders import WindowOrderActionsMixin
 from .workspace_wiring import install_workspace
 
+if TYPE_CHECKING:
+    from .pnl_chart import PnlChart
+
 __all__ = [
     "DEFAULT_SIZE",
     "DOCKS",
@@ -84,6 +93,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 5.0  # read at shutdown from this module (tests patch it here)
+# After the initial load, the PnL chart's import starts this much later (the first frames
+# paint uncontended); the chart follows when the import is done (~0.2-0.3 s).
+PNL_CHART_DELAY_MS = 100
 
 
 # Log records that duplicate an event the window already shows (om.alert logs and
@@ -213,9 +225,15 @@ class MainWindow(
         self.trades_view = self.blotter_panel.trades_view
         self.positions_panel = PositionsPanel(self.positions_model)
         self.positions_grid = self.positions_panel.grid
-        self.pnl_chart = PnlChart(show_net=True)
+        # The chart itself (pyqtgraph) is built once the window is up: see showEvent.
+        self.pnl_slot = PnlChartSlot(show_net=True)
         self.alerts = AlertsPanel()
         self.kill_button = KillSwitchButton()
+
+    @property
+    def pnl_chart(self) -> PnlChart:
+        """objectName "pnlChart" (in the P&L dock); built now if it is not there yet."""
+        return self.pnl_slot.chart
 
     def _show_failure(self, what: str, text: str) -> None:
         self.alerts.add("error", f"{what}: {text}", "window")
@@ -228,6 +246,20 @@ class MainWindow(
             self._shown_once = True
             if not self.layout_restored:  # the default proportions for the size shown at
                 QTimer.singleShot(0, self._size_default_docks)
+            # The PnL chart once the day is loaded and the window has painted (its
+            # import runs on a worker thread; already imported: built at once).
+            if "pyqtgraph" in sys.modules:
+                self.pnl_slot.build_soon()
+            else:
+                self.load_task.add_done_callback(self._build_pnl_chart_soon)
+
+    def _build_pnl_chart_soon(self, _task=None) -> None:
+        if self._closed or self._shut_down:
+            return
+        try:
+            self.pnl_slot.build_soon(PNL_CHART_DELAY_MS)
+        except RuntimeError:  # the window was deleted meanwhile
+            pass
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._closed and self.close_guard.defer(event):

@@ -101,7 +101,7 @@ class WindowActionsMixin(_WindowBase):
         """B / S open the ticket from the data panels (in the ticket itself letters are
         typing, and the ticket handles B/S only for keys its fields do not use)."""
         self._letter_shortcuts: list[QShortcut] = []
-        for widget in (self.blotter_panel, self.positions_panel, self.pnl_chart, self.alerts):
+        for widget in (self.blotter_panel, self.positions_panel, self.pnl_slot, self.alerts):
             for key, side in ((Qt.Key.Key_B, OrderSide.BUY), (Qt.Key.Key_S, OrderSide.SELL)):
                 shortcut = QShortcut(QKeySequence(key), widget)
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

@@ -160,7 +160,7 @@ class WindowEventsMixin(_WindowBase):
         self.trades_model.load(TradeRow.from_fill(t) for t in trades)
         db = self.app.db
         snapshots = db.positions.pnl_snapshots(since) if db is not None else []
-        self.pnl_chart.load([_pnl_point(s) for s in snapshots])
+        self.pnl_slot.load([_pnl_point(s) for s in snapshots])  # kept until the chart exists
         self._pnl_dirty = True
         self._add_pnl_point()
 
@@ -181,7 +181,7 @@ class WindowEventsMixin(_WindowBase):
             return
         self._pnl_dirty = False
         snapshot = self.app.pnl_now()
-        self.pnl_chart.add_point(*_pnl_point(snapshot))
+        self.pnl_slot.add_point(*_pnl_point(snapshot))
 
     def _refresh_status(self) -> None:
         self.broker_status.refresh()

@@ -63,7 +63,7 @@ class WindowLayoutMixin(_WindowBase):
         self.ticket_dock = self._dock("ticketDock", "Order ticket", self.ticket)
         self.blotter_dock = self._dock("blotterDock", "Blotter", self.blotter_panel)
         self.positions_dock = self._dock("positionsDock", "Positions", self.positions_panel)
-        self.pnl_dock = self._dock("pnlDock", "P&&L today", self.pnl_chart)
+        self.pnl_dock = self._dock("pnlDock", "P&&L today", self.pnl_slot)
         self.alerts_dock = self._dock("alertsDock", "Alerts and log", self.alerts)
         self.docks = {
             "ticketDock": self.ticket_dock,
