@@ -242,7 +242,7 @@ class OrderManager:
         except (BrokerOutcomeUnknown, BrokerError, OSError, TimeoutError) as exc:
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             await self.sync.mark_outcome_unknown(order, message)
-            current = self.sync.current(order.id) or self.db.journal.get(order.id) or order
+            current = self.sync.latest(order.id) or order
             return OrderResult(
                 order.id,
                 order.client_order_id,
@@ -252,7 +252,7 @@ class OrderManager:
             )
         await self.sync.acknowledge(order, str(broker_order_id))
         await self.sync.drain()
-        current = self.sync.current(order.id) or self.db.journal.get(order.id) or order
+        current = self.sync.latest(order.id) or order
         return OrderResult(
             order.id,
             order.client_order_id,
@@ -340,7 +340,7 @@ class OrderManager:
 
     def _status_now(self, order: Order) -> OrderStatus:
         """The order's status at this moment (notes written after an await use it)."""
-        current = self.sync.current(order.id) or self.db.journal.get(order.id) or order
+        current = self.sync.latest(order.id) or order
         return current.status
 
     def _check_modified_terms(self, order: Order, price, quantity, trigger_price) -> None:
@@ -375,7 +375,7 @@ class OrderManager:
 
     # ------------------------------------------------------------------ queries
     async def get_order(self, order_id: int) -> Order:
-        order = self.sync.current(order_id) or self.db.journal.get(order_id)
+        order = self.sync.latest(order_id)
         if order is None:
             raise OrderNotFound(order_id)
         return order

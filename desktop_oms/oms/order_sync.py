@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -38,6 +39,9 @@ MAX_GROUP = 256
 # Trade ids kept in memory for dedup: the days a broker can still report (Kite: today's).
 # An older duplicate is still refused by the trades table's unique key.
 TRADE_KEY_DAYS = 7
+# Orders that reached a final status, kept in memory for the answers that follow them
+# (place_order's result, a late trade): the journal need not be read for them.
+RECENT_FINISHED = 1024
 
 
 class OrderSync(ReconcilingMixin):
@@ -58,6 +62,7 @@ class OrderSync(ReconcilingMixin):
         self._fills_by_key: dict[tuple, int] = {}
         self._foreign: set[str] = set()
         self._terms = TermsGuard()
+        self._finished: OrderedDict[int, Order] = OrderedDict()
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
         self._enqueued = 0
@@ -105,6 +110,7 @@ class OrderSync(ReconcilingMixin):
         for cache in (self._active, self._by_broker, self._by_client, self._settled, self._foreign):
             cache.clear()
         self._terms.clear()
+        self._finished.clear()
         for order in journal.list_orders(active_only=True):
             self.track(order)
 
@@ -113,6 +119,7 @@ class OrderSync(ReconcilingMixin):
             self._forget(order)
             return
         self._active[order.id] = order
+        self._finished.pop(order.id, None)
         self._by_client[order.client_order_id] = order.id
         if order.broker_order_id:
             self._by_broker[order.broker_order_id] = order.id
@@ -120,6 +127,10 @@ class OrderSync(ReconcilingMixin):
 
     def _forget(self, order: Order) -> None:
         self._active.pop(order.id, None)
+        self._finished[order.id] = order
+        self._finished.move_to_end(order.id)
+        if len(self._finished) > RECENT_FINISHED:
+            self._finished.popitem(last=False)
         self._by_client.pop(order.client_order_id, None)
         if order.broker_order_id:
             self._by_broker.pop(order.broker_order_id, None)
@@ -130,7 +141,13 @@ class OrderSync(ReconcilingMixin):
         self._terms.forget(order)
 
     def current(self, order_id: int) -> Order | None:
+        """The live order (None once it is final)."""
         return self._active.get(order_id)
+
+    def latest(self, order_id: int) -> Order | None:
+        """The order as the OMS has it now, live or final (memory first, then the journal)."""
+        order = self._active.get(order_id) or self._finished.get(order_id)
+        return order if order is not None else self.om.db.journal.get(order_id)
 
     def active_orders(self) -> list[Order]:
         return sorted(self._active.values(), key=lambda o: o.id)
@@ -199,7 +216,7 @@ class OrderSync(ReconcilingMixin):
             self._save(current, after, "STATUS", reason)
 
     async def mark_outcome_unknown(self, order: Order, message: str) -> None:
-        current = self._active.get(order.id) or self.om.db.journal.get(order.id) or order
+        current = self.latest(order.id) or order
         self.om.db.journal.add_event(order.id, "OUTCOME_UNKNOWN", message, current.status)
         self._unknown_outcome[order.id] = time.monotonic()
         self.om.alert(
@@ -210,7 +227,7 @@ class OrderSync(ReconcilingMixin):
 
     async def modified(self, order_id: int, **values) -> None:
         async with self._lock:
-            current = self._active.get(order_id) or self.om.db.journal.get(order_id)
+            current = self.latest(order_id)
             if current is None:
                 return
             changes = {k: v for k, v in values.items() if v is not None}
@@ -325,7 +342,7 @@ class OrderSync(ReconcilingMixin):
         for trade in sorted(pending, key=lambda t: (t.timestamp, t.trade_id)):
             self._apply_trade(trade, now)
         for order, report in known:
-            current = self._active.get(order.id) or self.om.db.journal.get(order.id) or order
+            current = self.latest(order.id) or order
             after, reason = order_after_report(
                 current, report, now, take_terms=self._terms.takes_terms(current, report)
             )

@@ -298,7 +298,7 @@ class BracketManager:
 
     # ------------------------------------------------------------------ state
     def _order(self, order_id: int) -> Order | None:
-        return self.om.sync.current(order_id) or self.om.db.journal.get(order_id)
+        return self.om.sync.latest(order_id)
 
     def _exit_orders(self, entry_id: int) -> list[Order]:
         out = []
