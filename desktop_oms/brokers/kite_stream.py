@@ -28,6 +28,11 @@ naive local times. Text frames carry `{"type": "order", "data": {...}}` order up
 (postback format), `{"type": "error"}` and `{"type": "message"}`.
 
 Requires the `websockets` package (>= 13, the new asyncio implementation) at run time.
+
+The binary tick format is decoded in `kite_ticks`; the connection loop (connect,
+watchdog, reconnect with backoff) is `KiteStreamConnectionMixin` in
+`kite_stream_connection`. This module keeps `KiteStream` itself (subscriptions,
+lifecycle, listeners, message handling) and re-exports the public names of both.
 """
 
 from __future__ import annotations
@@ -40,16 +45,20 @@ import random
 import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from datetime import time as dtime
-from decimal import Decimal
-from enum import StrEnum
 from typing import Any
-from urllib.parse import urlencode
 
 from .base import BrokerUpdate, Tick
 from .kite_mapping import IST, BrokerDataError, UnsupportedKiteRow, order_report_from_kite
+from .kite_stream_connection import (
+    KiteStreamConnectionMixin,
+    StreamState,
+    StreamStatus,
+    is_nse_market_hours,
+)
+from .kite_stream_connection import _SessionRejected as _SessionRejected
+from .kite_stream_connection import _WatchdogExpired as _WatchdogExpired
+from .kite_ticks import _MODES, MODE_FULL, MODE_LTP, MODE_QUOTE, parse_binary, tick_from_packet
 
 log = logging.getLogger(__name__)
 
@@ -67,218 +76,6 @@ __all__ = [
 ]
 
 DEFAULT_TICKER_ROOT = "wss://ws.kite.trade"
-MODE_FULL = "full"
-MODE_QUOTE = "quote"
-MODE_LTP = "ltp"
-_MODES = (MODE_LTP, MODE_QUOTE, MODE_FULL)
-
-# Segment (low byte of the instrument token) -> price divisor (as KiteTicker).
-_SEGMENT_CDS = 3
-_SEGMENT_BCD = 6
-_SEGMENT_INDICES = 9
-_SEGMENT_NCO = 12
-_HUNDRED = Decimal(100)
-
-
-def _divisor(segment: int) -> Decimal:
-    if segment == _SEGMENT_CDS:
-        return Decimal(10_000_000)
-    if segment in (_SEGMENT_BCD, _SEGMENT_NCO):
-        return Decimal(10_000)
-    return _HUNDRED
-
-
-def _u32(packet: bytes, start: int) -> int:
-    return struct.unpack_from(">I", packet, start)[0]
-
-
-def _epoch(value: int) -> datetime | None:
-    if value <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(value, IST)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _split(payload: bytes) -> list[bytes]:
-    if len(payload) < 2:
-        return []  # heartbeat
-    count = struct.unpack_from(">H", payload, 0)[0]
-    packets = []
-    offset = 2
-    for _ in range(count):
-        if offset + 2 > len(payload):
-            raise ValueError("truncated tick frame")
-        length = struct.unpack_from(">H", payload, offset)[0]
-        start = offset + 2
-        if start + length > len(payload):
-            raise ValueError("truncated tick packet")
-        packets.append(payload[start : start + length])
-        offset = start + length
-    return packets
-
-
-def parse_binary(payload: bytes) -> list[dict[str, Any]]:
-    """Decode one binary frame into tick dicts (KiteTicker's keys, Decimal prices).
-
-    Raises ValueError on a truncated frame. Packets of unknown length are skipped.
-    """
-    ticks: list[dict[str, Any]] = []
-    for packet in _split(payload):
-        if len(packet) < 8:
-            continue
-        token = _u32(packet, 0)
-        segment = token & 0xFF
-        div = _divisor(segment)
-        tradable = segment != _SEGMENT_INDICES
-
-        def price(start: int, packet=packet, div=div) -> Decimal:
-            return Decimal(_u32(packet, start)) / div
-
-        size = len(packet)
-        if size == 8:
-            ticks.append(
-                {
-                    "tradable": tradable,
-                    "mode": MODE_LTP,
-                    "instrument_token": token,
-                    "last_price": price(4),
-                }
-            )
-        elif size in (28, 32):  # indices
-            tick: dict[str, Any] = {
-                "tradable": tradable,
-                "mode": MODE_QUOTE if size == 28 else MODE_FULL,
-                "instrument_token": token,
-                "last_price": price(4),
-                "ohlc": {"high": price(8), "low": price(12), "open": price(16), "close": price(20)},
-            }
-            close = tick["ohlc"]["close"]
-            tick["change"] = (
-                (tick["last_price"] - close) * _HUNDRED / close if close else Decimal(0)
-            )
-            if size == 32:
-                tick["exchange_timestamp"] = _epoch(_u32(packet, 28))
-            ticks.append(tick)
-        elif size in (44, 184):
-            tick = {
-                "tradable": tradable,
-                "mode": MODE_QUOTE if size == 44 else MODE_FULL,
-                "instrument_token": token,
-                "last_price": price(4),
-                "last_traded_quantity": _u32(packet, 8),
-                "average_traded_price": price(12),
-                "volume_traded": _u32(packet, 16),
-                "total_buy_quantity": _u32(packet, 20),
-                "total_sell_quantity": _u32(packet, 24),
-                "ohlc": {
-                    "open": price(28),
-                    "high": price(32),
-                    "low": price(36),
-                    "close": price(40),
-                },
-            }
-            close = tick["ohlc"]["close"]
-            tick["change"] = (
-                (tick["last_price"] - close) * _HUNDRED / close if close else Decimal(0)
-            )
-            if size == 184:
-                tick["last_trade_time"] = _epoch(_u32(packet, 44))
-                tick["oi"] = _u32(packet, 48)
-                tick["oi_day_high"] = _u32(packet, 52)
-                tick["oi_day_low"] = _u32(packet, 56)
-                tick["exchange_timestamp"] = _epoch(_u32(packet, 60))
-                depth: dict[str, list[dict[str, Any]]] = {"buy": [], "sell": []}
-                for index, offset in enumerate(range(64, size, 12)):
-                    depth["sell" if index >= 5 else "buy"].append(
-                        {
-                            "quantity": _u32(packet, offset),
-                            "price": price(offset + 4),
-                            "orders": struct.unpack_from(">H", packet, offset + 8)[0],
-                        }
-                    )
-                tick["depth"] = depth
-            ticks.append(tick)
-        else:
-            log.debug("skipping a tick packet of unknown length %d", size)
-    return ticks
-
-
-def tick_from_packet(
-    data: dict[str, Any], exchange: str, symbol: str, *, now: datetime | None = None
-) -> Tick:
-    """A parsed packet as the domain Tick (bid/ask from the best depth level in full mode)."""
-    ohlc = data.get("ohlc") or {}
-    bid = ask = None
-    bid_qty = ask_qty = None
-    depth = data.get("depth")
-    if depth:
-        buy = depth["buy"][0] if depth["buy"] else None
-        sell = depth["sell"][0] if depth["sell"] else None
-        if buy and buy["price"] > 0:
-            bid, bid_qty = buy["price"], buy["quantity"]
-        if sell and sell["price"] > 0:
-            ask, ask_qty = sell["price"], sell["quantity"]
-    extra = {
-        key: value
-        for key, value in data.items()
-        if key not in ("last_price", "ohlc", "volume_traded", "exchange_timestamp")
-    }
-    return Tick(
-        exchange=exchange,
-        symbol=symbol,
-        last_price=data["last_price"],
-        timestamp=data.get("exchange_timestamp") or now or datetime.now(IST),
-        volume=data.get("volume_traded"),
-        bid=bid,
-        ask=ask,
-        bid_quantity=bid_qty,
-        ask_quantity=ask_qty,
-        open=ohlc.get("open") or None,
-        high=ohlc.get("high") or None,
-        low=ohlc.get("low") or None,
-        close=ohlc.get("close") or None,
-        extra=extra,
-    )
-
-
-_MARKET_OPEN = dtime(9, 15)
-_MARKET_CLOSE = dtime(15, 30)
-
-
-def is_nse_market_hours(now: datetime | None = None) -> bool:
-    """Mon-Fri 09:15-15:30 IST (exchange holidays are not known here)."""
-    current = (now or datetime.now(IST)).astimezone(IST)
-    return current.weekday() < 5 and _MARKET_OPEN <= current.time() <= _MARKET_CLOSE
-
-
-class StreamState(StrEnum):
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    STOPPED = "stopped"
-    EXPIRED = "expired"  # 401/403: the token is no longer valid; no more attempts
-
-
-@dataclass(frozen=True, slots=True)
-class StreamStatus:
-    state: StreamState
-    last_tick_at: datetime | None = None
-    last_message_at: datetime | None = None
-    connection_attempts: int = 0
-    reconnects: int = 0
-    error: str | None = None
-
-
-class _WatchdogExpired(Exception):
-    pass
-
-
-class _SessionRejected(Exception):
-    pass
-
 
 TickListener = Callable[[Sequence[Tick]], None]
 UpdateListener = Callable[[BrokerUpdate], None]
@@ -287,7 +84,7 @@ StateListener = Callable[[StreamStatus], None]
 ExpiredListener = Callable[[str], None]
 
 
-class KiteStream:
+class KiteStream(KiteStreamConnectionMixin):
     """One Kite WebSocket connection with subscriptions, watchdog and reconnects.
 
     All methods must be called on the event loop thread; listeners are called there too.
@@ -474,11 +271,7 @@ class KiteStream:
             self._send({"a": "subscribe", "v": tokens})
             self._send({"a": "mode", "v": [mode, tokens]})
 
-    # -- connection loop -----------------------------------------------------------------
-
-    def _url(self) -> str:
-        query = urlencode({"api_key": self.api_key, "access_token": self._access_token})
-        return f"{self.root}?{query}"
+    # -- state and listeners -------------------------------------------------------------
 
     def _set_state(self, state: StreamState) -> None:
         if state is self._state and state is not StreamState.CONNECTED:
@@ -492,124 +285,6 @@ class KiteStream:
                 listener(*args)
             except Exception:  # noqa: BLE001 - a listener never breaks the stream
                 log.exception("Kite stream listener %r failed", listener)
-
-    def _backoff(self, failures: int) -> float:
-        base = min(
-            self.reconnect_initial_delay * (2 ** min(failures, 30)), self.reconnect_max_delay
-        )
-        return base * (0.75 + 0.5 * self._jitter())
-
-    async def _run(self, generation: int) -> None:
-        try:
-            from websockets.asyncio.client import connect
-            from websockets.exceptions import InvalidStatus
-        except ImportError as exc:  # pragma: no cover - packaging problem
-            self._error = "the 'websockets' package is not installed"
-            self._set_state(StreamState.STOPPED)
-            raise RuntimeError("Kite streaming needs the 'websockets' package") from exc
-
-        failures = 0
-        while generation == self._generation:
-            self._set_state(
-                StreamState.RECONNECTING if self._has_connected else StreamState.CONNECTING
-            )
-            self.connection_attempts += 1
-            opened_at: float | None = None
-            try:
-                async with connect(
-                    self._url(),
-                    additional_headers={"X-Kite-Version": "3"},
-                    open_timeout=self.open_timeout,
-                    ping_interval=self.ping_interval,
-                    ping_timeout=self.ping_timeout,
-                    close_timeout=1.0,
-                    max_size=2**22,
-                ) as ws:
-                    opened_at = self._clock()
-                    await self._serve(ws, generation)
-            except asyncio.CancelledError:
-                raise
-            except InvalidStatus as exc:
-                status = exc.response.status_code
-                if status in (401, 403):
-                    reason = f"Kite refused the stream connection (HTTP {status}): the session has expired"
-                    log.warning(reason)
-                    self._error = reason
-                    self._set_state(StreamState.EXPIRED)
-                    self._notify(self._expired_listeners, reason)
-                    return
-                self._error = f"stream handshake refused with HTTP {status}"
-                log.warning("Kite stream: %s", self._error)
-            except _WatchdogExpired:
-                self._error = f"no data for {self.watchdog_timeout:g} s: connection treated as dead"
-                log.warning("Kite stream: %s; reconnecting", self._error)
-            except Exception as exc:  # noqa: BLE001 - OSError, ConnectionClosed, timeouts...
-                self._error = f"{type(exc).__name__}: {exc}"
-                log.warning("Kite stream connection lost: %s", self._error)
-            finally:
-                self._ws = None
-                self._outbox = None
-            if generation != self._generation:
-                return  # stopped (or expired) meanwhile
-            if opened_at is not None and self._clock() - opened_at >= self.stable_after:
-                failures = 0
-            delay = self._backoff(failures)
-            failures += 1
-            self._set_state(StreamState.RECONNECTING)
-            await asyncio.sleep(delay)
-
-    async def _serve(self, ws, generation: int) -> None:
-        self._ws = ws
-        self._outbox = asyncio.Queue()
-        reconnected = self._has_connected
-        self._has_connected = True
-        self._error = None
-        if reconnected:
-            self.reconnects += 1
-        self._set_state(StreamState.CONNECTED)
-        self._resubscribe()
-        if reconnected:
-            log.info("Kite stream reconnected: requesting a catch-up of orders and trades")
-            self._notify(self._catch_up_listeners)
-        writer = asyncio.get_running_loop().create_task(self._write(ws, self._outbox))
-        try:
-            await self._read(ws, generation)
-        finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
-
-    async def _write(self, ws, outbox: asyncio.Queue) -> None:
-        while True:
-            message = await outbox.get()
-            await ws.send(message)
-
-    async def _read(self, ws, generation: int) -> None:
-        last = self._clock()
-        armed_since: float | None = None
-        poll = max(min(self.watchdog_timeout / 4, 1.0), 0.01)
-        while generation == self._generation:
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
-                # cancellation that races with a message arriving.
-                async with asyncio.timeout(poll):
-                    message = await ws.recv()
-            except TimeoutError:
-                now = self._clock()
-                if self._watchdog_active():
-                    if armed_since is None:
-                        armed_since = now
-                    if now - max(last, armed_since) >= self.watchdog_timeout:
-                        transport = getattr(ws, "transport", None)
-                        if transport is not None:
-                            transport.abort()
-                        raise _WatchdogExpired() from None
-                else:
-                    armed_since = None
-                continue
-            last = self._clock()
-            self._last_message_at = self._now()
-            self._handle(message)
 
     # -- messages ------------------------------------------------------------------------
 
