@@ -10,7 +10,7 @@ price.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -78,6 +78,32 @@ class Position:
         return abs(self.quantity) * mark * self.multiplier
 
 
+# Hot paths (marks, fills) build positions positionally, in this field order.
+_FIELDS = (
+    "symbol",
+    "exchange",
+    "product",
+    "quantity",
+    "average_price",
+    "realized_pnl",
+    "unrealized_pnl",
+    "multiplier",
+    "last_price",
+    "highest_price",
+    "lowest_price",
+    "peak_unrealized_pnl",
+    "max_drawdown",
+    "charges",
+    "opened_at",
+    "updated_at",
+    "strategy_id",
+    "id",
+)
+if tuple(f.name for f in fields(Position)) != _FIELDS:  # pragma: no cover - a refactor's guard
+    raise ImportError("Position's fields changed: update _FIELDS and the positional builders")
+_position = Position
+
+
 @dataclass(frozen=True, slots=True)
 class FillOutcome:
     position: Position
@@ -137,22 +163,39 @@ def apply_fill(
             opened_at = at
             extremes = (price, price)
             peak, drawdown = ZERO, ZERO
-    updated = replace(
-        position,
-        quantity=new_qty,
-        average_price=new_avg,
-        realized_pnl=position.realized_pnl + realized,
-        highest_price=extremes[0],
-        lowest_price=extremes[1],
-        peak_unrealized_pnl=peak,
-        max_drawdown=drawdown,
-        opened_at=opened_at,
-        updated_at=at or position.updated_at,
-    )
     # A new side is valued at its own fill, never at the mark of a position already closed.
     fresh = action in (PositionAction.NEW, PositionAction.REVERSE) or position.last_price is None
     mark = price if fresh else position.last_price
-    updated = _with_unrealized(updated, mark)
+    # One construction: the values of replace(...) followed by _with_unrealized(..., mark).
+    if new_qty:
+        upnl = new_qty * (mark - new_avg) * mult
+        if upnl > peak:
+            peak = upnl
+        fall = peak - upnl
+        if fall > drawdown:
+            drawdown = fall
+    else:
+        upnl = ZERO
+    updated = _position(
+        position.symbol,
+        position.exchange,
+        position.product,
+        new_qty,
+        new_avg,
+        position.realized_pnl + realized,
+        upnl,
+        mult,
+        mark,
+        extremes[0],
+        extremes[1],
+        peak,
+        drawdown,
+        position.charges,
+        opened_at,
+        at or position.updated_at,
+        position.strategy_id,
+        position.id,
+    )
     return FillOutcome(
         position=updated, action=action, realized_pnl=realized, closed_quantity=closed
     )
@@ -167,16 +210,51 @@ def unrealized_pnl(
 
 
 def mark_to_market(position: Position, mark: Decimal, at: datetime | None = None) -> Position:
-    """Position valued at `mark`: unrealized PnL, price extremes and max drawdown."""
+    """Position valued at `mark`: unrealized PnL, price extremes and max drawdown.
+
+    On the tick path (every open position, several times a second), so it builds the
+    result in one construction; the values are exactly those of `_with_unrealized` after
+    `_widen` (ties keep the existing Decimal, as max/min do)."""
     _check_price(mark, "mark price")
-    marked = position
-    if position.is_open:
-        marked = replace(
-            position,
-            **dict(zip(("highest_price", "lowest_price"), _widen(position, mark), strict=True)),
-        )
-    marked = _with_unrealized(marked, mark)
-    return replace(marked, updated_at=at or position.updated_at)
+    p = position
+    qty = p.quantity
+    high = p.highest_price
+    low = p.lowest_price
+    peak = p.peak_unrealized_pnl
+    drawdown = p.max_drawdown
+    if qty:
+        if high is None or mark > high:
+            high = mark
+        if low is None or mark < low:
+            low = mark
+        upnl = qty * (mark - p.average_price) * p.multiplier
+        if upnl > peak:
+            peak = upnl
+        fall = peak - upnl
+        if fall > drawdown:
+            drawdown = fall
+    else:
+        upnl = ZERO
+    return _position(
+        p.symbol,
+        p.exchange,
+        p.product,
+        qty,
+        p.average_price,
+        p.realized_pnl,
+        upnl,
+        p.multiplier,
+        mark,
+        high,
+        low,
+        peak,
+        drawdown,
+        p.charges,
+        p.opened_at,
+        at or p.updated_at,
+        p.strategy_id,
+        p.id,
+    )
 
 
 def _check_price(price: object, label: str) -> None:

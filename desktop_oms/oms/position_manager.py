@@ -189,15 +189,22 @@ class PositionManager:
         """Mark positions at new prices. Keys: (exchange, symbol) or bare symbol."""
         changed = []
         now = utcnow()
-        for key, position in list(self._cache().items()):
-            price = prices.get((position.exchange, position.symbol))
+        cache = self._cache()
+        dirty = self._dirty
+        get = prices.get
+        # Values of existing keys are replaced while iterating (the dict's size never
+        # changes here); a price equal to the last mark is skipped (nothing to revalue).
+        for key, position in cache.items():
+            price = get((position.exchange, position.symbol))
             if price is None:
-                price = prices.get(position.symbol)
-            if price is None or price <= ZERO or price == position.last_price:
+                price = get(position.symbol)
+                if price is None:
+                    continue
+            if price <= ZERO or price == position.last_price:
                 continue
             marked = mark_to_market(position, price, now)
-            self._positions[key] = marked
-            self._dirty.add(key)
+            cache[key] = marked
+            dirty.add(key)
             changed.append(marked)
         if changed:
             self.events.publish(PricesMarked(tuple(changed), now))

@@ -25,6 +25,7 @@ from decimal import Decimal
 from ..domain import OrderRequest, OrderSide, OrderType, Product
 from ..domain.events import Alert, FillApplied, PositionChanged, PricesMarked
 from ..domain.money import ZERO
+from ..domain.positions import unrealized_pnl
 from ..oms.errors import OrderNotCancellable
 from ..storage.types import utcnow
 from .checks import fmt
@@ -77,6 +78,8 @@ class RealTimeRiskMonitor:
         self._square_off_attempts: dict[tuple, datetime] = {}
         self._halted_note_day: date | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        # position key -> (position, live price, stop, PositionRisk) of the last evaluation
+        self._risks: dict[tuple, tuple] = {}
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -193,38 +196,59 @@ class RealTimeRiskMonitor:
             ks.engage_now(f"automatic: {reason}", flatten=True)
 
     def _position_risks(self) -> tuple[PositionRisk, ...]:
+        """Each open position's risk at the live price. Runs on every mark and fill over
+        every open position: one price lookup each, and a position whose inputs (the
+        position object, the live price, the working stop) are unchanged keeps its
+        PositionRisk from the last evaluation."""
         out = []
+        last_price = self.ledger.last_price
+        working_stop = self.brackets.working_stop if self.brackets else None
+        cache = self._risks
+        fresh: dict[tuple, tuple] = {}
         for p in self.positions.open_positions():
-            last = None
-            if self.ledger.last_price is not None:
+            exchange, symbol = p.exchange, p.symbol
+            live = None
+            if last_price is not None:
                 try:
-                    last = self.ledger.last_price(p.exchange, p.symbol)
+                    live = last_price(exchange, symbol)
                 except Exception:  # noqa: BLE001
-                    last = None
-            last = last if last is not None and last > 0 else p.last_price
-            unrealized = self.ledger.live_unrealized(p)
-            stop = (
-                self.brackets.working_stop(p.exchange, p.symbol, p.product)
-                if self.brackets
-                else None
-            )
-            mark = last if last is not None else p.average_price
-            risk = p.quantity * (mark - stop) * p.multiplier if stop is not None else None
-            out.append(
-                PositionRisk(
-                    exchange=p.exchange,
-                    symbol=p.symbol,
-                    product=p.product,
-                    quantity=p.quantity,
-                    last_price=last,
-                    exposure=abs(p.quantity) * mark * p.multiplier,
-                    unrealized_pnl=unrealized,
-                    net_pnl=p.realized_pnl + unrealized - p.charges,
-                    stop=stop,
-                    risk_to_stop=risk,
-                )
-            )
+                    live = None
+                if live is not None and not live > 0:
+                    live = None
+            stop = working_stop(exchange, symbol, p.product) if working_stop else None
+            key = (exchange, symbol, p.product)
+            hit = cache.get(key)
+            if hit is not None and hit[0] is p and hit[1] is live and hit[2] is stop:
+                risk = hit[3]
+            else:
+                risk = self._position_risk(p, live, stop)
+            fresh[key] = (p, live, stop, risk)
+            out.append(risk)
+        self._risks = fresh
         return tuple(out)
+
+    def _position_risk(self, p, live: Decimal | None, stop: Decimal | None) -> PositionRisk:
+        last = live if live is not None else p.last_price
+        # the ledger's live unrealized PnL (at the live price when there is one)
+        unrealized = (
+            unrealized_pnl(p.quantity, p.average_price, live, p.multiplier)
+            if live is not None
+            else self.ledger.live_unrealized(p)
+        )
+        mark = last if last is not None else p.average_price
+        risk = p.quantity * (mark - stop) * p.multiplier if stop is not None else None
+        return PositionRisk(
+            exchange=p.exchange,
+            symbol=p.symbol,
+            product=p.product,
+            quantity=p.quantity,
+            last_price=last,
+            exposure=abs(p.quantity) * mark * p.multiplier,
+            unrealized_pnl=unrealized,
+            net_pnl=p.realized_pnl + unrealized - p.charges,
+            stop=stop,
+            risk_to_stop=risk,
+        )
 
     def _alert(self, level: str, message: str, details: dict | None = None) -> None:
         getattr(log, "error" if level == "error" else "warning")(message)

@@ -29,6 +29,7 @@ from .clock import Clock, ist_now, trading_day
 log = logging.getLogger(__name__)
 
 STATE_KEY = "risk_day_baseline"
+_NO_BASELINE = (ZERO, ZERO, ZERO)
 LastPrice = Callable[[str, str], Decimal | None]
 
 
@@ -66,8 +67,27 @@ class DayPnlLedger:
         self.last_price = last_price
         self.clock = clock
         self.day: date | None = None
-        self._baseline: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        self._baseline_by_text: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        # the same baseline looked up by a position's key tuple (filled as positions are
+        # seen): today() runs on every mark over every position
+        self._by_key: dict[tuple, tuple[Decimal, Decimal, Decimal]] = {}
         self.extra: dict = {}  # small per-day values other components keep here (peak)
+
+    @property
+    def _baseline(self) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+        return self._baseline_by_text
+
+    @_baseline.setter
+    def _baseline(self, value: dict[str, tuple[Decimal, Decimal, Decimal]]) -> None:
+        self._baseline_by_text = value
+        self._by_key = {}
+
+    def _baseline_of(self, position) -> tuple[Decimal, Decimal, Decimal]:
+        key = (position.exchange, position.symbol, position.product)
+        base = self._by_key.get(key)
+        if base is None:
+            base = self._by_key[key] = self._baseline_by_text.get(_key(position), _NO_BASELINE)
+        return base
 
     # ------------------------------------------------------------------ baseline
     def load_or_capture(self) -> None:
@@ -145,10 +165,12 @@ class DayPnlLedger:
         else:
             self.roll_if_new_day()
         realized = unrealized = charges = ZERO
+        baseline_of = self._baseline_of
+        live_unrealized = self.live_unrealized
         for p in self.positions.all_positions():
-            r0, u0, c0 = self._baseline.get(_key(p), (ZERO, ZERO, ZERO))
+            r0, u0, c0 = baseline_of(p)
             realized += p.realized_pnl - r0
-            unrealized += self.live_unrealized(p) - u0
+            unrealized += live_unrealized(p) - u0
             charges += p.charges - c0
         return DayPnl(self.day, realized, unrealized, charges)
 

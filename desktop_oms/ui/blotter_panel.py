@@ -352,7 +352,7 @@ class BlotterPanel(QWidget):
         model = self.orders_model
         shown = model.rowCount()
         total = len(model)
-        open_count = len(model.open_orders())
+        open_count = model.open_count
         text = f"{open_count} open \u00b7 {total} orders"
         if shown != total:
             text = f"{shown} shown \u00b7 " + text

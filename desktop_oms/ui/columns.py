@@ -2,21 +2,25 @@
 
 A `Column` says how to get a raw value from a row object, how to show it, how to sort it
 and how to colour it. `KeyedTableModel` stores rows by key (key -> slot map), so `upsert`
-changes rows in place (one dataChanged per contiguous run of changed rows) and adds new
-ones with beginInsertRows. `queue_upsert` may be called at any rate: items are kept per
-key (last one wins) and flushed by a single-shot timer, so a burst of 2,000 updates costs
-one model update and one repaint.
+changes rows in place and adds new ones with beginInsertRows. An update signals only the
+cells that can look different: the columns (first to last) whose values changed, one
+dataChanged per contiguous run of changed rows, each over at most 200 cells (over more,
+Qt repaints the whole viewport, even for rows scrolled out of it). `queue_upsert` may be
+called at any rate: items are kept per key (last one wins) and flushed by a single-shot
+timer, so a burst of 2,000 updates costs one model update and one repaint.
 
 Sorting and filtering happen inside the model, in Python, on cached sort keys
 (`sort(column, order)` is what QTableView calls when sorting is enabled;
 `set_filter(predicate)`). Measured on 100,000 orders: a QSortFilterProxyModel over a
 Python model needs ~3 million Python data() calls per sort (about 12 s, window frozen);
 sorting cached keys in the model takes ~0.1 s, and later updates move single rows
-(beginMoveRows / beginInsertRows / beginRemoveRows) instead of re-sorting.
+(beginMoveRows / beginInsertRows / beginRemoveRows) instead of re-sorting; when many
+shown rows move at once (positions sorted by P&L, on every mark) one layout change.
 SORT_ROLE (= Qt.UserRole) still returns the raw sort key (float or str) for any external
 proxy or test.
 
-Roles: DisplayRole (precomputed string, cached per row until the row changes),
+Roles: DisplayRole (precomputed string, cached per row until the row changes; the
+caches of the rows painted least recently are dropped past _CACHED_ROWS),
 TextAlignmentRole, ForegroundRole (QColor), ToolTipRole, SORT_ROLE, ITEM_ROLE (the row
 object), KEY_ROLE (its key).
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import gc
 import logging
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -57,9 +62,18 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 SORT_ROLE = int(Qt.ItemDataRole.UserRole)
 ITEM_ROLE = SORT_ROLE + 1
 KEY_ROLE = SORT_ROLE + 2
+# data() answers these; a view asks ~7 roles per painted cell (font, decoration, check
+# state, background... too), so the others return at once
+_ROLES = frozenset({_DISPLAY, _FOREGROUND, _ALIGN, _TOOLTIP, SORT_ROLE, ITEM_ROLE, KEY_ROLE})
+_ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+)
 
-_MAX_RUNS = 64  # more runs of changed rows than this: one span
+_MAX_RUNS = 64  # more runs of changed rows than this: nearby runs merge, then one span
+_REPAINT_CELLS = 200  # Qt repaints the whole viewport for a dataChanged over more cells
 _BULK = 2_000  # more structural changes than this in one batch: reset instead
+_RELAYOUT = 64  # more rows moving than this (and 1/64 of the rows): one layout change
+_CACHED_ROWS = 4_096  # display caches kept (rows painted lately); the oldest half goes
 
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -97,6 +111,24 @@ class Column:
         if self.sort is not None:
             return self.sort(value)
         return fmt.text_key(value)
+
+    def stored_sort_value(self, row: Any) -> object:
+        """The key the model keeps per row to order it: sort_value, or anything that
+        orders the same and is smaller (a subclass may pack a tuple into one int)."""
+        return self.sort_value(row)
+
+    def changed(self, old: Any, new: Any) -> bool:
+        """Whether the cell must be repainted when row `old` becomes `new`. The model
+        repaints only the cells whose value changed, so text, colour and sort key must
+        follow from the value (a column drawn from more of the row overrides this)."""
+        a = self.value(old)
+        b = self.value(new)
+        if a is b:
+            return False
+        if a != b or type(a) is not type(b):
+            return True
+        # equal but not the same object (Decimal("1.5") == Decimal("1.50")): the text
+        return self.text(old) != self.text(new)
 
 
 def num_column(key: str, header: str, value, display=None, colour=None, **kw) -> Column:
@@ -148,6 +180,13 @@ class KeyedTableModel(QAbstractTableModel):
 
     flushed = Signal(int, int)  # (rows changed, rows added) after each applied batch
 
+    # Every cell's value compared on each update, to repaint only the cells that changed
+    # (False: every changed row repaints whole).
+    cell_changes = True
+    # A load() / reset() adding at least this many rows freezes them out of the cyclic
+    # GC's full passes (see _settle_bulk_load); None: never.
+    freeze_after_rows: int | None = 10_000
+
     def __init__(
         self,
         columns: Iterable[Column],
@@ -158,12 +197,21 @@ class KeyedTableModel(QAbstractTableModel):
     ) -> None:
         super().__init__(parent)
         self.columns: list[Column] = list(columns)
+        self._ncols = len(self.columns)
+        self._all_columns = (1 << self._ncols) - 1
+        # (bit, value getter or None when the column decides itself, column)
+        self._probes = [
+            (1 << i, c.value if type(c).changed is Column.changed else None, c)
+            for i, c in enumerate(self.columns)
+        ]
+        self._aligns = [int(c.align.value) for c in self.columns]
         self._column_index = {c.key: i for i, c in enumerate(self.columns)}
         self._key_fn = key_fn
         self._items: list[Any] = []
         self._keys: list[Hashable] = []
         self._slot_of: dict[Hashable, int] = {}
         self._cache: list[_RowCache | None] = []
+        self._cached: dict[int, None] = {}  # slots given a display cache, oldest first
         self._pending: dict[Hashable, Any] = {}
         # ordering / filtering
         self._sort_column = -1
@@ -185,11 +233,19 @@ class KeyedTableModel(QAbstractTableModel):
         return len(self._items) if self._visible is None else len(self._visible)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
+        return 0 if parent.isValid() else self._ncols
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY) -> object:
-        row = index.row()
+        # Called for every role of every painted cell: the cheap answers first.
+        if role not in _ROLES:
+            return None
         col = index.column()
+        if not 0 <= col < self._ncols:
+            return None
+        role = int(role)
+        if role == _ALIGN:
+            return self._aligns[col]
+        row = index.row()
         visible = self._visible
         if visible is None:
             if not 0 <= row < len(self._items):
@@ -200,15 +256,12 @@ class KeyedTableModel(QAbstractTableModel):
             if not 0 <= row < count:
                 return None
             slot = visible[count - 1 - row] if self._descending else visible[row]
-        if not 0 <= col < len(self.columns):
-            return None
-        role = int(role)
         if role == _DISPLAY:
-            return self._row_cache(slot).texts[col]
+            cached = self._cache[slot]
+            return (cached or self._row_cache(slot)).texts[col]
         if role == _FOREGROUND:
-            return self._row_cache(slot).colours[col]
-        if role == _ALIGN:
-            return int(self.columns[col].align.value)
+            cached = self._cache[slot]
+            return (cached or self._row_cache(slot)).colours[col]
         if role == SORT_ROLE:
             return self.columns[col].sort_value(self._items[slot])
         if role == _TOOLTIP:
@@ -240,11 +293,7 @@ class KeyedTableModel(QAbstractTableModel):
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        return _ROW_FLAGS
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort by a column's sort key (numbers as numbers); column -1: insertion order."""
@@ -253,12 +302,21 @@ class KeyedTableModel(QAbstractTableModel):
         if column == self._sort_column and descending == self._descending:
             return
         self.flush()
+
+        def reorder() -> None:
+            self._sort_column = column
+            self._descending = descending
+            self._rebuild_order()
+
+        self._change_layout(reorder)
+
+    def _change_layout(self, reorder: Callable[[], None]) -> None:
+        """Reorder the shown rows (the same rows) in one layout change, keeping the view's
+        selection and current row on their items."""
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         slots = [self._slot_for_row(p.row()) for p in persistent]
-        self._sort_column = column
-        self._descending = descending
-        self._rebuild_order()
+        reorder()
         new_indexes = []
         for old, slot in zip(persistent, slots, strict=True):
             row = None if slot is None else self._row_for_slot(slot)
@@ -289,16 +347,19 @@ class KeyedTableModel(QAbstractTableModel):
         if column < 0:
             self._sort_keys = []
         else:
-            sort_value = self.columns[column].sort_value
+            sort_value = self.columns[column].stored_sort_value
             self._sort_keys = [sort_value(item) for item in self._items]
         if column < 0 and self._filter is None:
             self._visible = None
             return
         accept = self._filter
+        # The slot numbers are _slot_of's own int objects (in slot order), not new ones:
+        # 100,000 rows need no second set of ints.
+        slots = self._slot_of.values()
         visible = (
-            list(range(len(self._items)))
+            list(slots)
             if accept is None
-            else [slot for slot, item in enumerate(self._items) if accept(item)]
+            else [slot for slot, item in zip(slots, self._items, strict=True) if accept(item)]
         )
         if column >= 0:
             keys = self._sort_keys
@@ -419,7 +480,20 @@ class KeyedTableModel(QAbstractTableModel):
                 batch[key] = item
         if batch:
             self._apply(batch)
+            self._settle_bulk_load(len(batch))
         return len(batch)
+
+    def _settle_bulk_load(self, rows: int) -> None:
+        """Rows loaded in bulk (the day's or all orders) live as long as the window: keep
+        them out of the cyclic GC's full passes, which otherwise walk every row object
+        now and then (~60 ms per 100,000 orders, a visible freeze under load). Like the
+        app's freeze after start-up; collected first so no garbage is frozen with them.
+        The rows are still freed by reference counting when replaced or removed."""
+        limit = self.freeze_after_rows
+        if limit is None or rows < limit:
+            return
+        gc.collect()
+        gc.freeze()
 
     def upsert(self, items: Iterable[Any]) -> None:
         """Apply now: update known keys in place, add new ones. Supersedes queued copies."""
@@ -454,21 +528,60 @@ class KeyedTableModel(QAbstractTableModel):
         self._after_apply()
         self.flushed.emit(len(changed), len(new))
 
-    def _store(self, batch, changed: list[int], new: list[tuple[Hashable, Any]]) -> None:
+    def _store(self, batch, changed: list[int], new: list[tuple[Hashable, Any]]) -> int:
+        """Store the batch; returns the columns that changed in any changed row (_changes)."""
         keys = self._keys
         items = self._items
+        cache = self._cache
+        track = self._track
+        changes = self._changes
+        full = self._all_columns
+        union = 0
         for slot in changed:
-            items[slot] = batch[keys[slot]]
-            self._cache[slot] = None
+            key = keys[slot]
+            item = batch[key]
+            if union != full:
+                union = changes(items[slot], item, union)
+            items[slot] = item
+            cache[slot] = None
+            if track is not None:
+                track(key, item)
         for key, item in new:
             self._slot_of[key] = len(items)
             keys.append(key)
             items.append(item)
-            self._cache.append(None)
+            cache.append(None)
+            if track is not None:
+                track(key, item)
+        return union
+
+    def _changes(self, old: Any, new: Any, known: int = 0) -> int:
+        """`known` plus a bit for each other column that must repaint as row `old` becomes
+        `new` (all of them for the same object again: the caller wants a repaint)."""
+        if old is new or not self.cell_changes:
+            return self._all_columns
+        mask = known
+        for bit, value, column in self._probes:
+            if mask & bit:
+                continue
+            try:
+                if value is None:  # the column decides (Column.changed overridden)
+                    if column.changed(old, new):
+                        mask |= bit
+                    continue
+                a = value(old)  # Column.changed, inline: this runs per cell per update
+                b = value(new)
+                if a is b:
+                    continue
+                if a != b or type(a) is not type(b) or column.text(old) != column.text(new):
+                    mask |= bit
+            except Exception:  # noqa: BLE001 - when in doubt, repaint
+                mask |= bit
+        return mask
 
     def _apply_identity(self, batch, changed: list[int], new: list[tuple[Hashable, Any]]) -> None:
-        self._store(batch, changed, [])
-        self._emit_changed(changed)
+        union = self._store(batch, changed, [])
+        self._emit_changed(changed, union)
         if new:
             start = len(self._items)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
@@ -479,14 +592,23 @@ class KeyedTableModel(QAbstractTableModel):
         visible = self._visible
         assert visible is not None
         column = self._sort_column
-        sort_value = self.columns[column].sort_value if column >= 0 else None
+        sort_value = self.columns[column].stored_sort_value if column >= 0 else None
         accept = self._filter
+        track = self._track
+        changes = self._changes
+        full = self._all_columns
+        union = 0
         in_place: list[int] = []
         structural: list[tuple[int, bool, object]] = []  # (slot, show, new sort key)
+        moving: list[tuple[int, object]] = []  # shown before and after, new sort key
         for slot in changed:
-            item = batch[self._keys[slot]]
+            key = self._keys[slot]
+            item = batch[key]
+            old = self._items[slot]
             self._items[slot] = item
             self._cache[slot] = None
+            if track is not None:
+                track(key, item)
             show = accept is None or bool(accept(item))
             new_key = sort_value(item) if sort_value is not None else None
             index = self._index_of(slot)  # still placed by its old key
@@ -494,11 +616,22 @@ class KeyedTableModel(QAbstractTableModel):
                 if sort_value is not None:
                     self._sort_keys[slot] = new_key
                 continue
-            if index >= 0 and show and (sort_value is None or new_key == self._sort_keys[slot]):
-                in_place.append(self._display_row(index))
+            if index >= 0 and show:
+                if sort_value is None or new_key == self._sort_keys[slot]:
+                    in_place.append(self._display_row(index))
+                    if union != full:
+                        union = changes(old, item, union)
+                else:
+                    moving.append((slot, new_key))
                 continue
             structural.append((slot, show, new_key))
-        self._emit_changed(in_place)
+        self._emit_changed(in_place, union)
+        if len(moving) > _RELAYOUT and len(moving) * 64 > len(visible):
+            # e.g. positions sorted by P&L, each mark re-sorting most rows: one layout
+            # change instead of a beginMoveRows per row
+            self._move_many(moving)
+        else:
+            structural.extend((slot, True, new_key) for slot, new_key in moving)
         for slot, show, new_key in structural:
             index = self._index_of(slot)
             if index >= 0 and not show:
@@ -517,10 +650,27 @@ class KeyedTableModel(QAbstractTableModel):
             self._keys.append(key)
             self._items.append(item)
             self._cache.append(None)
+            if track is not None:
+                track(key, item)
             if sort_value is not None:
                 self._sort_keys.append(sort_value(item))
             if accept is None or accept(item):
                 self._insert_visible(slot)
+
+    def _move_many(self, moving: list[tuple[int, object]]) -> None:
+        """New sort keys for many shown rows at once: one re-sort in one layout change."""
+        visible = self._visible
+        assert visible is not None
+
+        def reorder() -> None:
+            keys = self._sort_keys
+            for slot, new_key in moving:
+                keys[slot] = new_key
+            visible.sort(key=self._composite)  # nearly sorted: timsort's merge runs
+
+        self._change_layout(reorder)
+        rows = [self._row_for_slot(slot) for slot, _key in moving]
+        self._emit_changed([row for row in rows if row is not None])
 
     def _remove_visible(self, index: int) -> None:
         visible = self._visible
@@ -561,18 +711,44 @@ class KeyedTableModel(QAbstractTableModel):
         row = self._display_row(final, count)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1))
 
-    def _emit_changed(self, rows: list[int]) -> None:
+    def _emit_changed(self, rows: list[int], columns: int | None = None) -> None:
+        """dataChanged for the changed cells: the columns from the first to the last in
+        the `columns` bit mask (None: all), one signal per run of contiguous rows, a run
+        cut at _REPAINT_CELLS cells: over more, Qt repaints the whole viewport even for
+        rows scrolled out of it (within that, only the cells shown). Past _MAX_RUNS
+        runs, nearby runs share a signal."""
         if not rows:
             return
-        last_col = len(self.columns) - 1
-        runs = list(_runs(sorted(rows)))
+        union = self._all_columns if columns is None else columns
+        if not union:
+            return
+        first_col = (union & -union).bit_length() - 1
+        last_col = union.bit_length() - 1
+        rows = sorted(rows)
+        limit = max(1, _REPAINT_CELLS // (last_col - first_col + 1))
+        runs = _chunks(rows, limit, 1)
         if len(runs) > _MAX_RUNS:
-            runs = [(runs[0][0], runs[-1][1])]
+            runs = _chunks(rows, limit, limit)
+            if len(runs) > _MAX_RUNS:
+                runs = [(rows[0], rows[-1])]  # one repaint of the whole viewport
+        index = self.index
+        emit = self.dataChanged.emit
         for first, last in runs:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
+            emit(index(first, first_col), index(last, last_col))
 
     def _after_apply(self) -> None:
         """Subclass hook (e.g. totals), after every change to the rows."""
+
+    # Subclass hooks keeping running aggregates (e.g. the open-order count) in step with
+    # the rows without recounting them: _track(key, item) after a row is stored (new or
+    # changed), _untrack(key) before one is removed, _untrack_all() when all are replaced.
+    _track: Callable[[Hashable, Any], None] | None = None
+
+    def _untrack(self, key: Hashable) -> None:
+        pass
+
+    def _untrack_all(self) -> None:
+        pass
 
     def remove(self, key: Hashable) -> bool:
         """Drop one row (rare: O(rows))."""
@@ -580,6 +756,7 @@ class KeyedTableModel(QAbstractTableModel):
         slot = self._slot_of.get(key)
         if slot is None:
             return False
+        self._untrack(key)
         row = self._row_for_slot(slot)
         if row is not None:
             self.beginRemoveRows(QModelIndex(), row, row)
@@ -589,6 +766,7 @@ class KeyedTableModel(QAbstractTableModel):
         del self._items[slot]
         del self._keys[slot]
         del self._cache[slot]
+        self._cached = {s: None for s, c in enumerate(self._cache) if c is not None}  # shifted
         if self._sort_keys:
             del self._sort_keys[slot]
         self._slot_of = {k: i for i, k in enumerate(self._keys)}
@@ -610,6 +788,8 @@ class KeyedTableModel(QAbstractTableModel):
         self._items = []
         self._keys = []
         self._slot_of = {}
+        self._untrack_all()
+        track = self._track
         merged: dict[Hashable, Any] = {}
         for item in items:
             merged[self._key_fn(item)] = item
@@ -617,9 +797,13 @@ class KeyedTableModel(QAbstractTableModel):
             self._slot_of[key] = len(self._items)
             self._keys.append(key)
             self._items.append(item)
+            if track is not None:
+                track(key, item)
         self._cache = [None] * len(self._items)
+        self._cached = {}
         self._rebuild_order()
         self.endResetModel()
+        self._settle_bulk_load(len(self._items))
         self._after_apply()
 
     # ---- internals ---------------------------------------------------------------
@@ -639,20 +823,33 @@ class KeyedTableModel(QAbstractTableModel):
                     texts.append("?")
                     colours.append(None)
             cached = self._cache[slot] = _RowCache(texts, colours)
+            remembered = self._cached
+            remembered[slot] = None
+            if len(remembered) > _CACHED_ROWS:
+                # A long session scrolls through every row: keep the newer half only.
+                order = list(remembered)
+                half = len(order) // 2
+                cache = self._cache
+                for old in order[:half]:
+                    if old != slot and old < len(cache):
+                        cache[old] = None
+                self._cached = dict.fromkeys(order[half:])
+                self._cached[slot] = None
         return cached
 
 
-def _runs(rows: list[int]) -> Iterable[tuple[int, int]]:
-    """Contiguous runs of sorted row numbers: [1,2,3,7,8] -> (1,3), (7,8)."""
+def _chunks(rows: list[int], limit: int, gap: int) -> list[tuple[int, int]]:
+    """Sorted rows (duplicates allowed) as (first, last) runs: a run takes the next row
+    while it is at most `gap` rows on and the run stays within `limit` rows."""
+    out = []
     start = prev = rows[0]
-    for row in rows[1:]:
-        if row == prev + 1:
-            prev = row
-            continue
-        if row != prev:
-            yield start, prev
-            start = prev = row
-    yield start, prev
+    for row in rows:
+        if row - prev > gap or row - start >= limit:
+            out.append((start, prev))
+            start = row
+        prev = row
+    out.append((start, prev))
+    return out
 
 
 def export_value(value: object) -> str:

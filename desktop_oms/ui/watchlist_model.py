@@ -46,6 +46,16 @@ COLUMNS = (
 )
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+# Qt repaints the whole viewport for a dataChanged over more than 200 cells (even rows
+# scrolled out of it): runs of changed rows are cut to stay within that
+_RUN_ROWS = max(1, 200 // len(COLUMNS))
+_ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled
+    | Qt.ItemFlag.ItemIsSelectable
+    | Qt.ItemFlag.ItemNeverHasChildren
+    | Qt.ItemFlag.ItemIsDropEnabled
+    | Qt.ItemFlag.ItemIsDragEnabled
+)
 
 
 @dataclass(slots=True)
@@ -173,11 +183,12 @@ class WatchlistModel(QAbstractTableModel):
         self._changed(rows)
         if self._rows:
             col = len(COLUMNS) - 1
-            self.dataChanged.emit(
-                self.index(0, col),
-                self.index(len(self._rows) - 1, col),
-                [Qt.ItemDataRole.DisplayRole],
-            )
+            for start in range(0, len(self._rows), 200):
+                self.dataChanged.emit(
+                    self.index(start, col),
+                    self.index(min(start + 199, len(self._rows) - 1), col),
+                    [Qt.ItemDataRole.DisplayRole],
+                )
 
     def _changed(self, rows: list[int]) -> None:
         if not rows:
@@ -185,7 +196,7 @@ class WatchlistModel(QAbstractTableModel):
         rows.sort()
         start = prev = rows[0]
         for row in rows[1:] + [None]:
-            if row is not None and row == prev + 1:
+            if row is not None and row == prev + 1 and row - start < _RUN_ROWS:
                 prev = row
                 continue
             self.dataChanged.emit(self.index(start, 0), self.index(prev, len(COLUMNS) - 1))
@@ -279,10 +290,9 @@ class WatchlistModel(QAbstractTableModel):
 
     # ------------------------------------------------------------------ drag to reorder
     def flags(self, index):
-        base = super().flags(index) | Qt.ItemFlag.ItemIsDropEnabled
         if index.isValid():
-            base |= Qt.ItemFlag.ItemIsDragEnabled
-        return base
+            return _ROW_FLAGS  # per painted cell: no enum arithmetic
+        return Qt.ItemFlag.ItemIsDropEnabled
 
     def supportedDropActions(self):
         return Qt.DropAction.MoveAction

@@ -290,4 +290,8 @@ def test_a_burst_of_oms_events_costs_little_and_is_applied_in_few_batches(qtbot,
     assert spent < 0.5, spent  # 4,000 events: queueing only
     qtbot.waitUntil(lambda: len(w.orders_model) == 500, timeout=3000)
     assert w.orders_model.flush_count - flushes <= 3
-    qtbot.waitUntil(lambda: w.positions_model.items()[0].last_price == Decimal(4399), timeout=3000)
+    qtbot.waitUntil(
+        lambda: bool(w.positions_model.items())
+        and w.positions_model.items()[0].last_price == Decimal(4399),
+        timeout=3000,
+    )
