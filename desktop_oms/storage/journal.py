@@ -5,240 +5,50 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii as _json_text
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import (
     ACTIVE_STATUSES,
     Fill,
     Order,
-    OrderSide,
     OrderStatus,
-    OrderType,
     Position,
-    Product,
-    Validity,
-    Variety,
 )
 from .driver import DriverStatement
+from .journal_rows import (  # noqa: F401 - the row-level names stay importable from here
+    _EVENT_COLUMNS,
+    _INSERT_EVENT,
+    _INSERT_ORDER,
+    _INSERT_TRADE,
+    _INSERTED,
+    _MUTABLE,
+    _TRADE_COLUMNS,
+    _UPDATE_ORDER,
+    OrderEventRecord,
+    TradeRecord,
+    _Batch,
+    _details_json,
+    _event_values,
+    _fill_event,
+    _is_duplicate_trade,
+    _order_values,
+    _plain,
+    _trade_from_row,
+    _trade_values,
+    _update_params,
+    order_from_row,
+)
 from .position_store import POSITION_COLUMNS, position_row, upsert_statement
 from .tables import order_events, orders, trades
 from .types import utcnow
 
 if TYPE_CHECKING:
     from .database import Database
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEventRecord:
-    id: int
-    order_id: int
-    at: datetime
-    event_type: str
-    old_status: OrderStatus | None
-    new_status: OrderStatus | None
-    reason: str | None
-    details: dict | None
-
-
-@dataclass(frozen=True, slots=True)
-class TradeRecord:
-    trade_id: str
-    order_id: int
-    broker_order_id: str | None
-    symbol: str
-    exchange: str
-    product: Product
-    side: OrderSide
-    quantity: int
-    price: Decimal
-    multiplier: Decimal
-    realized_pnl: Decimal
-    timestamp: datetime
-    charges: Decimal = Decimal(0)
-
-
-_MUTABLE = (
-    "broker_order_id",
-    "status",
-    "status_message",
-    "filled_quantity",
-    "average_price",
-    "quantity",
-    "price",
-    "trigger_price",
-    "order_type",
-    "modification_count",
-    "updated_at",
-)
-_INSERTED = tuple(n for n in Order.__slots__ if n != "id")
-
-# Statements built once. A statement built per call (`.values(**row)`) made SQLAlchemy
-# regenerate its cache key on every order, most of the order path's CPU time.
-_INSERT_ORDER = orders.insert()
-_UPDATE_ORDER = (
-    orders.update()
-    .where(orders.c.id == bindparam("b_id"))
-    .values({name: bindparam("b_" + name) for name in _MUTABLE})
-)
-_INSERT_EVENT = order_events.insert()
-_INSERT_TRADE = trades.insert()
-_EVENT_COLUMNS = ("order_id", "at", "event_type", "old_status", "new_status", "reason", "details")
-_TRADE_COLUMNS = tuple(c.name for c in trades.columns if c.name != "id")
-
-
-def order_from_row(row) -> Order:
-    return Order(
-        id=row.id,
-        client_order_id=row.client_order_id,
-        broker_order_id=row.broker_order_id,
-        symbol=row.symbol,
-        exchange=row.exchange,
-        side=OrderSide(row.side),
-        order_type=OrderType(row.order_type),
-        product=Product(row.product),
-        validity=Validity(row.validity),
-        variety=Variety(row.variety),
-        quantity=row.quantity,
-        filled_quantity=row.filled_quantity,
-        price=row.price,
-        trigger_price=row.trigger_price,
-        average_price=row.average_price,
-        stop_loss=row.stop_loss,
-        take_profit=row.take_profit,
-        status=OrderStatus(row.status),
-        status_message=row.status_message,
-        strategy_id=row.strategy_id,
-        parent_order_id=row.parent_order_id,
-        source=row.source,
-        modification_count=row.modification_count,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _trade_from_row(r) -> TradeRecord:
-    return TradeRecord(
-        trade_id=r.trade_id,
-        order_id=r.order_id,
-        broker_order_id=r.broker_order_id,
-        symbol=r.symbol,
-        exchange=r.exchange,
-        product=Product(r.product),
-        side=OrderSide(r.side),
-        quantity=r.quantity,
-        price=r.price,
-        multiplier=r.multiplier,
-        realized_pnl=r.realized_pnl,
-        timestamp=r.timestamp,
-        charges=r.charges,
-    )
-
-
-def _plain(value):
-    """Enum members as their stored value (StrEnum), everything else as it is."""
-    return value.value if hasattr(value, "value") and not isinstance(value, Decimal) else value
-
-
-def _order_values(order: Order, names: Iterable[str]) -> dict:
-    return {name: _plain(getattr(order, name)) for name in names}
-
-
-def _update_params(order: Order) -> dict:
-    """Parameters of _UPDATE_ORDER (spelled out: this runs for every fill)."""
-    return {
-        "b_broker_order_id": order.broker_order_id,
-        "b_status": order.status.value,
-        "b_status_message": order.status_message,
-        "b_filled_quantity": order.filled_quantity,
-        "b_average_price": order.average_price,
-        "b_quantity": order.quantity,
-        "b_price": order.price,
-        "b_trigger_price": order.trigger_price,
-        "b_order_type": order.order_type.value,
-        "b_modification_count": order.modification_count,
-        "b_updated_at": order.updated_at,
-        "b_id": order.id,
-    }
-
-
-def _trade_values(
-    fill: Fill, realized_pnl: Decimal, charges: Decimal, recorded_at: datetime
-) -> dict:
-    return {
-        "trade_id": fill.trade_id,
-        "order_id": fill.order_id,
-        "broker_order_id": fill.broker_order_id,
-        "symbol": fill.symbol,
-        "exchange": fill.exchange,
-        "product": fill.product.value,
-        "side": fill.side.value,
-        "quantity": fill.quantity,
-        "price": fill.price,
-        "multiplier": fill.multiplier,
-        "realized_pnl": realized_pnl,
-        "charges": charges,
-        "timestamp": fill.timestamp,
-        "recorded_at": recorded_at,
-    }
-
-
-def _fill_event(fill: Fill) -> tuple[str, str]:
-    """Reason and details (already JSON, as _details_json would write them) of a FILL event.
-    Spelled out: json.dumps with options was a tenth of the time of applying a fill."""
-    details = (
-        f'{{"price": {_json_text(str(fill.price))}, "quantity": {int(fill.quantity)}, '
-        f'"trade_id": {_json_text(fill.trade_id)}}}'
-    )
-    return f"filled {fill.quantity} @ {fill.price} (trade {fill.trade_id})", details
-
-
-def _details_json(details: dict | str | None) -> str | None:
-    """Event details as stored: JSON with sorted keys (non-JSON values as their text)."""
-    if isinstance(details, str):
-        return details
-    return json.dumps(details, default=str, sort_keys=True) if details else None
-
-
-def _is_duplicate_trade(exc: IntegrityError) -> bool:
-    text = str(exc)
-    return "uq_trades_exchange_trade_id" in text or "trades.exchange, trades.trade_id" in text
-
-
-@dataclass(slots=True)
-class _Batch:
-    """Writes buffered by `OrderJournal.batch()`: the latest state of each order and
-    position (one UPDATE / upsert each), every event and trade row in order."""
-
-    orders: dict[int, Order] = field(default_factory=dict)
-    events: list[dict] = field(default_factory=list)
-    trades: list[dict] = field(default_factory=list)
-    positions: dict[tuple, Position] = field(default_factory=dict)
-
-    def find(self, **match) -> Order | None:
-        ((name, value),) = match.items()
-        for order in self.orders.values():
-            if getattr(order, name) == value:
-                return order
-        return None
-
-
-def _event_values(order_id, event_type, old, new, reason, details, at) -> dict:
-    return {
-        "order_id": order_id,
-        "at": at or utcnow(),
-        "event_type": event_type,
-        "old_status": old.value if old is not None else None,
-        "new_status": new.value if new is not None else None,
-        "reason": reason,
-        "details": _details_json(details),
-    }
 
 
 class OrderJournal:
