@@ -119,9 +119,19 @@ def flat_position(
 
 
 def apply_fill(
-    position: Position, side: OrderSide, quantity: int, price: Decimal, at: datetime | None = None
+    position: Position,
+    side: OrderSide,
+    quantity: int,
+    price: Decimal,
+    at: datetime | None = None,
+    *,
+    charges: Decimal = ZERO,
+    strategy_id: str | None = None,
 ) -> FillOutcome:
-    """Return the position after one fill and what the fill did to it."""
+    """Return the position after one fill and what the fill did to it.
+
+    `charges`: the fill's charges, added to the position's. `strategy_id`: the filling
+    order's setup, given to a position this fill opens (NEW or REVERSE)."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ValueError(f"fill quantity must be a positive whole number, got {quantity!r}")
     _check_price(price, "fill price")
@@ -190,10 +200,12 @@ def apply_fill(
         extremes[1],
         peak,
         drawdown,
-        position.charges,
+        position.charges + charges if charges else position.charges,
         opened_at,
         at or position.updated_at,
-        position.strategy_id,
+        strategy_id
+        if strategy_id and action in (PositionAction.NEW, PositionAction.REVERSE)
+        else position.strategy_id,
         position.id,
     )
     return FillOutcome(

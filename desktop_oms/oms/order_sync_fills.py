@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..domain import PositionAction, TradeReport
+from ..domain import TradeReport
 from ..domain.events import FillApplied
 from ..domain.positions import apply_fill
 from ..domain.records import evolve
@@ -39,17 +39,19 @@ class FillApplyingMixin:
         fill = fill_from_trade(order, trade, multiplier)
         if position.multiplier != multiplier:
             position = evolve(position, multiplier=multiplier)
-        outcome = apply_fill(position, order.side, fill.quantity, fill.price, now)
-        new_position = outcome.position
         fee = Decimal(0)
-        extra = {}
         if om.charges is not None:  # this fill's charges, in the same transaction
             fee = om.charges.for_fill(fill, order, instrument)
-            extra["charges"] = new_position.charges + fee
-        if outcome.action in (PositionAction.NEW, PositionAction.REVERSE) and order.strategy_id:
-            extra["strategy_id"] = order.strategy_id
-        if extra:
-            new_position = evolve(new_position, **extra)
+        outcome = apply_fill(
+            position,
+            order.side,
+            fill.quantity,
+            fill.price,
+            now,
+            charges=fee,
+            strategy_id=order.strategy_id,
+        )
+        new_position = outcome.position
         after = order_after_fill(order, fill, now)
         if after.filled_quantity > after.quantity:
             om.alert(

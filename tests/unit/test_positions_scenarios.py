@@ -684,3 +684,35 @@ def test_non_finite_mark_is_a_value_error(price):
 def test_bool_quantity_is_refused():
     with pytest.raises(ValueError):
         apply_fill(flat(), BUY, True, D("100.00"))  # type: ignore[arg-type]
+
+
+def test_apply_fill_adds_the_fills_charges_and_names_a_new_positions_setup():
+    from dataclasses import replace
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from desktop_oms.domain import OrderSide, Product
+    from desktop_oms.domain.positions import PositionAction, apply_fill, flat_position
+
+    at = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
+    flat = flat_position("INFY", "NSE", Product.MIS, Decimal(1))
+    opened = apply_fill(
+        flat, OrderSide.BUY, 10, Decimal("1500"), at, charges=Decimal("1.25"), strategy_id="ORB"
+    )
+    assert opened.action is PositionAction.NEW
+    plain = apply_fill(flat, OrderSide.BUY, 10, Decimal("1500"), at).position
+    assert opened.position == replace(plain, charges=Decimal("1.25"), strategy_id="ORB")
+    # Adding to it: charges accumulate, the setup stays the opening order's.
+    added = apply_fill(
+        opened.position, OrderSide.BUY, 5, Decimal("1501"), at, charges=Decimal("0.5"),
+        strategy_id="Scalp",
+    )  # fmt: skip
+    assert added.position.charges == Decimal("1.75")
+    assert added.position.strategy_id == "ORB"
+    # Reversing: the new side belongs to the reversing order's setup.
+    reversed_ = apply_fill(
+        added.position, OrderSide.SELL, 20, Decimal("1502"), at, strategy_id="Fade"
+    )
+    assert reversed_.action is PositionAction.REVERSE
+    assert reversed_.position.strategy_id == "Fade"
+    assert reversed_.position.charges == Decimal("1.75")
