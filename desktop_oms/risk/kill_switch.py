@@ -24,6 +24,10 @@ Progress: KillSwitchProgress events ("cancelled 12/14, flattened 3/3, verified f
 broker"), state ENGAGING while working, DONE or FAILED at the end, ARMED after rearm().
 Audit: each cancel/flatten order gets a KILL_SWITCH order_event; engage, each phase, the
 result, re-arm and refused re-arms are risk_events rows and Alerts.
+
+Layout: this module holds `KillSwitch` itself (its persisted state, engage/halt, re-arm);
+`kill_switch_sequence` is the cancel-and-flatten sequence (a mixin), `kill_switch_verify`
+the check against the broker (a mixin) and `kill_switch_result` the result it returns.
 """
 
 from __future__ import annotations
@@ -32,52 +36,27 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
-from ..domain import CANCELLABLE_STATUSES, OrderRequest, OrderSide, OrderStatus, OrderType
 from ..domain.events import KillSwitchProgress
-from ..oms.errors import OrderNotCancellable, OrderRejected
 from ..storage.types import utcnow
 from .clock import Clock, ist_now, next_trading_day, trading_day
+from .kill_switch_result import KillSwitchResult, _Progress
+from .kill_switch_sequence import PROTECTIVE_SOURCES as PROTECTIVE_SOURCES
+from .kill_switch_sequence import KillSwitchSequenceMixin
+from .kill_switch_verify import KillSwitchVerifyMixin
 
 log = logging.getLogger(__name__)
 
 STATE_KEY = "kill_switch"
 HALT_PREFIX = "Kill switch engaged"
-PROTECTIVE_SOURCES = frozenset({"bracket", "kill_switch", "square_off"})
 
 
 class RearmRefused(RuntimeError):
     """rearm() was refused; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class KillSwitchResult:
-    to_cancel: int = 0
-    cancelled: int = 0
-    to_flatten: int = 0
-    flattened: int = 0
-    kept: int = 0  # protective exits kept (not flattening)
-    verified: bool = False
-    errors: tuple[str, ...] = ()
-    message: str = ""
-
-    def __getitem__(self, key: str):  # dict-style access, as the first version returned
-        return getattr(self, key)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(slots=True)
-class _Progress:
-    cancel_ids: set[int] = field(default_factory=set)
-    flatten_keys: set = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)
-
-
-class KillSwitch:
+class KillSwitch(KillSwitchSequenceMixin, KillSwitchVerifyMixin):
     def __init__(
         self,
         order_manager,
@@ -240,282 +219,6 @@ class KillSwitch:
         else:
             self._task = asyncio.ensure_future(coro)
         return self._task
-
-    @staticmethod
-    def _protective(order) -> bool:
-        """Exits the system placed to reduce a position (bracket stop/target, square-off)."""
-        return order.source in PROTECTIVE_SOURCES
-
-    async def _stop_everything(self, flatten: bool) -> KillSwitchResult:
-        p = _Progress()
-        try:
-            cancelled, kept = await self._cancel_all(p, flatten)
-            flattened = 0
-            if flatten:
-                flattened = await self._flatten_all(p, cancelled)
-            verified, detail = await self._verify(flatten, p)
-            if not verified and flatten:
-                # The broker still shows something: trust it, and try once more.
-                try:
-                    await self.om.reconcile_positions()
-                except Exception as exc:  # noqa: BLE001
-                    p.errors.append(f"reconcile: {exc}")
-                cancelled, kept = await self._cancel_all(p, flatten)
-                flattened = await self._flatten_all(p, cancelled)
-                verified, detail = await self._verify(flatten, p)
-        except asyncio.CancelledError:
-            self.state = "ENGAGED"
-            self._progress("FAILED", "kill switch interrupted (application stopping)", p)
-            raise
-        except Exception as exc:  # noqa: BLE001 - stay engaged, say what happened
-            log.exception("kill switch failed")
-            p.errors.append(f"{type(exc).__name__}: {exc}")
-            cancelled, flattened, kept, verified, detail = (
-                self._count_cancelled(p),
-                0,
-                0,
-                False,
-                str(exc),
-            )
-        self.state = "ENGAGED"
-        parts = [f"cancelled {cancelled}/{len(p.cancel_ids)}"]
-        if flatten:
-            parts.append(f"flattened {flattened}/{len(p.flatten_keys)}")
-        elif kept:
-            parts.append(f"kept {kept} protective exit{'s' if kept != 1 else ''}")
-        parts.append(
-            ("verified flat with broker" if flatten else "verified with broker")
-            if verified
-            else f"NOT verified: {detail}"
-        )
-        message = ", ".join(parts)
-        result = KillSwitchResult(
-            len(p.cancel_ids),
-            cancelled,
-            len(p.flatten_keys),
-            flattened,
-            kept,
-            verified,
-            tuple(p.errors),
-            message,
-        )
-        self.last_result = result
-        self._progress("DONE" if verified else "FAILED", message, p, cancelled, flattened)
-        try:
-            self._persist(True)
-        except Exception:  # noqa: BLE001
-            log.exception("could not persist kill switch state")
-        self._audit(
-            "kill_switch_done" if verified else "kill_switch_failed", message, result.as_dict()
-        )
-        extra = (" (retried: " + "; ".join(p.errors[:5]) + ")") if p.errors else ""
-        # Verified is what matters: errors that retries overcame are reported, not alarming.
-        self.om.alert(
-            "warning" if verified else "error", f"Kill switch: {message}{extra}", "kill_switch"
-        )
-        return result
-
-    # ------------------------------------------------------------------ cancelling
-    def _count_cancelled(self, p: _Progress) -> int:
-        done = 0
-        for oid in p.cancel_ids:
-            current = self.om.sync.current(oid)
-            if current is None or current.status.is_terminal:
-                done += 1
-        return done
-
-    async def _cancel_all(self, p: _Progress, flatten: bool) -> tuple[int, int]:
-        sem = asyncio.Semaphore(self.concurrency)
-        kept: set[int] = set()
-
-        async def cancel(order) -> None:
-            async with sem:
-                try:
-                    self.db.journal.add_event(
-                        order.id,
-                        "KILL_SWITCH",
-                        f"cancel requested by the kill switch: {self.reason}",
-                        order.status,
-                    )
-                except Exception:  # noqa: BLE001 - the cancel matters more than its note
-                    log.exception("could not write the kill switch audit event")
-                try:
-                    await self.om.cancel_order(order.id)
-                except OrderNotCancellable:
-                    pass  # filled or cancelled meanwhile: no longer open
-                except Exception as exc:  # noqa: BLE001 - retried next round
-                    p.errors.append(f"cancel #{order.id} {order.symbol}: {exc}")
-                self._progress(
-                    "ENGAGING",
-                    f"cancelled {self._count_cancelled(p)}/{len(p.cancel_ids)}",
-                    p,
-                    self._count_cancelled(p),
-                )
-
-        for attempt in range(self.rounds):
-            await self.om.sync.drain()
-            active = self.om.sync.active_orders()
-            if not flatten and self.keep_protective_exits:
-                kept = {o.id for o in active if self._protective(o)}
-                active = [o for o in active if o.id not in kept]
-            if not active:
-                break
-            ready = [
-                o
-                for o in active
-                if o.broker_order_id is not None and o.status in CANCELLABLE_STATUSES
-            ]
-            p.cancel_ids.update(o.id for o in active)
-            self._progress(
-                "ENGAGING",
-                f"cancelled {self._count_cancelled(p)}/{len(p.cancel_ids)}",
-                p,
-                self._count_cancelled(p),
-            )
-            if ready:
-                await asyncio.gather(*(cancel(o) for o in ready))
-            else:
-                self.om.sync.wake()  # in flight: let the monitor resolve them
-            if attempt + 1 < self.rounds and any(
-                (c := self.om.sync.current(o.id)) is not None and c.status.is_active for o in active
-            ):
-                await asyncio.sleep(self.retry_delay * (attempt + 1))
-        done = self._count_cancelled(p)
-        self._audit(
-            "kill_switch_cancelled",
-            f"cancelled {done}/{len(p.cancel_ids)}",
-            {"orders": sorted(p.cancel_ids)},
-        )
-        return done, len(kept)
-
-    # ------------------------------------------------------------------ flattening
-    def _flat_count(self, p: _Progress) -> int:
-        done = 0
-        for key in p.flatten_keys:
-            if self.pm.peek(*key).quantity == 0:
-                done += 1
-        return done
-
-    async def _flatten_all(self, p: _Progress, cancelled: int) -> int:
-        sem = asyncio.Semaphore(self.concurrency)
-
-        async def flatten(position) -> None:
-            async with sem:
-                try:
-                    result = await self._flatten(position)
-                    try:
-                        self.db.journal.add_event(
-                            result.order_id,
-                            "KILL_SWITCH",
-                            f"flatten order placed by the kill switch: {self.reason}",
-                            result.status,
-                            {"position_quantity": position.quantity},
-                        )
-                    except Exception:  # noqa: BLE001
-                        log.exception("could not write the kill switch audit event")
-                except OrderRejected as exc:
-                    p.errors.append(f"flatten {position.symbol}: {exc.reason}")
-                    if "would not only reduce" in exc.reason:
-                        await self._cancel_all(p, True)  # something reappeared: cancel it too
-                except Exception as exc:  # noqa: BLE001 - retried next round
-                    p.errors.append(f"flatten {position.symbol}: {exc}")
-                self._progress(
-                    "ENGAGING",
-                    f"cancelled {cancelled}/{len(p.cancel_ids)}, flattened {self._flat_count(p)}/{len(p.flatten_keys)}",
-                    p,
-                    cancelled,
-                    self._flat_count(p),
-                )
-
-        for attempt in range(self.rounds):
-            await self.om.sync.drain()
-            busy = {
-                (o.exchange, o.symbol, o.product)
-                for o in self.om.sync.active_orders()
-                if o.source == "kill_switch"
-            }
-            positions = [pos for pos in self.pm.open_positions() if pos.key not in busy]
-            p.flatten_keys.update(pos.key for pos in self.pm.open_positions())
-            if not positions and not busy:
-                break
-            if positions:
-                self._progress(
-                    "ENGAGING",
-                    f"cancelled {cancelled}/{len(p.cancel_ids)}, flattened {self._flat_count(p)}/{len(p.flatten_keys)}",
-                    p,
-                    cancelled,
-                    self._flat_count(p),
-                )
-                await asyncio.gather(*(flatten(pos) for pos in positions))
-            await self.om.sync.drain()
-            if self.pm.open_positions() and attempt + 1 < self.rounds:
-                await asyncio.sleep(self.retry_delay * (attempt + 1))
-        done = self._flat_count(p)
-        self._audit(
-            "kill_switch_flattened",
-            f"flattened {done}/{len(p.flatten_keys)}",
-            {"positions": [":".join(map(str, k)) for k in sorted(p.flatten_keys)]},
-        )
-        return done
-
-    async def _flatten(self, position):
-        side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
-        request = OrderRequest(
-            symbol=position.symbol,
-            exchange=position.exchange,
-            side=side,
-            quantity=abs(position.quantity),
-            order_type=OrderType.MARKET,
-            product=position.product,
-            reduce_only=True,
-            source="kill_switch",
-        )
-        return await self.om.place_order(request)
-
-    # ------------------------------------------------------------------ verification
-    async def _verify(self, flatten: bool, p: _Progress) -> tuple[bool, str]:
-        broker = self.om.broker
-        detail = "broker not reachable"
-        for attempt in range(self.verify_attempts):
-            try:
-                orders = await broker.orders()
-                positions = await broker.positions()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("kill switch verification could not read the broker: %s", exc)
-                detail = f"broker not reachable ({exc})"
-            else:
-                kept_ids = set()
-                if not flatten and self.keep_protective_exits:
-                    kept_ids = {
-                        o.broker_order_id
-                        for o in self.om.sync.active_orders()
-                        if self._protective(o) and o.broker_order_id
-                    }
-                open_orders = [
-                    o
-                    for o in orders
-                    if o.status
-                    not in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
-                    and o.broker_order_id not in kept_ids
-                ]
-                open_positions = [pos for pos in positions if pos.quantity != 0]
-                if not open_orders and (not flatten or not open_positions):
-                    return True, ""
-                bits = []
-                if open_orders:
-                    bits.append(f"{len(open_orders)} order(s) still open at the broker")
-                if flatten and open_positions:
-                    bits.append(
-                        "positions still open at the broker: "
-                        + ", ".join(
-                            f"{x.exchange}:{x.symbol} {x.product.value} {x.quantity}"
-                            for x in open_positions[:5]
-                        )
-                    )
-                detail = "; ".join(bits)
-            if attempt + 1 < self.verify_attempts:
-                await asyncio.sleep(self.verify_interval)
-        return False, detail
 
     # ------------------------------------------------------------------ rearm
     def rearm_problem(self) -> str | None:
