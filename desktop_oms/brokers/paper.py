@@ -6,8 +6,14 @@
 
 Defaults: no slippage, no latency, unlimited liquidity at the last price. A MARKET order
 and a marketable LIMIT (buy at or above the last price, sell at or below) fill at once,
-in full, at the last price. The matching rules are in `paper_matching`, exchange checks
-and margins in `paper_rules`, the book in `paper_state`, durability in `paper_journal`.
+in full, at the last price.
+
+Layout: this module holds `PaperBroker` itself (construction, the Broker protocol,
+listeners) and its settings; the rest are mixins - `paper_requests` (accepting and
+modifying orders), `paper_market` (prices, matching passes, ticks), `paper_persistence`
+(start-up, commits, compaction) and `paper_controls` (test hooks). The matching rules
+are in `paper_matching`, exchange checks and margins in `paper_rules`, the book in
+`paper_state` (its records in `paper_records`), durability in `paper_journal`.
 
 The broker knows no prices until it is told (set_last_price(s), or a SimulatedMarket
 starting from the instruments file's last prices). Persistence (state_path): every order
@@ -31,8 +37,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -50,31 +55,16 @@ from ..domain import (
 from ..domain.money import to_decimal
 from ..marketdata.instruments import InstrumentStore, load_bundled_instruments
 from .base import BrokerUpdate, Funds, Tick, TickListener, UpdateListener
-from .errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable, OrderNotFoundAtBroker
+from .errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable
 from .paper_controls import Fault, PaperControls
 from .paper_delivery import ListenerHub, RateLimiter
 from .paper_journal import PaperJournal, PaperJournalCorrupt
-from .paper_matching import CancelRest, Execute, MatchingRules, Trigger
-from .paper_matching import match as match_order
-from .paper_rules import (
-    MAX_MODIFICATIONS,
-    OrderTerms,
-    check_funds,
-    check_new_order,
-    check_terms,
-    label,
-    modified_terms,
-    order_margin,
-    used_margin,
-)
-from .paper_state import (
-    JOURNAL_FORMAT,
-    JOURNAL_VERSION,
-    PaperOrder,
-    PaperState,
-    PaperStateError,
-    price_key,
-)
+from .paper_market import PaperMarketMixin
+from .paper_matching import MatchingRules
+from .paper_persistence import PaperPersistenceMixin
+from .paper_requests import PaperRequestsMixin
+from .paper_rules import used_margin
+from .paper_state import PaperState
 
 __all__ = ["PaperBroker", "PaperJournalCorrupt"]
 
@@ -99,7 +89,8 @@ def _today() -> date:
     return datetime.now(IST).date()
 
 
-class PaperBroker(PaperControls):
+# The mixins come before PaperControls, whose stand-ins (_commit, _trade_event) they define.
+class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, PaperControls):
     """Simulated exchange implementing `desktop_oms.brokers.base.Broker`."""
 
     name = "paper"
@@ -158,82 +149,6 @@ class PaperBroker(PaperControls):
         self._prices_saved_at = time.monotonic()
         self.subscribed: set[tuple[str, str]] = set()
         self._load(to_decimal(funds, "funds"))
-
-    # -- start-up and persistence --------------------------------------------------------
-
-    def _init_event(self, funds: Decimal) -> dict:
-        now = datetime.now(IST)
-        day_floor = int(now.strftime("%y%m%d")) * 10**13
-        if self.seed is None:
-            # Fresh in-memory books started at different times never reuse an id.
-            since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
-            last_order = day_floor + (since_midnight // timedelta(microseconds=1)) * 100
-            last_trade = time.time_ns() // 10_000
-        else:
-            last_order, last_trade = day_floor, 10_000_000
-        return {
-            "type": "init",
-            "format": JOURNAL_FORMAT,
-            "version": JOURNAL_VERSION,
-            "funds": str(funds),
-            "last_order_id": last_order,
-            "last_trade_id": last_trade,
-            "at": _utcnow().isoformat(),
-        }
-
-    def _load(self, funds: Decimal) -> None:
-        if self._journal is None:
-            self._state.apply(self._init_event(funds))
-            return
-        records = self._journal.load()
-        for line, event in records:
-            try:
-                self._state.apply(event)
-            except PaperStateError as exc:
-                raise self._journal.corrupt(line, str(exc)) from None
-        if not records:
-            self._commit([self._init_event(funds)])
-        elif self._journal.lines > COMPACT_AFTER_LINES or (
-            self._journal.lines > 1 and self._journal.size() > COMPACT_AFTER_BYTES
-        ):
-            self.compact()
-
-    def compact(self) -> None:
-        """Rewrite the journal as one snapshot record (done on load when it is large)."""
-        with self._lock:
-            if self._journal is None:
-                return
-            self._unsaved_prices.clear()
-            self._journal.rewrite([self._state.snapshot()])
-
-    def _commit(self, events: list[dict], durable: bool = True) -> list[BrokerUpdate]:
-        """Make events durable, then apply them. Returns the updates to push.
-
-        Prices not yet saved ride along with whatever is written.
-        """
-        if self._broken:
-            raise BrokerUnavailable(self._broken)
-        if self._journal is not None:
-            if self._unsaved_prices:
-                events = [self._prices_event(), *events]
-            if events:
-                try:
-                    self._journal.append(events, durable=durable)
-                except OSError as exc:
-                    self._broken = (
-                        f"Paper broker could not save its state ({exc}); restart the application"
-                    )
-                    log.exception("paper broker journal write failed")
-                    raise BrokerOutcomeUnknown(self._broken) from exc
-        updates = []
-        for event in events:
-            changed = self._state.apply(event)
-            if isinstance(changed, TradeReport):
-                report = self._state.report(changed.broker_order_id)
-                updates.append(BrokerUpdate(orders=(report,), trades=(changed,)))
-            elif isinstance(changed, PaperOrder):
-                updates.append(BrokerUpdate(orders=(self._state.report(changed.broker_order_id),)))
-        return updates
 
     # -- Broker protocol ------------------------------------------------------------------
 
@@ -354,292 +269,6 @@ class PaperBroker(PaperControls):
     def subscribe(self, instruments: Sequence[tuple[str, str]]) -> None:
         """Recorded only: the paper broker streams ticks of every instrument it prices."""
         self.subscribed.update((str(e).upper(), str(s).upper()) for e, s in instruments)
-
-    # -- requests ---------------------------------------------------------------------------
-
-    async def _before_request(self, order_request: bool = False) -> None:
-        if self._hub.loop is None:
-            self._hub.loop = asyncio.get_running_loop()
-        if order_request and self._limiter is not None:
-            await self._limiter.acquire()
-        if self.latency_s > 0:
-            # Order requests: half the latency before the exchange acts, half after (a
-            # caller that gives up in the second half leaves an order that exists).
-            await asyncio.sleep(self.latency_s / 2 if order_request else self.latency_s)
-
-    async def _after_request(self) -> None:
-        if self.latency_s > 0:
-            await asyncio.sleep(self.latency_s / 2)
-
-    def _accept(self, order: Order) -> tuple[str, list[BrokerUpdate]]:
-        key = (order.exchange, order.symbol)
-        last = self._state.prices.get(key)
-        instrument, terms = check_new_order(order, self.instrument_store.get(*key), last, _today())
-        reference = terms.price if terms.price is not None else last
-        if reference is not None:
-            position = self._state.position_quantity(order.exchange, order.symbol, order.product)
-            required = order_margin(
-                instrument, order.product, order.side, order.quantity, reference, position
-            )
-            check_funds(required, self._cash() - self._used_margin())
-        now = _utcnow()
-        paper = PaperOrder(
-            broker_order_id=self._next_order_id(),
-            tag=order.client_order_id,
-            exchange=instrument.exchange,
-            symbol=instrument.symbol,
-            side=order.side,
-            order_type=terms.order_type,
-            product=order.product,
-            validity=order.validity,
-            variety=order.variety,
-            quantity=terms.quantity,
-            price=terms.price,
-            trigger_price=terms.trigger_price,
-            status=OrderStatus.TRIGGER_PENDING
-            if terms.order_type.needs_trigger
-            else OrderStatus.OPEN,
-            placed_at=now,
-            updated_at=now,
-        )
-        events = [{"type": "accepted", "order": paper.to_json()}]
-        events += self._match_events(paper, instrument, last, entering=True, now=now)
-        return paper.broker_order_id, self._commit(events)
-
-    def _modify(
-        self,
-        broker_order_id: str,
-        quantity: int | None,
-        price: Decimal | int | str | None,
-        trigger_price: Decimal | int | str | None,
-        order_type: OrderType | str | None,
-    ) -> list[BrokerUpdate]:
-        order = self._open_order(broker_order_id, "modified")
-        if order.modification_count >= MAX_MODIFICATIONS:
-            raise BrokerRejected(
-                f"Maximum allowed order modifications ({MAX_MODIFICATIONS}) exceeded"
-            )
-        instrument = self.instrument_store.get(order.exchange, order.symbol)
-        if instrument is None:
-            raise BrokerRejected(f"Unknown instrument {label(order.exchange, order.symbol)}")
-        try:
-            new_type = OrderType(order_type) if order_type is not None else None
-            new_price = to_decimal(price, "price") if price is not None else None
-            new_trigger = (
-                to_decimal(trigger_price, "trigger price") if trigger_price is not None else None
-            )
-        except ValueError as exc:
-            raise BrokerRejected(str(exc)) from None
-        current = OrderTerms(order.order_type, order.quantity, order.price, order.trigger_price)
-        terms = modified_terms(
-            current,
-            quantity=quantity,
-            price=new_price,
-            trigger_price=new_trigger,
-            order_type=new_type,
-        )
-        if terms.order_type.needs_trigger and not order.order_type.needs_trigger:
-            raise BrokerRejected(
-                f"An open {order.order_type.value} order cannot be changed into an {terms.order_type.value} order"
-            )
-        check_terms(instrument, order.side, terms)
-        if terms.quantity < order.filled_quantity:
-            raise BrokerRejected(
-                f"Quantity cannot be less than the filled quantity ({order.filled_quantity})"
-            )
-        last = self._state.prices.get(order.key)
-        if terms.order_type is OrderType.MARKET and last is None:
-            raise BrokerRejected(f"No market price for {label(order.exchange, order.symbol)}")
-        now = _utcnow()
-        event = {
-            "type": "modified",
-            "order_id": order.broker_order_id,
-            "quantity": terms.quantity,
-            "price": None if terms.price is None else str(terms.price),
-            "trigger_price": None if terms.trigger_price is None else str(terms.trigger_price),
-            "order_type": terms.order_type.value,
-            "at": now.isoformat(),
-        }
-        preview = replace(
-            order,
-            quantity=terms.quantity,
-            price=terms.price,
-            trigger_price=terms.trigger_price,
-            order_type=terms.order_type,
-        )
-        preview.settle_status()
-        return self._commit(
-            [event, *self._match_events(preview, instrument, last, entering=True, now=now)]
-        )
-
-    def _open_order(self, broker_order_id: str, verb: str) -> PaperOrder:
-        order = self._state.orders.get(str(broker_order_id))
-        if order is None:
-            raise OrderNotFoundAtBroker(
-                f"Couldn't find order {broker_order_id} at the paper broker"
-            )
-        if not order.is_active:
-            raise BrokerRejected(
-                f"Order cannot be {verb} as it is already {_FINISHED_WORDS[order.status]}"
-            )
-        return order
-
-    # -- matching -------------------------------------------------------------------------------
-
-    def _match_events(
-        self,
-        order: PaperOrder,
-        instrument: Instrument,
-        last: Decimal | None,
-        *,
-        entering: bool,
-        now: datetime,
-    ) -> list[dict]:
-        actions = match_order(
-            order,
-            last,
-            tick=instrument.tick_size,
-            lot_size=instrument.lot_size,
-            rules=self.rules,
-            entering=entering,
-        )
-        at = now.isoformat()
-        events: list[dict] = []
-        for action in actions:
-            if isinstance(action, Trigger):
-                events.append({"type": "triggered", "order_id": order.broker_order_id, "at": at})
-            elif isinstance(action, Execute):
-                events.append(
-                    self._trade_event(
-                        order, action.quantity, action.price, instrument.multiplier, at
-                    )
-                )
-            elif isinstance(action, CancelRest):
-                events.append(
-                    {
-                        "type": "cancelled",
-                        "order_id": order.broker_order_id,
-                        "message": action.message,
-                        "at": at,
-                    }
-                )
-        return events
-
-    def _trade_event(
-        self, order: PaperOrder, quantity: int, price: Decimal, multiplier: Decimal, at: str
-    ) -> dict:
-        self._trade_alloc = max(self._trade_alloc, self._state.last_trade_id) + 1
-        return {
-            "type": "trade",
-            "trade_id": str(self._trade_alloc),
-            "order_id": order.broker_order_id,
-            "quantity": quantity,
-            "price": str(price),
-            "multiplier": str(multiplier),
-            "at": at,
-        }
-
-    def _next_order_id(self) -> str:
-        day_floor = int(datetime.now(IST).strftime("%y%m%d")) * 10**13
-        self._order_alloc = max(self._order_alloc, self._state.last_order_id, day_floor) + 1
-        return str(self._order_alloc)
-
-    def _run_matching(self, keys, now: datetime) -> list[dict]:
-        events: list[dict] = []
-        for key in keys:
-            instrument = self.instrument_store.get(*key)
-            last = self._state.prices.get(key)
-            if instrument is None or last is None:
-                continue
-            for order in self._state.active_orders(*key):
-                events += self._match_events(order, instrument, last, entering=False, now=now)
-        return events
-
-    # -- market data ----------------------------------------------------------------------------
-
-    def last_price(self, exchange: str, symbol: str) -> Decimal | None:
-        with self._lock:
-            return self._state.prices.get((exchange.upper(), symbol.upper()))
-
-    def last_prices(self) -> dict[tuple[str, str], Decimal]:
-        with self._lock:
-            return dict(self._state.prices)
-
-    def set_last_price(
-        self, exchange: str, symbol: str, price: Decimal | int | str
-    ) -> list[TradeReport]:
-        """Set one instrument's last price and match its orders. Returns the new trades."""
-        return self.set_last_prices({(exchange, symbol): price})
-
-    def set_last_prices(
-        self, prices: Mapping[tuple[str, str] | str, Decimal | int | str]
-    ) -> list[TradeReport]:
-        """Set last prices (keys (exchange, symbol) or "EXCHANGE:SYMBOL"), match, push ticks.
-
-        Unknown instruments raise UnknownInstrument (a KeyError); a price that is not a
-        positive number raises ValueError. Nothing changes unless every entry is valid.
-        """
-        parsed: dict[tuple[str, str], Decimal] = {}
-        for key, value in prices.items():
-            exchange, symbol = key.split(":", 1) if isinstance(key, str) else key
-            instrument = self.instrument_store.require(exchange, symbol)
-            price = to_decimal(value, f"price of {label(*instrument.key)}")
-            if price <= 0:
-                raise ValueError(f"price of {label(*instrument.key)} must be positive, got {price}")
-            parsed[instrument.key] = price
-        with self._lock:
-            now = _utcnow()
-            ticks = []
-            for key, price in parsed.items():
-                self._state.prices[key] = price
-                if self._journal is not None:
-                    self._unsaved_prices[key] = price
-                ticks.append(self._tick(key, price, now))
-            events = self._run_matching(parsed, now)
-            updates: list[BrokerUpdate] = []
-            if events:
-                updates = self._commit(events)
-            elif (
-                not self._broken
-                and time.monotonic() - self._prices_saved_at >= PRICE_SAVE_INTERVAL_S
-            ):
-                self._commit([], durable=False)  # prices only: cheap, not fsync'ed
-        self._publish(ticks, updates)
-        return [trade for update in updates for trade in update.trades]
-
-    def match(self, exchange: str, symbol: str) -> list[TradeReport]:
-        """Run matching for one instrument again without a price change (partial fills)."""
-        instrument = self.instrument_store.require(exchange, symbol)
-        with self._lock:
-            events = self._run_matching([instrument.key], _utcnow())
-            updates = self._commit(events) if events else []
-        self._publish((), updates)
-        return [trade for update in updates for trade in update.trades]
-
-    def _prices_event(self) -> dict:
-        event = {
-            "type": "prices",
-            "prices": {price_key(*k): str(v) for k, v in self._unsaved_prices.items()},
-        }
-        self._unsaved_prices.clear()
-        self._prices_saved_at = time.monotonic()
-        return event
-
-    def _tick(self, key: tuple[str, str], price: Decimal, now: datetime) -> Tick:
-        opened, high, low = self._session.get(key, (price, price, price))
-        high, low = max(high, price), min(low, price)
-        self._session[key] = (opened, high, low)
-        close = self._reference_prices.get(key)
-        return Tick(
-            exchange=key[0],
-            symbol=key[1],
-            last_price=price,
-            timestamp=now,
-            open=opened,
-            high=high,
-            low=low,
-            close=close,
-        )
 
     # -- funds -----------------------------------------------------------------------------------
 
