@@ -4,6 +4,11 @@ Nothing is submitted unless every field passes `ticket_logic.check_ticket`; orde
 `confirm_above` wait for a non-modal confirmation; the submit coroutine runs as a kept
 asyncio task (`ticket_submit.SubmitRunner`) with Buy/Sell disabled until it finishes, and
 its outcome (result, OrderRejected reason, any other error) is shown on `ticketMessage`.
+
+Layout: OrderTicket (here: state, wiring and the public API) takes its behaviour from
+mixins in ui/order_ticket_send.py (check, confirm, submit, Buy/Sell state),
+ui/order_ticket_live.py (instrument look-ups, live metrics and field marks) and
+ui/order_ticket_keys.py (keyboard); its widgets and layout are ui/ticket_form.py.
 """
 
 from __future__ import annotations
@@ -15,23 +20,22 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType
 from desktop_oms.domain.money import round_to_tick
 
-from . import dialogs, theme
-from . import format as fmt
+from . import theme
+from .order_ticket_keys import TicketKeysMixin
+from .order_ticket_live import TicketLiveMixin
+from .order_ticket_send import TicketSendMixin
 from .symbol_completer import SymbolCompleter
 from .ticket_fields import parse_int_text
 from .ticket_form import NO_SETUP, TicketForm
-from .ticket_logic import TicketCheck, check_ticket
-from .ticket_submit import ERROR, INTERRUPTED, OK, REJECTED, SubmitRunner, describe_request
+from .ticket_logic import TicketCheck
+from .ticket_submit import SubmitRunner
 
 log = logging.getLogger(__name__)
-
-_OUTCOME_KIND = {OK: "ok", REJECTED: "error", ERROR: "error", INTERRUPTED: "warn"}
 
 
 class InstrumentSource(Protocol):
@@ -39,7 +43,7 @@ class InstrumentSource(Protocol):
     def get(self, exchange: str, symbol: str) -> Instrument | None: ...
 
 
-class OrderTicket(TicketForm):
+class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm):
     """objectName "orderTicket"; children as in ARCHITECTURE.md (ticketSymbol, ...)."""
 
     order_sent = Signal(object, object)  # (OrderRequest, result returned by submit)
@@ -281,205 +285,3 @@ class OrderTicket(TicketForm):
     def refresh_market(self) -> None:
         """Re-read the last price now (e.g. after the window flushed a batch of ticks)."""
         self._refresh_metrics()
-
-    def check(self) -> TicketCheck:
-        """Validate the fields as typed (no effect on the widgets)."""
-        return check_ticket(
-            self._input(),
-            instrument=self._safe_get,
-            last_price=self._safe_ltp,
-            capital=self._capital,
-            max_quantity=self._max_quantity,
-            max_order_value=self._max_order_value,
-        )
-
-    def send(self, side: OrderSide | str | None = None) -> bool:
-        """Validate, then submit or ask to confirm. True if the order is on its way."""
-        if side is not None:
-            self.set_side(side)
-        if self._busy:
-            self._show("The previous order is still being sent\u2026", "warn", source="result")
-            return False
-        if self._confirm_box is not None:
-            self._confirm_box.raise_()
-            return False
-        if not self._trading_enabled:
-            self._show(self._trading_reason or "Trading is disabled", "error", source="result")
-            return False
-        check = self.check()
-        self.last_check = check
-        self._mark(check.problems)
-        if not check.ok or check.request is None:
-            self._show(check.reason() or "Order refused", "error", source="check")
-            return False
-        request = check.request
-        value = check.metrics.value
-        limit = self._confirm_above
-        if limit is not None and (value is None or value > limit):
-            value_text = fmt.rupees(value) if value is not None else "unknown (no last price)"
-            self._confirm_box = dialogs.confirm(
-                self,
-                "Confirm large order",
-                f"{describe_request(request)}\nOrder value {value_text}",
-                on_yes=lambda: self._confirmed(request, True),
-                on_no=lambda: self._confirmed(request, False),
-                yes_text=f"&Send {request.side.value}",
-                informative=f"Above your confirmation threshold of {fmt.rupees(limit)}.",
-            )
-            self._update_buttons()
-            self._show("Waiting for confirmation\u2026", "warn", source="result")
-            return True
-        return self._submit(request)
-
-    # ---- submission --------------------------------------------------------------
-
-    def _confirmed(self, request: OrderRequest, yes: bool) -> None:
-        self._confirm_box = None
-        self._update_buttons()
-        if yes:
-            self._submit(request)
-        else:
-            self._show("Not sent (confirmation declined)", "info", source="result")
-
-    def _submit(self, request: OrderRequest) -> bool:
-        problem = self._runner.run(request)
-        if problem is not None:
-            self._show(problem, "error", source="result")
-            return False
-        return True
-
-    def _on_started(self, request: OrderRequest) -> None:
-        self._set_busy(True)
-        self._show(f"Sending {describe_request(request)}\u2026", "info", source="result")
-
-    def _on_finished(self, request: OrderRequest, outcome: str, text: str, result: object) -> None:
-        self._set_busy(False)
-        self._show(text, _OUTCOME_KIND.get(outcome, "error"), source="result")
-        if outcome == OK:
-            self.order_sent.emit(request, result)
-        else:
-            self.order_failed.emit(request, text)
-
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
-        enabled = self._trading_enabled and not self._busy and self._confirm_box is None
-        self.buy_button.setEnabled(enabled)
-        self.sell_button.setEnabled(enabled)
-        if not self._trading_enabled:
-            tip = self._trading_reason or "Trading is disabled"
-        elif not enabled:
-            tip = "An order is in progress"
-        else:
-            tip = "{} now. Enter sends on the current side; Esc clears."
-        self.buy_button.setToolTip(tip.format("Buy (F1 / B)"))
-        self.sell_button.setToolTip(tip.format("Sell (F2 / S)"))
-
-    # ---- live updates ------------------------------------------------------------
-
-    def _safe_get(self, exchange: str, symbol: str) -> Instrument | None:
-        try:
-            return self._instruments.get(exchange, symbol)
-        except Exception:
-            log.exception("instrument lookup %s:%s failed", exchange, symbol)
-            return None
-
-    def _safe_ltp(self, exchange: str, symbol: str) -> Decimal | None:
-        try:
-            value = self._last_price_fn(exchange, symbol)
-        except Exception:
-            log.exception("last price %s:%s failed", exchange, symbol)
-            return None
-        return None if value is None else Decimal(value)
-
-    def _on_picked(self, exchange: str, symbol: str) -> None:
-        if exchange:
-            self.exchange.setCurrentText(str(exchange))
-        if symbol:
-            self.symbol.setText(str(symbol))
-
-    def _on_instrument_changed(self, *_args: object) -> None:
-        symbol = self.symbol.text().strip().upper()
-        inst = self._safe_get(self.exchange.currentText(), symbol) if symbol else None
-        if inst != self._instrument:
-            self._instrument = inst
-            if inst is not None:
-                self.quantity.set_lot_size(inst.lot_size)
-                for edit in (self.price, self.trigger, self.stop_loss, self.take_profit):
-                    edit.setSingleStep(inst.tick_size)
-                extra = f" \u00b7 x{inst.multiplier}" if inst.multiplier != 1 else ""
-                self.instrument_label.setText(
-                    f"lot {inst.lot_size} \u00b7 tick {inst.tick_size}{extra}"
-                )
-                self.instrument_label.setToolTip(f"{inst.exchange}:{inst.symbol} {inst.name}")
-                self.instrument_changed.emit(inst.exchange, inst.symbol)
-            else:
-                self.quantity.set_lot_size(1)
-                self.instrument_label.setText("")
-                self.instrument_label.setToolTip("")
-        self._on_edited()
-
-    def _on_type_changed(self, *_args: object) -> None:
-        kind = OrderType(self.order_type.currentText())
-        self.price.setEnabled(kind.needs_price)
-        self.trigger.setEnabled(kind.needs_trigger)
-        self._on_edited()
-
-    def _on_refresh_timer(self) -> None:
-        if self.isVisible() and self._instrument is not None:
-            self._refresh_metrics()
-
-    def _refresh_metrics(self) -> TicketCheck:
-        check = self.check()
-        m = check.metrics
-        self.last_price_label.setText(
-            f"LTP {fmt.price(m.last_price) if m.last_price is not None else fmt.DASH}"
-        )
-        self.value_label.setText(f"Value {fmt.rupees(m.value)}")
-        if m.risk is not None:
-            pct = f" ({fmt.percent(m.risk_pct)} of capital)" if m.risk_pct is not None else ""
-            self.risk_label.setText(f"Risk {fmt.rupees(m.risk)}{pct}")
-        else:
-            self.risk_label.setText(f"Risk {fmt.DASH}")
-        rr = m.reward_risk
-        self.rr_label.setText(
-            f"Reward:risk {rr:.2f}" if rr is not None else f"Reward:risk {fmt.DASH}"
-        )
-        return check
-
-    def _on_edited(self, *_args: object) -> None:
-        """After any edit: metrics, and marks for what is wrong with the typed text.
-
-        Fields merely left empty are only flagged on send."""
-        check = self._refresh_metrics()
-        invalid = check.invalid_only()
-        self._mark(invalid)
-        if invalid:
-            self._show(next(iter(invalid.values())), "warn", source="live")
-        elif self._message_source in ("live", "check"):
-            self._show("", "info", source="live")
-
-    # ---- keyboard ----------------------------------------------------------------
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        """Keys the focused child did not use: Enter sends, Esc clears, F1/F2 (B/S) side."""
-        key = event.key()
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        plain = mods == Qt.KeyboardModifier.NoModifier
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
-            self.send()
-        elif key == Qt.Key.Key_Escape:
-            if self.completer.model().rowCount() and self.completer.popup().isVisible():
-                self.completer.popup().hide()
-            else:
-                self.clear()
-        elif key == Qt.Key.Key_F1 or (key == Qt.Key.Key_B and plain):
-            self.open_for(OrderSide.BUY)
-        elif key == Qt.Key.Key_F2 or (key == Qt.Key.Key_S and plain):
-            self.open_for(OrderSide.SELL)
-        else:
-            super().keyPressEvent(event)
-            return
-        event.accept()
