@@ -19,11 +19,16 @@ _COPIERS: dict[type, Any] = {}
 
 
 def _copier(cls: type):
-    names = [f.name for f in fields(cls) if f.init]
-    if any(not f.init for f in fields(cls)):
+    all_fields = fields(cls)
+    if any(not f.init for f in all_fields):
         raise TypeError(f"{cls.__name__} has fields outside __init__; use dataclasses.replace")
+    names = [f.name for f in all_fields]
     params = ", ".join(f"{name}=_UNSET" for name in names)
-    args = ", ".join(f"{name}=obj.{name} if {name} is _UNSET else {name}" for name in names)
+    # Positional where __init__ takes them so (cheaper than keywords), in field order.
+    args = ", ".join(
+        (f"{f.name}=" if f.kw_only else "") + f"obj.{f.name} if {f.name} is _UNSET else {f.name}"
+        for f in sorted(all_fields, key=lambda f: f.kw_only)
+    )
     namespace = {"_UNSET": _UNSET, "_cls": cls}
     exec(f"def copy(obj, *, {params}):\n    return _cls({args})\n", namespace)  # noqa: S102 - generated from field names only
     return namespace["copy"]

@@ -25,6 +25,9 @@ class EventBus:
         self._handlers: dict[type, list[Handler]] = defaultdict(list)
         self.on_handler_error: Callable[[Handler, Event, BaseException], None] | None = None
         self._held: list[Event] | None = None
+        # Per concrete event type: the handler lists of it and its bases that exist (the
+        # live lists: a handler removed while an event is delivered is not called after).
+        self._resolved: dict[type, tuple[list[Handler], ...]] = {}
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -47,6 +50,7 @@ class EventBus:
     def subscribe(self, event_type: type[Event], handler: Handler) -> Callable[[], None]:
         """Call `handler` for events of `event_type` (and its subclasses). Returns an unsubscribe."""
         self._handlers[event_type].append(handler)
+        self._resolved.clear()
 
         def unsubscribe() -> None:
             try:
@@ -60,8 +64,14 @@ class EventBus:
         if self._held is not None:
             self._held.append(event)
             return
-        for event_type in type(event).__mro__:
-            for handler in tuple(self._handlers.get(event_type, ())):
+        kind = type(event)
+        lists = self._resolved.get(kind)
+        if lists is None:
+            lists = self._resolved[kind] = tuple(
+                self._handlers[t] for t in kind.__mro__ if t in self._handlers
+            )
+        for handlers in lists:
+            for handler in tuple(handlers):
                 try:
                     handler(event)
                 except Exception as exc:  # noqa: BLE001 - isolate subscribers

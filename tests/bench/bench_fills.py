@@ -1,9 +1,12 @@
-"""Fill throughput: fills applied end to end (trade row + order change + event + position,
-one journal transaction each, then the in-memory position and the events to subscribers).
+"""Fill throughput: fills applied end to end (trade row + order change + event + position
+in the journal, then the in-memory position and the events to subscribers). Updates that
+are queued together are journaled as one transaction (OrderSync group commit, at most
+MAX_GROUP updates); a lone update is its own transaction.
 
 Driven through the OMS's pushed-update path: one BrokerUpdate(trades=(trade,)) per fill
 handed to OrderSync._on_update (the broker's update listener), applied by the OMS's
-consumer task (OrderSync._consume -> _apply -> _apply_trade -> journal.record_fill);
+consumer task (OrderSync._consume -> _apply_group -> _apply -> _apply_trade ->
+journal.record_fill, buffered, then one flush per group);
 timed from the first update to the last one applied (OrderSync.drain). The orders are
 5,000 OPEN orders written into the journal beforehand (quantity 10 each, 10 fills of 1
 share each, BUY and SELL over the 10 bundled NSE equities, so positions open, reduce and
