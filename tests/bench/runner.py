@@ -1,6 +1,6 @@
 """Benchmark suite runner: each benchmark in its own process, one table, one JSON file.
 
-    uv run python -m tests.bench                     # everything, full size (~15 min)
+    uv run python -m tests.bench                     # everything, full size (~6 min)
     uv run python -m tests.bench --scale 0.1 --runs 1 --only order_path,fills
     uv run pytest tests/bench -m bench -s            # the same, as a test that fails on a missed target
 
