@@ -16,6 +16,7 @@ from ..domain.events import (
     OrderModified,
     OrderStatusChanged,
 )
+from ..storage import explain_storage_error
 from ..storage.types import utcnow
 from .order_sync_fills import FillApplyingMixin
 from .order_sync_reconcile import ReconcilingMixin
@@ -58,6 +59,8 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
         self._fills_by_key: dict[tuple, int] = {}
         self._foreign: set[str] = set()
         self._terms = TermsGuard()
+        self._stale_memory = False
+        self._halted_reading = False
         self._finished: OrderedDict[int, Order] = OrderedDict()
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
@@ -253,10 +256,14 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
                 group.append(self._queue.get_nowait())
             try:
                 async with self._lock:
-                    if len(group) == 1:
+                    if not self._memory_matches_journal():
+                        pass  # dropped: the poll fetches the broker's orders and trades again
+                    elif len(group) == 1:
                         self._apply_update(group[0])
                     else:
                         self._apply_group(group)
+            except Exception as exc:  # noqa: BLE001 - the consumer must outlive any update
+                self._tasks.report("order-updates", exc)
             finally:
                 async with self._progress:
                     self._processed += len(group)
@@ -288,12 +295,46 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
                 exc,
             )
             self._orphan_trades, self._fill_gaps, self._unknown_outcome = saved
-            self._load_from_journal()
-            om.positions.reload()
-            for update in group:
-                self._apply_update(update)
+            self._stale_memory = True  # memory holds the group; the journal does not
+            if self._memory_matches_journal():
+                for update in group:
+                    self._apply_update(update)
             return
         self._journal_writable()
+
+    def _memory_matches_journal(self) -> bool:
+        """After a failed group, memory is ahead of the journal until it is reloaded from
+        it. Until then nothing is applied and new orders are held; the broker's orders
+        and trades are fetched again (poll) once the reload succeeds."""
+        if not self._stale_memory:
+            return True
+        om = self.om
+        try:
+            self._load_from_journal()
+            om.positions.reload()
+        except Exception as exc:  # noqa: BLE001 - retried on the next update or poll
+            reason = explain_storage_error(exc)
+            if "storage" not in om.halts():
+                self._halted_reading = True
+                om.halt(
+                    f"The journal cannot be read back ({reason}); new orders are held",
+                    source="storage",
+                )
+                om.alert(
+                    "error",
+                    f"Broker updates could not be recorded and the journal cannot be read back "
+                    f"({reason}). New orders are held; updates will be fetched from the broker "
+                    "again once the journal can be read.",
+                    "storage",
+                )
+            return False
+        self._stale_memory = False
+        if self._halted_reading:
+            self._halted_reading = False
+            om.resume("storage")
+            om.alert("info", "The journal can be read again: new orders allowed", "storage")
+        self.wake()  # poll the broker now: it has what was not applied meanwhile
+        return True
 
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait until pushed updates received so far are applied (bounded)."""
@@ -361,11 +402,16 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
         if not om.ready:
             await self.recover()
             return
+        async with self._lock:
+            if not self._memory_matches_journal():
+                return
         if not self._active and not self._orphan_trades and not self._fill_gaps:
             return
         reports = await om.broker.orders()
         trades = await om.broker.trades()
         async with self._lock:
+            if not self._memory_matches_journal():
+                return
             self._apply(reports, trades)
             self._resolve_unknown(reports)
 

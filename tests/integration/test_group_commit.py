@@ -272,3 +272,44 @@ def test_fill_event_details_are_the_json_of_its_fields(price, quantity, trade_id
     assert _details_json(details) == details
     assert _details_json({"b": 1, "a": Decimal("1.5")}) == '{"a": "1.5", "b": 1}'
     assert _details_json({}) is None and _details_json(None) is None
+
+
+async def test_if_the_journal_cannot_be_read_back_nothing_is_applied_until_it_can(
+    paper_oms, monkeypatch
+):
+    """A group fails to commit and reloading memory from the journal fails too (the disk
+    is gone): memory would be ahead of the journal, so new orders are held and nothing
+    is applied. Once the journal reads again, memory is reloaded, orders are allowed and
+    the poll fetches the fills from the broker: each recorded once."""
+    h = paper_oms
+    orders = await _resting_orders(h)
+    journal = h.db.journal
+    real_flush, real_keys = journal._flush, journal.trade_keys
+    failing = {"flush": True, "read": True}
+
+    def flush(batch):
+        if failing["flush"]:
+            raise OSError(5, "Input/output error")
+        return real_flush(batch)
+
+    def trade_keys(since=None):
+        if failing["read"]:
+            raise OSError(5, "Input/output error")
+        return real_keys(since)
+
+    monkeypatch.setattr(journal, "_flush", flush)
+    monkeypatch.setattr(journal, "trade_keys", trade_keys)
+    await _cross(h)
+    assert "storage" in h.om.halts()
+    assert h.count("trades") == 0
+    with pytest.raises(Exception, match="(?i)halt|held"):
+        await h.om.place_order(limit(qty=1, price="2400"))
+    await h.om.sync._poll()  # still unreadable: nothing applied
+    assert h.count("trades") == 0
+    failing.update(flush=False, read=False)
+    await h.om.sync._poll()
+    assert "storage" not in h.om.halts()
+    assert h.count("trades") == ORDERS
+    assert (await h.pm.get_position("RELIANCE")).quantity == 10 * ORDERS
+    for o in orders:
+        assert journal.get(o.id).filled_quantity == 10
