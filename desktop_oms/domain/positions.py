@@ -118,6 +118,15 @@ def flat_position(
     return Position(symbol=symbol, exchange=exchange, product=product, multiplier=multiplier)
 
 
+def _excursion(upnl: Decimal, peak: Decimal, drawdown: Decimal) -> tuple[Decimal, Decimal]:
+    """Peak unrealized PnL and the largest fall from it, after valuing at `upnl` (ties
+    keep the existing Decimal, as max() does)."""
+    if upnl > peak:
+        peak = upnl
+    fall = peak - upnl
+    return peak, fall if fall > drawdown else drawdown
+
+
 def apply_fill(
     position: Position,
     side: OrderSide,
@@ -179,11 +188,7 @@ def apply_fill(
     # One construction: the values of replace(...) followed by _with_unrealized(..., mark).
     if new_qty:
         upnl = new_qty * (mark - new_avg) * mult
-        if upnl > peak:
-            peak = upnl
-        fall = peak - upnl
-        if fall > drawdown:
-            drawdown = fall
+        peak, drawdown = _excursion(upnl, peak, drawdown)
     else:
         upnl = ZERO
     updated = _position(
@@ -240,11 +245,7 @@ def mark_to_market(position: Position, mark: Decimal, at: datetime | None = None
         if low is None or mark < low:
             low = mark
         upnl = qty * (mark - p.average_price) * p.multiplier
-        if upnl > peak:
-            peak = upnl
-        fall = peak - upnl
-        if fall > drawdown:
-            drawdown = fall
+        peak, drawdown = _excursion(upnl, peak, drawdown)
     else:
         upnl = ZERO
     return _position(
