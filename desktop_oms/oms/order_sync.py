@@ -63,7 +63,9 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
         self._halted_reading = False
         self._finished: OrderedDict[int, Order] = OrderedDict()
         self._lock = asyncio.Lock()
-        self._queue: asyncio.Queue[BrokerUpdate] = asyncio.Queue()
+        # Pushed updates with their arrival number (see _next_seq).
+        self._queue: asyncio.Queue[tuple[int, BrokerUpdate]] = asyncio.Queue()
+        self._seq = 0
         self._enqueued = 0
         self._processed = 0
         self._progress = asyncio.Condition()
@@ -105,13 +107,26 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
     def _load_from_journal(self) -> None:
         """The in-memory view (active orders, known trade ids) as the journal has it."""
         journal = self.om.db.journal
+        self._drop_memory()
         self._trade_keys = journal.trade_keys(since=utcnow() - timedelta(days=TRADE_KEY_DAYS))
-        for cache in (self._active, self._by_broker, self._by_client, self._settled, self._foreign):
-            cache.clear()
-        self._terms.clear()
-        self._finished.clear()
         for order in journal.list_orders(active_only=True):
             self.track(order)
+
+    def _drop_memory(self) -> None:
+        """Forget every order, trade id and position held in memory (no I/O): what is read
+        next comes from the journal. After a failed group, memory holds what the journal
+        does not, and nothing may read it or write it back."""
+        for cache in (
+            self._active,
+            self._by_broker,
+            self._by_client,
+            self._settled,
+            self._foreign,
+            self._finished,
+            self._trade_keys,
+        ):
+            cache.clear()
+        self.om.positions.reload()
 
     def track(self, order: Order) -> None:
         if order.status.is_terminal:
@@ -246,7 +261,7 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
     def _on_update(self, update: BrokerUpdate) -> None:
         if getattr(self, "_stopped", True):
             return
-        self._queue.put_nowait(update)
+        self._queue.put_nowait((self._next_seq(), update))
         self._enqueued += 1
 
     async def _consume(self) -> None:
@@ -270,13 +285,21 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
                     self._progress.notify_all()
             await asyncio.sleep(0)
 
-    def _apply_update(self, update: BrokerUpdate) -> None:
+    def _next_seq(self) -> int:
+        """Arrival order of broker information: a pushed update when it arrives, a poll
+        when it starts fetching. A report fetched before one already applied arrived cannot
+        set an order's terms (TermsGuard), whatever its timestamp (Kite's are whole seconds)."""
+        self._seq += 1
+        return self._seq
+
+    def _apply_update(self, item: tuple[int, BrokerUpdate]) -> None:
+        seq, update = item
         try:
-            self._apply(update.orders, update.trades)
+            self._apply(update.orders, update.trades, seq=seq)
         except Exception as exc:  # noqa: BLE001 - one bad update must not stop the rest
             self._tasks.report("order-updates", exc)
 
-    def _apply_group(self, group: list[BrokerUpdate]) -> None:
+    def _apply_group(self, group: list[tuple[int, BrokerUpdate]]) -> None:
         """Group commit: every update's order changes, events, fills and positions in one
         journal transaction; subscribers hear of them after it commits. If anything fails
         nothing is written, memory is reloaded from the journal and the updates are applied
@@ -286,8 +309,8 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
         try:
             now = utcnow()  # one applied-at time for the group (one transaction)
             with om.events.held(), om.db.journal.batch():
-                for update in group:
-                    self._apply(update.orders, update.trades, now)
+                for seq, update in group:
+                    self._apply(update.orders, update.trades, now, seq)
         except Exception as exc:  # noqa: BLE001 - fall back to one transaction per update
             log.warning(
                 "group of %d broker updates not applied together (%s); applying one by one",
@@ -295,10 +318,11 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
                 exc,
             )
             self._orphan_trades, self._fill_gaps, self._unknown_outcome = saved
-            self._stale_memory = True  # memory holds the group; the journal does not
+            self._drop_memory()  # it holds the group; the journal does not
+            self._stale_memory = True
             if self._memory_matches_journal():
-                for update in group:
-                    self._apply_update(update)
+                for item in group:
+                    self._apply_update(item)
             return
         self._journal_writable()
 
@@ -311,7 +335,6 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
         om = self.om
         try:
             self._load_from_journal()
-            om.positions.reload()
         except Exception as exc:  # noqa: BLE001 - retried on the next update or poll
             reason = explain_storage_error(exc)
             if "storage" not in om.halts():
@@ -347,7 +370,11 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
             log.debug("drain timed out with %d updates pending", target - self._processed)
 
     def _apply(
-        self, reports: tuple[OrderReport, ...] | list[OrderReport], trades, now=None
+        self,
+        reports: tuple[OrderReport, ...] | list[OrderReport],
+        trades,
+        now=None,
+        seq: int | None = None,
     ) -> None:
         now = now or utcnow()
         known: list[tuple[Order, OrderReport]] = []
@@ -381,7 +408,7 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
         for order, report in known:
             current = self.latest(order.id) or order
             after, reason = order_after_report(
-                current, report, now, take_terms=self._terms.takes_terms(current, report)
+                current, report, now, take_terms=self._terms.takes_terms(current, report, seq)
             )
             if after is not current:
                 self._save(
@@ -407,12 +434,13 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
                 return
         if not self._active and not self._orphan_trades and not self._fill_gaps:
             return
+        seq = self._next_seq()
         reports = await om.broker.orders()
         trades = await om.broker.trades()
         async with self._lock:
             if not self._memory_matches_journal():
                 return
-            self._apply(reports, trades)
+            self._apply(reports, trades, seq=seq)
             self._resolve_unknown(reports)
 
     def _resolve_unknown(self, reports) -> None:
@@ -433,11 +461,12 @@ class OrderSync(FillApplyingMixin, ReconcilingMixin):
     async def recover(self) -> None:
         """Start-up recovery: resolve journaled-but-unacknowledged orders, catch up, reconcile."""
         om = self.om
+        seq = self._next_seq()
         reports = await om.broker.orders()
         trades = await om.broker.trades()
         async with self._lock:
             tags = {r.client_order_id for r in reports if r.client_order_id}
-            self._apply(reports, trades)
+            self._apply(reports, trades, seq=seq)
             for order in list(self._active.values()):
                 if (
                     order.status is OrderStatus.PENDING

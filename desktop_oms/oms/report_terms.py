@@ -1,9 +1,12 @@
 """Which order reports may set an order's terms (price, trigger price, quantity).
 
 Reports arrive late and out of order: a poll's snapshot taken before a modify, a backlog
-of pushed updates. A report older than one already applied, or one not yet showing our
-own accepted modify, must not put the old terms back. Status is not this module's
-concern (it only moves along the transition table).
+of pushed updates. A report older than one already applied (by the broker's timestamp,
+or by arrival: a snapshot fetched before an applied report arrived), or one not yet
+showing our own accepted modify, must not put the old terms back. Kite's timestamps are
+whole seconds, so within one second only the arrival order tells; pushed updates of one
+stream arrive in the broker's order. Status is not this module's concern (it only moves
+along the transition table).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ TERMS = ("price", "trigger_price", "quantity")
 
 class TermsGuard:
     def __init__(self) -> None:
-        # Newest report applied per broker order id.
-        self._report_at: dict[str, datetime] = {}
+        # Newest report applied per broker order id: (broker timestamp, arrival number).
+        self._report_at: dict[str, tuple[datetime, int | None]] = {}
         # Terms of our own modifies not yet seen in a report: order id -> (terms, since).
         self._modify_pending: dict[int, tuple[dict, float]] = {}
 
@@ -41,14 +44,21 @@ class TermsGuard:
         if terms:
             self._modify_pending[order_id] = (terms, time.monotonic())
 
-    def takes_terms(self, order: Order, report: OrderReport) -> bool:
+    def takes_terms(self, order: Order, report: OrderReport, seq: int | None = None) -> bool:
         """Whether this report's terms may replace the order's: not if an applied report
-        is newer, nor while it predates our own modify."""
+        is newer (broker time, or arrival `seq`: when it arrived or its poll started),
+        nor while it predates our own modify."""
         bid = report.broker_order_id
         last = self._report_at.get(bid)
-        if last is not None and report.timestamp < last:
-            return False
-        self._report_at[bid] = report.timestamp
+        if last is not None:
+            last_at, last_seq = last
+            if report.timestamp < last_at:
+                return False
+            if seq is not None and last_seq is not None and seq < last_seq:
+                return False
+            if seq is None:
+                seq = last_seq
+        self._report_at[bid] = (report.timestamp, seq)
         pending = self._modify_pending.get(order.id)
         if pending is None:
             return True
