@@ -291,7 +291,9 @@ def test_a_burst_of_oms_events_costs_little_and_is_applied_in_few_batches(qtbot,
     qtbot.waitUntil(lambda: len(w.orders_model) == 500, timeout=3000)
     assert w.orders_model.flush_count - flushes <= 3
     qtbot.waitUntil(
-        lambda: bool(w.positions_model.items())
-        and w.positions_model.items()[0].last_price == Decimal(4399),
+        lambda: (
+            bool(w.positions_model.items())
+            and w.positions_model.items()[0].last_price == Decimal(4399)
+        ),
         timeout=3000,
     )
