@@ -32,7 +32,8 @@ from desktop_oms.exports import IST, day_range, write_review_csv, write_review_h
 from . import format as fmt
 from . import theme
 from .blotter_panel import make_table, size_columns
-from .columns import CENTER, Column, KeyedTableModel, num_column, pnl_column, text_column
+from .columns import KeyedTableModel
+from .review_columns import SETUP_COLUMNS, percent_text, trip_columns
 
 log = logging.getLogger(__name__)
 
@@ -41,117 +42,6 @@ REFRESH_DELAY_MS = 1000  # after fills, while the panel is shown: at most once a
 
 def ist_today() -> date:
     return datetime.now(IST).date()
-
-
-def _ist(ts: datetime | None, with_date: bool) -> str:
-    if ts is None:
-        return ""
-    ts = ts.astimezone(IST)
-    return ts.strftime("%d %b %H:%M:%S" if with_date else "%H:%M:%S")
-
-
-def _pct(value) -> str:
-    return "" if value is None else f"{float(value):.1f}%"
-
-
-SETUP_COLUMNS: tuple[Column, ...] = (
-    text_column("setup", "Setup", lambda s: s.setup),
-    num_column("trades", "Trades", lambda s: s.trades, display=fmt.quantity),
-    num_column("win_rate", "Win rate", lambda s: s.win_rate, display=_pct),
-    pnl_column(
-        "average_win",
-        "Avg win",
-        lambda s: s.average_win,
-    ),
-    pnl_column(
-        "average_loss",
-        "Avg loss",
-        lambda s: s.average_loss,
-    ),
-    pnl_column(
-        "gross",
-        "Gross",
-        lambda s: s.gross_pnl,
-    ),
-    num_column("charges", "Charges", lambda s: s.charges, display=fmt.money),
-    pnl_column(
-        "net",
-        "Net",
-        lambda s: s.net_pnl,
-    ),
-    pnl_column(
-        "largest_loss",
-        "Largest loss",
-        lambda s: s.largest_loss,
-    ),
-    Column(
-        "with_stop_loss",
-        "With SL",
-        lambda s: (s.with_stop_loss, s.trades),
-        display=lambda v: f"{v[0]} of {v[1]}",
-        sort=lambda v: v[0] / v[1] if v[1] else 0.0,
-        align=CENTER,
-        header_tip="Trades that had a stop-loss on the order that opened them",
-    ),
-)
-
-
-def _trip_columns(with_date: Callable[[], bool]) -> tuple[Column, ...]:
-    def trip(r) -> RoundTrip:
-        return r[1]
-
-    return (
-        Column(
-            "opened",
-            "Opened",
-            lambda r: trip(r).opened_at,
-            display=lambda v: _ist(v, with_date()),
-            sort=fmt.time_key,
-            header_tip="When the trip opened (IST)",
-        ),
-        Column(
-            "closed",
-            "Closed",
-            lambda r: trip(r).closed_at,
-            display=lambda v: _ist(v, with_date()) if v is not None else "open",
-            sort=fmt.time_key,
-            header_tip="When the position was flat again (IST); open: not yet",
-        ),
-        text_column(
-            "symbol",
-            "Symbol",
-            lambda r: trip(r).symbol,
-            tooltip=lambda r: f"{trip(r).exchange}:{trip(r).symbol} {trip(r).product.value}",
-        ),
-        Column(
-            "direction",
-            "Dir",
-            lambda r: trip(r).direction,
-            align=CENTER,
-            colour=lambda r: theme.qcolor(theme.BUY if trip(r).direction == "LONG" else theme.SELL),
-        ),
-        text_column("setup", "Setup", lambda r: trip(r).setup),
-        num_column("quantity", "Qty", lambda r: trip(r).max_quantity, display=fmt.quantity),
-        pnl_column(
-            "gross",
-            "Gross",
-            lambda r: trip(r).gross_pnl,
-        ),
-        num_column("charges", "Charges", lambda r: trip(r).charges, display=fmt.money),
-        pnl_column(
-            "net",
-            "Net",
-            lambda r: trip(r).net_pnl,
-        ),
-        Column(
-            "stop_loss",
-            "Stop-loss",
-            lambda r: trip(r).had_stop_loss,
-            display=lambda v: "yes" if v else "no",
-            align=CENTER,
-            colour=lambda r: None if trip(r).had_stop_loss else theme.qcolor(theme.AMBER),
-        ),
-    )
 
 
 class ReviewPanel(QWidget):
@@ -232,7 +122,7 @@ class ReviewPanel(QWidget):
             },
         )
         self.trips_model = KeyedTableModel(
-            _trip_columns(self._multi_day), lambda r: r[0], parent=self
+            trip_columns(self._multi_day), lambda r: r[0], parent=self
         )
         self.trips_view = make_table("reviewTrips", self.trips_model, self)
         self.trips_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # by time opened
@@ -379,7 +269,7 @@ class ReviewPanel(QWidget):
             )
             text = (
                 f"{period}: {total.trades} closed trade{'s' if total.trades != 1 else ''}, "
-                f"{_pct(total.win_rate)} won, net "
+                f"{percent_text(total.win_rate)} won, net "
                 f"<span style='color:{colour}; font-weight:bold'>{fmt.rupees(total.net_pnl)}</span>"
                 f" (gross {fmt.rupees(total.gross_pnl)}, charges {fmt.rupees(total.charges)}), "
                 f"{total.with_stop_loss} of {total.trades} with a stop-loss"
