@@ -17,7 +17,7 @@ from ..domain.events import (
 )
 from ..storage.types import utcnow
 from .order_sync_fills import FillApplyingMixin
-from .order_sync_groups import GroupCommitMixin
+from .order_sync_groups import TRADE_KEY_DAYS, GroupCommitMixin  # noqa: F401 - TRADE_KEY_DAYS: its old home
 from .order_sync_reconcile import ReconcilingMixin
 from .reconciliation import ReconciliationResult
 from .report_terms import TermsGuard
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 # Pushed updates waiting together are applied as one journal transaction (group commit),
 # at most this many at a time; the loop gets a turn between groups.
 MAX_GROUP = 256
-# Trade ids kept in memory for dedup: the days a broker can still report (Kite: today's).
-# An older duplicate is still refused by the trades table's unique key.
-TRADE_KEY_DAYS = 7
 # Orders that reached a final status, kept in memory for the answers that follow them
 # (place_order's result, a late trade): the journal need not be read for them.
 RECENT_FINISHED = 1024
@@ -246,12 +243,13 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
                 group.append(self._queue.get_nowait())
             try:
                 async with self._lock:
-                    if not self._memory_matches_journal():
-                        pass  # dropped: the poll fetches the broker's orders and trades again
-                    elif len(group) == 1:
-                        self._apply_update(group[0])
-                    else:
-                        self._apply_group(group)
+                    # While memory cannot be reloaded the group is dropped: the poll
+                    # fetches the broker's orders and trades again once it can.
+                    if self._memory_matches_journal():
+                        if len(group) == 1:
+                            self._apply_update(group[0])
+                        else:
+                            self._apply_group(group)
             except Exception as exc:  # noqa: BLE001 - the consumer must outlive any update
                 self._tasks.report("order-updates", exc)
             finally:

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("desktop_oms.oms.order_sync")
 
+# Trade ids kept in memory for dedup: the days a broker can still report (Kite: today's).
+# An older duplicate is still refused by the trades table's unique key.
+TRADE_KEY_DAYS = 7
+
 
 class GroupCommitMixin:
     """OrderSync's group commit and memory reload (a mixin: it works on OrderSync's state)."""
@@ -26,8 +30,6 @@ class GroupCommitMixin:
         """The in-memory view (active orders, known trade ids) as the journal has it."""
         journal = self.om.db.journal
         self._drop_memory()
-        from .order_sync import TRADE_KEY_DAYS  # read at call time (tests may patch it)
-
         self._trade_keys = journal.trade_keys(since=utcnow() - timedelta(days=TRADE_KEY_DAYS))
         for order in journal.list_orders(active_only=True):
             self.track(order)

@@ -20,24 +20,21 @@ from ..domain import (
     Position,
 )
 from .driver import DriverStatement
-from .journal_rows import (  # noqa: F401 - the row-level names stay importable from here
+from .journal_rows import (
     _EVENT_COLUMNS,
     _INSERT_EVENT,
     _INSERT_ORDER,
     _INSERT_TRADE,
     _INSERTED,
-    _MUTABLE,
     _TRADE_COLUMNS,
     _UPDATE_ORDER,
     OrderEventRecord,
     TradeRecord,
     _Batch,
-    _details_json,
     _event_values,
     _fill_event,
     _is_duplicate_trade,
     _order_values,
-    _plain,
     _trade_from_row,
     _trade_values,
     _update_params,

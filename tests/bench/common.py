@@ -397,7 +397,7 @@ def bulk_journal(
         Validity,
         Variety,
     )
-    from desktop_oms.storage.journal import _order_values
+    from desktop_oms.storage.journal_rows import _order_values
     from desktop_oms.storage.tables import order_events, orders, trades
 
     names = [n for n in Order.__slots__ if n != "id"]

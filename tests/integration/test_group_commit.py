@@ -230,7 +230,7 @@ async def test_update_parameters_cover_every_mutable_column(paper_oms):
     with the value the generic mapping gives."""
     from sqlalchemy import create_engine
 
-    from desktop_oms.storage import journal
+    from desktop_oms.storage import journal_rows as journal
     from desktop_oms.storage.driver import DriverStatement
 
     statement = DriverStatement(journal._UPDATE_ORDER, create_engine("sqlite://").dialect)
@@ -252,7 +252,7 @@ def test_fill_event_details_are_the_json_of_its_fields(price, quantity, trade_id
     from datetime import UTC, datetime
 
     from desktop_oms.domain import Fill, OrderSide, Product
-    from desktop_oms.storage.journal import _details_json, _fill_event
+    from desktop_oms.storage.journal_rows import _details_json, _fill_event
 
     fill = Fill(
         trade_id=trade_id,
