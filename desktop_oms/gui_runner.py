@@ -74,6 +74,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from .app import Application
+    from .loop_watchdog import LoopWatchdog
     from .storage import DatabaseError
     from .ui.theme import apply_dark_theme
 
@@ -151,6 +152,9 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
                 return
             window = app.window
             state["window"] = window
+            # A freeze of the window is logged with what held the loop (and how long).
+            watchdog = LoopWatchdog(threshold_s=0.25)
+            watchdog.start(loop)
             window.closing.connect(closed.set)
             if settings_warning:
                 app.order_manager.alert("warning", settings_warning, "settings")
@@ -159,6 +163,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
             try:
                 await closed.wait()
             finally:
+                watchdog.stop()
                 await app.stop()
                 window.hide()
                 window.deleteLater()

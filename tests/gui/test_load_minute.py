@@ -16,6 +16,7 @@ import pytest
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.domain.events import BackgroundTaskFailed
 from desktop_oms.domain.money import round_to_tick
+from desktop_oms.loop_watchdog import LoopWatchdog
 from desktop_oms.oms import OMSError, OrderRejected
 from desktop_oms.risk import RiskLimits
 
@@ -102,9 +103,13 @@ def test_window_stays_responsive_under_a_minute_of_load(make_app, arun):
         await asyncio.gather(*tasks)
 
     ticks_before = app.quotes.tick_count
+    # Names what held the loop if the lag assertion fails.
+    watchdog_thread = LoopWatchdog(threshold_s=0.1)
+    watchdog_thread.start(loop)
     try:
         arun(scenario(), timeout=int((SECONDS + 60) * 1000))
     finally:
+        watchdog_thread.stop()
         loop.set_exception_handler(previous_handler)
     ticks = app.quotes.tick_count - ticks_before
     lags = sorted(stats["lags"])
@@ -114,6 +119,8 @@ def test_window_stays_responsive_under_a_minute_of_load(make_app, arun):
         f"{stats['cancelled']} cancelled; loop lag p99 {p99 * 1000:.1f} ms, max {lags[-1] * 1000:.1f} ms; "
         f"RSS {stats['rss'][0]:.0f} -> {stats['rss'][-1]:.0f} MB"
     )
+    for stall in watchdog_thread.stalls:
+        report += "\n" + stall.describe()
     print(report)
     assert not failures and not loop_errors, (failures, loop_errors)
     assert ticks / SECONDS > 1000, report
