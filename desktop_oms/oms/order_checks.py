@@ -93,3 +93,27 @@ def check_modification(order: Order, instruments, price, quantity, trigger_price
 
 def as_decimal_or_none(value) -> Decimal | None:
     return None if value is None else to_decimal(value, "value")
+
+
+def reducing_total(active: list[Order], request: OrderRequest) -> int:
+    """Issue 4 (brackets): what the active orders on the request's side and key, plus the
+    request, could take off the position. A bracket's stop and target legs are one-cancels-
+    other, so each bracket counts its larger leg once, not both."""
+    single = 0
+    legs: dict[int, dict[str, int]] = {}
+
+    def add(order, quantity: int) -> None:
+        nonlocal single
+        if order.source == "bracket" and order.parent_order_id is not None:
+            leg = "target" if order.order_type is OrderType.LIMIT else "stop"
+            group = legs.setdefault(order.parent_order_id, {})
+            group[leg] = group.get(leg, 0) + quantity
+        else:
+            single += quantity
+
+    key = (request.exchange, request.symbol, request.product, request.side)
+    for o in active:
+        if (o.exchange, o.symbol, o.product, o.side) == key:
+            add(o, o.quantity - o.filled_quantity)
+    add(request, request.quantity)
+    return single + sum(max(group.values()) for group in legs.values())

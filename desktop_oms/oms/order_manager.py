@@ -31,12 +31,11 @@ from ..domain import (
     OrderRequest,
     OrderResult,
     OrderStatus,
-    OrderType,
     order_shape_problem,
 )
 from ..domain.events import Alert, OrderModified, OrderStatusChanged, TradingHalted, TradingResumed
 from ..domain.ids import new_install_prefix
-from ..storage import Database, explain_storage_error
+from ..storage import Database, DatabaseError, explain_storage_error
 from ..storage.types import utcnow
 from .errors import (
     OrderNotCancellable,
@@ -47,7 +46,7 @@ from .errors import (
     StorageError,
 )
 from .event_bus import EventBus
-from .order_checks import check_modification, instrument_problem
+from .order_checks import check_modification, instrument_problem, reducing_total
 from .order_sync import OrderSync
 from .position_manager import PositionManager
 
@@ -171,7 +170,7 @@ class OrderManager:
             raise OrderRejected(f"Trading is halted: {self.halt_reason}", "kill_switch")
         if request.reduce_only:
             position = self.positions.peek(request.exchange, request.symbol, request.product)
-            pending = _reducing_total(self.sync.active_orders(), request)  # issue 4: OCO-aware
+            pending = reducing_total(self.sync.active_orders(), request)  # issue 4: OCO-aware
             if position.quantity * request.side.sign >= 0 or pending > abs(position.quantity):
                 raise OrderRejected(
                     f"Reduce-only order for {request.quantity} {request.symbol} would not only reduce the position "
@@ -226,7 +225,27 @@ class OrderManager:
             self.validator.order_journaled(order)
         return order
 
+    async def _durable_before_broker(self, what: str, order_id: int) -> None:
+        """Durable before acting: the journal's writes reach the disk before the broker
+        hears of them (flushed on the journal's thread; the window keeps running). If
+        the disk refuses, new orders are held: StorageError."""
+        try:
+            await self.db.durable()
+        except DatabaseError as exc:
+            reason = (
+                f"the order journal could not be saved to the disk ({exc}); restart the application"
+            )
+            if "storage" not in self._halts:
+                self.halt(f"New orders are held: {reason}", source="storage")
+                self.alert("error", f"{what} not sent: {reason}", "storage")
+            raise StorageError(f"{what} of order {order_id} not sent: {reason}") from exc
+
     async def _submit(self, order: Order) -> OrderResult:
+        try:
+            await self._durable_before_broker("Order", order.id)
+        except StorageError as exc:
+            await self.sync.finish_unsent(order, OrderStatus.REJECTED, str(exc))
+            raise
         try:
             broker_order_id = await self.broker.place_order(order)
         except BrokerRejected as exc:
@@ -267,6 +286,11 @@ class OrderManager:
         if order.status not in CANCELLABLE_STATUSES or order.broker_order_id is None:
             raise OrderNotCancellable(order.status, order_id)
         self.db.journal.add_event(order.id, "CANCEL_REQUESTED", "cancel requested", order.status)
+        try:
+            await self._durable_before_broker("Cancel", order.id)
+        except StorageError:
+            # A cancel only lowers risk: it still goes, its request note may be lost.
+            log.warning("cancel of order %s sent though the journal is not on disk", order.id)
         try:
             await self.broker.cancel_order(order.broker_order_id, variety=order.variety)
         except (BrokerRejected, OrderNotFoundAtBroker) as exc:
@@ -315,6 +339,7 @@ class OrderManager:
         self.db.journal.add_event(
             order.id, "MODIFY_REQUESTED", "modify requested", order.status, details
         )
+        await self._durable_before_broker("Modify", order.id)
         try:
             await self.broker.modify_order(
                 order.broker_order_id,
@@ -413,30 +438,6 @@ class OrderManager:
         self, listener: Callable[[BrokerUpdate], None]
     ) -> None:  # pragma: no cover - convenience
         self.broker.add_update_listener(listener)
-
-
-def _reducing_total(active: list[Order], request: OrderRequest) -> int:
-    """Issue 4 (brackets): what the active orders on the request's side and key, plus the
-    request, could take off the position. A bracket's stop and target legs are one-cancels-
-    other, so each bracket counts its larger leg once, not both."""
-    single = 0
-    legs: dict[int, dict[str, int]] = {}
-
-    def add(order, quantity: int) -> None:
-        nonlocal single
-        if order.source == "bracket" and order.parent_order_id is not None:
-            leg = "target" if order.order_type is OrderType.LIMIT else "stop"
-            group = legs.setdefault(order.parent_order_id, {})
-            group[leg] = group.get(leg, 0) + quantity
-        else:
-            single += quantity
-
-    key = (request.exchange, request.symbol, request.product, request.side)
-    for o in active:
-        if (o.exchange, o.symbol, o.product, o.side) == key:
-            add(o, o.quantity - o.filled_quantity)
-    add(request, request.quantity)
-    return single + sum(max(group.values()) for group in legs.values())
 
 
 __all__ = ["OrderManager", "OrderModified"]

@@ -92,6 +92,7 @@ class FillApplyingMixin:
     def _journal_writable(self: OrderSync) -> None:
         """A fill was durably recorded: lift the halt a failed one raised."""
         om = self.om
-        if "storage" in om.halts():
+        syncer = getattr(om.db, "syncer", None)
+        if "storage" in om.halts() and (syncer is None or syncer.failure is None):
             om.resume("storage")
             om.alert("info", "The journal can be written again: new orders allowed", "storage")

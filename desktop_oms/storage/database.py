@@ -5,9 +5,12 @@ not SQLite, an SQLite file that is not ours, a schema newer than this code, and 
 file already in use by another instance (an OS lock held for the process lifetime, freed
 by the OS if the process dies).
 
-All database work runs on the event-loop thread: a journal commit with
-synchronous=FULL costs ~0.1-0.2 ms here, cheaper than a thread hop per call. The async
-signatures let it move to a writer thread later without touching callers.
+SQL runs on the event-loop thread (a commit costs tens of microseconds); the disk work
+does not. With `synchronous="FULL"` (the default) commits only reach the OS cache and the
+journal's sync thread (wal_sync.py) flushes them: `await db.durable()` returns once every
+commit so far is on disk, and the OMS awaits it before it acts on the broker. "EXTRA"
+keeps SQLite's own flush inside each commit, on the loop; "NORMAL" flushes only at
+checkpoints.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 
+from ..file_sync import DurabilityError, FileSyncer
 from .journal import OrderJournal
 from .position_store import PositionStore
 from .reporting import Reporting
@@ -177,6 +181,7 @@ class Database:
         self.workspace = Workspace(self)
         self.read_only = False
         self._closed = False
+        self.syncer: FileSyncer | None = None  # set by open_sync for a FULL file journal
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -222,9 +227,21 @@ class Database:
                         f"Cannot create the database {path}: {exc.strerror or exc}"
                     ) from exc
             engine = create_engine(sa_url, future=True)
-            cls._install_pragmas(engine, synchronous.upper(), busy_timeout_ms)
+            synced_by_thread = path is not None and synchronous.upper() == "FULL"
+            cls._install_pragmas(
+                engine, synchronous.upper(), busy_timeout_ms, synced_by_thread=synced_by_thread
+            )
             db = cls(engine, path, lock, synchronous.upper())
-            db._migrate()
+            try:
+                db._migrate()
+            except BaseException:
+                engine.dispose()
+                raise
+            if synced_by_thread:
+                from .wal_sync import journal_syncer
+
+                db.syncer = journal_syncer(path, busy_timeout_ms)
+                db.syncer.mark_written()  # whatever the migration wrote
             return db
         except BaseException:
             if lock is not None:
@@ -255,7 +272,11 @@ class Database:
 
     @staticmethod
     def _install_pragmas(
-        engine: Engine, synchronous: str, busy_timeout_ms: int, read_only: bool = False
+        engine: Engine,
+        synchronous: str,
+        busy_timeout_ms: int,
+        read_only: bool = False,
+        synced_by_thread: bool = False,
     ) -> None:
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):  # pragma: no branch
@@ -265,7 +286,11 @@ class Database:
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             if not read_only:
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute(f"PRAGMA synchronous={synchronous}")
+                if synced_by_thread:  # FULL durability, flushed and checkpointed off the loop
+                    cur.execute("PRAGMA synchronous=NORMAL")
+                    cur.execute("PRAGMA wal_autocheckpoint=0")
+                else:
+                    cur.execute(f"PRAGMA synchronous={synchronous}")
                 cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -316,6 +341,20 @@ class Database:
             conn = conn.execution_options(oms_write=True)
             with conn.begin():
                 yield conn
+        if self.syncer is not None:
+            self.syncer.mark_written()
+
+    async def durable(self) -> None:
+        """Return once every transaction committed so far is on disk (at once when SQLite
+        flushes inside its commits). Raises DatabaseError if the disk refused."""
+        if self.syncer is None:
+            return
+        try:
+            await self.syncer.durable()
+        except DurabilityError as exc:
+            raise DatabaseError(
+                f"The order journal could not be saved: {exc.strerror or exc}"
+            ) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -341,6 +380,8 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        if self.syncer is not None:
+            self.syncer.stop()
         self.engine.dispose()
         if self._lock is not None:
             self._lock.release()

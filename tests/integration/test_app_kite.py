@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -119,9 +120,11 @@ async def test_headless_start_without_session_says_how_to_log_in(tmp_path, serve
 
 async def test_expired_session_halts_then_relogin_resumes(tmp_path, server):
     logins = []
+    refused = asyncio.Event()
 
     async def login(api_key, reason):
         logins.append(reason)
+        await refused.wait()  # the trader logs in after seeing the order refused
         return KiteLogin(server.api_key, server.issue_token(), None)
 
     app = Application(
@@ -135,6 +138,7 @@ async def test_expired_session_halts_then_relogin_resumes(tmp_path, server):
 
         with pytest.raises(OrderSubmissionFailed, match="expired"):
             await app.order_manager.place_order(limit(symbol=SYMBOL, qty=1, price="99"))
+        refused.set()
         await until(lambda: logins and not app.order_manager.halted, timeout=5)
         assert "expired" in logins[0]
         result = await app.order_manager.place_order(limit(symbol=SYMBOL, qty=1, price="99"))

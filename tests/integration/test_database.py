@@ -24,10 +24,26 @@ async def test_new_database_is_migrated_with_safe_pragmas(tmp_path):
         with db.read() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            # FULL durability with the flush on the journal's thread: the loop's connection
+            # commits into the OS cache (NORMAL) and never checkpoints itself.
+            assert db.synchronous == "FULL" and db.syncer is not None
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 1
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
             tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
         assert {"orders", "order_events", "trades", "positions", "reconciliation_log", "pnl_snapshots", "alembic_version"} <= tables
+    finally:
+        await db.close()
+
+
+async def test_extra_keeps_sqlites_own_flush_in_each_commit(tmp_path):
+    db = await Database.open(tmp_path / "oms.db", synchronous="EXTRA")
+    try:
+        assert db.syncer is None
+        with db.read() as conn:
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 3
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000
+        await db.durable()  # nothing to wait for
     finally:
         await db.close()
 
