@@ -146,6 +146,8 @@ class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, P
         self._trade_alloc = 0
         self._session: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]] = {}
         self._unsaved_prices: dict[tuple[str, str], Decimal] = {}
+        self._held: list[BrokerUpdate] | None = None  # updates waiting for the disk
+        self._held_mark = 0
         self._prices_saved_at = time.monotonic()
         self.subscribed: set[tuple[str, str]] = set()
         self._load(to_decimal(funds, "funds"))
@@ -181,6 +183,7 @@ class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, P
                     if fault is not None:  # the response (a rejection) was lost
                         raise BrokerOutcomeUnknown(fault.message) from None
                     raise
+            await self._durable()
             if fault is not None:
                 if not fault.push_updates:
                     updates = []
@@ -205,6 +208,7 @@ class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, P
         try:
             with self._lock:
                 updates = self._modify(broker_order_id, quantity, price, trigger_price, order_type)
+            await self._durable()
             await self._after_request()
         finally:
             self._publish((), updates)
@@ -224,9 +228,24 @@ class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, P
                     "at": _utcnow().isoformat(),
                 }
                 updates = self._commit([event])
+            await self._durable()
             await self._after_request()
         finally:
             self._publish((), updates)
+
+    async def settle(self) -> None:
+        """Return once every order update made so far has reached the listeners (they
+        wait for the journal's disk flush, then the hub's next loop turn)."""
+        journal = self._journal
+        while journal is not None and (
+            self._held is not None or not journal.is_durable(journal.mark)
+        ):
+            try:
+                await journal.durable(journal.mark)
+            except OSError:
+                break  # _deliver_held reported it and delivered what was held
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
 
     async def orders(self) -> list[OrderReport]:
         await self._before_request()
@@ -279,4 +298,27 @@ class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, P
         return used_margin(self._state, self.instrument_store.get)
 
     def _publish(self, ticks: Sequence[Tick], updates: Sequence[BrokerUpdate]) -> None:
-        self._hub.publish(ticks, updates)
+        """Ticks at once; order updates once the exchange's record of them is on disk.
+        Updates made while earlier ones wait for the disk join them: they are delivered
+        together, in order, as one batch (as a burst of fills would arrive)."""
+        mark = self._journal.mark if self._journal is not None else 0
+        if not updates or (not mark and self._held is None):
+            self._hub.publish(ticks, updates)
+            return
+        self._hub.publish(ticks, ())
+        if self._held is not None:
+            self._held.extend(updates)
+            self._held_mark = mark
+            return
+        self._held, self._held_mark = list(updates), mark
+        self._journal.when_durable(mark, self._deliver_held)
+
+    def _deliver_held(self, failure: OSError | None) -> None:
+        if failure is None and not self._journal.is_durable(self._held_mark):
+            # More joined while the disk worked: wait for theirs too.
+            self._journal.when_durable(self._held_mark, self._deliver_held)
+            return
+        held, self._held = self._held or [], None
+        if failure is not None:
+            self._journal_failed(failure)  # applied in memory already: still reported
+        self._hub.publish((), held)

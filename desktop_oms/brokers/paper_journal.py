@@ -6,18 +6,24 @@ process was killed in the middle of writing it) is dropped on load and cut off t
 Anything else that does not read back (bad JSON, a gap in the sequence, an unknown event)
 is reported as `PaperJournalCorrupt`; nothing is ever dropped silently.
 
-Durable appends are flushed and fsync'ed before `append` returns. Compaction rewrites
+A durable append made on the event loop is written at once and flushed to the disk by
+the journal's own thread (`FileSyncer`): `append` returns its mark, and the broker
+awaits `durable(mark)` (or `when_durable`) before anyone hears of the event. Off the
+loop (start-up, scripts) it is fsync'ed before `append` returns. Compaction rewrites
 the file as one snapshot record through a temporary file, fsync and atomic rename.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
+
+from ..file_sync import FileSyncer
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ class PaperJournal:
         self._file: BinaryIO | None = None
         self._seq = 0
         self.lines = 0
+        self._syncer: FileSyncer | None = None
+        self.mark = 0  # the sync thread's mark of the last durable append on the loop
 
     # -- reading -----------------------------------------------------------------------
 
@@ -121,7 +129,9 @@ class PaperJournal:
         return self._file
 
     def append(self, events: Iterable[dict], durable: bool = True) -> None:
-        """Write events as one batch; with `durable`, on disk (fsync) before returning.
+        """Write events as one batch; with `durable`, flushed to the disk: by the sync
+        thread when called on the event loop (`mark` tells what to await), else before
+        returning.
 
         On a write error the file is cut back to where the batch began (best effort) and
         the OSError propagates.
@@ -135,6 +145,8 @@ class PaperJournal:
             payload += _encode({"seq": seq, **event})
         if not count:
             return
+        if durable and self._syncer is not None and self._syncer.failure is not None:
+            raise self._syncer.failure  # an earlier flush failed: nothing more is durable
         handle = self._handle()
         start = handle.seek(0, os.SEEK_END)
         try:
@@ -142,7 +154,7 @@ class PaperJournal:
             while view:  # raw writes may be partial
                 written = handle.write(view)
                 view = view[written:]
-            if durable:
+            if durable and not _on_loop():
                 os.fsync(handle.fileno())
         except OSError:
             try:
@@ -152,6 +164,32 @@ class PaperJournal:
             raise
         self._seq = seq
         self.lines += count
+        if durable and _on_loop():
+            if self._syncer is None:
+                self._syncer = FileSyncer(self.path, name="paper-broker")
+            self.mark = self._syncer.mark_written()
+
+    async def durable(self, mark: int) -> None:
+        """Return once the append that returned `mark` is on disk (OSError if it cannot be)."""
+        if mark and self._syncer is not None:
+            await self._syncer.durable(mark)
+
+    def is_durable(self, mark: int) -> bool:
+        return not mark or self._syncer is None or self._syncer.synced >= mark
+
+    def when_durable(self, mark: int, callback: Callable[[OSError | None], None]) -> None:
+        """`callback(None)` once `mark` is on disk, `callback(error)` if it cannot be."""
+        if not mark or self._syncer is None:
+            callback(None)
+        elif _on_loop():
+            self._syncer.when_durable(mark, callback)
+        else:  # no loop to call back on: flush here
+            try:
+                self._syncer.flush_now()
+            except OSError as exc:
+                callback(exc)
+            else:
+                callback(None)
 
     def rewrite(self, events: list[dict]) -> None:
         """Replace the whole journal with these events, atomically and durably."""
@@ -178,8 +216,20 @@ class PaperJournal:
             return 0
 
     def close(self) -> None:
+        if self._syncer is not None:
+            self._syncer.stop()  # flushes what is pending
+            self._syncer = None
+            self.mark = 0
         if self._file is not None:
             try:
                 self._file.close()
             finally:
                 self._file = None
+
+
+def _on_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -101,6 +101,23 @@ class PaperPersistenceMixin:
                 updates.append(BrokerUpdate(orders=(self._state.report(changed.broker_order_id),)))
         return updates
 
+    async def _durable(self) -> None:
+        """An order request answers only once the exchange's record of it is on disk
+        (flushed by the journal's thread: the loop runs meanwhile)."""
+        journal = self._journal
+        if journal is None or not journal.mark:
+            return
+        try:
+            await journal.durable(journal.mark)
+        except OSError as exc:
+            self._journal_failed(exc)
+            raise BrokerOutcomeUnknown(self._broken) from exc
+
+    def _journal_failed(self, exc: OSError) -> None:
+        if self._broken is None:
+            self._broken = f"Paper broker could not save its state ({exc}); restart the application"
+            log.error("paper broker journal flush failed: %s", exc)
+
     def _prices_event(self) -> dict:
         event = {
             "type": "prices",

@@ -273,12 +273,19 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
             self._tasks.report("order-updates", exc)
 
     async def drain(self, timeout: float = 2.0) -> None:
-        """Wait until pushed updates received so far are applied (bounded)."""
-        await asyncio.sleep(0)
-        target = self._enqueued
+        """Wait until pushed updates the broker has made so far are applied (bounded).
+        A broker with `settle()` (the paper broker) is asked to deliver what it holds back
+        first; the others' pushes arrive on their own."""
+        settle = getattr(self.om.broker, "settle", None)
         try:
-            async with asyncio.timeout(timeout), self._progress:
-                await self._progress.wait_for(lambda: self._processed >= target)
+            async with asyncio.timeout(timeout):
+                if settle is not None:
+                    await settle()
+                else:
+                    await asyncio.sleep(0)
+                target = self._enqueued
+                async with self._progress:
+                    await self._progress.wait_for(lambda: self._processed >= target)
         except TimeoutError:
             log.debug("drain timed out with %d updates pending", target - self._processed)
 

@@ -930,13 +930,15 @@ async def test_an_accepted_order_is_on_disk_before_place_order_returns(tmp_path,
     path = tmp_path / "state.jsonl"
     broker = make(state_path=path)
     synced = []
-    real_fsync = paper_module.PaperJournal.append.__globals__["os"].fsync
+    from desktop_oms import file_sync
+
+    real_fsync = file_sync._sync
 
     def spy(fd):
         synced.append(path.read_text(encoding="utf-8"))
         return real_fsync(fd)
 
-    monkeypatch.setattr("desktop_oms.brokers.paper_journal.os.fsync", spy)
+    monkeypatch.setattr(file_sync, "_sync", spy)
     await broker.place_order(order(price="2400", tag="DURABLE1"))
     assert synced and '"tag":"DURABLE1"' in synced[-1]
 
