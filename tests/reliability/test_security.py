@@ -13,7 +13,7 @@ import socket
 import stat
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -25,6 +25,7 @@ from desktop_oms.app import Application
 from desktop_oms.brokers.kite_login import LoginError, RedirectCatcher, generate_session
 from desktop_oms.config import Settings
 from desktop_oms.credentials import CredentialStore
+from desktop_oms.exports import IST
 from desktop_oms.logging_setup import setup_logging
 from desktop_oms.storage.types import utcnow
 from tests.helpers import MemoryKeyring, limit, until
@@ -165,7 +166,7 @@ async def test_api_secret_and_access_token_never_reach_files_or_logs(tmp_path, k
         finally:
             await app.stop()
 
-    today = utcnow().date()
+    today = datetime.now(IST).date()  # exports take trading days (IST), not UTC dates
     for what, fmt in (("trades", "csv"), ("review", "csv"), ("review", "html")):
         output = exports / f"{what}.{fmt}"
         exports.mkdir(parents=True, exist_ok=True)
