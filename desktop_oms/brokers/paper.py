@@ -249,16 +249,19 @@ class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, P
 
     async def orders(self) -> list[OrderReport]:
         await self._before_request()
+        await self._durable()
         with self._lock:
             return self._state.order_reports()  # built once per order change, not per call
 
     async def trades(self) -> list[TradeReport]:
         await self._before_request()
+        await self._durable()
         with self._lock:
             return list(self._state.trades)
 
     async def positions(self) -> list[PositionReport]:
         await self._before_request()
+        await self._durable()
         with self._lock:
             return self._state.position_reports()
 

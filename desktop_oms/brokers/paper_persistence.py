@@ -102,13 +102,13 @@ class PaperPersistenceMixin:
         return updates
 
     async def _durable(self) -> None:
-        """An order request answers only once the exchange's record of it is on disk
-        (flushed by the journal's thread: the loop runs meanwhile)."""
+        """An order request answers, and a book is read, only once everything the exchange
+        recorded so far is on disk (flushed by the journal's thread: the loop runs
+        meanwhile). Nothing the disk could still lose is reported."""
         journal = self._journal
-        if journal is None or not journal.mark:
-            return
         try:
-            await journal.durable(journal.mark)
+            while journal is not None and not journal.is_durable(journal.mark):
+                await journal.durable(journal.mark)  # more may be written meanwhile
         except OSError as exc:
             self._journal_failed(exc)
             raise BrokerOutcomeUnknown(self._broken) from exc
