@@ -49,6 +49,16 @@ def normalise_symbol(symbol: object) -> str:
     return text
 
 
+# Sources of the reduce-only orders that protect or close a position: the trader's Exit
+# (positions grid), the kill switch, a bracket's legs and the square-off. They only reduce,
+# so limits meant for new exposure do not apply to them, and they may go while trading is
+# halted (an exit must always exit).
+EXIT_SOURCES = frozenset({"exit", "kill_switch", "bracket", "square_off"})
+# Of those, the ones that may go while trading is halted: the kill switch's flattening and
+# the trader's Exit (a bracket leg or the square-off wait: the kill switch owns the position).
+HALT_EXEMPT_SOURCES = frozenset({"exit", "kill_switch"})
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """What a trader (or the kill switch, or a bracket) asks for. Validated when built."""
@@ -68,8 +78,8 @@ class OrderRequest:
     take_profit: Decimal | None = None
     tag: str | None = None  # informational label; the broker tag is the client order id
     parent_order_id: int | None = None  # set for bracket exits
-    reduce_only: bool = False  # set by the kill switch / square-off
-    source: str = "manual"  # manual | kill_switch | bracket | square_off | api
+    reduce_only: bool = False  # set by the kill switch, square-off, brackets and exits
+    source: str = "manual"  # manual | exit | kill_switch | bracket | square_off | api
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

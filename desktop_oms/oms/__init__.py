@@ -10,11 +10,13 @@ from .errors import (
     StorageError,
 )
 from .event_bus import EventBus
+from .exits import ExitOutcome
 from .order_manager import OrderManager
 from .position_manager import PositionManager
 
 __all__ = [
     "EventBus",
+    "ExitOutcome",
     "OMSError",
     "OrderManager",
     "OrderNotCancellable",

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from ..domain import Order, OrderRequest, OrderType
 from ..domain.money import MAX_PRICE, ZERO, format_inr, to_decimal
-from ..domain.orders import MAX_QUANTITY
+from ..domain.orders import EXIT_SOURCES, MAX_QUANTITY
 from .errors import OrderRejected
 
 
@@ -96,9 +96,11 @@ def as_decimal_or_none(value) -> Decimal | None:
 
 
 def reducing_total(active: list[Order], request: OrderRequest) -> int:
-    """Issue 4 (brackets): what the active orders on the request's side and key, plus the
-    request, could take off the position. A bracket's stop and target legs are one-cancels-
-    other, so each bracket counts its larger leg once, not both."""
+    """What the reduce-only orders working on the request's side and key (exits, the kill
+    switch's, square-off, bracket legs), plus the request, could take off the position. A
+    trader's own resting orders are not reduce-only and do not count: they never block an
+    exit. A bracket's stop and target legs are one-cancels-other, so each bracket counts
+    its larger leg once, not both."""
     single = 0
     legs: dict[int, dict[str, int]] = {}
 
@@ -113,7 +115,7 @@ def reducing_total(active: list[Order], request: OrderRequest) -> int:
 
     key = (request.exchange, request.symbol, request.product, request.side)
     for o in active:
-        if (o.exchange, o.symbol, o.product, o.side) == key:
+        if (o.exchange, o.symbol, o.product, o.side) == key and o.source in EXIT_SOURCES:
             add(o, o.quantity - o.filled_quantity)
     add(request, request.quantity)
     return single + sum(max(group.values()) for group in legs.values())

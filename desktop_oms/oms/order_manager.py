@@ -35,6 +35,7 @@ from ..domain import (
 )
 from ..domain.events import Alert, OrderModified, OrderStatusChanged, TradingHalted, TradingResumed
 from ..domain.ids import new_install_prefix
+from ..domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
 from ..storage import Database, DatabaseError, explain_storage_error
 from ..storage.types import utcnow
 from .errors import (
@@ -46,6 +47,7 @@ from .errors import (
     StorageError,
 )
 from .event_bus import EventBus
+from .exits import ExitOutcome, PositionExit
 from .order_checks import check_modification, instrument_problem, reducing_total
 from .order_sync import OrderSync
 from .position_manager import PositionManager
@@ -53,7 +55,7 @@ from .position_manager import PositionManager
 log = logging.getLogger(__name__)
 
 MAX_MODIFICATIONS = 25  # Kite's limit per order
-SYSTEM_SOURCES = frozenset({"kill_switch", "bracket", "square_off"})
+SYSTEM_SOURCES = EXIT_SOURCES
 MODIFY_CHECKS = ("price_band", "max_quantity", "max_order_value")
 
 
@@ -93,6 +95,7 @@ class OrderManager:
         self._ids = id_generator
         self._submit_lock = asyncio.Lock()  # validate + journal are one step: no burst slips past
         self.sync = OrderSync(self)
+        self.exits = PositionExit(self)
         self._halts: dict[str, str] = {}  # source -> reason; trading resumes when all are lifted
         self.started = False
         self.ready = False  # reconciled with the broker at least once since start
@@ -166,7 +169,7 @@ class OrderManager:
             raise StorageError(f"Order not sent: {self._halts['storage']}")
         if "session" in self._halts:
             raise OrderSubmissionFailed(f"Order not sent: {self._halts['session']}")
-        if self.halted and not (request.reduce_only and request.source == "kill_switch"):
+        if self.halted and not (request.reduce_only and request.source in HALT_EXEMPT_SOURCES):
             raise OrderRejected(f"Trading is halted: {self.halt_reason}", "kill_switch")
         if request.reduce_only:
             position = self.positions.peek(request.exchange, request.symbol, request.product)
@@ -278,6 +281,23 @@ class OrderManager:
             current.broker_order_id,
             current.status,
             current.status_message,
+        )
+
+    # ------------------------------------------------------------------ exits
+    async def exit_position(
+        self,
+        exchange: str,
+        symbol: str,
+        product,
+        *,
+        confirmed_quantity: int | None = None,
+        reason: str = "exit requested by the trader",
+    ) -> ExitOutcome:
+        """Close a position at market: its bracket legs are cancelled first, then one
+        reduce-only order closes what is held (see oms/exits.py). Never raises for a
+        refusal: the outcome says what happened."""
+        return await self.exits.exit(
+            exchange, symbol, product, confirmed_quantity=confirmed_quantity, reason=reason
         )
 
     # ------------------------------------------------------------------ cancel / modify

@@ -221,6 +221,11 @@ async def test_kill_switch_refuses_everything_but_its_own_reducing_orders():
     # ... but one unit more would not only reduce it.
     more = replace(flat, quantity=11)
     assert (await refused(v, more)).failed_check == "kill_switch"
+    # The trader's Exit from the positions grid is an exit: it always goes (issue 13).
+    await v.validate(replace(flat, source="exit"))
+    assert (await refused(v, replace(flat, source="exit", quantity=11))).failed_check == (
+        "kill_switch"
+    )
 
 
 async def test_kill_switch_armed_passes_and_an_om_halt_refuses():

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ...domain import Instrument, OrderRequest, OrderSide, OrderType
+from ...domain.orders import EXIT_SOURCES
 from ..limits import RiskLimits
 
-# Sources whose reduce-only orders are the system protecting the account.
-SYSTEM_SOURCES = frozenset({"kill_switch", "bracket", "square_off"})
+# Sources whose reduce-only orders protect or close a position (see domain.orders).
+SYSTEM_SOURCES = EXIT_SOURCES
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,8 @@ class OrderContext:
 
     @property
     def system_exit(self) -> bool:
-        """A reduce-only order sent by the kill switch, a bracket or the square-off."""
+        """A reduce-only order that protects or closes a position: the trader's Exit, the
+        kill switch, a bracket leg or the square-off."""
         return self.request.reduce_only and self.request.source in SYSTEM_SOURCES
 
     @property

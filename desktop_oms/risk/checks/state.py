@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ...domain import OrderRequest, OrderStatus, Product
+from ...domain.orders import HALT_EXEMPT_SOURCES
 from ..limits import RiskLimits
 from . import fmt
 
@@ -20,10 +21,11 @@ PositionKey = tuple[str, str, Product]
 def check_kill_switch(
     request: OrderRequest, engaged: bool, reason: str | None, reduces_only: bool
 ) -> str | None:
-    """Engaged: everything is refused except reduce-only orders the kill switch sends."""
+    """Engaged: everything is refused except reduce-only orders that close a position (the
+    kill switch's flattening, the trader's Exit): an exit must always exit."""
     if not engaged:
         return None
-    if request.reduce_only and request.source == "kill_switch" and reduces_only:
+    if request.reduce_only and request.source in HALT_EXEMPT_SOURCES and reduces_only:
         return None
     why = f" ({reason})" if reason else ""
     return f"Kill switch is engaged{why}: new orders are refused until it is re-armed"

@@ -1,0 +1,277 @@
+"""Exiting a position: one audited action that always exits.
+
+`PositionExit.exit(key)` is what the positions grid's Exit / Exit all (and the keyboard)
+call. The invariant it keeps: **an exit never leaves the position doubled and is never
+blocked by the position's own protection**. In order:
+
+1. the position's working exit legs (bracket stop-loss / target on the closing side) are
+   cancelled first, each audited "cancelled to exit the position"; an order still in
+   flight (not yet acknowledged) is waited for, then cancelled;
+2. it waits (bounded) until those legs are finished at the broker. A leg that filled
+   meanwhile reduced the position: the exit sends only what is left (nothing if flat);
+3. one reduce-only MARKET order (source "exit") closes what is held now, audited with
+   the legs it cancelled.
+
+A trader's own resting orders on the symbol are not the position's exits: they are left
+working, never block the exit, and are named in the outcome (one on the closing side
+would open a new position if it filled later). If the position grew or reversed since the
+trader confirmed, nothing is sent: they confirmed another quantity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from ..domain import Order, OrderRequest, OrderSide, OrderStatus, OrderType, Product
+from ..domain.orders import EXIT_SOURCES
+from .errors import OMSError, OrderNotCancellable
+
+log = logging.getLogger(__name__)
+
+LEG_SOURCES = frozenset({"bracket"})  # the position's exit legs, cancelled before an exit
+
+
+@dataclass(frozen=True, slots=True)
+class ExitOutcome:
+    """What an exit did, for the trader: `level` (info / warning / error) and `message`."""
+
+    exchange: str
+    symbol: str
+    product: Product
+    quantity_before: int
+    sent_quantity: int = 0
+    order_id: int | None = None
+    status: OrderStatus | None = None
+    cancelled: tuple[int, ...] = ()
+    left_working: tuple[int, ...] = ()
+    level: str = "info"
+    message: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        return f"{self.exchange}:{self.symbol} {self.product.value}"
+
+
+def _describe(order: Order) -> str:
+    price = f" {order.price}" if order.price is not None else ""
+    trigger = f" trigger {order.trigger_price}" if order.trigger_price is not None else ""
+    return f"#{order.id} {order.side.value} {order.quantity - order.filled_quantity} {order.order_type.value}{price}{trigger}"
+
+
+class PositionExit:
+    """Exits positions through the OrderManager (see the module docstring)."""
+
+    def __init__(self, om, *, settle_timeout: float = 10.0, poll_interval: float = 0.05) -> None:
+        self.om = om
+        self.settle_timeout = settle_timeout
+        self.poll_interval = poll_interval
+
+    # ------------------------------------------------------------------ queries
+    def working_on(self, exchange: str, symbol: str, product: Product) -> list[Order]:
+        key = (exchange, symbol, Product(product))
+        return [o for o in self.om.sync.active_orders() if (o.exchange, o.symbol, o.product) == key]
+
+    def plan(self, exchange: str, symbol: str, product: Product) -> tuple[list[Order], list[Order]]:
+        """(exit legs that will be cancelled first, other orders left working) for a position."""
+        held = self.om.positions.peek(exchange, symbol, Product(product)).quantity
+        if held == 0:
+            return [], []
+        closing = OrderSide.SELL if held > 0 else OrderSide.BUY
+        legs, others = [], []
+        for order in self.working_on(exchange, symbol, product):
+            if order.side is closing and order.source in LEG_SOURCES:
+                legs.append(order)
+            elif order.source not in EXIT_SOURCES:
+                others.append(order)
+        return legs, others
+
+    # ------------------------------------------------------------------ the exit
+    async def exit(
+        self,
+        exchange: str,
+        symbol: str,
+        product: Product,
+        *,
+        confirmed_quantity: int | None = None,
+        reason: str = "exit requested by the trader",
+    ) -> ExitOutcome:
+        product = Product(product)
+        pm = self.om.positions
+        before = pm.peek(exchange, symbol, product).quantity
+        base = {
+            "exchange": exchange,
+            "symbol": symbol,
+            "product": product,
+            "quantity_before": before,
+        }
+        label = f"{exchange}:{symbol} {product.value}"
+        if confirmed_quantity is not None and not _within(before, confirmed_quantity):
+            return ExitOutcome(
+                **base,
+                level="warning",
+                message=f"Exit {label}: not sent, the position changed from {confirmed_quantity} "
+                f"to {before} since you confirmed",
+            )
+        if before == 0:
+            return ExitOutcome(**base, message=f"Exit {label}: already flat")
+        legs, others = self.plan(exchange, symbol, product)
+        cancelled = await self._cancel_legs(legs, label, reason)
+        problem = await self._settle(cancelled)
+        if problem:
+            return ExitOutcome(
+                **base, cancelled=tuple(o.id for o in cancelled), level="error",
+                message=f"Exit {label}: not sent, {problem}",
+            )  # fmt: skip
+        await self.om.sync.drain()
+        now = pm.peek(exchange, symbol, product).quantity
+        notes = []
+        if now != before:
+            notes.append(f"the position is {now} now (was {before}): an exit leg filled meanwhile")
+        if now == 0:
+            return ExitOutcome(
+                **base, cancelled=tuple(o.id for o in cancelled), notes=tuple(notes),
+                message=f"Exit {label}: flat ({'; '.join(notes) or 'nothing to send'})",
+            )  # fmt: skip
+        if not _within(now, before):
+            return ExitOutcome(
+                **base, cancelled=tuple(o.id for o in cancelled), level="warning",
+                message=f"Exit {label}: not sent, the position changed from {before} to {now} meanwhile",
+            )  # fmt: skip
+        request = OrderRequest(
+            symbol=symbol,
+            exchange=exchange,
+            side=OrderSide.SELL if now > 0 else OrderSide.BUY,
+            quantity=abs(now),
+            order_type=OrderType.MARKET,
+            product=product,
+            reduce_only=True,
+            source="exit",
+        )
+        closing = request.side
+        left = [o for o in others if o.status.is_active]
+        for order in left:
+            if order.side is closing:
+                notes.append(
+                    f"left working {_describe(order)}: it would open a new position if it fills"
+                )
+            else:
+                notes.append(f"left working {_describe(order)}")
+        try:
+            result = await self.om.place_order(request)
+        except OMSError as exc:
+            return ExitOutcome(
+                **base, cancelled=tuple(o.id for o in cancelled),
+                left_working=tuple(o.id for o in left), level="error", notes=tuple(notes),
+                message=f"Exit {label}: {exc}",
+            )  # fmt: skip
+        self._audit(result.order_id, result.status, reason, now, cancelled)
+        level = "error" if result.status is OrderStatus.REJECTED else "info"
+        if level == "info" and any(o.side is closing for o in left):
+            level = "warning"
+        tail = f" ({result.message})" if result.message else ""
+        legs_text = (
+            f"; cancelled first: {', '.join(f'#{o.id}' for o in cancelled)}" if cancelled else ""
+        )
+        notes_text = f"; {'; '.join(notes)}" if notes else ""
+        return ExitOutcome(
+            **base,
+            sent_quantity=abs(now),
+            order_id=result.order_id,
+            status=result.status,
+            cancelled=tuple(o.id for o in cancelled),
+            left_working=tuple(o.id for o in left),
+            level=level,
+            notes=tuple(notes),
+            message=(
+                f"Exit {label}: {request.side.value} {abs(now)} at market \u2014 "
+                f"#{result.order_id} {result.status.value.replace('_', ' ').lower()}{tail}"
+                f"{legs_text}{notes_text}"
+            ),
+        )
+
+    # ------------------------------------------------------------------ steps
+    async def _cancel_legs(self, legs: list[Order], label: str, reason: str) -> list[Order]:
+        """Cancel the exit legs (after their acknowledgement, for one in flight)."""
+        journal = self.om.db.journal
+        done: list[Order] = []
+        for leg in legs:
+            current = await self._acknowledged(leg)
+            if current is None or not current.status.is_active:
+                continue
+            try:
+                journal.add_event(
+                    current.id,
+                    "EXIT_CANCEL",
+                    f"cancelled to exit the position {label} ({reason})",
+                    current.status,
+                )
+            except Exception:  # noqa: BLE001 - the cancel below matters more than its note
+                log.exception("could not write the exit audit event of order %s", current.id)
+            try:
+                await self.om.cancel_order(current.id)
+            except OrderNotCancellable:
+                pass  # finished meanwhile (filled, or cancelled): _settle looks at it
+            done.append(current)
+        return done
+
+    async def _acknowledged(self, order: Order) -> Order | None:
+        """The order once the broker knows it (an order still in flight cannot be cancelled)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.settle_timeout
+        current = self.om.sync.latest(order.id)
+        while current is not None and current.status.is_active and current.broker_order_id is None:
+            if loop.time() > end:
+                return current
+            self.om.sync.wake()
+            await asyncio.sleep(self.poll_interval)
+            current = self.om.sync.latest(order.id)
+        return current
+
+    async def _settle(self, orders: list[Order]) -> str | None:
+        """Wait until the cancelled legs are finished at the broker; the reason if not."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.settle_timeout
+        while True:
+            await self.om.sync.drain()
+            working = [
+                c
+                for o in orders
+                if (c := self.om.sync.latest(o.id)) is not None and c.status.is_active
+            ]
+            if not working:
+                return None
+            if loop.time() > end:
+                names = ", ".join(_describe(o) for o in working)
+                return (
+                    f"{names} still working at the broker after {self.settle_timeout:g} s "
+                    "(cancel not confirmed); sending the exit could double it. Try again."
+                )
+            self.om.sync.wake()
+            await asyncio.sleep(self.poll_interval)
+
+    def _audit(
+        self, order_id: int, status: OrderStatus, reason: str, quantity: int, cancelled
+    ) -> None:
+        try:
+            self.om.db.journal.add_event(
+                order_id,
+                "EXIT",
+                f"exit of the position ({reason})"
+                + (
+                    f"; cancelled first: {', '.join(f'#{o.id}' for o in cancelled)}"
+                    if cancelled
+                    else ""
+                ),
+                status,
+                {"position_quantity": quantity, "cancelled": [o.id for o in cancelled]},
+            )
+        except Exception:  # noqa: BLE001 - the order went; its note is secondary
+            log.exception("could not write the exit audit event of order %s", order_id)
+
+
+def _within(now: int, confirmed: int) -> bool:
+    """`now` is the same position as `confirmed` or a part of it (same side, not larger)."""
+    return now == 0 or (now * confirmed > 0 and abs(now) <= abs(confirmed))
