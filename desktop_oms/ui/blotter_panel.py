@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from .audit_view import AuditView
 from .columns import KeyedTableModel
+from .notice import NoticeBar
 from .orders_model import OrderFilter, OrdersModel
 from .trades_model import TradesModel
 
@@ -225,6 +226,8 @@ class BlotterPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.tabs)
+        self.notice = NoticeBar("blotterNotice", self)
+        outer.addWidget(self.notice)
 
         # Actions (the window connects what they do)
         v = self.view
@@ -366,6 +369,10 @@ class BlotterPanel(QWidget):
             self.modify_action.trigger()
         else:
             self.audit_action.trigger()
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        """The outcome of a cancel / modify started here, under the tables (ui/notice.py)."""
+        self.notice.show_message(text, level)
 
     def orders_menu(self) -> QMenu:
         self._update_actions()

@@ -100,6 +100,12 @@ class ModifyOrderDialog(QDialog):
     accepted_values carries the order's values after the change (price/trigger None
     where the order type takes none); `changes()` gives only what changed, as keyword
     arguments for OrderManager.modify_order.
+
+    Where the trader looks: with `stay_open=True` (the window's use) the dialog stays open
+    while the modify is sent (`set_sending`), closes when it is done (`sent`), and shows a
+    refusal in itself (`refused`) with the fields editable again. `track(order)` follows
+    the order live: its fill and terms in the title; once it is finished (filled,
+    cancelled, rejected) the dialog says so and can only be closed.
     """
 
     accepted_values = Signal(object, int, object)  # price: Decimal|None, quantity, trigger
@@ -111,6 +117,7 @@ class ModifyOrderDialog(QDialog):
         tick_size: Decimal | None = None,
         lot_size: int = 1,
         parent: QWidget | None = None,
+        stay_open: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("modifyOrderDialog")
@@ -118,13 +125,14 @@ class ModifyOrderDialog(QDialog):
         self.order = order
         self._tick = tick_size
         self._lot = max(lot_size, 1)
-        side = fmt.enum_text(order.side)
+        self._stay_open = stay_open
+        self.finished_order = False
+        self.sending = False
         self.setWindowTitle(f"Modify order #{order.id}")
-        title = QLabel(
-            f"<b style='color:{theme.BUY if order.side is OrderSide.BUY else theme.SELL}'>{side}</b> "
-            f"{order.exchange}:{order.symbol} {fmt.enum_text(order.order_type)} "
-            f"\u2014 filled {fmt.quantity(order.filled_quantity)} of {fmt.quantity(order.quantity)}"
-        )
+        self.title = QLabel()
+        self.title.setObjectName("modifyTitle")
+        title = self.title
+        self._show_title(order)
         self.price = PriceEdit(self, placeholder="price")
         self.price.setObjectName("modifyPrice")
         self.quantity = QuantitySpinBox(self)
@@ -160,6 +168,79 @@ class ModifyOrderDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self._values: tuple[Decimal | None, int, Decimal | None] | None = None
+
+    # ---- the order, live -----------------------------------------------------------
+
+    def _show_title(self, order: Order) -> None:
+        side = fmt.enum_text(order.side)
+        colour = theme.BUY if order.side is OrderSide.BUY else theme.SELL
+        self.title.setText(
+            f"<b style='color:{colour}'>{side}</b> "
+            f"{order.exchange}:{order.symbol} {fmt.enum_text(order.order_type)} "
+            f"\u2014 {fmt.enum_text(order.status)}, filled {fmt.quantity(order.filled_quantity)} "
+            f"of {fmt.quantity(order.quantity)}"
+        )
+
+    def track(self, order: Order) -> None:
+        """The order changed (status, fill, terms): show it; finished: nothing to modify."""
+        if order.id != self.order.id:
+            return
+        previous, self.order = self.order, order
+        self._show_title(order)
+        if order.status.is_terminal:
+            self.finished_order = True
+            self.sending = False
+            self._set_editable(False)
+            self._set_message(
+                f"Order #{order.id} is {fmt.enum_text(order.status).lower()} "
+                f"(filled {fmt.quantity(order.filled_quantity)} of {fmt.quantity(order.quantity)}): "
+                "there is nothing left to modify.",
+                "warning",
+            )
+            return
+        if self.sending:
+            return
+        # Terms the trader has not touched follow the order (a modify from elsewhere).
+        if parse_decimal_text(self.price.text()) == previous.price:
+            self.price.setValue(order.price)
+        if parse_decimal_text(self.trigger.text()) == previous.trigger_price:
+            self.trigger.setValue(order.trigger_price)
+        if self.quantity.text_value() == str(previous.quantity):
+            self.quantity.set_quantity(order.quantity)
+
+    def set_sending(self, text: str) -> None:
+        self.sending = True
+        self._set_editable(False)
+        self._set_message(text, "info")
+
+    def sent(self) -> None:
+        """The modify went through: close."""
+        self.sending = False
+        self.accept()
+
+    def refused(self, reason: str) -> None:
+        """The modify was refused: say why here, and let the trader try again."""
+        self.sending = False
+        if not self.finished_order:
+            self._set_editable(True)
+        self._set_message(f"Not modified: {reason}", "error")
+
+    def _set_editable(self, editable: bool) -> None:
+        self.quantity.setEnabled(editable)
+        self.price.setEnabled(editable and self.order.order_type.needs_price)
+        self.trigger.setEnabled(editable and self.order.order_type.needs_trigger)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(editable)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText("&Close" if self.finished_order else "Cancel")
+        if not editable and self.finished_order:
+            cancel.setDefault(True)
+            cancel.setFocus()
+
+    def _set_message(self, text: str, kind: str) -> None:
+        colour = {"info": theme.TEXT, "warning": theme.WARNING}.get(kind, theme.LOSS)
+        self.message.setStyleSheet(f"color: {colour};")
+        self.message.setText(text)
 
     def values(self) -> tuple[Decimal | None, int, Decimal | None] | None:
         """The validated values, once accepted."""
@@ -203,6 +284,9 @@ class ModifyOrderDialog(QDialog):
 
     def validate(self) -> tuple[Decimal | None, int, Decimal | None] | None:
         problems: list[str] = []
+        if self.finished_order:
+            self._set_message(f"Order #{self.order.id} is finished: nothing to modify", "warning")
+            return None
         qty_text = self.quantity.text_value()
         qty = parse_int_text(qty_text)
         qty_problem = None
@@ -240,15 +324,18 @@ class ModifyOrderDialog(QDialog):
                 self.order.trigger_price,
             ):
                 problems.append("Nothing changed")
-        self.message.setText("; ".join(problems))
+        self._set_message("; ".join(problems), "error")
         if problems or qty is None:
             return None
         return price, qty, trigger
 
     def _on_ok(self) -> None:
+        if self.sending:
+            return
         values = self.validate()
         if values is None:
             return
         self._values = values
         self.accepted_values.emit(*values)
-        self.accept()
+        if not self._stay_open:
+            self.accept()

@@ -51,6 +51,9 @@ class KillSwitchButton(QPushButton):
         self.hold_ms = hold_ms
         self.confirm_window_ms = confirm_window_ms
         self._state = KillSwitchState.ARMED
+        # How the last engage was asked for (audited): "button" (mouse hold), "keyboard"
+        # (the window shortcut twice, or Space/Enter held on the focused button).
+        self.trigger = "button"
         self._progress_text = ""
         self._hint = ""
         self._holding = False
@@ -147,6 +150,7 @@ class KillSwitchButton(QPushButton):
         if self._keyboard_armed.isActive():
             self._keyboard_armed.stop()
             self._hint = ""
+            self.trigger = "keyboard shortcut"
             self._fire()
             return True
         self._keyboard_armed.start(self.confirm_window_ms)
@@ -200,6 +204,7 @@ class KillSwitchButton(QPushButton):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton:
             self.setFocus(Qt.FocusReason.MouseFocusReason)
+            self.trigger = "button"
             self.begin_hold()
             self._hold_by_mouse = True
             event.accept()
@@ -219,6 +224,7 @@ class KillSwitchButton(QPushButton):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if not event.isAutoRepeat():
+                self.trigger = "keyboard on the button"
                 self.begin_hold()
             event.accept()
             return

@@ -129,7 +129,12 @@ class MarketWatch(QDockWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
         self.setWidget(body)
-        QShortcut(QKeySequence.StandardKey.Delete, body, activated=self.remove_selected)
+        # Del removes a symbol only while the market watch has the focus: window-wide it
+        # made the blotter's Del (cancel) ambiguous, and Qt then ran neither.
+        remove = QShortcut(QKeySequence.StandardKey.Delete, body, activated=self.remove_selected)
+        remove.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        remove.setObjectName("watchRemoveShortcut")
+        remove.setWhatsThis("Remove the selected symbol from the watchlist")
 
         self._timer = QTimer(self)
         self._timer.setInterval(500)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .blotter_panel import copy_rows, make_table, selected_items, size_columns
+from .notice import NoticeBar
 from .positions_model import PositionsModel, PositionsTotalsModel, configure_totals_footer
 
 POSITION_WIDTHS = {  # in digits; commas and points are narrower, so 9 fits "+12,345.00"
@@ -140,6 +141,8 @@ class PositionsPanel(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.grid)
         layout.addWidget(self.footer)
+        self.notice = NoticeBar("positionsNotice", self)
+        layout.addWidget(self.notice)
 
         self._exit_col = (
             model.column_index("exit") if "exit" in {c.key for c in model.columns} else -1
@@ -155,11 +158,21 @@ class PositionsPanel(QWidget):
         g = self.grid
         self.exit_action = QAction("E&xit position\u2026", g)
         self.exit_action.setObjectName("actionExitPosition")
-        self.exit_action.setStatusTip("Square off the selected position at market (asks first)")
+        self.exit_action.setShortcut(QKeySequence("Ctrl+Shift+X"))
+        self.exit_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.exit_action.setStatusTip(
+            "Square off the selected position at market (Ctrl+Shift+X in the grid; asks first)"
+        )
         self.exit_action.triggered.connect(self._exit_current)
+        g.addAction(self.exit_action)
+        # Exit all is window-wide (the window adds it to itself with its shortcut).
         self.exit_all_action = QAction("Exit &all positions\u2026", g)
         self.exit_all_action.setObjectName("actionExitAllPositions")
-        self.exit_all_action.setStatusTip("Square off every open position at market (asks first)")
+        self.exit_all_action.setShortcut(QKeySequence("Ctrl+Alt+X"))
+        self.exit_all_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.exit_all_action.setStatusTip(
+            "Square off every open position at market (Ctrl+Alt+X; asks first)"
+        )
         self.exit_all_action.triggered.connect(self.exitAllRequested.emit)
         self.note_action = QAction("&Note\u2026", g)
         self.note_action.setObjectName("actionPositionNote")
@@ -205,6 +218,12 @@ class PositionsPanel(QWidget):
         position = self.current_position()
         if position is not None and position.quantity:
             self.exitRequested.emit(position)
+        else:
+            self.show_message("Select an open position to exit", "warning")
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        """The outcome of an action started here, under the grid (see ui/notice.py)."""
+        self.notice.show_message(text, level)
 
     def column_menu(self) -> QMenu:
         """Show / hide columns (the header's context menu); the choice is saved with the

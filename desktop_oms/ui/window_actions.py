@@ -14,11 +14,22 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QMainWindow, QTableView
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTableView, QWidget
 
 from desktop_oms.domain import OrderRequest, OrderSide
 
 from .columns import KeyedTableModel
+from .shortcuts_dialog import keyboard_shortcuts
+
+# Ctrl+1..6: (action objectName, menu text, panel)
+FOCUS_TARGETS = (
+    ("actionFocusTicket", "Order &ticket", "ticket"),
+    ("actionFocusWatch", "&Market watch", "watch"),
+    ("actionFocusBlotter", "&Blotter (orders)", "blotter"),
+    ("actionFocusPositions", "&Positions", "positions"),
+    ("actionFocusChart", "&Chart", "chart"),
+    ("actionFocusAlerts", "&Alerts", "alerts"),
+)
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
     _WindowBase = QMainWindow
@@ -68,8 +79,13 @@ class WindowActionsMixin(_WindowBase):
         orders_menu.addSeparator()
         for action in (bp.cancel_action, bp.modify_action, bp.cancel_all_action):
             orders_menu.addAction(action)
+        # Cancel all and Exit all work from anywhere in the window (each asks first).
+        bp.cancel_all_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.addAction(bp.cancel_all_action)
         orders_menu.addSeparator()
+        orders_menu.addAction(pp.exit_action)
         orders_menu.addAction(pp.exit_all_action)
+        self.addAction(pp.exit_all_action)
         orders_menu.aboutToShow.connect(self._refresh_menu_actions)
 
         risk_menu = menu.addMenu("&Risk")
@@ -85,6 +101,7 @@ class WindowActionsMixin(_WindowBase):
         risk_menu.addAction(self.engage_action)
         risk_menu.addAction(self.rearm_action)
         risk_menu.aboutToShow.connect(self._refresh_menu_actions)
+        self.risk_menu = risk_menu
 
         view_menu = menu.addMenu("&View")
         view_menu.setObjectName("viewMenu")
@@ -97,6 +114,31 @@ class WindowActionsMixin(_WindowBase):
         view_menu.addAction(self.reset_layout_action)
         self.view_menu = view_menu
 
+        go_menu = menu.addMenu("&Go")
+        go_menu.setObjectName("goMenu")
+        self.focus_actions: dict[str, QAction] = {}
+        for number, (name, text, target) in enumerate(FOCUS_TARGETS, start=1):
+            action = QAction(text, self)
+            action.setObjectName(name)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _c=False, t=target: self.focus_panel(t))
+            go_menu.addAction(action)
+            self.addAction(action)
+            self.focus_actions[target] = action
+        self.go_menu = go_menu
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.setObjectName("helpMenu")
+        self.shortcuts_action = QAction("&Keyboard shortcuts\u2026", self)
+        self.shortcuts_action.setObjectName("actionKeyboardShortcuts")
+        self.shortcuts_action.setShortcut(QKeySequence("Ctrl+F1"))
+        self.shortcuts_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
+        self.addAction(self.shortcuts_action)
+        self.help_menu = help_menu
+
     def _build_shortcuts(self) -> None:
         """B / S open the ticket from the data panels (in the ticket itself letters are
         typing, and the ticket handles B/S only for keys its fields do not use)."""
@@ -105,6 +147,7 @@ class WindowActionsMixin(_WindowBase):
             for key, side in ((Qt.Key.Key_B, OrderSide.BUY), (Qt.Key.Key_S, OrderSide.SELL)):
                 shortcut = QShortcut(QKeySequence(key), widget)
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.setWhatsThis(f"Open the ticket on the {side.value.lower()} side")
                 shortcut.activated.connect(lambda s=side: self.open_ticket(s))
                 self._letter_shortcuts.append(shortcut)
 
@@ -132,21 +175,79 @@ class WindowActionsMixin(_WindowBase):
     def _refresh_menu_actions(self) -> None:
         self.blotter_panel._update_actions()
         self.blotter_panel._update_count()
-        self.positions_panel.exit_all_action.setEnabled(bool(self.positions_model.open_positions()))
+        self._refresh_kill_switch_actions()
+
+    def _refresh_kill_switch_actions(self) -> None:
+        """Kept in step with the kill switch on every change of the trading state (not only
+        when a menu opens: a disabled action's shortcut does nothing)."""
         ks = self.app.kill_switch
         self.rearm_action.setEnabled(ks is not None and ks.state == "ENGAGED")
         self.engage_action.setEnabled(ks is not None and not ks.engaged)
 
+    # ================================================================== keyboard
+
+    def focus_panel(self, target: str) -> QWidget | None:
+        """Ctrl+1..6: show and raise a panel and put the keyboard focus in it."""
+        widget: QWidget | None = None
+        dock = None
+        if target == "ticket":
+            dock, widget = self.ticket_dock, self.ticket.symbol
+        elif target == "watch":
+            watch = getattr(self, "market_watch", None)
+            if watch is not None:
+                current = watch.current()
+                dock, widget = watch, current[2] if current is not None else watch
+        elif target == "blotter":
+            dock, widget = self.blotter_dock, self.blotter
+            self.blotter_panel.tabs.setCurrentWidget(self.blotter)
+        elif target == "positions":
+            dock, widget = self.positions_dock, self.positions_grid
+        elif target == "chart":
+            chart = self.findChild(QWidget, "priceChart") or self.pnl_slot
+            dock = self._dock_of(chart)
+            widget = chart
+        elif target == "alerts":
+            dock, widget = self.alerts_dock, self.alerts.view
+        if widget is None:
+            return None
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+        widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if isinstance(widget, QTableView) and not widget.currentIndex().isValid():
+            model = widget.model()
+            if model is not None and model.rowCount() > 0:
+                widget.setCurrentIndex(model.index(0, 0))
+        return widget
+
+    def _dock_of(self, widget: QWidget):
+        parent = widget.parentWidget()
+        while parent is not None and not isinstance(parent, QDockWidget):
+            parent = parent.parentWidget()
+        return parent
+
+    def shortcut_rows(self) -> list[tuple[str, str, str]]:
+        """(keys, what, where) of every action with a shortcut in the window, generated from
+        the actions themselves (Help > Keyboard shortcuts)."""
+        return keyboard_shortcuts(self)
+
+    def show_shortcuts(self):
+        from .shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.shortcut_rows(), self)
+        dialog.open()
+        self.shortcuts_dialog = dialog
+        return dialog
+
     # ================================================================== ticket
 
     def open_ticket(self, side: OrderSide) -> None:
-        """F1/F2 anywhere, B/S in the data panels: the ticket on that side; from a table,
-        with the selected row's instrument."""
+        """F1/F2 anywhere, B/S in the data panels: the ticket on that side. From a table
+        that has the keyboard focus, with its current row's instrument; from anywhere else,
+        with what the ticket shows."""
         self.ticket_dock.show()
         self.ticket_dock.raise_()
-        focus = QApplication.focusWidget()
-        in_ticket = focus is not None and (focus is self.ticket or self.ticket.isAncestorOf(focus))
-        instrument = None if in_ticket else self.selected_instrument()
+        instrument = self.selected_instrument()
         if instrument is None:
             self.ticket.open_for(side)
         else:
@@ -154,22 +255,31 @@ class WindowActionsMixin(_WindowBase):
             self.ticket.open_for(side, symbol, exchange)
 
     def selected_instrument(self) -> tuple[str, str] | None:
-        view = self._symbol_source
-        if view is None:
+        """The instrument of the current row of the table that has the keyboard focus."""
+        focus = QApplication.focusWidget()
+        view = focus
+        while view is not None and not isinstance(view, QTableView):
+            view = view.parentWidget()
+        if view is None or view.window() is not self:
             return None
         model = view.model()
         index = view.currentIndex()
-        if not index.isValid() or not isinstance(model, KeyedTableModel):
+        if not index.isValid():
             return None
-        try:
-            item = model.item_at(index.row())
-        except IndexError:
-            return None
-        exchange, symbol = getattr(item, "exchange", None), getattr(item, "symbol", None)
-        return (exchange, symbol) if exchange and symbol else None
+        if isinstance(model, KeyedTableModel):
+            try:
+                item = model.item_at(index.row())
+            except IndexError:
+                return None
+            exchange, symbol = getattr(item, "exchange", None), getattr(item, "symbol", None)
+            return (exchange, symbol) if exchange and symbol else None
+        watch = getattr(self, "market_watch", None)
+        if watch is not None and watch.isAncestorOf(view):
+            return watch.selected_key()
+        return None
 
     def _set_symbol_source(self, view: QTableView) -> None:
-        self._symbol_source = view
+        self._symbol_source = view  # the last table whose row changed (kept for tools)
 
     def _on_order_sent(self, request: OrderRequest, result: object) -> None:
         # Only a line in the alerts: the new row appears at the top of the blotter by

@@ -89,10 +89,18 @@ class WindowEventsMixin(_WindowBase):
         self.orders_model.queue_upsert(order)
         if self.audit.order_id == order.id:
             self.audit.refresh(order)
+        self._track_in_dialog(order)
+
+    def _track_in_dialog(self, order) -> None:
+        """An open Modify dialog follows its order live (fills, terms, the end)."""
+        dialog = self.modify_dialog
+        if dialog is not None and dialog.order.id == order.id:
+            dialog.track(order)
 
     def _on_fill(self, event: FillApplied) -> None:
         self.trades_model.queue_upsert(TradeRow.from_fill(event.fill))
         self.orders_model.queue_upsert(event.order)
+        self._track_in_dialog(event.order)
         self.positions_model.queue_upsert(event.position)
         self._pnl_dirty = True
         if self.audit.order_id == event.order.id:
@@ -203,6 +211,7 @@ class WindowEventsMixin(_WindowBase):
         self.broker_status = BrokerStatus(broker, self.status, name)
 
     def _update_trading_state(self) -> None:
+        self._refresh_kill_switch_actions()
         om = self.app.order_manager
         ks = self.app.kill_switch
         if ks is not None and ks.engaged:

@@ -45,7 +45,7 @@ class WindowKillSwitchMixin(_WindowBase):
             return None
         self.kill_button.set_state(KillSwitchState.ENGAGING, "halting\u2026")
         self._kill_task = self.tasks.run(
-            ks.engage(reason="manual (button)"),
+            ks.engage(reason=f"manual ({self.kill_button.trigger})"),
             "kill switch",
             on_result=self._kill_done,
             on_error=self._kill_failed,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
-from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.domain import OrderSide
 
 from . import dialogs
 from . import format as fmt
@@ -46,6 +46,7 @@ class WindowOrderActionsMixin(_WindowBase):
         active = [o for o in selected if o.status.is_active]
         if not active:
             self.alerts.add("warning", "No open order selected to cancel", "blotter")
+            self.blotter_panel.show_message("No open order selected to cancel", "warning")
             return None
         om = self.app.order_manager
 
@@ -68,11 +69,19 @@ class WindowOrderActionsMixin(_WindowBase):
             return results
 
         names = ", ".join(f"#{o.id}" for o in active[:5]) + ("\u2026" if len(active) > 5 else "")
-        return self.tasks.run(cancel_each(), f"cancel {names}", on_result=self._report_results)
+        return self.tasks.run(cancel_each(), f"cancel {names}", on_result=self._report_cancels)
 
     def _report_results(self, results: list[tuple[str, str]]) -> None:
         for level, text in results:
             self.alerts.add(level, text, "orders")
+
+    def _report_cancels(self, results: list[tuple[str, str]]) -> None:
+        self._report_results(results)
+        failed = [text for level, text in results if level == "error"]
+        if failed:
+            self.blotter_panel.show_message("\n".join(failed), "error")
+        elif results:
+            self.blotter_panel.show_message("\n".join(t for _l, t in results), "info")
 
     def modify_selected_order(self):
         """Open the modify dialog for the one selected open order (non-modal)."""
@@ -81,6 +90,7 @@ class WindowOrderActionsMixin(_WindowBase):
         active = [o for o in self.blotter_panel.selected_orders() if o.status.is_active]
         if len(active) != 1:
             self.alerts.add("warning", "Select one open order to modify", "blotter")
+            self.blotter_panel.show_message("Select one open order to modify", "warning")
             return None
         if self.modify_dialog is not None:
             self.modify_dialog.close()
@@ -92,12 +102,13 @@ class WindowOrderActionsMixin(_WindowBase):
             tick_size=inst.tick_size if inst is not None else None,
             lot_size=inst.lot_size if inst is not None else 1,
             parent=self,
+            stay_open=True,
         )
 
         def accepted(_price, _qty, _trigger) -> None:
             changes = dialog.changes()
             if changes:
-                self.send_modify(order, changes)
+                self.send_modify(dialog.order, changes, dialog)
 
         dialog.accepted_values.connect(accepted)
         dialog.finished.connect(lambda _r: self._forget_modify_dialog(dialog))
@@ -109,24 +120,35 @@ class WindowOrderActionsMixin(_WindowBase):
         if self.modify_dialog is dialog:
             self.modify_dialog = None
 
-    def send_modify(self, order, changes: dict) -> asyncio.Task | None:
+    def send_modify(self, order, changes: dict, dialog=None) -> asyncio.Task | None:
+        """Send a modify; its refusal is shown in the dialog it came from (which stays open
+        until the modify is done) or under the blotter, and in the alerts."""
         om = self.app.order_manager
         described = ", ".join(
             f"{k.replace('_price', '')} {fmt.price(v) if isinstance(v, Decimal) else v}"
             for k, v in changes.items()
         )
+        what = f"modify #{order.id} {order.symbol} ({described})"
 
         def done(after) -> None:
-            self.alerts.add(
-                "info",
-                f"Modified #{order.id} {order.symbol}: {described} \u2014 {fmt.enum_text(after.status)}",
-                "orders",
-            )
+            text = f"Modified #{order.id} {order.symbol}: {described} \u2014 {fmt.enum_text(after.status)}"
+            self.alerts.add("info", text, "orders")
+            self.blotter_panel.show_message(text, "info")
+            if dialog is not None and self.modify_dialog is dialog:
+                dialog.sent()
 
+        def failed(exc: BaseException) -> None:
+            reason = describe_error(exc)
+            self.alerts.add("error", f"{what}: {reason}", "orders")
+            if dialog is not None and self.modify_dialog is dialog:
+                dialog.refused(reason)
+            else:
+                self.blotter_panel.show_message(f"Not modified #{order.id}: {reason}", "error")
+
+        if dialog is not None:
+            dialog.set_sending(f"Sending: {described}\u2026")
         return self.tasks.run(
-            om.modify_order(order.id, **changes),
-            f"modify #{order.id} {order.symbol} ({described})",
-            on_result=done,
+            om.modify_order(order.id, **changes), what, on_result=done, on_error=failed
         )
 
     def request_cancel_all(self) -> QMessageBox | None:
@@ -210,19 +232,42 @@ class WindowOrderActionsMixin(_WindowBase):
             f"{position.product.value} at MARKET"
         )
 
-    def request_exit(self, position) -> QMessageBox | None:
-        """Per-row Exit: square off one position at market, after a confirmation."""
+    def _exit_plan_text(self, positions: list) -> str:
+        """What an exit does besides the market order: legs cancelled first, orders left."""
+        om = self.app.order_manager
+        lines = []
+        for p in positions:
+            legs, others = om.exits.plan(p.exchange, p.symbol, p.product)
+            for leg in legs:
+                lines.append(f"Cancels first: {_order_text(leg)} (exit leg)")
+            for other in others:
+                lines.append(f"Left working: {_order_text(other)}")
+        if len(lines) > 10:
+            lines = lines[:10] + [f"\u2026 and {len(lines) - 10} more"]
+        return "\n".join(lines)
+
+    def request_exit(self, position=None) -> QMessageBox | None:
+        """Per-row Exit (or Ctrl+Shift+X on the selected row): close one position at market,
+        after a confirmation (Enter exits, Esc keeps)."""
+        if position is None:
+            position = self.positions_panel.current_position()
+            if position is None:
+                self.alerts.add("warning", "Select an open position to exit", "positions")
+                return None
         if not position.quantity:
             return None
         side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
+        plan = self._exit_plan_text([position])
         return self._confirm(
             "Exit position",
             f"Square off {position.exchange}:{position.symbol} ({position.product.value})?\n"
-            f"{self._exit_text(position)}",
+            f"{self._exit_text(position)}" + (f"\n{plan}" if plan else ""),
             lambda: self.exit_positions([position], f"exit {position.symbol}"),
             yes_text=f"&{side.value.title()} {fmt.quantity(abs(position.quantity))} at market",
             no_text="&Keep it",
-            informative="A reduce-only market order; it is not sent if the position has changed meanwhile.",
+            informative="The position's stop-loss / target legs are cancelled first, then one "
+            "reduce-only market order closes it.",
+            default_yes=True,
         )
 
     def request_exit_all(self) -> QMessageBox | None:
@@ -233,58 +278,62 @@ class WindowOrderActionsMixin(_WindowBase):
         lines = "\n".join(self._exit_text(p) for p in positions[:12])
         if len(positions) > 12:
             lines += f"\n\u2026 and {len(positions) - 12} more"
+        plan = self._exit_plan_text(positions)
         count = len(positions)
         return self._confirm(
             "Exit all positions",
-            f"Square off all {count} open position{'s' if count != 1 else ''} at market?\n{lines}",
+            f"Square off all {count} open position{'s' if count != 1 else ''} at market?\n{lines}"
+            + (f"\n{plan}" if plan else ""),
             lambda: self.exit_positions(positions, "exit all positions"),
             yes_text="E&xit all",
             no_text="&Keep them",
-            informative="Reduce-only market orders; a position that changed meanwhile is skipped.",
+            informative="Each position's stop-loss / target legs are cancelled first, then "
+            "reduce-only market orders close them.",
+            default_yes=True,
         )
 
     def exit_positions(self, positions: list, what: str) -> asyncio.Task | None:
-        """Send the reduce orders for positions the trader confirmed (as they were then)."""
+        """Exit the positions the trader confirmed (as they were then), one audited action
+        each (OrderManager.exit_position): legs cancelled first, then the market order."""
         om = self.app.order_manager
-        pm = self.app.position_manager
 
         async def send() -> list[tuple[str, str]]:
+            outcomes = await asyncio.gather(
+                *(
+                    om.exit_position(
+                        p.exchange,
+                        p.symbol,
+                        p.product,
+                        confirmed_quantity=p.quantity,
+                        reason=f"{what} (window)",
+                    )
+                    for p in positions
+                ),
+                return_exceptions=True,
+            )
             results = []
-            for confirmed in positions:
-                current = pm.peek(confirmed.exchange, confirmed.symbol, confirmed.product)
-                label = f"{confirmed.exchange}:{confirmed.symbol} {confirmed.product.value}"
-                if current.quantity != confirmed.quantity:
+            for p, outcome in zip(positions, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
                     results.append(
-                        (
-                            "warning",
-                            f"Exit {label}: not sent, the position changed from "
-                            f"{confirmed.quantity} to {current.quantity} since you confirmed",
-                        )
+                        ("error", f"Exit {p.exchange}:{p.symbol}: {describe_error(outcome)}")
                     )
-                    continue
-                request = OrderRequest(
-                    symbol=confirmed.symbol,
-                    exchange=confirmed.exchange,
-                    side=OrderSide.SELL if confirmed.quantity > 0 else OrderSide.BUY,
-                    quantity=abs(confirmed.quantity),
-                    order_type=OrderType.MARKET,
-                    product=Product(confirmed.product),
-                    reduce_only=True,
-                )
-                try:
-                    result = await om.place_order(request)
-                except Exception as exc:  # report each, go on with the others
-                    results.append(("error", f"Exit {label}: {describe_error(exc)}"))
                 else:
-                    level = "error" if result.status is OrderStatus.REJECTED else "info"
-                    tail = f" ({result.message})" if result.message else ""
-                    results.append(
-                        (
-                            level,
-                            f"Exit {label}: {request.side.value} {request.quantity} at market "
-                            f"\u2014 #{result.order_id} {fmt.enum_text(result.status)}{tail}",
-                        )
-                    )
+                    results.append((outcome.level, outcome.message))
             return results
 
-        return self.tasks.run(send(), what, on_result=self._report_results)
+        def report(results: list[tuple[str, str]]) -> None:
+            self._report_results(results)
+            failed = [text for level, text in results if level == "error"]
+            if failed:
+                self.positions_panel.show_message("\n".join(failed), "error")
+
+        return self.tasks.run(send(), what, on_result=report)
+
+
+def _order_text(order) -> str:
+    left = order.quantity - order.filled_quantity
+    price = f" @ {fmt.price(order.price)}" if order.price is not None else ""
+    trigger = (
+        f" trigger {fmt.price(order.trigger_price)}" if order.trigger_price is not None else ""
+    )
+    return f"#{order.id} {order.side.value} {fmt.quantity(left)} {order.order_type.value}{price}{trigger}"
