@@ -2,7 +2,7 @@
 
 A bounded model (newest first, last `capacity` kept) behind a QTableView; `add()` may be
 called at any rate (batched on a short timer); `QtLogHandler` feeds it from `logging`,
-from any thread, through a queued Qt signal.
+from any thread, through a queued Qt signal. Times are shown in IST.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -111,7 +111,7 @@ class AlertsModel(QAbstractTableModel):
         role = int(role)
         if role == _DISPLAY:
             if col == 0:
-                return fmt.local_time(alert.at)
+                return fmt.ist_time(alert.at)
             if col == 1:
                 return alert.level.upper()
             if col == 2:
@@ -124,7 +124,7 @@ class AlertsModel(QAbstractTableModel):
                 else theme.qcolor(theme.TEXT_DIM)
             )
         if role == int(Qt.ItemDataRole.ToolTipRole):
-            return f"{fmt.local_datetime(alert.at)} [{alert.level}] {alert.source}\n{alert.message}"
+            return f"{fmt.ist_datetime(alert.at)} [{alert.level}] {alert.source}\n{alert.message}"
         if role == int(Qt.ItemDataRole.UserRole):
             return alert
         return None
@@ -148,9 +148,10 @@ class AlertsModel(QAbstractTableModel):
     def add(
         self, level: str | int, message: str, source: str = "app", at: datetime | None = None
     ) -> AlertRow:
-        alert = AlertRow(
-            at or datetime.now().astimezone(), normalise_level(level), source, str(message)
-        )
+        # A naive `at` is taken as the machine's local time (Python's meaning of naive);
+        # the app's own times are aware.
+        when = datetime.now(UTC) if at is None else at.astimezone(UTC)
+        alert = AlertRow(when, normalise_level(level), str(source), str(message))
         self._pending.append(alert)
         if not self._timer.isActive():
             self._timer.start()
@@ -280,7 +281,7 @@ class QtLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = self.format(record)
-            at = datetime.fromtimestamp(record.created).astimezone()
+            at = datetime.fromtimestamp(record.created, UTC)
             source = record.name.rsplit(".", 1)[-1] if record.name else "log"
             self._bridge.record.emit(normalise_level(record.levelno), message, source, at)
         except RuntimeError:  # the panel is gone (shutdown)
