@@ -11,7 +11,6 @@ import os
 import sys
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import tomli_w
 from platformdirs import user_data_dir
 
 from .domain.money import to_decimal
+from .infra.clock import file_stamp
 from .risk.limits import RiskLimits
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class Settings:
                 with path.open("rb") as fh:
                     base = cls.from_toml(tomllib.load(fh), data_dir=data_dir)
             except (OSError, tomllib.TOMLDecodeError, SettingsError, UnicodeDecodeError) as exc:
-                stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+                stamp = file_stamp(seconds=True)  # IST
                 kept = path.with_name(f"settings.toml.bad-{stamp}")
                 try:
                     os.replace(path, kept)

@@ -6,18 +6,26 @@ from __future__ import annotations
 import csv
 import html
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from .domain import Order
 from .domain.money import format_inr
 from .domain.review import RoundTrip, SetupStats
+from .infra.clock import IST, day_bounds, format_date_time, format_time, to_ist
 from .storage.journal import TradeRecord
 from .storage.position_store import PnlSnapshot
 
-IST = ZoneInfo("Asia/Kolkata")
+__all__ = [
+    "IST",
+    "day_range",
+    "pnl_svg",
+    "write_review_csv",
+    "write_review_html",
+    "write_trades_csv",
+]
+
 ENCODING = "utf-8-sig"
 
 TRADE_COLUMNS = [
@@ -70,15 +78,16 @@ TRIP_COLUMNS = [
 
 def day_range(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00 IST, the day after end 00:00 IST) as aware datetimes."""
-    if end < start:
-        raise ValueError(f"the end date {end} is before the start date {start}")
-    return datetime.combine(start, time(), IST), datetime.combine(
-        end + timedelta(days=1), time(), IST
-    )
+    return day_bounds(start, end)
 
 
 def _ist(ts: datetime | None) -> str:
-    return "" if ts is None else ts.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
+    return format_date_time(ts)
+
+
+def _clock(ts: datetime) -> str:
+    """The chart's time labels: "04 May 09:15 IST" (the day, as a range may span days)."""
+    return f"{to_ist(ts):%d %b} {format_time(ts, seconds=False)} IST"
 
 
 def _num(value: Decimal | None) -> str:
@@ -188,7 +197,11 @@ def pnl_svg(points: Sequence[PnlSnapshot], width: int = 900, height: int = 260) 
         f'<text x="{pad}" y="18" fill="#61afef" font-size="12">total</text>'
         f'<text x="{pad + 50}" y="18" fill="#98c379" font-size="12">realized</text>'
         f'<text x="{width - pad}" y="18" fill="#abb2bf" font-size="12" text-anchor="end">'
-        f"high ₹{format_inr(high)} · low ₹{format_inr(low)}</text></svg>"
+        f"high ₹{format_inr(high)} · low ₹{format_inr(low)}</text>"
+        f'<text x="{pad}" y="{height - 8}" fill="#abb2bf" font-size="12">'
+        f"{_clock(points[0].at)}</text>"
+        f'<text x="{width - pad}" y="{height - 8}" fill="#abb2bf" font-size="12" '
+        f'text-anchor="end">{_clock(points[-1].at)}</text></svg>'
     )
 
 

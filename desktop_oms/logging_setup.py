@@ -1,5 +1,8 @@
 """Logging: a rotating file in the data dir's logs folder, stderr for warnings.
 
+Times in the log are IST (as everywhere in the app), whatever the machine's zone, so a
+log line and the blotter row it explains show the same clock.
+
 Calling it again (another data dir in the same process) moves the file handler to the new
 folder instead of leaving it writing to the old one; secrets are redacted either way.
 """
@@ -8,15 +11,29 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from datetime import datetime
 from pathlib import Path
 
-_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+from .infra.clock import IST
+
+_FORMAT = "%(asctime)s IST %(levelname)s %(name)s: %(message)s"
+
+
+def _ist_time(seconds: float):
+    """logging's converter (a time.struct_time) in IST instead of the machine's zone."""
+    return datetime.fromtimestamp(seconds, IST).timetuple()
+
+
+def log_formatter() -> logging.Formatter:
+    formatter = logging.Formatter(_FORMAT)
+    formatter.converter = _ist_time
+    return formatter
 
 
 def setup_logging(log_dir: Path | None, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.setLevel(level.upper())
-    formatter = logging.Formatter(_FORMAT)
+    formatter = log_formatter()
     if not any(getattr(h, "_oms", None) == "stderr" for h in root.handlers):
         stderr = logging.StreamHandler()
         stderr.setLevel(logging.WARNING)

@@ -13,15 +13,13 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..domain import OrderStatus, OrderType, Variety
+from ..infra.clock import IST
 from .errors import BrokerUnavailable
 
 # Split out of kite_mapping: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.kite_mapping")
-
-IST = ZoneInfo("Asia/Kolkata")
 
 
 class BrokerDataError(BrokerUnavailable):

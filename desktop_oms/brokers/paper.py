@@ -38,7 +38,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,6 +53,7 @@ from ..domain import (
     Variety,
 )
 from ..domain.money import to_decimal
+from ..infra.clock import IST
 from ..marketdata.instruments import InstrumentStore, load_bundled_instruments
 from .base import BrokerUpdate, Funds, Tick, TickListener, UpdateListener
 from .errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable
@@ -70,7 +71,6 @@ __all__ = ["PaperBroker", "PaperJournalCorrupt"]
 
 log = logging.getLogger(__name__)
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 COMPACT_AFTER_LINES = 5_000
 COMPACT_AFTER_BYTES = 8 * 1024 * 1024
 PRICE_SAVE_INTERVAL_S = 10.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from ..domain import OrderSide, Position, Product
@@ -25,13 +25,12 @@ from ..domain.positions import (
     force_quantity,
     mark_to_market,
 )
+from ..infra.clock import IST
 from ..storage import Database
 from ..storage.types import utcnow
 from .event_bus import EventBus
 
 log = logging.getLogger(__name__)
-
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 
 def day_start(now: datetime) -> datetime:

@@ -63,7 +63,7 @@ class ContractNoteMixin:
             acc["by_exchange"][t.exchange] = acc["by_exchange"].get(t.exchange, ZERO) + turnover
         if len(days) > 1:
             raise ChargesError("a contract note covers one day; pass day=")
-        note_day = day or (days.pop() if days else date.today())
+        note_day = day or (days.pop() if days else trading_day())  # today in IST
         if not by_segment:
             return ContractNote(note_day, {})
         entry = self.schedule.entry_for(note_day)

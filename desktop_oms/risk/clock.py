@@ -1,33 +1,21 @@
-"""Time for risk decisions: India Standard Time and trading days.
+"""Time for risk decisions: the IST clock (from `desktop_oms.infra.clock`) and weekdays.
 
-IST is UTC+05:30 all year (India has no daylight saving), so a fixed offset is exact and
-needs no tz database (Windows has none without the tzdata package). Every component
-takes a `clock` returning an aware datetime, so tests drive time explicitly.
+Every component takes a `clock` returning an aware datetime, so tests drive time
+explicitly. `IST`, `ist_now`, `to_ist` and `trading_day` are the app's one clock,
+re-exported here for the risk layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
+from ..infra.clock import IST, to_ist, trading_day
+from ..infra.clock import now_ist as ist_now
+
+__all__ = ["IST", "Clock", "is_weekday", "ist_now", "next_trading_day", "to_ist", "trading_day"]
 
 Clock = Callable[[], datetime]
-
-
-def ist_now() -> datetime:
-    return datetime.now(UTC).astimezone(IST)
-
-
-def to_ist(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise ValueError("naive datetime: risk clocks must be timezone-aware")
-    return at.astimezone(IST)
-
-
-def trading_day(at: datetime) -> date:
-    """The IST calendar date of `at` (the day its PnL belongs to)."""
-    return to_ist(at).date()
 
 
 def is_weekday(day: date) -> bool:

@@ -1,5 +1,6 @@
 """Persistence: SQLite (WAL) through SQLAlchemy Core, schema by Alembic migrations."""
 
+from .alerts import AlertLog, AlertRecord
 from .database import (
     Database,
     DatabaseError,
@@ -12,6 +13,8 @@ from .journal import OrderEventRecord, TradeRecord
 from .position_store import PnlSnapshot, ReconciliationRecord
 
 __all__ = [
+    "AlertLog",
+    "AlertRecord",
     "Database",
     "DatabaseError",
     "DatabaseLocked",

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 
 from ..file_sync import DurabilityError, FileSyncer
+from .alerts import AlertLog
 from .journal import OrderJournal
 from .position_store import PositionStore
 from .reporting import Reporting
@@ -41,7 +42,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration. A journal already at it opens without importing alembic (a third
 # of a second of start-up); a test checks this against the migration scripts.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def explain_storage_error(exc: BaseException) -> str:
@@ -166,7 +167,8 @@ def _check_schema(path: Path, tables: set[str], revision: str | None) -> None:
 
 
 class Database:
-    """Owns the engine, the instance lock and the repositories (`journal`, `positions`)."""
+    """Owns the engine, the instance lock and the repositories (`journal`, `positions`,
+    `reporting`, `workspace`, `alerts`)."""
 
     def __init__(
         self, engine: Engine, path: Path | None, lock: FileLock | None, synchronous: str
@@ -179,6 +181,7 @@ class Database:
         self.positions = PositionStore(self)
         self.reporting = Reporting(self)
         self.workspace = Workspace(self)
+        self.alerts = AlertLog(self)
         self.read_only = False
         self._closed = False
         self.syncer: FileSyncer | None = None  # set by open_sync for a FULL file journal

@@ -37,11 +37,8 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 
 
 def _time(value) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is not None:
-        value = value.astimezone()
-    return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    """HH:MM:SS.mmm in IST (the audit trail's events are often milliseconds apart)."""
+    return fmt.ist_time_ms(value)
 
 
 def _details(details: dict | None) -> str:
@@ -91,7 +88,7 @@ class AuditModel(QAbstractTableModel):
             return None
         if role == int(Qt.ItemDataRole.ToolTipRole):
             if col == 0:
-                return fmt.local_datetime(event.at)
+                return fmt.ist_datetime(event.at)
             text = self._text(event, col)
             return text or None
         return None

@@ -103,7 +103,7 @@ class BrokerStatus:
         details = []
         last_tick = getattr(status, "last_tick_at", None)
         if isinstance(last_tick, datetime):
-            details.append(f"last tick {fmt.local_time(last_tick)}")
+            details.append(f"last tick {fmt.ist_time(last_tick)}")
         reconnects = getattr(status, "reconnects", 0) or 0
         if reconnects:
             details.append(f"{reconnects} reconnect{'s' if reconnects != 1 else ''} so far")

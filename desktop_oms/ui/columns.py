@@ -191,14 +191,19 @@ class KeyedTableModel(KeyedQtMixin, KeyedOrderMixin, KeyedStoreMixin, QAbstractT
 
 
 def export_value(value: object) -> str:
-    """Raw, spreadsheet-friendly text: numbers without grouping, local times."""
+    """Raw, spreadsheet-friendly text: numbers without grouping, IST times."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return fmt.local_datetime(value)
+        return fmt.ist_datetime(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     return str(getattr(value, "value", value))
+
+
+def export_header(column: Column) -> str:
+    """A column's CSV header; a time column says its zone ("Time (IST)")."""
+    return f"{column.header} (IST)" if column.sort is fmt.time_key else column.header
 
 
 def export_csv(model: QAbstractItemModel, path: str | Path) -> int:
@@ -216,7 +221,7 @@ def export_csv(model: QAbstractItemModel, path: str | Path) -> int:
     count = 0
     with open(path, "w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
-        writer.writerow([c.header for c in source.columns])
+        writer.writerow([export_header(c) for c in source.columns])
         for row in range(model.rowCount()):
             source_row = row if proxy is None else proxy.mapToSource(proxy.index(row, 0)).row()
             item = source.item_at(source_row)

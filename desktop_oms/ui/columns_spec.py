@@ -107,5 +107,5 @@ def text_column(key: str, header: str, value, display=None, colour=None, **kw) -
     )
 
 
-def time_column(key: str, header: str, value, display=fmt.local_time, **kw) -> Column:
+def time_column(key: str, header: str, value, display=fmt.ist_time, **kw) -> Column:
     return Column(key, header, value, display=display, sort=fmt.time_key, align=LEFT, **kw)

@@ -1,4 +1,4 @@
-"""Display helpers for the GUI: Indian grouping, prices, quantities, local times.
+"""Display helpers for the GUI: Indian grouping, prices, quantities, IST times.
 
 Pure functions (no Qt) so models can precompute display strings cheaply.
 """
@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from desktop_oms.domain.money import format_inr
+from desktop_oms.infra import clock
 
 RUPEE = "\u20b9"
 DASH = "\u2014"
@@ -64,21 +65,25 @@ def percent(value: Decimal | float | None, places: int = 2) -> str:
     return f"{float(value):.{places}f}%"
 
 
-def local_time(value: datetime | None) -> str:
-    """HH:MM:SS in the machine's local time. Naive datetimes are taken as local already."""
-    if value is None:
-        return ""
-    if value.tzinfo is not None:
-        value = value.astimezone()
-    return value.strftime("%H:%M:%S")
+def ist_time(value: datetime | None) -> str:
+    """HH:MM:SS in IST (NSE's clock), whatever the machine's zone; "" for None."""
+    return clock.format_time(value)
 
 
-def local_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is not None:
-        value = value.astimezone()
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+def ist_time_ms(value: datetime | None) -> str:
+    """HH:MM:SS.mmm in IST; "" for None."""
+    return clock.format_time(value, millis=True)
+
+
+def ist_datetime(value: datetime | None) -> str:
+    """YYYY-MM-DD HH:MM:SS in IST; "" for None."""
+    return clock.format_date_time(value)
+
+
+# The names these had when they showed the machine's local time; they show IST now
+# (kept so code written against the old names shows the one clock too).
+local_time = ist_time
+local_datetime = ist_datetime
 
 
 def enum_text(value: object) -> str:

@@ -228,6 +228,7 @@ class MainWindow(
         # The chart itself (pyqtgraph) is built once the window is up: see showEvent.
         self.pnl_slot = PnlChartSlot(show_net=True)
         self.alerts = AlertsPanel()
+        self.alerts.persist_to(app.db.alerts)  # today's alerts again; new ones saved
         self.kill_button = KillSwitchButton()
 
     @property
@@ -296,6 +297,7 @@ class MainWindow(
         await self.tasks.shutdown(SHUTDOWN_GRACE_S)
         root = logging.getLogger()
         root.removeHandler(self._log_handler)
+        self.alerts.flush()  # saved before the database closes
         for model in (self.orders_model, self.trades_model, self.positions_model):
             model.flush()
 

@@ -52,7 +52,7 @@ def _status_tip(order: Order) -> str:
     parts = [fmt.enum_text(order.status)]
     if order.status_message:
         parts.append(order.status_message)
-    parts.append(f"updated {fmt.local_datetime(order.updated_at)}")
+    parts.append(f"updated {fmt.ist_datetime(order.updated_at)}")
     return " \u2014 ".join(parts)
 
 
@@ -116,7 +116,7 @@ _ID_OFFSET = 1 << 62
 
 ORDER_COLUMNS: tuple[Column, ...] = (
     time_column(
-        "time", "Time", lambda o: o.created_at, tooltip=lambda o: fmt.local_datetime(o.created_at)
+        "time", "Time", lambda o: o.created_at, tooltip=lambda o: fmt.ist_datetime(o.created_at)
     ),
     text_column("client_id", "Client ID", lambda o: o.client_order_id),
     text_column("broker_id", "Broker ID", lambda o: o.broker_order_id),

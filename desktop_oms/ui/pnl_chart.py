@@ -1,11 +1,19 @@
-"""The day's PnL chart: total and realized (and optionally net) PnL against local time.
+"""The day's PnL chart: total and realized (and optionally net) PnL against IST.
 
 `add_point` only buffers; a timer redraws at most `max_fps` times a second, so a burst of
 ticks costs one setData per curve.
+
+Axes: the time axis shows IST clock times (HH:MM; HH:MM:SS only when zoomed in to under
+a few minutes) on round IST minutes, whatever the machine's zone; the PnL axis shows
+rupees with Indian digit grouping. Neither scales by an SI prefix ("x0.001", "k").
+An invisible extent keeps the view at least `MIN_SPAN_S` wide from the first point (from
+now when empty) and at least ±`MIN_RUPEES` tall around zero, so an empty chart, one
+point or a flat line still get sensible ticks.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +22,10 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
+
+from desktop_oms.infra.clock import IST, IST_OFFSET, now_ist
 
 from . import format as fmt
 from . import theme
@@ -22,6 +33,73 @@ from . import theme
 TOTAL_COLOUR = "#6cb0f0"
 REALIZED_COLOUR = theme.AMBER
 NET_COLOUR = "#b7a3e6"
+MIN_SPAN_S = 30 * 60  # the time axis covers at least this much from the first point
+MIN_RUPEES = Decimal(100)  # and the PnL axis at least -₹100 .. +₹100
+_IST_S = IST_OFFSET.total_seconds()
+# Tick steps of the time axis (seconds), from HH:MM:SS when zoomed in to days.
+TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+DAY_S = 86400
+
+
+class IstTimeAxis(pg.DateAxisItem):
+    """A time axis (x in epoch seconds) with ticks on round IST clock times, labelled in
+    IST: HH:MM (HH:MM:SS below a minute's step, the date at IST midnight or for steps of
+    days). pyqtgraph's own date axis uses the machine's zone and shows seconds."""
+
+    def __init__(self, orientation: str = "bottom", **kwargs: Any) -> None:
+        super().__init__(orientation, utcOffset=-int(_IST_S), **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def _label_width(self) -> int:
+        font = self.style.get("tickFont") or self.font()
+        return QFontMetrics(font).horizontalAdvance("00:00:00") + 16
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
+        if not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal or size <= 0:
+            return []
+        fits = max(int(size / self._label_width()), 2)
+        span = maxVal - minVal
+        step = next((s for s in TIME_STEPS if span / s <= fits), None)
+        if step is None:  # days: whole IST days
+            step = DAY_S * max(math.ceil(span / DAY_S / fits), 1)
+        first = math.ceil((minVal + _IST_S) / step) * step - _IST_S
+        count = int((maxVal - first) // step) + 1
+        return [(step, [first + i * step for i in range(max(count, 0))])]
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:  # noqa: N802
+        out = []
+        for value in values:
+            try:
+                at = datetime.fromtimestamp(value, IST)
+            except (OverflowError, OSError, ValueError):
+                out.append("")
+                continue
+            if spacing >= DAY_S or (spacing >= 60 and at.hour == 0 and at.minute == 0):
+                out.append(f"{at:%d %b}")
+            else:
+                out.append(f"{at:%H:%M}" if spacing >= 60 else f"{at:%H:%M:%S}")
+        return out
+
+
+class RupeeAxis(pg.AxisItem):
+    """The PnL axis: rupees with Indian grouping (1,50,000), paise only when the ticks are
+    closer than a rupee; never an SI prefix."""
+
+    def __init__(self, orientation: str = "left", **kwargs: Any) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:  # noqa: N802
+        places = 0 if spacing >= 1 else 2
+        out = []
+        for value in values:
+            if not math.isfinite(value):
+                out.append("")
+                continue
+            if abs(value) < spacing * 1e-6:
+                value = 0.0  # no "-0"
+            out.append(fmt.money(Decimal(f"{value:.{places}f}"), places))
+        return out
 
 
 def _point(p: Any) -> tuple[datetime, Decimal, Decimal, Decimal | None]:
@@ -52,7 +130,9 @@ class PnlChart(pg.PlotWidget):
     def __init__(
         self, parent: QWidget | None = None, *, max_fps: float = 4.0, show_net: bool = False
     ) -> None:
-        super().__init__(parent=parent, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        super().__init__(
+            parent=parent, axisItems={"bottom": IstTimeAxis("bottom"), "left": RupeeAxis("left")}
+        )
         self.setObjectName("pnlChart")
         self.setBackground(theme.BASE)
         self._times: list[float] = []
@@ -72,6 +152,9 @@ class PnlChart(pg.PlotWidget):
             axis.setPen(pg.mkPen(theme.BORDER))
             axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
         item.getAxis("left").setLabel("PnL \u20b9", color=theme.TEXT_DIM)
+        # Never drawn (a transparent pen), only counted by the auto range: see MIN_SPAN_S.
+        self.extent = pg.PlotDataItem([], [], pen=pg.mkPen(0, 0, 0, 0))
+        item.addItem(self.extent)
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         self.legend = item.addLegend(
@@ -96,6 +179,7 @@ class PnlChart(pg.PlotWidget):
         self.net_curve.setVisible(show_net)
         if not show_net:
             self.legend.removeItem(self.net_curve)
+        self._update_extent()
         self._timer = QTimer(self)
         self._timer.setInterval(max(int(1000 / max_fps), 1))
         self._timer.timeout.connect(self._redraw_if_dirty)
@@ -165,7 +249,16 @@ class PnlChart(pg.PlotWidget):
         self.realized_curve.setData(x, np.asarray(self._realized, dtype=float))
         if self._has_net:
             self.net_curve.setData(x, np.asarray(self._net, dtype=float), connect="finite")
+        self._update_extent()
         self._update_legend()
+
+    def _update_extent(self) -> None:
+        """The invisible extent: MIN_SPAN_S from the first point (from now when empty),
+        ±MIN_RUPEES around zero; the auto range includes it with the curves."""
+        start = self._times[0] if self._times else _minute_floor(now_ist().timestamp())
+        end = max(start + MIN_SPAN_S, self._times[-1] if self._times else start)
+        low, high = -float(MIN_RUPEES), float(MIN_RUPEES)
+        self.extent.setData([start, end], [low, high])
 
     def _update_legend(self) -> None:
         if self.last_values is None:
@@ -185,3 +278,7 @@ class PnlChart(pg.PlotWidget):
             text = labels.get(sample.item)
             if text is not None:
                 label.setText(text)
+
+
+def _minute_floor(seconds: float) -> float:
+    return seconds - seconds % 60

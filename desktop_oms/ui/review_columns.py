@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from desktop_oms.domain.review import RoundTrip
-from desktop_oms.exports import IST
+from desktop_oms.infra.clock import IST
 
 from . import format as fmt
 from . import theme

@@ -132,7 +132,7 @@ class OmsStatusBar(QStatusBar):
         error: str | None = None,
     ) -> None:
         if not ok:
-            when = fmt.local_time(at) if at else ""
+            when = fmt.ist_time(at) if at else ""
             _set(
                 self.reconciliation,
                 f"reconciliation FAILED {when}".strip(),
@@ -149,14 +149,12 @@ class OmsStatusBar(QStatusBar):
             )
             return
         count = mismatches or 0
-        text = (
-            f"reconciled {fmt.local_time(at)} \u2014 {count} mismatch{'es' if count != 1 else ''}"
-        )
+        text = f"reconciled {fmt.ist_time(at)} \u2014 {count} mismatch{'es' if count != 1 else ''}"
         _set(
             self.reconciliation,
             text,
             "warn" if count else "ok",
-            f"Last reconciliation with the broker: {fmt.local_datetime(at)}; "
+            f"Last reconciliation with the broker: {fmt.ist_datetime(at)}; "
             f"{count} mismatch{'es' if count != 1 else ''} fixed by trusting the broker",
         )
 

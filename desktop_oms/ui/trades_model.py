@@ -50,7 +50,7 @@ class TradeRow:
 
 TRADE_COLUMNS: tuple[Column, ...] = (
     time_column(
-        "time", "Time", lambda t: t.timestamp, tooltip=lambda t: fmt.local_datetime(t.timestamp)
+        "time", "Time", lambda t: t.timestamp, tooltip=lambda t: fmt.ist_datetime(t.timestamp)
     ),
     text_column("trade_id", "Trade ID", lambda t: t.trade_id),
     num_column(

@@ -11,7 +11,7 @@ set up in `MainWindow.__init__` and shared with the other mixins and modules.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from desktop_oms.domain.events import (
     TradingHalted,
     TradingResumed,
 )
+from desktop_oms.infra.clock import IST
 
 from . import format as fmt
 from . import theme
@@ -46,7 +47,6 @@ else:
 # The same logger as before the split, so log configuration and filters see no change.
 log = logging.getLogger("desktop_oms.ui.main_window")
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 INITIAL_ORDERS = 5000  # most recent orders loaded at start (active ones always)
 REFRESH_MS = 500  # status bar, trading state and a PnL point (when PnL moved) twice a second
 

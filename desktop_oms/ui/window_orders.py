@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from desktop_oms.domain import OrderSide
+from desktop_oms.infra.clock import file_stamp
 
 from . import dialogs
 from . import format as fmt
@@ -186,7 +186,7 @@ class WindowOrderActionsMixin(_WindowBase):
 
     def ask_export(self, model: KeyedTableModel, what: str) -> QFileDialog:
         """Export CSV: a non-modal save dialog, then `export_model`."""
-        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        stamp = file_stamp()  # IST
         folder = Path.home() / "Documents"
         if not folder.is_dir():
             folder = Path.home()

@@ -441,7 +441,7 @@ def test_copy_rows_and_export_csv_utf8(qtbot, arun, app, tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads it as UTF-8
     rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
-    assert rows[0][:4] == ["Time", "Client ID", "Broker ID", "Symbol"]
+    assert rows[0][:4] == ["Time (IST)", "Client ID", "Broker ID", "Symbol"]
     assert rows[1][rows[0].index("Status")] == "FILLED"
     assert w.export_model(w.trades_model, tmp_path / "trades.csv", "trades") == 1
     # the export action opens a non-modal file dialog (never exec())
