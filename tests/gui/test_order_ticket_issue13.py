@@ -1,0 +1,192 @@
+"""Issue 13, the order ticket as a trader's hands use it: keys go to the focused widget
+(or to the completion popup while it is open, as the window system routes them).
+
+- a new symbol brings its own terms (price from its last price, no stale stop / target);
+- a stop or target on the wrong side of where the order will fill is refused on the
+  ticket, with the reason, and nothing is sent;
+- a refusal after an order went out leaves the "Sent ... #n" line visible;
+- a symbol is judged when it is committed, not while it is being typed;
+- the completion list is wide enough to read;
+- the trading-state message ("Kill switch engaged ...") clears when trading resumes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel
+
+from desktop_oms.domain import OrderSide, OrderType
+from desktop_oms.ui.order_ticket import OrderTicket
+
+LEFT = Qt.MouseButton.LeftButton
+CTRL = Qt.KeyboardModifier.ControlModifier
+D = Decimal
+
+
+@pytest.fixture
+def ticket(qtbot, qloop, instruments, prices, submit):
+    prices.prices[("NSE", "INFY")] = D("1538.80")
+    prices.prices[("NSE", "RELIANCE")] = D("1516.00")
+    t = OrderTicket(instruments, prices, submit, capital=D("1000000"), confirm_above=None)
+    qtbot.addWidget(t)
+    t.resize(420, 420)
+    t.show()
+    qtbot.waitExposed(t)
+    t.activateWindow()
+    return t
+
+
+def key_target():
+    """Where the window system delivers a key: an open popup first, else the focus."""
+    return QApplication.activePopupWidget() or QApplication.focusWidget()
+
+
+def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier):
+    target = key_target()
+    assert target is not None, "no widget has the keyboard focus"
+    qtbot.keyClick(target, key, modifier)
+
+
+def type_text(qtbot, text: str) -> None:
+    for ch in text:
+        target = key_target()
+        assert target is not None, "no widget has the keyboard focus"
+        qtbot.keyClicks(target, ch)
+
+
+def focus(qtbot, widget) -> None:
+    widget.setFocus(Qt.FocusReason.MouseFocusReason)
+    qtbot.waitUntil(widget.hasFocus, timeout=2000)
+
+
+def retype(qtbot, widget, text: str) -> None:
+    """Click into a field, select all (Ctrl+A) and type over it."""
+    focus(qtbot, widget)
+    press(qtbot, Qt.Key.Key_A, CTRL)
+    if text:
+        type_text(qtbot, text)
+    else:
+        press(qtbot, Qt.Key.Key_Delete)
+
+
+def visible_texts(ticket) -> list[str]:
+    return [
+        label.text()
+        for label in ticket.findChildren(QLabel)
+        if label.isVisibleTo(ticket) and label.text()
+    ]
+
+
+def infy_with_terms(qtbot, t) -> None:
+    """INFY, LIMIT at its last price 1538.80 (F1), stop-loss 1525, target 1560, qty 1."""
+    t.open_for(OrderSide.BUY, "INFY", "NSE")
+    assert t.price.text() == "1538.80"
+    retype(qtbot, t.stop_loss, "1525")
+    retype(qtbot, t.take_profit, "1560")
+    retype(qtbot, t.quantity, "1")
+    assert t.check().ok, t.check().reason()
+
+
+# ------------------------------------------------------------ 3: a new symbol's terms
+
+
+def test_stop_through_the_last_price_is_refused_on_the_ticket(qtbot, ticket, submit):
+    """The incident: LIMIT 1538.80 (marketable: RELIANCE is at 1516) with INFY's stop 1525
+    bought at once and its stop was already crossed; the ticket refuses it instead."""
+    t = ticket
+    failed = []
+    t.order_failed.connect(lambda *a: failed.append(a))
+    t.open_for(OrderSide.BUY, "RELIANCE", "NSE")
+    retype(qtbot, t.price, "1538.80")
+    retype(qtbot, t.stop_loss, "1525")
+    retype(qtbot, t.take_profit, "1560")
+    retype(qtbot, t.quantity, "1")
+    qtbot.mouseClick(t.buy_button, LEFT)
+    qtbot.wait(50)
+    assert submit.requests == [] and t.pending_task is None
+    text = t.message.text()
+    assert "stop-loss must be below the last price 1,516.00" in text, text
+    assert t.message_kind == "error" and t.message.isVisible()
+    assert t.stop_loss.property("invalid") is True
+    # Enter from the keyboard is refused the same way
+    focus(qtbot, t.quantity)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.wait(50)
+    assert submit.requests == []
+
+
+@pytest.mark.parametrize(
+    ("side", "kind", "fields", "field", "reason"),
+    [
+        # sell LIMIT 1500 is marketable at 1516: a stop at 1510 is already crossed
+        (
+            OrderSide.SELL,
+            "LIMIT",
+            dict(price="1500", stop_loss="1510"),
+            "stop_loss",
+            "stop-loss must be above the last price 1,516.00",
+        ),
+        # buy MARKET: the stop at the last price triggers at once
+        (
+            OrderSide.BUY,
+            "MARKET",
+            dict(stop_loss="1516"),
+            "stop_loss",
+            "stop-loss must be below the last price 1,516.00",
+        ),
+        # buy SL-M whose trigger 1510 is already crossed: it buys at ~1516, so a
+        # target at 1514 would sell at once, at a loss
+        (
+            OrderSide.BUY,
+            "SL-M",
+            dict(trigger="1510", take_profit="1514"),
+            "take_profit",
+            "take-profit must be above the last price 1,516.00",
+        ),
+        (
+            OrderSide.SELL,
+            "MARKET",
+            dict(take_profit="1520"),
+            "take_profit",
+            "take-profit must be below the last price 1,516.00",
+        ),
+    ],
+)
+def test_stop_or_target_on_the_wrong_side_of_the_last_price_is_refused(
+    qtbot, ticket, submit, side, kind, fields, field, reason
+):
+    t = ticket
+    t.open_for(side, "RELIANCE", "NSE")
+    t.order_type.setCurrentText(kind)
+    widgets = {
+        "price": t.price,
+        "trigger": t.trigger,
+        "stop_loss": t.stop_loss,
+        "take_profit": t.take_profit,
+    }
+    for name, text in fields.items():
+        retype(qtbot, widgets[name], text)
+    retype(qtbot, t.quantity, "1")
+    t.send()
+    assert submit.requests == []
+    assert reason in t.message.text(), t.message.text()
+    assert widgets[field].property("invalid") is True
+
+
+def test_a_breakout_stop_above_the_last_price_is_not_refused(qtbot, ticket, submit):
+    """Buy SL-M at 1530 with RELIANCE at 1516: it fills at ~1530, so a stop at 1520 (above
+    the last price, below the fill) is a normal breakout bracket."""
+    t = ticket
+    t.open_for(OrderSide.BUY, "RELIANCE", "NSE")
+    t.order_type.setCurrentText("SL-M")
+    retype(qtbot, t.trigger, "1530")
+    retype(qtbot, t.stop_loss, "1520")
+    retype(qtbot, t.take_profit, "1560")
+    retype(qtbot, t.quantity, "1")
+    qtbot.mouseClick(t.buy_button, LEFT)
+    qtbot.waitUntil(lambda: len(submit.requests) == 1 and not t.busy, timeout=2000)
+    assert submit.requests[0].order_type is OrderType.SL_M
+    assert submit.requests[0].stop_loss == D("1520")
