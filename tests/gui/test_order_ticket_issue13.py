@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
-from desktop_oms.domain import OrderSide, OrderType
+from desktop_oms.domain import Instrument, OrderSide, OrderType
 from desktop_oms.ui.order_ticket import OrderTicket
 
 LEFT = Qt.MouseButton.LeftButton
@@ -190,3 +190,66 @@ def test_a_breakout_stop_above_the_last_price_is_not_refused(qtbot, ticket, subm
     qtbot.waitUntil(lambda: len(submit.requests) == 1 and not t.busy, timeout=2000)
     assert submit.requests[0].order_type is OrderType.SL_M
     assert submit.requests[0].stop_loss == D("1520")
+
+
+# ------------------------------------------------------------ 7: the ticket's minor defects
+
+
+HDFC = [
+    Instrument("NSE", "HDFCAMC", 1510401, "HDFC Asset Management Company", D("0.05"), 1),
+    Instrument("NSE", "HDFCBANK", 341249, "HDFC Bank", D("0.05"), 1),
+    Instrument("NSE", "HDFCLIFE", 119553, "HDFC Life Insurance Company", D("0.05"), 1),
+]
+
+
+class HdfcInstruments:
+    def get(self, exchange, symbol):
+        return next((i for i in HDFC if (i.exchange, i.symbol) == (exchange, symbol)), None)
+
+    def search(self, prefix, limit):
+        return [i for i in HDFC if i.symbol.startswith(prefix.upper())][:limit]
+
+
+@pytest.fixture
+def hdfc_ticket(qtbot, qloop, prices, submit):
+    t = OrderTicket(HdfcInstruments(), prices, submit, capital=D("1000000"), confirm_above=None)
+    qtbot.addWidget(t)
+    t.resize(t.minimumSizeHint().width(), 420)
+    t.show()
+    qtbot.waitExposed(t)
+    t.activateWindow()
+    return t
+
+
+def test_the_completion_list_is_wide_enough_to_read(qtbot, hdfc_ticket):
+    t = hdfc_ticket
+    focus(qtbot, t.symbol)
+    type_text(qtbot, "HDF")
+    popup = t.completer.popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    model = popup.model()
+    lines = [model.index(r, 0).data() for r in range(model.rowCount())]
+    assert len(lines) == 3 and "HDFC Asset Management Company" in " ".join(lines)
+    fm = popup.fontMetrics()
+    assert popup.width() > t.symbol.width()
+    assert popup.viewport().width() >= max(fm.horizontalAdvance(x) for x in lines)
+    assert popup.sizeHintForColumn(0) <= popup.viewport().width()  # nothing elided
+    screen = t.symbol.screen().availableGeometry()
+    assert popup.geometry().right() <= screen.right()
+
+
+def test_the_completion_list_stays_on_screen_near_its_right_edge(qtbot, hdfc_ticket):
+    """The ticket docked at the right of the screen: the list, wider than the symbol
+    field, opens leftwards instead of running off the screen."""
+    t = hdfc_ticket
+    screen = t.screen().availableGeometry()
+    t.move(screen.right() - t.frameGeometry().width() + 1, screen.top())
+    focus(qtbot, t.symbol)
+    type_text(qtbot, "HDF")
+    popup = t.completer.popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    field_left = t.symbol.mapToGlobal(t.symbol.rect().topLeft()).x()
+    assert field_left + popup.width() > screen.right() + 1  # it would not fit rightwards
+    assert popup.geometry().right() <= screen.right()
+    assert popup.geometry().left() >= screen.left()
+    assert popup.sizeHintForColumn(0) <= popup.viewport().width()
