@@ -143,13 +143,22 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
         self._max_quantity = max_quantity
         self._max_order_value = max_order_value
 
-    def set_trading_enabled(self, enabled: bool, reason: str = "") -> None:
-        """Disable Buy/Sell (before reconciliation, kill switch engaged, ...) with a reason."""
-        self._trading_enabled = enabled
-        self._trading_reason = reason
+    def set_trading_state(self, allowed: bool, reason: str | None = None) -> None:
+        """Whether new orders may be sent. Not allowed (before reconciliation, kill switch
+        engaged, ...): Buy/Sell disabled and the reason shown on the ticket. Allowed again
+        (re-armed, reconciled): the buttons come back and a reason still shown is cleared;
+        any other message (a refusal, the last order sent) stays."""
+        self._trading_enabled = bool(allowed)
+        self._trading_reason = reason or ""
         self._update_buttons()
-        if not enabled and reason:
-            self._show(reason, "warn", source="result")
+        if not allowed and reason:
+            self._show(reason, "warn", source="trading")
+        elif allowed and self._message_source == "trading":
+            self._show("", "info", source="live")
+
+    def set_trading_enabled(self, enabled: bool, reason: str = "") -> None:
+        """The same as `set_trading_state` (the name the window has always called)."""
+        self.set_trading_state(enabled, reason)
 
     def set_side(self, side: OrderSide | str) -> None:
         side = OrderSide(getattr(side, "value", side))

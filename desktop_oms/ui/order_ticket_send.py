@@ -49,7 +49,7 @@ class TicketSendMixin(_TicketBase):
             self._confirm_box.raise_()
             return False
         if not self._trading_enabled:
-            self._show(self._trading_reason or "Trading is disabled", "error", source="result")
+            self._show(self._trading_reason or "Trading is disabled", "error", source="trading")
             return False
         check = self.check()
         self.last_check = check

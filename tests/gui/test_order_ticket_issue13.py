@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop_oms.domain import Instrument, OrderSide, OrderType
+from desktop_oms.oms.errors import OrderRejected
 from desktop_oms.ui.order_ticket import OrderTicket
 
 LEFT = Qt.MouseButton.LeftButton
@@ -253,3 +254,49 @@ def test_the_completion_list_stays_on_screen_near_its_right_edge(qtbot, hdfc_tic
     assert popup.geometry().right() <= screen.right()
     assert popup.geometry().left() >= screen.left()
     assert popup.sizeHintForColumn(0) <= popup.viewport().width()
+
+
+def test_the_kill_switch_message_clears_when_trading_resumes(qtbot, ticket, submit):
+    t = ticket
+    t.set_trading_enabled(False, "Kill switch engaged (manual): new orders are refused")
+    assert t.message.text().startswith("Kill switch engaged")
+    t.open_for(OrderSide.BUY, "RELIANCE", "NSE")
+    t.send()
+    assert submit.requests == [] and "Kill switch engaged" in t.message.text()
+    t.set_trading_enabled(True, "")  # what the window calls on re-arm
+    assert "Kill switch" not in t.message.text()
+    assert t.buy_button.isEnabled()
+    # the same through set_trading_state
+    t.set_trading_state(False, "Kill switch engaged (loss limit): new orders are refused")
+    assert "loss limit" in t.message.text() and not t.buy_button.isEnabled()
+    t.set_trading_state(True, None)
+    assert t.message.text() == "" and t.buy_button.isEnabled()
+
+
+def test_resuming_trading_keeps_an_unrelated_message(qtbot, ticket):
+    t = ticket
+    t.set_trading_enabled(False, "Orders held: waiting for reconciliation with the broker")
+    t.set_trading_enabled(True, "")
+    t.open_for(OrderSide.BUY, "RELIANCE", "NSE")
+    retype(qtbot, t.price, "24x")
+    assert "not a number" in t.message.text()
+    t.set_trading_enabled(True, "")
+    assert "not a number" in t.message.text()
+
+
+def test_a_long_refusal_is_shown_whole_on_the_ticket(qtbot, ticket, submit):
+    t = ticket
+    t.resize(t.minimumSizeHint().width(), t.sizeHint().height())
+    reason = (
+        "Order value \u20b92,45,00,000.00 exceeds your limit of \u20b95,00,000.00 and the "
+        "margin available \u20b91,23,456.78 after the open orders; reduce the quantity"
+    )
+    submit.error = OrderRejected(reason, "max_order_value")
+    t.open_for(OrderSide.BUY, "RELIANCE", "NSE")
+    retype(qtbot, t.quantity, "10")
+    qtbot.mouseClick(t.buy_button, LEFT)
+    qtbot.waitUntil(lambda: t.message_kind == "error" and not t.busy, timeout=2000)
+    label = t.message
+    assert label.text() == f"Rejected (max_order_value): {reason}"
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=2000)
+    assert label.geometry().bottom() <= t.rect().bottom()
