@@ -196,6 +196,31 @@ def test_a_breakout_stop_above_the_last_price_is_not_refused(qtbot, ticket, subm
 # ------------------------------------------------------------ 7: the ticket's minor defects
 
 
+def test_a_duplicate_refusal_leaves_the_sent_line_visible(qtbot, ticket, submit):
+    t = ticket
+    t.open_for(OrderSide.BUY, "RELIANCE", "NSE")
+    retype(qtbot, t.quantity, "10")
+    qtbot.mouseClick(t.buy_button, LEFT)
+    qtbot.waitUntil(lambda: t.message_kind == "ok", timeout=2000)
+    sent = t.message.text()
+    assert sent.startswith("Sent BUY 10 RELIANCE") and "#1" in sent
+    submit.error = OrderRejected(
+        "The same order (BUY 10 RELIANCE) was sent 0.4 s ago", "duplicate_order"
+    )
+    qtbot.mouseClick(t.buy_button, LEFT)
+    qtbot.waitUntil(lambda: t.message_kind == "error" and not t.busy, timeout=2000)
+    texts = visible_texts(t)
+    assert any("duplicate_order" in x and "sent 0.4 s ago" in x for x in texts), texts
+    assert any(x.startswith("Sent BUY 10 RELIANCE") and "#1" in x for x in texts), texts
+    # a later order that goes out becomes the sent line; nothing shows twice
+    submit.error = None
+    qtbot.mouseClick(t.buy_button, LEFT)
+    qtbot.waitUntil(lambda: t.message_kind == "ok" and not t.busy, timeout=2000)
+    texts = visible_texts(t)
+    assert sum("#2" in x for x in texts) == 1, texts
+    assert not any("#1" in x for x in texts), texts
+
+
 HDFC = [
     Instrument("NSE", "HDFCAMC", 1510401, "HDFC Asset Management Company", D("0.05"), 1),
     Instrument("NSE", "HDFCBANK", 341249, "HDFC Bank", D("0.05"), 1),
