@@ -94,6 +94,71 @@ def infy_with_terms(qtbot, t) -> None:
 # ------------------------------------------------------------ 3: a new symbol's terms
 
 
+def test_typing_a_new_symbol_drops_the_previous_symbols_price_stop_and_target(
+    qtbot, ticket, submit
+):
+    t = ticket
+    infy_with_terms(qtbot, t)
+    retype(qtbot, t.symbol, "RELIANCE")
+    press(qtbot, Qt.Key.Key_Tab)  # on to the next field
+    assert t.symbol.text() == "RELIANCE" and t.instrument.symbol == "RELIANCE"
+    assert t.price.text() == "1516.00"  # RELIANCE's own last price, as F1 gives
+    assert t.stop_loss.text() == "" and t.take_profit.text() == ""
+    assert t.trigger.text() == ""
+    qtbot.mouseClick(t.buy_button, LEFT)
+    qtbot.waitUntil(lambda: len(submit.requests) == 1 and not t.busy, timeout=2000)
+    (request,) = submit.requests
+    assert (request.symbol, request.price) == ("RELIANCE", D("1516.00"))
+    assert request.stop_loss is None and request.take_profit is None
+
+
+def test_choosing_a_symbol_from_the_completion_list_drops_the_previous_terms(qtbot, ticket):
+    t = ticket
+    infy_with_terms(qtbot, t)
+    retype(qtbot, t.symbol, "REL")
+    popup = t.completer.popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    press(qtbot, Qt.Key.Key_Down)  # the first match: RELIANCE on BSE
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not popup.isVisible(), timeout=2000)
+    assert (t.exchange.currentText(), t.symbol.text()) == ("BSE", "RELIANCE")
+    assert t.price.text() == "2450.10"  # BSE:RELIANCE's last price
+    assert t.stop_loss.text() == "" and t.take_profit.text() == ""
+
+
+def test_retyping_the_same_symbol_keeps_its_terms(qtbot, ticket):
+    t = ticket
+    infy_with_terms(qtbot, t)
+    focus(qtbot, t.symbol)
+    press(qtbot, Qt.Key.Key_End)
+    press(qtbot, Qt.Key.Key_Backspace)  # INF: no instrument for a moment
+    type_text(qtbot, "Y")
+    press(qtbot, Qt.Key.Key_Tab)
+    assert (t.price.text(), t.stop_loss.text(), t.take_profit.text()) == (
+        "1538.80",
+        "1525",
+        "1560",
+    )
+
+
+def test_a_new_symbol_without_a_quote_leaves_price_empty_until_one_arrives(qtbot, ticket, prices):
+    t = ticket
+    infy_with_terms(qtbot, t)
+    del prices.prices[("NSE", "TCS")]
+    retype(qtbot, t.symbol, "TCS")
+    press(qtbot, Qt.Key.Key_Tab)
+    assert t.price.text() == ""  # never INFY's 1538.80
+    assert t.stop_loss.text() == "" and t.take_profit.text() == ""
+    prices.prices[("NSE", "TCS")] = D("3900.00")
+    t.refresh_market()
+    assert t.price.text() == "3900.00"
+    # once the trader types a price it is theirs: a later quote does not move it
+    retype(qtbot, t.price, "3890")
+    prices.prices[("NSE", "TCS")] = D("3910.00")
+    t.refresh_market()
+    assert t.price.text() == "3890"
+
+
 def test_stop_through_the_last_price_is_refused_on_the_ticket(qtbot, ticket, submit):
     """The incident: LIMIT 1538.80 (marketable: RELIANCE is at 1516) with INFY's stop 1525
     bought at once and its stop was already crossed; the ticket refuses it instead."""
@@ -219,6 +284,18 @@ def test_a_duplicate_refusal_leaves_the_sent_line_visible(qtbot, ticket, submit)
     texts = visible_texts(t)
     assert sum("#2" in x for x in texts) == 1, texts
     assert not any("#1" in x for x in texts), texts
+
+
+def test_a_typed_symbol_fills_the_price_from_its_last_price_as_f1_does(qtbot, ticket):
+    t = ticket
+    assert t.order_type.currentText() == "LIMIT" and t.price.text() == ""
+    focus(qtbot, t.symbol)
+    type_text(qtbot, "TCS")
+    press(qtbot, Qt.Key.Key_Tab)
+    assert t.price.text() == "3900.00"
+    # F1 on the same instrument gives the same price
+    t.open_for(OrderSide.BUY, "TCS", "NSE")
+    assert t.price.text() == "3900.00"
 
 
 HDFC = [
