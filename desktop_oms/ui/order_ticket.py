@@ -75,6 +75,7 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
         self._trading_reason = ""
         self._instrument: Instrument | None = None
         self._terms_for: Instrument | None = None  # the instrument the terms were set for
+        self._symbol_committed = True  # False while the trader is typing a symbol
         self._price_awaits_ltp = False  # price emptied for a new instrument, no quote yet
         self._confirm_box: QMessageBox | None = None
         self.last_check: TicketCheck | None = None
@@ -92,7 +93,9 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
         self._update_buttons()
 
     def _connect(self) -> None:
+        self.symbol.textEdited.connect(self._on_symbol_edited)  # before textChanged
         self.symbol.textChanged.connect(self._on_instrument_changed)
+        self.symbol.editingFinished.connect(self._commit_symbol)
         self.price.textEdited.connect(self._on_price_edited)
         self.exchange.currentTextChanged.connect(self._on_instrument_changed)
         self.order_type.currentTextChanged.connect(self._on_type_changed)
@@ -234,6 +237,7 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
             exchange = ""
         if not exchange and not symbol:
             return
+        self._symbol_committed = True  # set whole, not typed
         self.exchange.blockSignals(True)
         self.symbol.blockSignals(True)
         try:
@@ -278,6 +282,7 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
         self.completer.clear_items()
         self._terms_for = None  # a fresh ticket: the next instrument's terms start here
         self._price_awaits_ltp = False
+        self._symbol_committed = True
         self._mark({})
         self._show("", "info", source="live")
         self.symbol.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -4,7 +4,8 @@ labels and the marks on invalid fields after every edit and twice a second.
 
 Another instrument brings its own terms (`_take_terms_for`): the price from its last
 price (as F1 gives it), the stop-loss, target and trigger typed for the previous one
-dropped.
+dropped. A typed symbol is judged ("Unknown symbol ...") only once it is committed:
+Enter, focus out, a completion chosen, or a send - never half-typed.
 
 A mixin of `OrderTicket` (ui/order_ticket.py), which holds the state these methods use.
 """
@@ -52,8 +53,19 @@ class TicketLiveMixin(_TicketBase):
         return None if value is None else Decimal(value)
 
     def _on_picked(self, exchange: str, symbol: str) -> None:
-        """A completion chosen: exchange and symbol as one change."""
+        """A completion chosen: exchange and symbol as one change, and committed."""
+        self._symbol_committed = True
         self._set_instrument(exchange, symbol)
+
+    def _on_symbol_edited(self, _text: str) -> None:
+        """The trader is typing a symbol: no verdict on it until it is committed."""
+        self._symbol_committed = False
+
+    def _commit_symbol(self) -> None:
+        """Enter or focus out of the symbol field: judge what it holds now."""
+        if not self._symbol_committed:
+            self._symbol_committed = True
+            self._on_edited()
 
     def _on_price_edited(self, _text: str) -> None:
         self._price_awaits_ltp = False  # the trader's own price: no quote overwrites it
@@ -152,9 +164,12 @@ class TicketLiveMixin(_TicketBase):
     def _on_edited(self, *_args: object) -> None:
         """After any edit: metrics, and marks for what is wrong with the typed text.
 
-        Fields merely left empty are only flagged on send."""
+        Fields merely left empty are only flagged on send; a symbol still being typed
+        is judged once it is committed."""
         check = self._refresh_metrics()
         invalid = check.invalid_only()
+        if not self._symbol_committed:
+            invalid.pop("symbol", None)
         self._mark(invalid)
         if invalid:
             self._show(next(iter(invalid.values())), "warn", source="live")

@@ -45,6 +45,7 @@ class TicketSendMixin(_TicketBase):
         """Validate, then submit or ask to confirm. True if the order is on its way."""
         if side is not None:
             self.set_side(side)
+        self._symbol_committed = True  # a send judges the symbol as it stands
         if self._busy:
             self._show("The previous order is still being sent\u2026", "warn", source="result")
             return False

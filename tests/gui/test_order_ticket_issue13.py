@@ -298,6 +298,36 @@ def test_a_typed_symbol_fills_the_price_from_its_last_price_as_f1_does(qtbot, ti
     assert t.price.text() == "3900.00"
 
 
+def test_a_symbol_is_not_judged_while_it_is_being_typed(qtbot, ticket):
+    t = ticket
+    focus(qtbot, t.symbol)
+    for ch in "INF":
+        type_text(qtbot, ch)
+        assert "Unknown symbol" not in t.message.text(), t.message.text()
+        assert t.symbol.property("invalid") is not True
+    type_text(qtbot, "X")  # INFX: no such instrument
+    assert "Unknown symbol" not in t.message.text()
+    press(qtbot, Qt.Key.Key_Tab)  # committed: now it is judged
+    assert "Unknown symbol INFX on NSE" in t.message.text()
+    assert t.symbol.property("invalid") is True
+    # typing again: the verdict waits for the next commit
+    retype(qtbot, t.symbol, "INF")
+    assert "Unknown symbol" not in t.message.text()
+    assert t.symbol.property("invalid") is not True
+    type_text(qtbot, "Y")
+    press(qtbot, Qt.Key.Key_Tab)
+    assert t.message.text() == "" and t.symbol.property("invalid") is not True
+
+
+def test_enter_commits_a_typed_symbol_and_judges_it(qtbot, ticket):
+    t = ticket
+    focus(qtbot, t.symbol)
+    type_text(qtbot, "ZZZ")  # no completions: Enter goes to the field
+    press(qtbot, Qt.Key.Key_Return)
+    assert "Unknown symbol ZZZ on NSE" in t.message.text()
+    assert t.message_kind == "error"
+
+
 HDFC = [
     Instrument("NSE", "HDFCAMC", 1510401, "HDFC Asset Management Company", D("0.05"), 1),
     Instrument("NSE", "HDFCBANK", 341249, "HDFC Bank", D("0.05"), 1),
