@@ -74,6 +74,9 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
         self._trading_enabled = True
         self._trading_reason = ""
         self._instrument: Instrument | None = None
+        self._terms_for: Instrument | None = None  # the instrument the terms were set for
+        self._symbol_committed = True  # False while the trader is typing a symbol
+        self._price_awaits_ltp = False  # price emptied for a new instrument, no quote yet
         self._confirm_box: QMessageBox | None = None
         self.last_check: TicketCheck | None = None
         self._runner = SubmitRunner(submit, self)
@@ -90,7 +93,10 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
         self._update_buttons()
 
     def _connect(self) -> None:
+        self.symbol.textEdited.connect(self._on_symbol_edited)  # before textChanged
         self.symbol.textChanged.connect(self._on_instrument_changed)
+        self.symbol.editingFinished.connect(self._commit_symbol)
+        self.price.textEdited.connect(self._on_price_edited)
         self.exchange.currentTextChanged.connect(self._on_instrument_changed)
         self.order_type.currentTextChanged.connect(self._on_type_changed)
         self.quantity.lineEdit().textChanged.connect(self._on_edited)
@@ -143,13 +149,22 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
         self._max_quantity = max_quantity
         self._max_order_value = max_order_value
 
-    def set_trading_enabled(self, enabled: bool, reason: str = "") -> None:
-        """Disable Buy/Sell (before reconciliation, kill switch engaged, ...) with a reason."""
-        self._trading_enabled = enabled
-        self._trading_reason = reason
+    def set_trading_state(self, allowed: bool, reason: str | None = None) -> None:
+        """Whether new orders may be sent. Not allowed (before reconciliation, kill switch
+        engaged, ...): Buy/Sell disabled and the reason shown on the ticket. Allowed again
+        (re-armed, reconciled): the buttons come back and a reason still shown is cleared;
+        any other message (a refusal, the last order sent) stays."""
+        self._trading_enabled = bool(allowed)
+        self._trading_reason = reason or ""
         self._update_buttons()
-        if not enabled and reason:
-            self._show(reason, "warn", source="result")
+        if not allowed and reason:
+            self._show(reason, "warn", source="trading")
+        elif allowed and self._message_source == "trading":
+            self._show("", "info", source="live")
+
+    def set_trading_enabled(self, enabled: bool, reason: str = "") -> None:
+        """The same as `set_trading_state` (the name the window has always called)."""
+        self.set_trading_state(enabled, reason)
 
     def set_side(self, side: OrderSide | str) -> None:
         side = OrderSide(getattr(side, "value", side))
@@ -205,28 +220,14 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
 
     def show_symbol(self, exchange: str, symbol: str) -> bool:
         """Follow a selection elsewhere (the market watch): show this instrument without
-        changing the side or taking the focus. Another instrument brings its own price (at
-        its last price) and drops the stop-loss / target typed for the previous one; a
-        quantity that is not a whole number of its lots becomes one lot. True if the
-        instrument changed."""
+        changing the side or taking the focus. Another instrument brings its own terms, as
+        a typed one does (`_take_terms_for`): its price at its last price, the stop-loss /
+        target / trigger typed for the previous one dropped, a quantity that is not a whole
+        number of its lots made one lot. True if the instrument changed."""
         before = self._instrument
         self._set_instrument(exchange, symbol)
         inst = self._instrument
-        if inst is None or inst == before:
-            return False
-        for edit in (self.stop_loss, self.take_profit, self.trigger):
-            edit.clear()
-        kind = OrderType(self.order_type.currentText())
-        if kind.needs_price:
-            ltp = self._safe_ltp(inst.exchange, inst.symbol)
-            if ltp is not None and ltp > 0:
-                self.price.setValue(round_to_tick(ltp, inst.tick_size))
-            else:
-                self.price.clear()
-        qty = parse_int_text(self.quantity.text_value()) if self.quantity.text_value() else None
-        if qty is not None and (qty <= 0 or qty % inst.lot_size):
-            self.quantity.set_quantity(inst.lot_size)
-        return True
+        return inst is not None and inst != before
 
     def _set_instrument(self, exchange: str | None, symbol: str | None) -> None:
         """Set exchange and symbol together: one instrument change, not two."""
@@ -236,6 +237,7 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
             exchange = ""
         if not exchange and not symbol:
             return
+        self._symbol_committed = True  # set whole, not typed
         self.exchange.blockSignals(True)
         self.symbol.blockSignals(True)
         try:
@@ -278,10 +280,14 @@ class OrderTicket(TicketSendMixin, TicketLiveMixin, TicketKeysMixin, TicketForm)
             edit.clear()
         self.quantity.clear()
         self.completer.clear_items()
+        self._terms_for = None  # a fresh ticket: the next instrument's terms start here
+        self._price_awaits_ltp = False
+        self._symbol_committed = True
         self._mark({})
         self._show("", "info", source="live")
         self.symbol.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def refresh_market(self) -> None:
         """Re-read the last price now (e.g. after the window flushed a batch of ticks)."""
+        self._fill_price_from_quote()
         self._refresh_metrics()

@@ -7,7 +7,9 @@ A mixin of `OrderTicket` (ui/order_ticket.py), which holds the state these metho
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from desktop_oms.domain import OrderRequest, OrderSide
 
@@ -22,6 +24,7 @@ else:
     _TicketBase = object
 
 _OUTCOME_KIND = {OK: "ok", REJECTED: "error", ERROR: "error", INTERRUPTED: "warn"}
+IST = ZoneInfo("Asia/Kolkata")  # the time shown on the sent line is NSE's clock
 
 
 class TicketSendMixin(_TicketBase):
@@ -42,6 +45,7 @@ class TicketSendMixin(_TicketBase):
         """Validate, then submit or ask to confirm. True if the order is on its way."""
         if side is not None:
             self.set_side(side)
+        self._symbol_committed = True  # a send judges the symbol as it stands
         if self._busy:
             self._show("The previous order is still being sent\u2026", "warn", source="result")
             return False
@@ -49,7 +53,7 @@ class TicketSendMixin(_TicketBase):
             self._confirm_box.raise_()
             return False
         if not self._trading_enabled:
-            self._show(self._trading_reason or "Trading is disabled", "error", source="result")
+            self._show(self._trading_reason or "Trading is disabled", "error", source="trading")
             return False
         check = self.check()
         self.last_check = check
@@ -99,6 +103,8 @@ class TicketSendMixin(_TicketBase):
 
     def _on_finished(self, request: OrderRequest, outcome: str, text: str, result: object) -> None:
         self._set_busy(False)
+        if outcome == OK:
+            self._note_sent(text, datetime.now(IST).strftime("%H:%M:%S IST"))
         self._show(text, _OUTCOME_KIND.get(outcome, "error"), source="result")
         if outcome == OK:
             self.order_sent.emit(request, result)

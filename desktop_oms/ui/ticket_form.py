@@ -131,6 +131,15 @@ class TicketForm(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setMinimumHeight(self.message.fontMetrics().lineSpacing() * 2 + 4)
         self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # The last order that went out, kept in view when a later message (a duplicate
+        # refused, a typing mistake) takes ticketMessage: the trader never loses sight of
+        # what did go out. Hidden while ticketMessage itself shows it.
+        self.sent_label = named(QLabel(""), "ticketLastSent")
+        self.sent_label.setWordWrap(True)
+        self.sent_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.sent_label.setStyleSheet(f"color: {_MESSAGE_COLOURS['ok']};")
+        self.sent_label.hide()
+        self._last_sent = ""
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
@@ -175,6 +184,7 @@ class TicketForm(QWidget):
         layout.addLayout(grid)
         layout.addLayout(metrics)
         layout.addLayout(buttons)
+        layout.addWidget(self.sent_label)
         layout.addWidget(self.message)
         layout.addStretch(1)
 
@@ -226,3 +236,15 @@ class TicketForm(QWidget):
         self._message_source = source
         self.message.setText(text)
         self.message.setStyleSheet(f"color: {_MESSAGE_COLOURS.get(kind, theme.TEXT)};")
+        self._sync_sent_line()
+
+    def _note_sent(self, text: str, at: str) -> None:
+        """`text` (the "Sent ... #n" line) is the last order that went out, at `at`."""
+        self._last_sent = text
+        self.sent_label.setText(f"{text} \u00b7 {at}" if at else text)
+        self._sync_sent_line()
+
+    def _sync_sent_line(self) -> None:
+        shown = bool(self._last_sent) and self.message.text() != self._last_sent
+        if shown != self.sent_label.isVisibleTo(self):
+            self.sent_label.setVisible(shown)

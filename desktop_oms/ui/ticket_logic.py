@@ -191,25 +191,12 @@ def check_ticket(
     stop = _price_field("stop_loss", data.stop_loss, tick, problems)
     target = _price_field("take_profit", data.take_profit, tick, problems)
     side = data.side
+    if ltp is not None and fills_at_once(side, kind, price, trigger, ltp):
+        # It fills at about the last price: an exit already crossed there would trigger
+        # (stop) or fill (target) as soon as the bracket is placed, at a loss.
+        _check_exit_sides(problems, side, stop, target, ltp, "the last price", at_once=True)
     where = "the last price" if kind is OrderType.MARKET else "the entry price"
-    if stop is not None and entry is not None:
-        if side is OrderSide.BUY and stop >= entry:
-            problems["stop_loss"] = (
-                f"A buy order's stop-loss must be below {where} {fmt.price(entry)}"
-            )
-        elif side is OrderSide.SELL and stop <= entry:
-            problems["stop_loss"] = (
-                f"A sell order's stop-loss must be above {where} {fmt.price(entry)}"
-            )
-    if target is not None and entry is not None:
-        if side is OrderSide.BUY and target <= entry:
-            problems["take_profit"] = (
-                f"A buy order's take-profit must be above {where} {fmt.price(entry)}"
-            )
-        elif side is OrderSide.SELL and target >= entry:
-            problems["take_profit"] = (
-                f"A sell order's take-profit must be below {where} {fmt.price(entry)}"
-            )
+    _check_exit_sides(problems, side, stop, target, entry, where)
 
     metrics = compute_metrics(
         side=side,
@@ -262,6 +249,79 @@ def check_ticket(
         metrics=metrics,
         instrument=inst,
     )
+
+
+def fills_at_once(
+    side: OrderSide,
+    kind: OrderType,
+    price: Decimal | None,
+    trigger: Decimal | None,
+    last: Decimal,
+) -> bool:
+    """True if the order would trade at about the last price as soon as it arrives: a
+    MARKET order, a marketable LIMIT, a stop order whose trigger is already crossed (an
+    SL's limit then marketable too). A resting order fills at its own price instead."""
+    buy = side is OrderSide.BUY
+
+    def marketable(limit: Decimal | None) -> bool:
+        return limit is not None and (limit >= last if buy else limit <= last)
+
+    def triggered(level: Decimal | None) -> bool:
+        return level is not None and (level <= last if buy else level >= last)
+
+    if kind is OrderType.MARKET:
+        return True
+    if kind is OrderType.LIMIT:
+        return marketable(price)
+    if kind is OrderType.SL_M:
+        return triggered(trigger)
+    return triggered(trigger) and marketable(price)  # SL
+
+
+def _check_exit_sides(
+    problems: dict[str, str],
+    side: OrderSide,
+    stop: Decimal | None,
+    target: Decimal | None,
+    reference: Decimal | None,
+    where: str,
+    *,
+    at_once: bool = False,
+) -> None:
+    """The stop-loss below (buy) / above (sell) the reference price, the target on the
+    other side; a field already refused keeps its first reason."""
+    if reference is None:
+        return
+    buy = side is OrderSide.BUY
+    name = "buy" if buy else "sell"
+    ref = fmt.price(reference)
+    if (
+        stop is not None
+        and "stop_loss" not in problems
+        and (stop >= reference if buy else stop <= reference)
+    ):
+        problems["stop_loss"] = (
+            f"A {name} order's stop-loss must be {'below' if buy else 'above'} {where} {ref}"
+            + (
+                f": at {fmt.price(stop)} it is already reached and would trigger as soon as "
+                "the order fills"
+                if at_once
+                else ""
+            )
+        )
+    if (
+        target is not None
+        and "take_profit" not in problems
+        and (target <= reference if buy else target >= reference)
+    ):
+        problems["take_profit"] = (
+            f"A {name} order's take-profit must be {'above' if buy else 'below'} {where} {ref}"
+            + (
+                f": at {fmt.price(target)} it would fill as soon as the order fills, at a loss"
+                if at_once
+                else ""
+            )
+        )
 
 
 def _loose_int(text: str) -> int | None:
