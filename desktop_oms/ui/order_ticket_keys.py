@@ -1,5 +1,6 @@
-"""OrderTicket's keyboard: keys the focused child did not use (Enter sends, Esc closes
-the completer or clears, F1 / F2 and B / S switch side).
+"""OrderTicket's keyboard: keys the focused child did not use (Enter sends — in the
+symbol field it commits the symbol and moves to the quantity —, Esc closes the completer
+or clears, F1 / F2 and B / S switch side).
 
 A mixin of `OrderTicket` (ui/order_ticket.py); it sits before TicketForm in the class
 order, so `super().keyPressEvent` reaches the same widget as before.
@@ -31,7 +32,17 @@ class TicketKeysMixin(_TicketBase):
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         plain = mods == Qt.KeyboardModifier.NoModifier
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
-            self.send()
+            if self.focusWidget() is self.symbol:
+                # A typed symbol is committed and the quantity comes next: Enter right after
+                # a symbol never sends at a price the trader has not seen yet.
+                self._commit_symbol()
+                if self._instrument is None:  # unknown: stay to correct it (the ticket says why)
+                    self.symbol.selectAll()
+                else:
+                    self.quantity.setFocus(Qt.FocusReason.TabFocusReason)
+                    self.quantity.selectAll()
+            else:
+                self.send()
         elif key == Qt.Key.Key_Escape:
             if self.completer.model().rowCount() and self.completer.popup().isVisible():
                 self.completer.popup().hide()

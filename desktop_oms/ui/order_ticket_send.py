@@ -7,11 +7,10 @@ A mixin of `OrderTicket` (ui/order_ticket.py), which holds the state these metho
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from desktop_oms.domain import OrderRequest, OrderSide
+from desktop_oms.infra.clock import format_time, now_ist
 
 from . import dialogs
 from . import format as fmt
@@ -24,7 +23,6 @@ else:
     _TicketBase = object
 
 _OUTCOME_KIND = {OK: "ok", REJECTED: "error", ERROR: "error", INTERRUPTED: "warn"}
-IST = ZoneInfo("Asia/Kolkata")  # the time shown on the sent line is NSE's clock
 
 
 class TicketSendMixin(_TicketBase):
@@ -104,7 +102,7 @@ class TicketSendMixin(_TicketBase):
     def _on_finished(self, request: OrderRequest, outcome: str, text: str, result: object) -> None:
         self._set_busy(False)
         if outcome == OK:
-            self._note_sent(text, datetime.now(IST).strftime("%H:%M:%S IST"))
+            self._note_sent(text, f"{format_time(now_ist())} IST")
         self._show(text, _OUTCOME_KIND.get(outcome, "error"), source="result")
         if outcome == OK:
             self.order_sent.emit(request, result)

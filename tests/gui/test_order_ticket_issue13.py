@@ -325,7 +325,19 @@ def test_enter_commits_a_typed_symbol_and_judges_it(qtbot, ticket):
     type_text(qtbot, "ZZZ")  # no completions: Enter goes to the field
     press(qtbot, Qt.Key.Key_Return)
     assert "Unknown symbol ZZZ on NSE" in t.message.text()
-    assert t.message_kind == "error"
+    assert t.message_kind == "warn"  # judged, nothing sent; the symbol field keeps the focus
+    assert t.symbol.hasFocus() or t.focusWidget() is t.symbol
+
+
+def test_enter_in_the_symbol_field_moves_to_the_quantity_and_sends_nothing(qtbot, ticket, submit):
+    t = ticket
+    focus(qtbot, t.symbol)
+    type_text(qtbot, "TCS")
+    t.completer.popup().hide()
+    press(qtbot, Qt.Key.Key_Return)
+    assert t.focusWidget() is t.quantity or t.quantity.hasFocus()
+    qtbot.wait(50)
+    assert submit.requests == []
 
 
 HDFC = [
