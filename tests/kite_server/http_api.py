@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from .book import BookError
-from .mocks import load_mock, mock_path
+from .mocks import load_mock
 
 if TYPE_CHECKING:
     from .server import KiteTestServer
@@ -68,6 +68,13 @@ def error_body(message: str, error_type: str) -> bytes:
     return json.dumps(
         {"status": "error", "message": message, "data": None, "error_type": error_type}
     ).encode()
+
+
+def static_ip_message(ip: str) -> str:
+    return (
+        f"Order request from IP {ip} is not allowed: orders are accepted only from the "
+        "static IPs whitelisted for this account."
+    )
 
 
 def success_body(data) -> bytes:
@@ -180,8 +187,15 @@ class KiteHttpApi:
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
-        self.order_rate_limit: int | None = None  # server-side 429 above N order requests/s
+        # Kite's order rate limits, per account (place, modify and cancel all count, refused
+        # requests too): 429 above 10 a second, 400 a minute, 5,000 a day. Sliding windows.
+        self.order_limits: list[tuple[int, float]] = [(10, 1.0), (400, 60.0), (5000, 86_400.0)]
+        self.order_rate_limit: int | None = None  # overrides the per-second count (None: 10)
         self._order_times: list[float] = []
+        self.rate_limited = 0  # order requests answered 429
+        # Static IP rule (April 2026): when set, the IP Kite sees for our requests is not
+        # whitelisted, and place/modify/cancel are refused with a PermissionException.
+        self.unregistered_ip: str | None = None
 
     @property
     def port(self) -> int:
@@ -241,6 +255,8 @@ class KiteHttpApi:
         form = {k: v[-1] for k, v in request.form.items()}
         m = re.fullmatch(r"/orders/(regular|amo|co|iceberg|auction)(?:/(\w+))?", path)
         if m and method in ("POST", "PUT", "DELETE"):
+            if self.unregistered_ip is not None:
+                raise BookError(403, "PermissionException", static_ip_message(self.unregistered_ip))
             self._order_rate_check()
             variety, order_id = m.group(1), m.group(2)
             if method == "POST" and order_id is None:
@@ -286,12 +302,13 @@ class KiteHttpApi:
                     success_body(self.owner.quotes(request.query.get("i", []), full=False)),
                 )
             if path == "/instruments":
-                return 200, "text/csv", mock_path("instruments_all.csv").read_bytes()
+                return 200, "text/csv", self.owner.instruments_csv()
             m = re.fullmatch(r"/instruments/([A-Z]+)", path)
             if m:
-                if m.group(1) != "NSE":
+                csv_bytes = self.owner.instruments_csv(m.group(1))
+                if csv_bytes is None:
                     raise BookError(400, "InputException", "Invalid exchange.")
-                return 200, "text/csv", mock_path("instruments_nse.csv").read_bytes()
+                return 200, "text/csv", csv_bytes
         if method == "POST" and path == "/margins/orders":
             data = load_mock("order_margins.json")["data"]
             legs = request.json_body if isinstance(request.json_body, list) else []
@@ -302,13 +319,19 @@ class KiteHttpApi:
         return 404, json_type, error_body("Route not found", "GeneralException")
 
     def _order_rate_check(self) -> None:
-        if self.order_rate_limit is None:
+        limits = list(self.order_limits)
+        if self.order_rate_limit is not None:
+            limits = [(self.order_rate_limit, 1.0)] + [lim for lim in limits if lim[1] != 1.0]
+        if not limits:
             return
         now = time.monotonic()
+        longest = max(period for _, period in limits)
         with self.lock:
-            self._order_times = [t for t in self._order_times if now - t < 1.0]
-            if len(self._order_times) >= self.order_rate_limit:
-                raise BookError(429, "NetworkException", "Too many requests")
+            self._order_times = [t for t in self._order_times if now - t < longest]
+            for count, period in limits:
+                if sum(1 for t in self._order_times if now - t < period) >= count:
+                    self.rate_limited += 1
+                    raise BookError(429, "NetworkException", "Too many requests")
             self._order_times.append(now)
 
     def _session(self, request: Request) -> tuple[int, str, bytes]:

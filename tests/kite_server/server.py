@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import csv
+import io
 import secrets
 import time
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 from .book import OrderBook
+from .contracts import CONTRACTS, front_month_expiry, instrument_row
 from .http_api import Fault, KiteHttpApi, error_body
 from .mocks import load_mock, mock_data, mock_path
 from .ticker import KiteTickerServer
@@ -21,7 +24,9 @@ class KiteTestServer:
 
     server.root / server.ticker_root   -> KiteBroker(root=..., ticker_root=...)
     server.api_key / server.access_token / server.api_secret
-    server.book                         -> the order book (fill, reject, trigger hooks)
+    server.book                         -> the order book (fill, reject, trigger hooks;
+                                           Kite's rules and their switches: see book.py)
+    server.add_contract("LEADMINI")     -> list an MCX/CDS future (lot_size 1, multiplier)
     server.http.requests                -> every REST request received
     server.ticker                       -> the WebSocket side (push_tick, drop_all, ...)
     """
@@ -35,13 +40,22 @@ class KiteTestServer:
         self.access_tokens: set[str] = {self.access_token}
         self.request_tokens: set[str] = set()
         self.push_order_updates = push_order_updates
-        self.book = OrderBook(on_update=self._on_book_update)
+        self.book = OrderBook(
+            on_update=self._on_book_update,
+            instrument=self.instrument_info,
+            ltp=self.last_price,
+            mark=lambda exchange, symbol: self.prices.get((exchange, symbol)),
+        )
         self.margins = mock_data("margins.json")
         self.prices: dict[tuple[str, str], Decimal] = {}
         self.tokens: dict[tuple[str, str], int] = {}
+        # Instrument facts by (exchange, symbol): tick_size, lot_size, multiplier (1 unless
+        # a contract says otherwise: the dump has no multiplier; positions carry it).
+        self.instruments: dict[tuple[str, str], dict] = {}
+        self.extra_instrument_rows: list[dict[str, str]] = []
         with mock_path("instruments_all.csv").open(newline="") as handle:
             for row in csv.DictReader(handle):
-                self.tokens[(row["exchange"], row["tradingsymbol"])] = int(row["instrument_token"])
+                self._index_instrument(row)
         self.tokens[("NSE", "INFY")] = 408065
         self.http = KiteHttpApi(self)
         self.ticker = KiteTickerServer(self.token_valid, heartbeat_interval=heartbeat_interval)
@@ -94,7 +108,64 @@ class KiteTestServer:
         self.request_tokens.add(token)
         return token
 
+    # -- instruments ---------------------------------------------------------------------
+
+    def _index_instrument(self, row: dict[str, str], multiplier: int = 1) -> None:
+        key = (row["exchange"], row["tradingsymbol"])
+        self.tokens[key] = int(row["instrument_token"])
+        self.instruments[key] = {
+            "instrument_token": int(row["instrument_token"]),
+            "tick_size": Decimal(row["tick_size"] or "0"),
+            "lot_size": int(row["lot_size"] or 0),
+            "multiplier": multiplier,
+            "segment": row["segment"],
+        }
+
+    def instrument_info(self, exchange: str, symbol: str) -> dict | None:
+        return self.instruments.get((exchange, symbol))
+
+    def add_contract(self, name: str, *, expiry: date | None = None, price=None) -> str:
+        """List an MCX/CDS future (see contracts.py): lot_size 1 in the dump, Kite's
+        multiplier in positions. Returns its trading symbol."""
+        contract = CONTRACTS[name]
+        row = instrument_row(contract, expiry or front_month_expiry())
+        symbol = row["tradingsymbol"]
+        if (contract.exchange, symbol) not in self.instruments:
+            self.extra_instrument_rows.append(row)
+            self._index_instrument(row, contract.multiplier)
+        if price is not None:
+            self.set_price(contract.exchange, symbol, price)
+        return symbol
+
+    def instruments_csv(self, exchange: str | None = None) -> bytes | None:
+        """The instruments dump (all, or one exchange's): Zerodha's mock plus added rows."""
+        if exchange is None:
+            base = mock_path("instruments_all.csv").read_text()
+            extra = self.extra_instrument_rows
+        else:
+            extra = [r for r in self.extra_instrument_rows if r["exchange"] == exchange]
+            if exchange == "NSE":
+                base = mock_path("instruments_nse.csv").read_text()
+            elif extra:
+                base = mock_path("instruments_all.csv").read_text().splitlines()[0] + "\n"
+            else:
+                return None
+        if extra:
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=list(extra[0]), lineterminator="\n")
+            writer.writerows(extra)
+            base = base if base.endswith("\n") else base + "\n"
+            base += out.getvalue()
+        return base.encode()
+
     # -- market data ---------------------------------------------------------------------
+
+    def last_price(self, exchange: str, symbol: str) -> Decimal | None:
+        """The last price Kite would protect a market order with (set, or Zerodha's ltp.json)."""
+        if (exchange, symbol) in self.prices:
+            return self.prices[(exchange, symbol)]
+        row = mock_data("ltp.json").get(f"{exchange}:{symbol}")
+        return Decimal(str(row["last_price"])) if row else None
 
     def set_price(self, exchange: str, symbol: str, price, token: int | None = None) -> None:
         self.prices[(exchange, symbol)] = Decimal(str(price))
@@ -160,6 +231,31 @@ class KiteTestServer:
             times=times,
             process=process,
         )
+
+    def order_exception_next(
+        self,
+        method: str | None = "POST",
+        path: str = "/orders/regular",
+        *,
+        process: bool = True,
+        message: str = "Order could not be confirmed. Please check the order book.",
+        times: int = 1,
+    ) -> Fault:
+        """An OrderException with HTTP 500 (pykiteconnect's default code for it); with
+        `process` the order WAS placed and sits in the book under its tag."""
+        return self.fail_next(
+            method,
+            path,
+            status=500,
+            error_type="OrderException",
+            message=message,
+            times=times,
+            process=process,
+        )
+
+    def refuse_orders_from_ip(self, ip: str | None = "203.0.113.7") -> None:
+        """The static-IP rule: place/modify/cancel answer 403 PermissionException (None: off)."""
+        self.http.unregistered_ip = ip
 
     def rate_limit_next(self, method: str | None, path: str, times: int = 3) -> Fault:
         return self.fail_next(

@@ -6,7 +6,10 @@ HTTP 403 at the handshake (as Kite does). Clients send `{"a": "subscribe"|"unsub
 the subscribed mode), 1-byte heartbeats, and `{"type": "order", "data": ...}` text.
 
 Faults: `drop_all()` aborts every connection (TCP reset, no close frame);
-`silence_all()` keeps connections open (pings are still answered) but sends nothing.
+`silence_all()` keeps connections open (pings are still answered) but sends nothing;
+`refuse_handshakes(n)` answers the next n handshakes 403 even for a valid token (Kite's
+ticker can refuse while the REST session is fine). Heartbeats go out all session long,
+whatever the time of day (MCX trades until 23:30/23:55), as Kite sends them.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ class KiteTickerServer:
         self.refused = 0
         self.accepted = 0
         self.messages: list[dict] = []  # every client message, in order
+        # Handshakes to refuse whatever the token (Kite's ticker can answer 403 while the
+        # REST session, e.g. /user/profile, is still valid): (count left, HTTP status).
+        self._refuse_next = 0
+        self._refuse_status = 403
         self._server = None
         self._heartbeat_task = None
         self.port = 0
@@ -113,6 +120,10 @@ class KiteTickerServer:
 
     def _process_request(self, connection, request):
         self.handshakes += 1
+        if self._refuse_next:
+            self._refuse_next -= 1
+            self.refused += 1
+            return connection.respond(self._refuse_status, "Forbidden\n")
         query = parse_qs(urlsplit(request.path).query)
         api_key = (query.get("api_key") or [""])[0]
         token = (query.get("access_token") or [""])[0]
@@ -217,6 +228,16 @@ class KiteTickerServer:
 
     def push_order_update(self, order: dict) -> int:
         return self.push_text({"type": "order", "data": order})
+
+    def refuse_handshakes(self, times: int = 1, status: int = 403) -> None:
+        """Refuse the next `times` handshakes with `status` even for a valid token
+        (-1: until told otherwise, `refuse_handshakes(0)`)."""
+
+        def run():
+            self._refuse_next = times
+            self._refuse_status = status
+
+        self._call(run)
 
     def drop_all(self) -> int:
         def run():

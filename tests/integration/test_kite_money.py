@@ -1,0 +1,405 @@
+"""Issue 14: where the Kite adapter disagrees with Kite on money, each through the real
+`kiteconnect` client against the Kite test server taught to behave as Kite documents
+(tests/kite_server; its rules are pinned by test_kite_server_fidelity.py).
+
+Items 1 (MCX/CDS multipliers), 2 (protected MARKET orders), 4 (orders live at Kite marked
+REJECTED), 5 (stale queued orders) and 6 (exponent prices). Items 3 and 7 are in
+test_kite_session_rules.py, the paper broker's share in test_paper_kite_rules.py.
+
+A test marked xfail(strict=True) fails today for the reason in its marker and must pass
+once that item is fixed (then the marker goes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from decimal import Decimal
+
+import pytest
+from kiteconnect import exceptions as kex
+
+from desktop_oms.brokers.errors import BrokerRateLimited, BrokerRejected
+from desktop_oms.brokers.kite_failures import Failure, classify_failure
+from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.oms import OrderRejected
+from tests.helpers import limit, until
+from tests.kite_server import KiteTestServer
+from tests.kite_server.apps import KiteOms, start_kite_app, stream_price
+from tests.kite_server.helpers import make_broker, make_order
+
+PLACE = "/orders/regular"
+D = Decimal
+EQ = "EMMBI-BL"  # an NSE equity in Zerodha's mock instruments dump (tick 0.05)
+
+
+@pytest.fixture
+def server():
+    with KiteTestServer() as s:
+        s.set_price("NSE", "INFY", "1500")
+        s.set_price("NSE", EQ, "100")
+        yield s
+
+
+@pytest.fixture
+async def broker(server):
+    b = make_broker(server)
+    await b.start()
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def kite_oms(tmp_path, server):
+    h = await KiteOms.open(tmp_path, server)
+    yield h
+    await h.close()
+
+
+def mcx(symbol: str, side: OrderSide = OrderSide.BUY, qty: int = 1, price: str = "161.05"):
+    return limit(symbol, side=side, qty=qty, price=price, exchange="MCX", product=Product.NRML)
+
+
+async def filled(app, server, request, price) -> int:
+    """Place through the app, fill the whole order at Kite, wait for the journal."""
+    result = await app.order_manager.place_order(request)
+    server.book.fill(result.broker_order_id, price=price)
+    await until(lambda: app.order_manager.sync.current(result.order_id) is None, timeout=5)
+    return result.order_id
+
+
+# ============================================================================ item 1: MCX/CDS
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 1: instrument_from_kite gives every instrument multiplier 1; "
+    "Kite's dump says lot_size 1 for MCX/CDS and no table supplies the contract multiplier",
+)
+async def test_mcx_and_cds_instruments_carry_the_contract_multiplier(server, broker):
+    lead = server.add_contract("LEADMINI")
+    usdinr = server.add_contract("USDINR")
+    instruments = {i.symbol: i for i in await broker.instruments()}
+    assert instruments[lead].lot_size == 1 and instruments[usdinr].lot_size == 1
+    assert instruments[lead].multiplier == D("1000")  # 1 MT quoted per kg
+    assert instruments[usdinr].multiplier == D("1000")  # 1,000 USD quoted per USD
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 1: the fill path uses the instrument's multiplier (1) so BUY 1 "
+    "LEADMINI @161.05, SELL 1 @150 realizes -11.05 where Kite shows -11050",
+)
+async def test_mcx_round_trip_realizes_what_kite_shows(tmp_path, server):
+    lead = server.add_contract("LEADMINI")
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "MCX", lead, "161.05")
+        await filled(app, server, mcx(lead), "161.05")
+        await stream_price(app, server, "MCX", lead, "150")
+        await filled(app, server, mcx(lead, OrderSide.SELL, price="150"), "150")
+        [kite_row] = [p for p in server.book.positions()["net"] if p["tradingsymbol"] == lead]
+        assert D(str(kite_row["realised"])) == D("-11050")  # Kite's own figure
+        position = await app.position_manager.get_position(lead, "MCX", Product.NRML)
+        assert position.quantity == 0
+        assert position.realized_pnl == D("-11050.00")
+        assert app.pnl_now().realized_pnl == D("-11050.00")
+    finally:
+        await app.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=pytest.fail.Exception,
+    reason="issue 14 item 1: the order value check multiplies by the instrument's "
+    "multiplier (1): 4 LEADMINI @161 pass as 644 rupees instead of 644,000",
+)
+async def test_mcx_order_value_counts_the_contract_multiplier(tmp_path, server):
+    lead = server.add_contract("LEADMINI")
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "MCX", lead, "161")
+        # 4 lots x 161 x 1000 = 644,000 > the default 500,000 fat-finger limit
+        with pytest.raises(OrderRejected) as refused:
+            await app.order_manager.place_order(mcx(lead, qty=4, price="161"))
+        assert refused.value.failed_check == "max_order_value"
+        assert server.count("POST", PLACE) == 0
+    finally:
+        await app.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 1: MCX P&L is 1000x too small, so a 60,150 loss on 3 LEADMINI "
+    "(6% of 10 lakh capital) is seen as 60.15 and the daily loss limit never trips",
+)
+async def test_mcx_loss_trips_the_daily_loss_limit(tmp_path, server):
+    lead = server.add_contract("LEADMINI")
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "MCX", lead, "161.05")
+        await filled(app, server, mcx(lead, qty=3), "161.05")
+        # 3 x (141.00 - 161.05) x 1000 = -60,150: beyond 6% of the 1,000,000 capital
+        await stream_price(app, server, "MCX", lead, "141")
+        await until(lambda: app.order_manager.halted, timeout=5)
+    finally:
+        await app.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 1: order_sync_fills._apply_trade prefers the instrument's "
+    "multiplier (1) and overwrites the 1000 reconciliation took from Kite's positions",
+)
+async def test_a_fill_never_overwrites_kites_multiplier_with_1(tmp_path, server):
+    lead = server.add_contract("LEADMINI", price="161.05")
+    # Bought on Kite web before the app started: not ours, but a position Kite reports.
+    outside = server.book.place(
+        "regular",
+        {
+            "exchange": "MCX",
+            "tradingsymbol": lead,
+            "transaction_type": "BUY",
+            "quantity": "1",
+            "product": "NRML",
+            "order_type": "LIMIT",
+            "price": "161.05",
+        },
+    )
+    server.book.fill(outside["order_id"])
+    app = await start_kite_app(tmp_path, server)
+    try:
+        held = await app.position_manager.get_position(lead, "MCX", Product.NRML)
+        assert (held.quantity, held.multiplier) == (1, D("1000"))  # reconciled from Kite
+        await stream_price(app, server, "MCX", lead, "150")
+        await filled(app, server, mcx(lead, OrderSide.SELL, price="150"), "150")
+        closed = await app.position_manager.get_position(lead, "MCX", Product.NRML)
+        assert closed.multiplier == D("1000")
+        assert closed.quantity == 0 and closed.realized_pnl == D("-11050.00")
+    finally:
+        await app.stop()
+
+
+# ================================================================= item 2: protected MARKET
+
+
+async def test_kite_reports_a_protected_market_order_as_a_limit(server, broker):
+    """Already right at the adapter's edge: the report follows Kite's row (LIMIT)."""
+    order_id = await broker.place_order(make_order(order_type=OrderType.MARKET, price=None))
+    [report] = await broker.orders()
+    assert report.broker_order_id == order_id
+    assert (report.order_type, report.price) == (OrderType.LIMIT, D("1530"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 2: the journal keeps MARKET after Kite converted the order to "
+    "a protected LIMIT (order_after_report ignores order_type), so modify refuses: "
+    "'A MARKET order has no price to modify'",
+)
+async def test_protected_market_exit_can_be_repriced(tmp_path, server):
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "NSE", EQ, "100")
+        await filled(app, server, limit(EQ, qty=5, price="100"), "100")
+        outcome = await app.order_manager.exit_position("NSE", EQ, Product.MIS)
+        assert outcome.order_id is not None and outcome.sent_quantity == 5
+        exit_id = outcome.order_id
+        [row] = [o for o in server.book.order_list() if o["transaction_type"] == "SELL"]
+        assert (row["order_type"], row["price"], row["tags"][-2]) == ("LIMIT", 98, "mktp")
+        # The market ran past the band: the trader reprices the protected exit.
+        await until(
+            lambda: app.order_manager.sync.current(exit_id).order_type is OrderType.LIMIT,
+            timeout=3,
+        )
+        journal = await app.order_manager.get_order(exit_id)
+        assert journal.price == D("98")
+        modified = await app.order_manager.modify_order(exit_id, price=D("97.50"))
+        assert modified.price == D("97.50")
+        assert server.book.orders[row["order_id"]]["price"] == 97.5
+    finally:
+        await app.stop()
+
+
+# ============================================================ item 4: live at Kite, REJECTED
+
+
+def test_an_order_exception_400_stays_a_rejection():
+    """Already right, and must stay so: Kite's 4xx refusals are definite; only the code
+    tells them apart from a 500, pykiteconnect's default for OrderException."""
+    assert kex.OrderException("x").code == 500
+    assert classify_failure(kex.OrderException("x", code=400)).failure is Failure.REJECTED
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=BrokerRejected,
+    reason="issue 14 item 4a: classify_failure treats OrderException as a definite "
+    "rejection whatever the HTTP status; a 500 is an unknown outcome to look up by tag",
+)
+async def test_order_exception_500_with_the_order_placed_is_found_by_tag(server, broker):
+    order = make_order()
+    server.order_exception_next(process=True)  # Kite placed it, then answered 500
+    order_id = await broker.place_order(order)
+    [row] = server.book.by_tag(order.client_order_id)
+    assert order_id == row["order_id"]
+    assert server.count("POST", PLACE) == 1  # looked up, never resent
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OrderRejected,
+    reason="issue 14 item 4a: an OrderException 500 becomes BrokerRejected, so the OMS "
+    "journals REJECTED an order that is OPEN at Kite",
+)
+async def test_oms_keeps_an_order_kite_placed_despite_an_order_exception_500(kite_oms):
+    h = kite_oms
+    h.server.order_exception_next(process=True)
+    result = await h.om.place_order(limit(EQ, qty=5, price="99"))
+    [row] = h.server.book.by_tag(result.client_order_id)
+    await until(lambda: h.om.sync.current(result.order_id) is not None, timeout=1)
+    await until(
+        lambda: h.om.sync.current(result.order_id).broker_order_id == row["order_id"], timeout=5
+    )
+    assert (await h.om.get_order(result.order_id)).status is OrderStatus.OPEN
+    assert OrderStatus.REJECTED not in h.statuses(result.order_id)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 4b: OrderSync._resolve_unknown marks an unknown outcome REJECTED "
+    "after the grace; when Kite's book then shows it live it stays REJECTED (and with "
+    "nothing active the poll stops, so it is not even adopted)",
+)
+async def test_an_order_that_turns_up_late_becomes_live_and_cancellable(kite_oms):
+    h = kite_oms
+    # Kite's book shows it only after 3 s: past the adapter's look-ups by tag and the
+    # OMS's grace for an unknown outcome.
+    h.server.book.visibility_delay = 3.0
+    h.server.drop_next("POST", PLACE, process=True)  # accepted; the answer is lost
+    result = await h.om.place_order(limit(EQ, qty=5, price="99"))
+    assert result.status is OrderStatus.PENDING
+    [row] = h.server.book.by_tag(result.client_order_id)
+    await until(lambda: h.server.book.order_list(), timeout=6)  # Kite shows it now
+    with contextlib.suppress(AssertionError):  # the journal gets a few polls to see it
+        await until(lambda: h.om.sync.latest(result.order_id).status is OrderStatus.OPEN, timeout=3)
+    order = await h.om.get_order(result.order_id)
+    assert (order.status, order.broker_order_id) == (OrderStatus.OPEN, row["order_id"])
+    assert OrderStatus.REJECTED not in h.statuses(result.order_id)  # never terminal meanwhile
+    await h.om.cancel_order(result.order_id)
+    assert h.server.book.orders[row["order_id"]]["status"] == "CANCELLED"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 4: the kill switch cancels only the journal's active orders; an "
+    "order live at Kite under our tag prefix but journaled REJECTED is left working (its "
+    "verification even reports '1 order(s) still open at the broker')",
+)
+async def test_kill_switch_cancels_every_live_order_with_our_tag_prefix(tmp_path, server):
+    app = await start_kite_app(tmp_path, server)
+    try:
+        om = app.order_manager
+        om.unknown_outcome_grace = 0.3
+        await stream_price(app, server, "NSE", EQ, "100")
+        server.book.visibility_delay = 4.0  # past the 4 look-ups by tag (2 s) and the grace
+        server.drop_next("POST", PLACE, process=True)
+        result = await om.place_order(limit(EQ, qty=5, price="99"))
+        [row] = server.book.by_tag(result.client_order_id)
+        await until(lambda: server.book.order_list(), timeout=6)  # live at Kite now
+        await app.kill_switch.engage("test", flatten=False)
+        assert server.book.orders[row["order_id"]]["status"] == "CANCELLED"
+    finally:
+        await app.stop()
+
+
+# ================================================================= item 5: stale queued orders
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 14 item 5: RateLimiter.acquire holds its lock while sleeping and counts "
+    "only its own sleep, so with a 1.5 s wait limit orders still leave ~2.3 s after asked",
+)
+async def test_queued_orders_never_leave_later_than_the_wait_limit(server):
+    broker = make_broker(server, order_wait_limit=1.5)
+    try:
+        asked = time.monotonic()
+        results = await asyncio.gather(
+            *(broker.place_order(make_order()) for _ in range(30)), return_exceptions=True
+        )
+        sent = [r.at - asked for r in server.http.requests if r.method == "POST"]
+        refused = [r for r in results if isinstance(r, BrokerRateLimited)]
+        assert server.http.rate_limited == 0  # Kite's 10/s was never exceeded
+        assert max(sent) <= 1.5 + 0.3, f"an order left {max(sent):.2f} s after it was asked"
+        assert len(refused) + len(sent) == 30 and refused
+        assert all("rate limit" in r.message for r in refused)
+    finally:
+        await broker.close()
+
+
+async def test_twenty_sixth_modification_is_refused_before_reaching_kite(kite_oms):
+    """Already right: the OMS counts modifications and stops at Kite's 25."""
+    h = kite_oms
+    h.server.http.order_limits = []  # 26 modifications in a row; only the count matters
+    result = await h.om.place_order(limit(EQ, qty=5, price="90"))
+    for n in range(25):
+        await h.om.modify_order(result.order_id, price=D(91 + n) / 2)
+    from desktop_oms.oms import OrderNotModifiable
+
+    with pytest.raises(OrderNotModifiable, match="25 modifications"):
+        await h.om.modify_order(result.order_id, price=D("80"))
+    assert h.server.book.modifications(result.broker_order_id) == 25
+    assert h.server.count("PUT", rf"{PLACE}/\d+") == 25
+
+
+# ================================================================== item 6: exponent prices
+
+_PLAIN = re.compile(r"\d+(\.\d+)?")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=BrokerRejected,
+    reason="issue 14 item 6: order_params sends str(Decimal): price=1E+3, which Kite "
+    "refuses as an invalid price",
+)
+async def test_place_sends_plain_decimals(server, broker):
+    await broker.place_order(make_order(price=D("1E+3")))
+    assert server.form_of_last("POST", PLACE)["price"] == "1000"
+    await broker.place_order(
+        make_order(
+            side=OrderSide.SELL,
+            order_type=OrderType.SL,
+            price=D("0.99E+3"),
+            trigger_price=D("1.00E+3"),
+        )
+    )
+    sent = server.form_of_last("POST", PLACE)
+    assert (sent["price"], sent["trigger_price"]) == ("990", "1000")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=BrokerRejected,
+    reason="issue 14 item 6: KiteOrdersMixin.modify_order sends str(Decimal): "
+    "price=1.5E+3, which Kite refuses",
+)
+async def test_modify_sends_plain_decimals(server, broker):
+    order_id = await broker.place_order(
+        make_order(order_type=OrderType.SL, price="1400", trigger_price="1390")
+    )
+    await broker.modify_order(order_id, price=D("1.5E+3"), trigger_price=D("1.49E+3"))
+    sent = server.form_of_last("PUT", f"{PLACE}/{order_id}")
+    assert _PLAIN.fullmatch(sent["price"]) and _PLAIN.fullmatch(sent["trigger_price"])
+    assert (D(sent["price"]), D(sent["trigger_price"])) == (D("1500"), D("1490"))
