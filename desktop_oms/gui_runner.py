@@ -159,7 +159,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
             if settings_warning:
                 app.order_manager.alert("warning", settings_warning, "settings")
             if state["signalled"] is None:
-                window.show()
+                window.show_on_screen()  # maximized at first; as saved after
             try:
                 await closed.wait()
             finally:
