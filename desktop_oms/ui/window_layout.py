@@ -153,7 +153,7 @@ class _LayoutOwnership(QObject):
         super().__init__(window)
         self._window = window
         self._watched: set[str] = set()
-        window.installEventFilter(self)
+        window.installEventFilter(self)  # the window only: its docks' events stay in C++
         for dock in window.findChildren(QDockWidget):
             self.watch(dock)
 
@@ -161,19 +161,17 @@ class _LayoutOwnership(QObject):
         if dock.objectName() in self._watched:
             return
         self._watched.add(dock.objectName())
-        dock.installEventFilter(self)
         dock.topLevelChanged.connect(self._changed)
         dock.dockLocationChanged.connect(self._changed)
+        # closed (hidden), not merely behind another tab
+        dock.visibilityChanged.connect(lambda _shown, d=dock: d.isHidden() and self._changed())
 
     def _changed(self, *_args) -> None:
         if not self._window._arranging:
             self._window._layout_own = True
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        kind = event.type()
-        if watched is self._window and kind == QEvent.Type.MouseButtonPress:
-            self._changed()
-        elif kind == QEvent.Type.Close and isinstance(watched, QDockWidget):
+        if event.type() == QEvent.Type.MouseButtonPress and watched is self._window:
             self._changed()
         return False
 

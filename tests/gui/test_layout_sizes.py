@@ -25,8 +25,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtCore import QPoint, QRect, QSettings, Qt
 from PySide6.QtGui import QRegion
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
@@ -379,6 +380,15 @@ def test_the_default_layout_follows_the_window_until_the_trader_rearranges_it(qt
     w.reset_layout_action.trigger()
     qtbot.waitUntil(lambda: _fitted(w) and w.layout_profile == COMPACT, timeout=3000)
     assert w.dockWidgetArea(w.positions_dock) == RIGHT_AREA
+    # the trader drags the separator between the ticket and the blotter: theirs again
+    ticket = w.ticket_dock.geometry()
+    separator = QPoint(ticket.right() + 2, ticket.center().y())
+    assert w.childAt(separator) is None  # the window's own separator, no widget there
+    QTest.mousePress(w, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, separator)
+    QTest.mouseRelease(w, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, separator)
+    w.resize(1600, 950)
+    qtbot.wait(50)
+    assert w.layout_profile == COMPACT
 
 
 def test_a_data_panel_is_never_squeezed_below_a_few_rows(qtbot, make_app):
