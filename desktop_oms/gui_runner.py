@@ -69,6 +69,16 @@ def restore_signal_handlers(previous: dict) -> None:
 
 
 def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
+    # On Linux, a Qt platform plugin that cannot load aborts the process with a
+    # misleading hint: say which system packages are missing instead (exit 2).
+    from .qt_platform import platform_problem
+
+    problem = platform_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        log.error("cannot start the window: %s", problem.splitlines()[1])
+        return 2
+
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
@@ -159,7 +169,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
             if settings_warning:
                 app.order_manager.alert("warning", settings_warning, "settings")
             if state["signalled"] is None:
-                window.show()
+                window.show_on_screen()  # maximized at first; as saved after
             try:
                 await closed.wait()
             finally:

@@ -57,9 +57,16 @@ def restore_layout(
     window: QMainWindow,
     path: Path | str,
     headers: Mapping[str, QHeaderView],
+    *,
+    docks_first: bool = False,
 ) -> bool:
     """Restore what `save_layout` wrote; False (and nothing changed) if there is nothing
-    usable."""
+    usable.
+
+    The geometry goes first by default: a maximized window's dock sizes then fit the
+    maximized size (Qt re-applies them once the window has it). `docks_first` restores
+    the docks before the geometry: sizes are then scaled to the final size, and the
+    docks can be re-arranged at once after the window is shown."""
     if not Path(path).exists():
         return False
     s = _settings(path)
@@ -75,10 +82,12 @@ def restore_layout(
         return False
     restored = False
     geometry = _bytes(s.value("window/geometry"))
+    state = _bytes(s.value("window/state"))
+    if state is not None and docks_first:
+        restored |= bool(window.restoreState(state, LAYOUT_VERSION))
     if geometry is not None:
         restored |= bool(window.restoreGeometry(geometry))
-    state = _bytes(s.value("window/state"))
-    if state is not None:
+    if state is not None and not docks_first:
         restored |= bool(window.restoreState(state, LAYOUT_VERSION))
     for name, header in headers.items():
         saved = _bytes(s.value(f"headers/{name}"))

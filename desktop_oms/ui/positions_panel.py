@@ -46,6 +46,10 @@ ALWAYS_SHOWN = ("symbol", "exit")  # not offered for hiding in the header's menu
 # first so that the default split still shows every other column and the Exit buttons;
 # each row's Net P&L tooltip and the totals row's tooltip give the charges meanwhile.
 HIDDEN_AT_FIRST = ("charges",)
+# Default visual order: what is held, at what, its net P&L and the Exit button first (on
+# screen in a narrow dock, without scrolling), the gross breakdown after. The model's
+# column order is unchanged (keys and exports); the trader can drag columns (saved).
+LEADING = ("symbol", "product", "quantity", "avg_price", "ltp", "net", "exit")
 
 
 class ButtonDelegate(QStyledItemDelegate):
@@ -126,6 +130,10 @@ class PositionsPanel(QWidget):
         self.grid.setMouseTracking(True)
         self.grid.horizontalHeader().setStretchLastSection(False)
         size_columns(self.grid, POSITION_WIDTHS)
+        keys = {c.key for c in model.columns}
+        header = self.grid.horizontalHeader()
+        for visual, key in enumerate(k for k in LEADING if k in keys):
+            header.moveSection(header.visualIndex(model.column_index(key)), visual)
         for key in HIDDEN_AT_FIRST:
             if key in {c.key for c in model.columns}:
                 self.grid.horizontalHeader().setSectionHidden(model.column_index(key), True)
@@ -192,6 +200,20 @@ class PositionsPanel(QWidget):
         header = self.grid.horizontalHeader()
         columns = sum(header.sectionSize(c) for c in range(header.count()))
         return columns + 2 * self.grid.frameWidth() + 4
+
+    def action_width(self) -> int:
+        """Width that shows every column up to the Exit column (the last one, without an
+        Exit column) with room for a vertical scroll bar: the least the default layout
+        gives the positions."""
+        header = self.grid.horizontalHeader()
+        last = header.visualIndex(self._exit_col) if self._exit_col >= 0 else header.count() - 1
+        columns = sum(
+            header.sectionSize(header.logicalIndex(v))
+            for v in range(last + 1)
+            if not header.isSectionHidden(header.logicalIndex(v))
+        )
+        scroll = self.grid.verticalScrollBar().sizeHint().width()
+        return columns + scroll + 2 * self.grid.frameWidth() + 4
 
     def selected_positions(self) -> list:
         return selected_items(self.grid)

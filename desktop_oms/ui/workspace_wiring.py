@@ -3,8 +3,8 @@ and the day review dock, wired to the Application.
 
 `install_workspace(window)` is called once from `MainWindow.__init__` (after the window's
 own widgets exist, before the default layout and the saved layout are applied); the
-window calls `place_default_docks()` from its default layout and `size_default_docks()`
-after sizing its own docks. Everything else is connected here:
+window's default layout (ui/window_layout.py) places and sizes the market watch and the
+day review with its own docks. Everything else is connected here:
 
 - market watch ("marketWatch"): fed by the app's coalesced QuotesUpdated events (one
   `on_quotes(ticks)` per batch, nothing per tick), seeded from the quote cache; its rows
@@ -24,7 +24,7 @@ import logging
 from collections.abc import Hashable
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
@@ -38,10 +38,6 @@ from .review_panel import ReviewPanel
 from .setups import SetupsDialog
 
 log = logging.getLogger(__name__)
-
-LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
-VERTICAL = Qt.Orientation.Vertical
-WATCH_ROWS_SHOWN = 8  # default height of the market watch: this many rows
 
 
 class _NoInstruments:
@@ -85,41 +81,6 @@ class WorkspaceUi(QObject):
         self._wire_review()
         self._add_menus()
         window.closing.connect(self._on_closing)
-
-    # ================================================================== layout
-
-    def place_default_docks(self) -> None:
-        """Default places: the market watch under the ticket (above the alerts); the day
-        review as a hidden tab beside the blotter (View > Day review shows it)."""
-        w = self.window
-        watch, review = self.market_watch, self.review_dock
-        for dock in (watch, review):
-            dock.setFloating(False)
-            w.removeDockWidget(dock)
-        w.splitDockWidget(w.ticket_dock, watch, VERTICAL)
-        watch.show()
-        w.tabifyDockWidget(w.blotter_dock, review)
-        review.hide()
-        w.blotter_dock.raise_()
-
-    def size_default_docks(self) -> None:
-        """The left column: the ticket at its natural height, the market watch showing
-        about WATCH_ROWS_SHOWN rows, the alerts the rest."""
-        w = self.window
-        if not self.market_watch.isVisible() and self.market_watch.isHidden():
-            return
-        usable = max(w.height(), 700) - 120  # menu, toolbar, status bar
-        ticket_h = min(w.ticket.sizeHint().height() + 28, int(usable * 0.6))  # + title bar
-        entry = self.market_watch.current()
-        row_h = entry[2].verticalHeader().defaultSectionSize() if entry else 22
-        # + title, symbol field, tabs, header, scroll bar
-        watch_h = min(WATCH_ROWS_SHOWN * row_h + 144, int(usable * 0.4))
-        alerts_h = max(usable - ticket_h - watch_h, 100)
-        w.resizeDocks(
-            [w.ticket_dock, self.market_watch, w.alerts_dock],
-            [ticket_h, watch_h, alerts_h],
-            VERTICAL,
-        )
 
     # ================================================================== market watch
 
