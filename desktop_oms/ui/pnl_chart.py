@@ -124,6 +124,18 @@ def _point(p: Any) -> tuple[datetime, Decimal, Decimal, Decimal | None]:
     return ts, total, realized, attr("net_pnl", "net")
 
 
+
+class _Legend(pg.LegendItem):
+    """pyqtgraph's legend keeps itself anchored to its view on every geometry change; when a
+    window is deleted the view can go first and the anchor then raised "Internal C++ object
+    (ViewBox) already deleted" into Qt's event loop. A deleted view needs no anchoring."""
+
+    def _GraphicsWidgetAnchor__geometryChanged(self) -> None:  # noqa: N802 (pyqtgraph's name)
+        try:
+            super()._GraphicsWidgetAnchor__geometryChanged()
+        except RuntimeError:
+            pass
+
 class PnlChart(pg.PlotWidget):
     """objectName "pnlChart"."""
 
@@ -157,9 +169,12 @@ class PnlChart(pg.PlotWidget):
         item.addItem(self.extent)
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        self.legend = item.addLegend(
+        # As PlotItem.addLegend, with a legend that survives its view being deleted first.
+        item.legend = _Legend(
             offset=(10, 10), labelTextColor=theme.TEXT, brush=pg.mkBrush(35, 39, 46, 200)
         )
+        item.legend.setParentItem(item.vb)
+        self.legend = item.legend
         self.zero_line = pg.InfiniteLine(
             pos=0,
             angle=0,

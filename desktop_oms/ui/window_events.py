@@ -139,6 +139,10 @@ class WindowEventsMixin(_WindowBase):
 
     def _on_kill_progress(self, event: KillSwitchProgress) -> None:
         state = event.state
+        ks = self.app.kill_switch
+        if state != "ARMED" and ks is not None and not ks.engaged:
+            self._update_trading_state()  # a late note of an engage already re-armed
+            return
         if state == "ARMED":
             self.kill_button.set_state(KillSwitchState.ARMED)
         elif state in ("ENGAGED", "DONE"):

@@ -54,6 +54,10 @@ class WindowKillSwitchMixin(_WindowBase):
         return self._kill_task
 
     def _kill_done(self, result) -> None:
+        ks = self.app.kill_switch
+        if ks is not None and not ks.engaged:
+            return  # re-armed before this outcome was shown: the button stays armed
+
         def get(name: str, default=None):
             if isinstance(result, dict):
                 return result.get(name, default)

@@ -185,7 +185,7 @@ def test_ctrl_shift_k_works_again_after_a_rearm_without_opening_a_menu(qtbot, ar
         assert w.engage_action.isEnabled()
         w.engage_action.trigger()
         w.engage_action.trigger()
-        qtbot.waitUntil(lambda: ks.engaged and not ks.busy, timeout=5000)
+        qtbot.waitUntil(lambda: ks.engaged and not ks.busy, timeout=15000)
         qtbot.waitUntil(lambda: w.kill_button.state is KillSwitchState.ENGAGED, timeout=5000)
         assert "keyboard" in (ks.reason or "")
         assert not w.engage_action.isEnabled() and w.rearm_action.isEnabled()

@@ -273,7 +273,7 @@ async def test_oms_keeps_an_order_kite_placed_despite_an_order_exception_500(kit
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # timing-dependent today (passed once under load); strict again with the fix
     raises=AssertionError,
     reason="issue 14 item 4b: OrderSync._resolve_unknown marks an unknown outcome REJECTED "
     "after the grace; when Kite's book then shows it live it stays REJECTED (and with "
