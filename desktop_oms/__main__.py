@@ -1,3 +1,3 @@
-from .cli import main
+from desktop_oms.cli import main
 
 raise SystemExit(main())

@@ -17,15 +17,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
-from .config import Settings
-from .domain.events import QuotesUpdated
-from .marketdata.quotes import QuoteCache
-from .oms import EventBus, OrderManager, PositionManager
-from .oms.supervisor import TaskGroup
-from .risk import KillSwitch
-from .storage import Database, DatabaseError
-from .storage.position_store import PnlSnapshot
-from .storage.types import utcnow
+from desktop_oms.config import Settings
+from desktop_oms.domain.events import QuotesUpdated
+from desktop_oms.marketdata.quotes import QuoteCache
+from desktop_oms.oms import EventBus, OrderManager, PositionManager
+from desktop_oms.oms.supervisor import TaskGroup
+from desktop_oms.risk import KillSwitch
+from desktop_oms.storage import Database, DatabaseError
+from desktop_oms.storage.position_store import PnlSnapshot
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Application:
         self.position_manager = PositionManager(self.db, self.events, self._multiplier_for)
         # Risk (issue 4): validator, charges and today's PnL exist before the OMS uses them;
         # sets self.validator. See desktop_oms/risk/wiring.py for what the window can use.
-        from .risk.wiring import RiskServices
+        from desktop_oms.risk.wiring import RiskServices
 
         self.risk = RiskServices.before_oms(self)
         self.order_manager = OrderManager(
@@ -133,14 +133,14 @@ class Application:
         self._tasks.periodic("mark-to-market", MARK_INTERVAL_S, self._mark)
         self._tasks.periodic("pnl-snapshots", SNAPSHOT_INTERVAL_S, self._snapshot)
         if s.broker == "paper" and s.simulate_market and self._injected_broker is None:
-            from .marketdata.simulated import SimulatedMarket
+            from desktop_oms.marketdata.simulated import SimulatedMarket
 
             self.market = SimulatedMarket(
                 self.broker, seed=s.market_seed, interval_s=s.tick_interval_s
             )
             await self.market.start()
         if self.with_window:
-            from .ui.main_window import MainWindow
+            from desktop_oms.ui.main_window import MainWindow
 
             self.window = MainWindow(self)
 
@@ -148,14 +148,14 @@ class Application:
     @property
     def credentials(self):
         if self._credentials is None:
-            from .credentials import CredentialStore
+            from desktop_oms.credentials import CredentialStore
 
             self._credentials = CredentialStore()
         return self._credentials
 
     async def _open_kite(self) -> None:
-        from .brokers.kite_factory import open_kite_broker
-        from .marketdata.instruments import InstrumentStore
+        from desktop_oms.brokers.kite_factory import open_kite_broker
+        from desktop_oms.marketdata.instruments import InstrumentStore
 
         s = self.settings
         broker = await open_kite_broker(
@@ -187,7 +187,7 @@ class Application:
         """Wiring that needs the whole core: session expiry, stream subscriptions."""
         if hasattr(self.broker, "add_session_expired_listener"):
             self.broker.add_session_expired_listener(self._on_session_expired)
-        from .domain.events import OrderStatusChanged, PositionChanged
+        from desktop_oms.domain.events import OrderStatusChanged, PositionChanged
 
         self.events.subscribe(
             PositionChanged, lambda e: self.subscribe([(e.position.exchange, e.position.symbol)])
@@ -249,8 +249,8 @@ class Application:
             broker = self._injected_broker
             return broker, getattr(broker, "instrument_store", None)
         if s.broker == "paper":
-            from .brokers.paper import PaperBroker
-            from .marketdata.instruments import load_bundled_instruments
+            from desktop_oms.brokers.paper import PaperBroker
+            from desktop_oms.marketdata.instruments import load_bundled_instruments
 
             instruments = load_bundled_instruments()
             broker = PaperBroker(state_path=s.paper_state_path, instruments=instruments)

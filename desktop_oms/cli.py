@@ -12,7 +12,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from . import version
+from desktop_oms import version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_gui(args) -> int:
-    from .config import Settings
-    from .logging_setup import setup_logging
+    from desktop_oms.config import Settings
+    from desktop_oms.logging_setup import setup_logging
 
     overrides = {}
     if args.broker:
@@ -113,16 +113,23 @@ def _run_gui(args) -> int:
     except OSError:
         pass  # the app start reports an unusable data folder clearly
     setup_logging(settings.log_dir if settings.log_dir.is_dir() else None, args.log_level)
-    from .gui_runner import run_gui
+    from desktop_oms.gui_runner import run_gui
 
     return run_gui(settings, warning)
 
 
 def run_smoke(data_dir: Path | None = None) -> int:
     """Fresh data dir, paper broker, one marketable LIMIT order that fills, one line out."""
-    from .app import Application, wait_for
-    from .config import Settings
-    from .domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product, Validity
+    from desktop_oms.app import Application, wait_for
+    from desktop_oms.config import Settings
+    from desktop_oms.domain import (
+        OrderRequest,
+        OrderSide,
+        OrderStatus,
+        OrderType,
+        Product,
+        Validity,
+    )
 
     started = time.perf_counter()
     tmp = None
@@ -191,10 +198,10 @@ def run_smoke(data_dir: Path | None = None) -> int:
 
 def run_export(args) -> int:
     """Read the journal read-only (works while the app runs) and write the export."""
-    from .config import default_data_dir
-    from .domain.review import round_trips, setup_statistics
-    from .exports import day_range, write_review_csv, write_review_html, write_trades_csv
-    from .storage import Database, DatabaseError
+    from desktop_oms.config import default_data_dir
+    from desktop_oms.domain.review import round_trips, setup_statistics
+    from desktop_oms.exports import day_range, write_review_csv, write_review_html, write_trades_csv
+    from desktop_oms.storage import Database, DatabaseError
 
     data_dir = args.export_data_dir or args.data_dir or default_data_dir()
     db_path = Path(data_dir) / "oms.db"
@@ -243,7 +250,7 @@ def _qt_available() -> bool:
     try:
         import PySide6.QtWidgets  # noqa: F401
 
-        from .ui import main_window  # noqa: F401
+        from desktop_oms.ui import main_window  # noqa: F401
     except ImportError:
         return False
     return True

@@ -17,9 +17,9 @@ from pathlib import Path
 import tomli_w
 from platformdirs import user_data_dir
 
-from .domain.money import to_decimal
-from .infra.clock import file_stamp
-from .risk.limits import RiskLimits
+from desktop_oms.domain.money import to_decimal
+from desktop_oms.infra.clock import file_stamp
+from desktop_oms.risk.limits import RiskLimits
 
 log = logging.getLogger(__name__)
 

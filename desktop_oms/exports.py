@@ -10,12 +10,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from .domain import Order
-from .domain.money import format_inr
-from .domain.review import RoundTrip, SetupStats
-from .infra.clock import IST, day_bounds, format_date_time, format_time, to_ist
-from .storage.journal import TradeRecord
-from .storage.position_store import PnlSnapshot
+from desktop_oms.domain import Order
+from desktop_oms.domain.money import format_inr
+from desktop_oms.domain.review import RoundTrip, SetupStats
+from desktop_oms.infra.clock import IST, day_bounds, format_date_time, format_time, to_ist
+from desktop_oms.storage.journal import TradeRecord
+from desktop_oms.storage.position_store import PnlSnapshot
 
 __all__ = [
     "IST",

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 
-from .config import Settings
+from desktop_oms.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def restore_signal_handlers(previous: dict) -> None:
 def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     # On Linux, a Qt platform plugin that cannot load aborts the process with a
     # misleading hint: say which system packages are missing instead (exit 2).
-    from .qt_platform import platform_problem
+    from desktop_oms.qt_platform import platform_problem
 
     problem = platform_problem()
     if problem is not None:
@@ -83,10 +83,10 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from .app import Application
-    from .loop_watchdog import LoopWatchdog
-    from .storage import DatabaseError
-    from .ui.theme import apply_dark_theme
+    from desktop_oms.app import Application
+    from desktop_oms.loop_watchdog import LoopWatchdog
+    from desktop_oms.storage import DatabaseError
+    from desktop_oms.ui.theme import apply_dark_theme
 
     qapp = QApplication.instance() or QApplication(sys.argv)
     qapp.setApplicationName("Desktop OMS")
@@ -101,15 +101,15 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     async def main() -> None:
         nonlocal exit_code
         loop = asyncio.get_running_loop()
-        from .brokers.errors import BrokerError
+        from desktop_oms.brokers.errors import BrokerError
 
         holder: dict = {}
         if settings.broker == "kite":
             # Kite only: the client, the keyring and the login dialog (~0.1 s of imports
             # and keyring probing the paper broker never needs).
-            from .brokers.kite_factory import KiteLoginRequired
-            from .credentials import CredentialStore
-            from .ui.login_dialog import make_login
+            from desktop_oms.brokers.kite_factory import KiteLoginRequired
+            from desktop_oms.credentials import CredentialStore
+            from desktop_oms.ui.login_dialog import make_login
 
             credentials = CredentialStore()
             login = make_login(
@@ -196,7 +196,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
 def _set_app_icon(qapp) -> None:
     from PySide6.QtGui import QIcon
 
-    from .resources import resource_path
+    from desktop_oms.resources import resource_path
 
     icon = QIcon()
     for size in (16, 24, 32, 48, 64, 128, 256):

@@ -14,7 +14,7 @@ import logging.handlers
 from datetime import datetime
 from pathlib import Path
 
-from .infra.clock import IST
+from desktop_oms.infra.clock import IST
 
 _FORMAT = "%(asctime)s IST %(levelname)s %(name)s: %(message)s"
 
@@ -55,7 +55,7 @@ def setup_logging(log_dir: Path | None, level: str = "INFO") -> None:
             handler._oms = "file"
             root.addHandler(handler)
     try:
-        from .credentials import install_redaction
+        from desktop_oms.credentials import install_redaction
 
         install_redaction(root)
     except ImportError:  # pragma: no cover - credentials module arrives with the Kite adapter

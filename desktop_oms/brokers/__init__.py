@@ -1,7 +1,7 @@
 """Broker adapters behind one port (`base.Broker`)."""
 
-from .base import Broker, BrokerUpdate, Funds, Tick
-from .errors import (
+from desktop_oms.brokers.base import Broker, BrokerUpdate, Funds, Tick
+from desktop_oms.brokers.errors import (
     BrokerError,
     BrokerOutcomeUnknown,
     BrokerRateLimited,

@@ -14,7 +14,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from ..domain import Instrument, Order, OrderReport, OrderType, PositionReport, TradeReport, Variety
+from desktop_oms.domain import (
+    Instrument,
+    Order,
+    OrderReport,
+    OrderType,
+    PositionReport,
+    TradeReport,
+    Variety,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,19 +37,24 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from ..domain import Instrument
-from .base import BrokerUpdate, Tick, TickListener, UpdateListener
-from .errors import BrokerError, BrokerUnavailable, SessionExpired
-from .kite_account import KiteAccountMixin
-from .kite_calls import _RETRYABLE_READ as _RETRYABLE_READ
-from .kite_calls import _WRITES as _WRITES
-from .kite_calls import KiteCallsMixin
-from .kite_market_data import KiteMarketDataMixin
-from .kite_orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
-from .kite_orders import KiteOrdersMixin
-from .kite_parse import IST
-from .kite_stream import KiteStream, StreamStatus
-from .rate_limit import RateLimiter, kite_order_limiter, kite_other_limiter, kite_quote_limiter
+from desktop_oms.brokers.base import BrokerUpdate, Tick, TickListener, UpdateListener
+from desktop_oms.brokers.errors import BrokerError, BrokerUnavailable, SessionExpired
+from desktop_oms.brokers.kite_account import KiteAccountMixin
+from desktop_oms.brokers.kite_calls import _RETRYABLE_READ as _RETRYABLE_READ
+from desktop_oms.brokers.kite_calls import _WRITES as _WRITES
+from desktop_oms.brokers.kite_calls import KiteCallsMixin
+from desktop_oms.brokers.kite_market_data import KiteMarketDataMixin
+from desktop_oms.brokers.kite_orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
+from desktop_oms.brokers.kite_orders import KiteOrdersMixin
+from desktop_oms.brokers.kite_parse import IST
+from desktop_oms.brokers.kite_stream import KiteStream, StreamStatus
+from desktop_oms.brokers.rate_limit import (
+    RateLimiter,
+    kite_order_limiter,
+    kite_other_limiter,
+    kite_quote_limiter,
+)
+from desktop_oms.domain import Instrument
 
 log = logging.getLogger(__name__)
 

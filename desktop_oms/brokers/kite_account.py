@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from ..domain import Order, OrderReport, PositionReport, TradeReport
-from .base import Funds
-from .kite_parse import BrokerDataError, iter_rows
-from .kite_reports import order_report_from_kite, position_report_from_kite, trade_report_from_kite
+from desktop_oms.brokers.base import Funds
+from desktop_oms.brokers.kite_parse import BrokerDataError, iter_rows
+from desktop_oms.brokers.kite_reports import (
+    order_report_from_kite,
+    position_report_from_kite,
+    trade_report_from_kite,
+)
+from desktop_oms.domain import Order, OrderReport, PositionReport, TradeReport
 
 
 class KiteAccountMixin:

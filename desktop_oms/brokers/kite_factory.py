@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..credentials import CredentialStore, StoredToken
-from .errors import SessionExpired
-from .kite import KiteBroker
+from desktop_oms.brokers.errors import SessionExpired
+from desktop_oms.brokers.kite import KiteBroker
+from desktop_oms.credentials import CredentialStore, StoredToken
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import (
+from desktop_oms.brokers.errors import (
     BrokerError,
     BrokerRateLimited,
     BrokerRejected,
@@ -22,7 +22,7 @@ from .errors import (
     OrderNotFoundAtBroker,
     SessionExpired,
 )
-from .kite_parse import BrokerDataError
+from desktop_oms.brokers.kite_parse import BrokerDataError
 
 
 class StaticIpRejected(BrokerRejected):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from .kite_mapping import IST, parse_timestamp
+from desktop_oms.brokers.kite_mapping import IST, parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ async def generate_session(
     from kiteconnect import KiteConnect
     from kiteconnect import exceptions as kex
 
-    from ..credentials import register_secret
+    from desktop_oms.credentials import register_secret
 
     register_secret(api_secret)
     register_secret(request_token)

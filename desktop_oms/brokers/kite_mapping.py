@@ -19,19 +19,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain import Order, OrderType, Validity, Variety, is_valid_client_order_id
-from .errors import BrokerRejected
-from .kite_failures import SESSION_HELP as SESSION_HELP
-from .kite_failures import STATIC_IP_HELP as STATIC_IP_HELP
-from .kite_failures import Classified as Classified
-from .kite_failures import (
+from desktop_oms.brokers.errors import BrokerRejected
+from desktop_oms.brokers.kite_failures import SESSION_HELP as SESSION_HELP
+from desktop_oms.brokers.kite_failures import STATIC_IP_HELP as STATIC_IP_HELP
+from desktop_oms.brokers.kite_failures import Classified as Classified
+from desktop_oms.brokers.kite_failures import (
     Failure,
     StaticIpRejected,
     classify_failure,
     to_broker_error,
 )
-from .kite_failures import is_static_ip_message as is_static_ip_message
-from .kite_parse import (
+from desktop_oms.brokers.kite_failures import is_static_ip_message as is_static_ip_message
+from desktop_oms.brokers.kite_parse import (
     ACTIVE_KITE_STATUSES,
     IST,
     KITE_STATUS_MAP,
@@ -42,11 +41,11 @@ from .kite_parse import (
     map_kite_status,
     parse_timestamp,
 )
-from .kite_parse import _id as _id
-from .kite_parse import instruments_day as instruments_day
-from .kite_parse import iter_rows as iter_rows
-from .kite_parse import now_ist as now_ist
-from .kite_reports import (
+from desktop_oms.brokers.kite_parse import _id as _id
+from desktop_oms.brokers.kite_parse import instruments_day as instruments_day
+from desktop_oms.brokers.kite_parse import iter_rows as iter_rows
+from desktop_oms.brokers.kite_parse import now_ist as now_ist
+from desktop_oms.brokers.kite_reports import (
     instrument_from_kite,
     order_report_from_kite,
     parse_instruments_csv,
@@ -54,6 +53,7 @@ from .kite_reports import (
     tick_from_quote,
     trade_report_from_kite,
 )
+from desktop_oms.domain import Order, OrderType, Validity, Variety, is_valid_client_order_id
 
 __all__ = [
     "ACTIVE_KITE_STATUSES",

@@ -14,11 +14,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..domain import Order, OrderStatus, OrderType, Variety
-from .errors import BrokerError, BrokerOutcomeUnknown, BrokerRejected, SessionExpired
-from .kite_failures import Classified, Failure, classify_failure, to_broker_error
-from .kite_mapping import order_params
-from .kite_parse import BrokerDataError, _id, has_tag, iter_rows
+from desktop_oms.brokers.errors import (
+    BrokerError,
+    BrokerOutcomeUnknown,
+    BrokerRejected,
+    SessionExpired,
+)
+from desktop_oms.brokers.kite_failures import Classified, Failure, classify_failure, to_broker_error
+from desktop_oms.brokers.kite_mapping import order_params
+from desktop_oms.brokers.kite_parse import BrokerDataError, _id, has_tag, iter_rows
+from desktop_oms.domain import Order, OrderStatus, OrderType, Variety
 
 # Split out of kite: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.kite")

@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..domain import OrderStatus, OrderType, Variety
-from ..infra.clock import IST
-from .errors import BrokerUnavailable
+from desktop_oms.brokers.errors import BrokerUnavailable
+from desktop_oms.domain import OrderStatus, OrderType, Variety
+from desktop_oms.infra.clock import IST
 
 # Split out of kite_mapping: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.kite_mapping")

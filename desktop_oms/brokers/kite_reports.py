@@ -15,17 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..domain import (
-    Instrument,
-    OrderReport,
-    OrderSide,
-    OrderType,
-    PositionReport,
-    Product,
-    TradeReport,
-)
-from .base import Tick
-from .kite_parse import (
+from desktop_oms.brokers.base import Tick
+from desktop_oms.brokers.kite_parse import (
     IST,
     BrokerDataError,
     _dec,
@@ -37,6 +28,15 @@ from .kite_parse import (
     client_order_id_of,
     map_kite_status,
     parse_timestamp,
+)
+from desktop_oms.domain import (
+    Instrument,
+    OrderReport,
+    OrderSide,
+    OrderType,
+    PositionReport,
+    Product,
+    TradeReport,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def instrument_from_kite(row: Mapping[str, Any]) -> Instrument:
 
 def parse_instruments_csv(data: bytes | str) -> list[Instrument]:
     """Parse Kite's instruments CSV dump (bytes or text) with the shared marketdata parser."""
-    from ..marketdata.instruments import load_instruments_csv
+    from desktop_oms.marketdata.instruments import load_instruments_csv
 
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     try:

@@ -48,17 +48,29 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from .base import BrokerUpdate, Tick
-from .kite_mapping import IST, BrokerDataError, UnsupportedKiteRow, order_report_from_kite
-from .kite_stream_connection import (
+from desktop_oms.brokers.base import BrokerUpdate, Tick
+from desktop_oms.brokers.kite_mapping import (
+    IST,
+    BrokerDataError,
+    UnsupportedKiteRow,
+    order_report_from_kite,
+)
+from desktop_oms.brokers.kite_stream_connection import (
     KiteStreamConnectionMixin,
     StreamState,
     StreamStatus,
     is_nse_market_hours,
 )
-from .kite_stream_connection import _SessionRejected as _SessionRejected
-from .kite_stream_connection import _WatchdogExpired as _WatchdogExpired
-from .kite_ticks import _MODES, MODE_FULL, MODE_LTP, MODE_QUOTE, parse_binary, tick_from_packet
+from desktop_oms.brokers.kite_stream_connection import _SessionRejected as _SessionRejected
+from desktop_oms.brokers.kite_stream_connection import _WatchdogExpired as _WatchdogExpired
+from desktop_oms.brokers.kite_ticks import (
+    _MODES,
+    MODE_FULL,
+    MODE_LTP,
+    MODE_QUOTE,
+    parse_binary,
+    tick_from_packet,
+)
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from datetime import time as dtime
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from .kite_parse import IST
+from desktop_oms.brokers.kite_parse import IST
 
 # Split out of kite_stream: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.kite_stream")

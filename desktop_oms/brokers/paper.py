@@ -42,7 +42,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..domain import (
+from desktop_oms.brokers.base import BrokerUpdate, Funds, Tick, TickListener, UpdateListener
+from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable
+from desktop_oms.brokers.paper_controls import Fault, PaperControls
+from desktop_oms.brokers.paper_delivery import ListenerHub, RateLimiter
+from desktop_oms.brokers.paper_journal import PaperJournal, PaperJournalCorrupt
+from desktop_oms.brokers.paper_market import PaperMarketMixin
+from desktop_oms.brokers.paper_matching import MatchingRules
+from desktop_oms.brokers.paper_persistence import PaperPersistenceMixin
+from desktop_oms.brokers.paper_requests import PaperRequestsMixin
+from desktop_oms.brokers.paper_rules import used_margin
+from desktop_oms.brokers.paper_state import PaperState
+from desktop_oms.domain import (
     Instrument,
     Order,
     OrderReport,
@@ -52,20 +63,9 @@ from ..domain import (
     TradeReport,
     Variety,
 )
-from ..domain.money import to_decimal
-from ..infra.clock import IST
-from ..marketdata.instruments import InstrumentStore, load_bundled_instruments
-from .base import BrokerUpdate, Funds, Tick, TickListener, UpdateListener
-from .errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable
-from .paper_controls import Fault, PaperControls
-from .paper_delivery import ListenerHub, RateLimiter
-from .paper_journal import PaperJournal, PaperJournalCorrupt
-from .paper_market import PaperMarketMixin
-from .paper_matching import MatchingRules
-from .paper_persistence import PaperPersistenceMixin
-from .paper_requests import PaperRequestsMixin
-from .paper_rules import used_margin
-from .paper_state import PaperState
+from desktop_oms.domain.money import to_decimal
+from desktop_oms.infra.clock import IST
+from desktop_oms.marketdata.instruments import InstrumentStore, load_bundled_instruments
 
 __all__ = ["PaperBroker", "PaperJournalCorrupt"]
 

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..domain import Product, TradeReport
-from ..domain.money import to_decimal
-from .base import BrokerUpdate, Tick
-from .errors import BrokerRejected, OrderNotFoundAtBroker
-from .paper_state import PaperOrder, PaperState
+from desktop_oms.brokers.base import BrokerUpdate, Tick
+from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
+from desktop_oms.brokers.paper_state import PaperOrder, PaperState
+from desktop_oms.domain import Product, TradeReport
+from desktop_oms.domain.money import to_decimal
 
 if TYPE_CHECKING:
-    from ..marketdata.instruments import InstrumentStore
+    from desktop_oms.marketdata.instruments import InstrumentStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from .base import BrokerUpdate, Tick, TickListener, UpdateListener
+from desktop_oms.brokers.base import BrokerUpdate, Tick, TickListener, UpdateListener
 
 log = logging.getLogger(__name__)
 

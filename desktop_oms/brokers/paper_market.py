@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain import Instrument, TradeReport
-from ..domain.money import to_decimal
-from .base import BrokerUpdate, Tick
-from .paper_matching import CancelRest, Execute, Trigger
-from .paper_matching import match as match_order
-from .paper_rules import label
-from .paper_state import PaperOrder
+from desktop_oms.brokers.base import BrokerUpdate, Tick
+from desktop_oms.brokers.paper_matching import CancelRest, Execute, Trigger
+from desktop_oms.brokers.paper_matching import match as match_order
+from desktop_oms.brokers.paper_rules import label
+from desktop_oms.brokers.paper_state import PaperOrder
+from desktop_oms.domain import Instrument, TradeReport
+from desktop_oms.domain.money import to_decimal
 
 
 class PaperMarketMixin:
@@ -177,4 +177,4 @@ class PaperMarketMixin:
 # paper.py's own names (IST, the clock helpers, COMPACT_AFTER_*, PRICE_SAVE_INTERVAL_S,
 # _FINISHED_WORDS) stay defined there and are read from it at call time, so patching them
 # on desktop_oms.brokers.paper still takes effect. Imported last: either module may load first.
-from . import paper as _paper  # noqa: E402
+from desktop_oms.brokers import paper as _paper  # noqa: E402

@@ -15,10 +15,16 @@ import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ..domain import TradeReport
-from .base import BrokerUpdate
-from .errors import BrokerOutcomeUnknown, BrokerUnavailable
-from .paper_state import JOURNAL_FORMAT, JOURNAL_VERSION, PaperOrder, PaperStateError, price_key
+from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerUnavailable
+from desktop_oms.brokers.paper_state import (
+    JOURNAL_FORMAT,
+    JOURNAL_VERSION,
+    PaperOrder,
+    PaperStateError,
+    price_key,
+)
+from desktop_oms.domain import TradeReport
 
 # Split out of paper: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.paper")
@@ -131,4 +137,4 @@ class PaperPersistenceMixin:
 # paper.py's own names (IST, the clock helpers, COMPACT_AFTER_*, PRICE_SAVE_INTERVAL_S,
 # _FINISHED_WORDS) stay defined there and are read from it at call time, so patching them
 # on desktop_oms.brokers.paper still takes effect. Imported last: either module may load first.
-from . import paper as _paper  # noqa: E402
+from desktop_oms.brokers import paper as _paper  # noqa: E402

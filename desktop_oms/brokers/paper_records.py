@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain import (
+from desktop_oms.domain import (
     OrderReport,
     OrderSide,
     OrderStatus,

@@ -13,11 +13,9 @@ import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
-from ..domain import Order, OrderStatus, OrderType
-from ..domain.money import to_decimal
-from .base import BrokerUpdate
-from .errors import BrokerRejected, OrderNotFoundAtBroker
-from .paper_rules import (
+from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
+from desktop_oms.brokers.paper_rules import (
     MAX_MODIFICATIONS,
     OrderTerms,
     check_funds,
@@ -27,7 +25,9 @@ from .paper_rules import (
     modified_terms,
     order_margin,
 )
-from .paper_state import PaperOrder
+from desktop_oms.brokers.paper_state import PaperOrder
+from desktop_oms.domain import Order, OrderStatus, OrderType
+from desktop_oms.domain.money import to_decimal
 
 
 class PaperRequestsMixin:
@@ -166,4 +166,4 @@ class PaperRequestsMixin:
 # paper.py's own names (IST, the clock helpers, COMPACT_AFTER_*, PRICE_SAVE_INTERVAL_S,
 # _FINISHED_WORDS) stay defined there and are read from it at call time, so patching them
 # on desktop_oms.brokers.paper still takes effect. Imported last: either module may load first.
-from . import paper as _paper  # noqa: E402
+from desktop_oms.brokers import paper as _paper  # noqa: E402

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ..domain import Instrument, Order, OrderSide, OrderType, Product, Validity, Variety
-from .errors import BrokerRejected
-from .paper_state import PaperState
+from desktop_oms.brokers.errors import BrokerRejected
+from desktop_oms.brokers.paper_state import PaperState
+from desktop_oms.domain import Instrument, Order, OrderSide, OrderType, Product, Validity, Variety
 
 DERIVATIVE_EXCHANGES = frozenset({"NFO", "BFO", "MCX", "CDS", "BCD"})
 EQUITY_MIS_RATE = Decimal("0.2")

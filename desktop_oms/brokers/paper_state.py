@@ -26,17 +26,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import cast
 
-from ..domain import (
-    OrderReport,
-    OrderStatus,
-    OrderType,
-    Position,
-    PositionReport,
-    Product,
-    TradeReport,
-    apply_fill,
-)
-from .paper_records import (
+from desktop_oms.brokers.paper_records import (
     PaperOrder,
     PaperStateError,
     _int,
@@ -50,6 +40,16 @@ from .paper_records import (
     trade_to_json,
     undec,
     when,
+)
+from desktop_oms.domain import (
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    Position,
+    PositionReport,
+    Product,
+    TradeReport,
+    apply_fill,
 )
 
 JOURNAL_FORMAT = "desktop-oms-paper-broker"

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from .errors import BrokerRateLimited
+from desktop_oms.brokers.errors import BrokerRateLimited
 
 __all__ = [
     "KITE_ORDER_LIMITS",

@@ -1,6 +1,6 @@
 """Pure trading domain: no I/O, no Qt. Money is Decimal."""
 
-from .enums import (
+from desktop_oms.domain.enums import (
     ACTIVE_STATUSES,
     CANCELLABLE_STATUSES,
     MODIFIABLE_STATUSES,
@@ -12,12 +12,18 @@ from .enums import (
     Validity,
     Variety,
 )
-from .ids import ClientOrderIdGenerator, is_valid_client_order_id
-from .instrument import Instrument
-from .orders import Fill, Order, OrderRequest, OrderResult, order_shape_problem
-from .positions import FillOutcome, Position, PositionAction, apply_fill, mark_to_market
-from .reports import OrderReport, PositionReport, TradeReport
-from .state_machine import TRANSITIONS, InvalidTransition, can_transition
+from desktop_oms.domain.ids import ClientOrderIdGenerator, is_valid_client_order_id
+from desktop_oms.domain.instrument import Instrument
+from desktop_oms.domain.orders import Fill, Order, OrderRequest, OrderResult, order_shape_problem
+from desktop_oms.domain.positions import (
+    FillOutcome,
+    Position,
+    PositionAction,
+    apply_fill,
+    mark_to_market,
+)
+from desktop_oms.domain.reports import OrderReport, PositionReport, TradeReport
+from desktop_oms.domain.state_machine import TRANSITIONS, InvalidTransition, can_transition
 
 __all__ = [
     "ACTIVE_STATUSES",

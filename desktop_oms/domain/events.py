@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from .enums import OrderStatus
-from .orders import Fill, Order
-from .positions import Position, PositionAction
+from desktop_oms.domain.enums import OrderStatus
+from desktop_oms.domain.orders import Fill, Order
+from desktop_oms.domain.positions import Position, PositionAction
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from .money import is_multiple_of
+from desktop_oms.domain.money import is_multiple_of
 
 
 @dataclass(frozen=True, slots=True)

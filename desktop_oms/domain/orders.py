@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from .enums import OrderSide, OrderStatus, OrderType, Product, Validity, Variety
-from .money import MAX_PRICE, ZERO, to_decimal
-from .records import evolve
+from desktop_oms.domain.enums import OrderSide, OrderStatus, OrderType, Product, Validity, Variety
+from desktop_oms.domain.money import MAX_PRICE, ZERO, to_decimal
+from desktop_oms.domain.records import evolve
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9&\-_.]{0,39}$")
 _EXCHANGES = frozenset({"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"})

@@ -15,8 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from .enums import OrderSide, Product
-from .money import ZERO
+from desktop_oms.domain.enums import OrderSide, Product
+from desktop_oms.domain.money import ZERO
 
 
 class PositionAction(StrEnum):

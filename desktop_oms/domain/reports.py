@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from .enums import OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.domain.enums import OrderSide, OrderStatus, OrderType, Product
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from .enums import OrderSide, Product
-from .money import ZERO
-from .positions import Position, apply_fill
+from desktop_oms.domain.enums import OrderSide, Product
+from desktop_oms.domain.money import ZERO
+from desktop_oms.domain.positions import Position, apply_fill
 
 NO_SETUP = "(no setup)"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .enums import OrderStatus as S
+from desktop_oms.domain.enums import OrderStatus as S
 
 _ANY_LIVE = {
     S.SUBMITTED,

@@ -4,7 +4,7 @@
 every time shown and for the trading day, whatever the machine's time zone.
 """
 
-from .clock import (
+from desktop_oms.infra.clock import (
     IST,
     IST_OFFSET,
     day_bounds,

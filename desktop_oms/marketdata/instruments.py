@@ -22,8 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
-from ..domain import Instrument
-from ..resources import resource_path
+from desktop_oms.domain import Instrument
+from desktop_oms.resources import resource_path
 
 log = logging.getLogger(__name__)
 

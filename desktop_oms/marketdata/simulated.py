@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..domain.money import round_to_tick
+from desktop_oms.domain.money import round_to_tick
 
 if TYPE_CHECKING:
-    from ..brokers.paper import PaperBroker
+    from desktop_oms.brokers.paper import PaperBroker
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The OMS: OrderManager, PositionManager, reconciliation, event bus, errors."""
 
-from .errors import (
+from desktop_oms.oms.errors import (
     OMSError,
     OrderNotCancellable,
     OrderNotFound,
@@ -9,10 +9,10 @@ from .errors import (
     OrderSubmissionFailed,
     StorageError,
 )
-from .event_bus import EventBus
-from .exits import ExitOutcome
-from .order_manager import OrderManager
-from .position_manager import PositionManager
+from desktop_oms.oms.event_bus import EventBus
+from desktop_oms.oms.exits import ExitOutcome
+from desktop_oms.oms.order_manager import OrderManager
+from desktop_oms.oms.position_manager import PositionManager
 
 __all__ = [
     "EventBus",

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..domain.events import Event
+from desktop_oms.domain.events import Event
 
 log = logging.getLogger(__name__)
 

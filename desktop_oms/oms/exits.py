@@ -24,9 +24,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from ..domain import Order, OrderRequest, OrderSide, OrderStatus, OrderType, Product
-from ..domain.orders import EXIT_SOURCES
-from .errors import OMSError, OrderNotCancellable
+from desktop_oms.domain import Order, OrderRequest, OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.domain.orders import EXIT_SOURCES
+from desktop_oms.oms.errors import OMSError, OrderNotCancellable
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..domain import Order, OrderRequest, OrderType
-from ..domain.money import MAX_PRICE, ZERO, format_inr, to_decimal
-from ..domain.orders import EXIT_SOURCES, MAX_QUANTITY
-from .errors import OrderRejected
+from desktop_oms.domain import Order, OrderRequest, OrderType
+from desktop_oms.domain.money import MAX_PRICE, ZERO, format_inr, to_decimal
+from desktop_oms.domain.orders import EXIT_SOURCES, MAX_QUANTITY
+from desktop_oms.oms.errors import OrderRejected
 
 
 def instrument_problem(instruments, request: OrderRequest) -> str | None:

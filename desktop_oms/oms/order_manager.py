@@ -14,8 +14,8 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
-from ..brokers.base import Broker, BrokerUpdate
-from ..brokers.errors import (
+from desktop_oms.brokers.base import Broker, BrokerUpdate
+from desktop_oms.brokers.errors import (
     BrokerError,
     BrokerOutcomeUnknown,
     BrokerRejected,
@@ -23,7 +23,7 @@ from ..brokers.errors import (
     OrderNotFoundAtBroker,
     SessionExpired,
 )
-from ..domain import (
+from desktop_oms.domain import (
     CANCELLABLE_STATUSES,
     MODIFIABLE_STATUSES,
     ClientOrderIdGenerator,
@@ -33,12 +33,16 @@ from ..domain import (
     OrderStatus,
     order_shape_problem,
 )
-from ..domain.events import Alert, OrderModified, OrderStatusChanged, TradingHalted, TradingResumed
-from ..domain.ids import new_install_prefix
-from ..domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
-from ..storage import Database, DatabaseError, explain_storage_error
-from ..storage.types import utcnow
-from .errors import (
+from desktop_oms.domain.events import (
+    Alert,
+    OrderModified,
+    OrderStatusChanged,
+    TradingHalted,
+    TradingResumed,
+)
+from desktop_oms.domain.ids import new_install_prefix
+from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
+from desktop_oms.oms.errors import (
     OrderNotCancellable,
     OrderNotFound,
     OrderNotModifiable,
@@ -46,11 +50,13 @@ from .errors import (
     OrderSubmissionFailed,
     StorageError,
 )
-from .event_bus import EventBus
-from .exits import ExitOutcome, PositionExit
-from .order_checks import check_modification, instrument_problem, reducing_total
-from .order_sync import OrderSync
-from .position_manager import PositionManager
+from desktop_oms.oms.event_bus import EventBus
+from desktop_oms.oms.exits import ExitOutcome, PositionExit
+from desktop_oms.oms.order_checks import check_modification, instrument_problem, reducing_total
+from desktop_oms.oms.order_sync import OrderSync
+from desktop_oms.oms.position_manager import PositionManager
+from desktop_oms.storage import Database, DatabaseError, explain_storage_error
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -9,23 +9,20 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from ..brokers.base import BrokerUpdate
-from ..domain import Order, OrderReport, OrderStatus, TradeReport
-from ..domain.events import (
-    OrderModified,
-    OrderStatusChanged,
-)
-from ..storage.types import utcnow
-from .order_sync_fills import FillApplyingMixin
-from .order_sync_groups import TRADE_KEY_DAYS, GroupCommitMixin  # noqa: F401 - TRADE_KEY_DAYS: its old home
-from .order_sync_reconcile import ReconcilingMixin
-from .reconciliation import ReconciliationResult
-from .report_terms import TermsGuard
-from .reports import fill_gap, order_after_report
-from .supervisor import TaskGroup
+from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.domain import Order, OrderReport, OrderStatus, TradeReport
+from desktop_oms.domain.events import OrderModified, OrderStatusChanged
+from desktop_oms.oms.order_sync_fills import FillApplyingMixin
+from desktop_oms.oms.order_sync_groups import TRADE_KEY_DAYS, GroupCommitMixin  # noqa: F401 - TRADE_KEY_DAYS: its old home
+from desktop_oms.oms.order_sync_reconcile import ReconcilingMixin
+from desktop_oms.oms.reconciliation import ReconciliationResult
+from desktop_oms.oms.report_terms import TermsGuard
+from desktop_oms.oms.reports import fill_gap, order_after_report
+from desktop_oms.oms.supervisor import TaskGroup
+from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
-    from .order_manager import OrderManager
+    from desktop_oms.oms.order_manager import OrderManager
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..domain import TradeReport
-from ..domain.events import FillApplied
-from ..domain.positions import apply_fill
-from ..domain.records import evolve
-from ..storage import explain_storage_error
-from .reports import fill_from_trade, order_after_fill
+from desktop_oms.domain import TradeReport
+from desktop_oms.domain.events import FillApplied
+from desktop_oms.domain.positions import apply_fill
+from desktop_oms.domain.records import evolve
+from desktop_oms.oms.reports import fill_from_trade, order_after_fill
+from desktop_oms.storage import explain_storage_error
 
 if TYPE_CHECKING:
-    from .order_sync import OrderSync
+    from desktop_oms.oms.order_sync import OrderSync
 
 
 class FillApplyingMixin:

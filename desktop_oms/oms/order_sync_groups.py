@@ -9,12 +9,12 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ..brokers.base import BrokerUpdate
-from ..storage import explain_storage_error
-from ..storage.types import utcnow
+from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.storage import explain_storage_error
+from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
-    from .order_sync import OrderSync
+    from desktop_oms.oms.order_sync import OrderSync
 
 log = logging.getLogger("desktop_oms.oms.order_sync")
 

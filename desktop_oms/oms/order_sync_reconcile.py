@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..domain.events import ReconciliationCompleted, ReconciliationMismatchFound
-from ..storage.types import utcnow
-from .reconciliation import ReconciliationResult, diff_positions, stable_mismatches
+from desktop_oms.domain.events import ReconciliationCompleted, ReconciliationMismatchFound
+from desktop_oms.oms.reconciliation import ReconciliationResult, diff_positions, stable_mismatches
+from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
-    from .order_sync import OrderSync
+    from desktop_oms.oms.order_sync import OrderSync
 
 
 class ReconcilingMixin:

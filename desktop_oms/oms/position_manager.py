@@ -15,20 +15,20 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain import OrderSide, Position, Product
-from ..domain.events import PositionChanged, PricesMarked
-from ..domain.money import ZERO
-from ..domain.positions import (
+from desktop_oms.domain import OrderSide, Position, Product
+from desktop_oms.domain.events import PositionChanged, PricesMarked
+from desktop_oms.domain.money import ZERO
+from desktop_oms.domain.positions import (
     FillOutcome,
     apply_fill,
     flat_position,
     force_quantity,
     mark_to_market,
 )
-from ..infra.clock import IST
-from ..storage import Database
-from ..storage.types import utcnow
-from .event_bus import EventBus
+from desktop_oms.infra.clock import IST
+from desktop_oms.oms.event_bus import EventBus
+from desktop_oms.storage import Database
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..domain import Position, PositionReport, Product
-from ..storage.position_store import ReconciliationRecord
+from desktop_oms.domain import Position, PositionReport, Product
+from desktop_oms.storage.position_store import ReconciliationRecord
 
 UNKNOWN_POSITION = "unknown_position"
 QUANTITY_MISMATCH = "quantity_mismatch"

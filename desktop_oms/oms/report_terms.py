@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from ..domain import Order, OrderReport
+from desktop_oms.domain import Order, OrderReport
 
 # After our own modify, reports still showing the old terms do not revert them; after
 # this long without a confirming report the broker's terms win again.

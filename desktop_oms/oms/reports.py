@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain import Fill, Order, OrderReport, OrderStatus, TradeReport, can_transition
-from ..domain.state_machine import status_for_fill
+from desktop_oms.domain import Fill, Order, OrderReport, OrderStatus, TradeReport, can_transition
+from desktop_oms.domain.state_machine import status_for_fill
 
 
 def order_after_report(

@@ -6,9 +6,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from ..domain.events import BackgroundTaskFailed
-from ..storage.types import utcnow
-from .event_bus import EventBus
+from desktop_oms.domain.events import BackgroundTaskFailed
+from desktop_oms.oms.event_bus import EventBus
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,28 @@
 """Risk: limits, pre-trade validation, real-time monitor, kill switch, brackets, charges,
 achievements. `from desktop_oms.risk import PreTradeValidator, RiskLimits, KillSwitch`."""
 
-from .achievements import Achievements
-from .brackets import BracketManager
-from .charges import Charges, ChargesCalculator, ChargesSchedule, ContractNote, Segment
-from .checks import CHECK_NAMES
-from .events import BracketChanged, BracketView, PositionRisk, RiskSnapshot, RiskUpdated
-from .kill_switch import KillSwitch, KillSwitchResult, RearmRefused
-from .limits import RISK_FIELDS, LossLimitAction, RiskLimits
-from .monitor import RealTimeRiskMonitor
-from .pnl import DayPnl, DayPnlLedger
-from .validator import PreTradeValidator
+from desktop_oms.risk.achievements import Achievements
+from desktop_oms.risk.brackets import BracketManager
+from desktop_oms.risk.charges import (
+    Charges,
+    ChargesCalculator,
+    ChargesSchedule,
+    ContractNote,
+    Segment,
+)
+from desktop_oms.risk.checks import CHECK_NAMES
+from desktop_oms.risk.events import (
+    BracketChanged,
+    BracketView,
+    PositionRisk,
+    RiskSnapshot,
+    RiskUpdated,
+)
+from desktop_oms.risk.kill_switch import KillSwitch, KillSwitchResult, RearmRefused
+from desktop_oms.risk.limits import RISK_FIELDS, LossLimitAction, RiskLimits
+from desktop_oms.risk.monitor import RealTimeRiskMonitor
+from desktop_oms.risk.pnl import DayPnl, DayPnlLedger
+from desktop_oms.risk.validator import PreTradeValidator
 
 __all__ = [
     "CHECK_NAMES",

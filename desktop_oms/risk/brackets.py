@@ -40,17 +40,22 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
-from ..domain.events import FillApplied, OrderModified, OrderStatusChanged, PositionChanged
-from .brackets_events import BracketEventsMixin
-from .brackets_legs import BracketLegsMixin
-from .brackets_queries import BracketQueriesMixin
-from .brackets_records import MAX_MODIFICATIONS as MAX_MODIFICATIONS
-from .brackets_records import STOP as STOP
-from .brackets_records import TARGET as TARGET
-from .brackets_records import BracketRecordsMixin, is_entry
-from .brackets_records import leg_of as leg_of
-from .brackets_rule import BracketRuleMixin
-from .store import BracketLink, RiskStore
+from desktop_oms.domain.events import (
+    FillApplied,
+    OrderModified,
+    OrderStatusChanged,
+    PositionChanged,
+)
+from desktop_oms.risk.brackets_events import BracketEventsMixin
+from desktop_oms.risk.brackets_legs import BracketLegsMixin
+from desktop_oms.risk.brackets_queries import BracketQueriesMixin
+from desktop_oms.risk.brackets_records import MAX_MODIFICATIONS as MAX_MODIFICATIONS
+from desktop_oms.risk.brackets_records import STOP as STOP
+from desktop_oms.risk.brackets_records import TARGET as TARGET
+from desktop_oms.risk.brackets_records import BracketRecordsMixin, is_entry
+from desktop_oms.risk.brackets_records import leg_of as leg_of
+from desktop_oms.risk.brackets_rule import BracketRuleMixin
+from desktop_oms.risk.store import BracketLink, RiskStore
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,14 @@ A mixin of `BracketManager` (risk/brackets.py); its state lives there.
 
 from __future__ import annotations
 
-from ..domain import Order, OrderStatus
-from ..domain.events import FillApplied, OrderModified, OrderStatusChanged, PositionChanged
-from .brackets_records import is_entry, leg_of
+from desktop_oms.domain import Order, OrderStatus
+from desktop_oms.domain.events import (
+    FillApplied,
+    OrderModified,
+    OrderStatusChanged,
+    PositionChanged,
+)
+from desktop_oms.risk.brackets_records import is_entry, leg_of
 
 
 class BracketEventsMixin:

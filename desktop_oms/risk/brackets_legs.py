@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from ..domain import (
+from desktop_oms.domain import (
     MODIFIABLE_STATUSES,
     Order,
     OrderRequest,
@@ -20,9 +20,9 @@ from ..domain import (
     OrderType,
     Validity,
 )
-from ..oms.errors import OrderNotCancellable, OrderNotModifiable, OrderRejected
-from .brackets_records import MAX_MODIFICATIONS, STOP
-from .store import BracketLink
+from desktop_oms.oms.errors import OrderNotCancellable, OrderNotModifiable, OrderRejected
+from desktop_oms.risk.brackets_records import MAX_MODIFICATIONS, STOP
+from desktop_oms.risk.store import BracketLink
 
 log = logging.getLogger("desktop_oms.risk.brackets")  # the logger of the original module
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..domain import Order, OrderSide
-from .brackets_records import STOP, TARGET, leg_of
-from .events import BracketView
-from .store import BracketLink
+from desktop_oms.domain import Order, OrderSide
+from desktop_oms.risk.brackets_records import STOP, TARGET, leg_of
+from desktop_oms.risk.events import BracketView
+from desktop_oms.risk.store import BracketLink
 
 
 class BracketQueriesMixin:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from ..domain import Order, OrderType
-from .checks.context import SYSTEM_SOURCES
-from .events import BracketChanged
-from .store import BracketLink
+from desktop_oms.domain import Order, OrderType
+from desktop_oms.risk.checks.context import SYSTEM_SOURCES
+from desktop_oms.risk.events import BracketChanged
+from desktop_oms.risk.store import BracketLink
 
 log = logging.getLogger("desktop_oms.risk.brackets")  # the logger of the original module
 

@@ -11,9 +11,9 @@ import asyncio
 import logging
 import time
 
-from ..domain import Order
-from .brackets_records import STOP, TARGET, leg_of
-from .store import BracketLink
+from desktop_oms.domain import Order
+from desktop_oms.risk.brackets_records import STOP, TARGET, leg_of
+from desktop_oms.risk.store import BracketLink
 
 log = logging.getLogger("desktop_oms.risk.brackets")  # the logger of the original module
 

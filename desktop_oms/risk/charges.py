@@ -29,18 +29,18 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from ..domain import OrderSide, Product
-from ..domain.money import ZERO
-from .charges_amounts import Charges
-from .charges_note import ContractNote as ContractNote
-from .charges_note import ContractNoteMixin
-from .charges_schedule import CRORE, HUNDRED, ChargesError, ChargesSchedule, Segment
-from .charges_schedule import PAISA as PAISA
-from .charges_schedule import SCHEDULE_FILE as SCHEDULE_FILE
-from .charges_schedule import Brokerage as Brokerage
-from .charges_schedule import ScheduleEntry as ScheduleEntry
-from .charges_schedule import SegmentRates as SegmentRates
-from .clock import trading_day
+from desktop_oms.domain import OrderSide, Product
+from desktop_oms.domain.money import ZERO
+from desktop_oms.risk.charges_amounts import Charges
+from desktop_oms.risk.charges_note import ContractNote as ContractNote
+from desktop_oms.risk.charges_note import ContractNoteMixin
+from desktop_oms.risk.charges_schedule import CRORE, HUNDRED, ChargesError, ChargesSchedule, Segment
+from desktop_oms.risk.charges_schedule import PAISA as PAISA
+from desktop_oms.risk.charges_schedule import SCHEDULE_FILE as SCHEDULE_FILE
+from desktop_oms.risk.charges_schedule import Brokerage as Brokerage
+from desktop_oms.risk.charges_schedule import ScheduleEntry as ScheduleEntry
+from desktop_oms.risk.charges_schedule import SegmentRates as SegmentRates
+from desktop_oms.risk.clock import trading_day
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from ..domain.money import ZERO
+from desktop_oms.domain.money import ZERO
 
 
 @dataclass(frozen=True, slots=True)

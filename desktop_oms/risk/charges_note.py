@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ..domain import OrderSide
-from ..domain.money import ZERO
-from .charges_amounts import Charges
-from .charges_schedule import CRORE, HUNDRED, ChargesError, Segment
-from .clock import trading_day
+from desktop_oms.domain import OrderSide
+from desktop_oms.domain.money import ZERO
+from desktop_oms.risk.charges_amounts import Charges
+from desktop_oms.risk.charges_schedule import CRORE, HUNDRED, ChargesError, Segment
+from desktop_oms.risk.clock import trading_day
 
 
 @dataclass(frozen=True, slots=True)

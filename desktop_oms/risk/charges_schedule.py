@@ -14,8 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from ..domain.money import ZERO, to_decimal
-from ..resources import resource_path
+from desktop_oms.domain.money import ZERO, to_decimal
+from desktop_oms.resources import resource_path
 
 SCHEDULE_FILE = "charges_schedule.toml"
 CRORE = Decimal("10000000")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from ..infra.clock import IST, to_ist, trading_day
-from ..infra.clock import now_ist as ist_now
+from desktop_oms.infra.clock import IST, to_ist, trading_day
+from desktop_oms.infra.clock import now_ist as ist_now
 
 __all__ = ["IST", "Clock", "is_weekday", "ist_now", "next_trading_day", "to_ist", "trading_day"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from ..domain import OrderSide, Product
-from ..domain.events import Event
+from desktop_oms.domain import OrderSide, Product
+from desktop_oms.domain.events import Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..domain import CANCELLABLE_STATUSES, OrderRequest, OrderSide, OrderType
-from ..oms.errors import OrderNotCancellable, OrderRejected
-from .kill_switch_result import KillSwitchResult, _Progress
+from desktop_oms.domain import CANCELLABLE_STATUSES, OrderRequest, OrderSide, OrderType
+from desktop_oms.oms.errors import OrderNotCancellable, OrderRejected
+from desktop_oms.risk.kill_switch_result import KillSwitchResult, _Progress
 
 log = logging.getLogger("desktop_oms.risk.kill_switch")  # the logger of the original module
 

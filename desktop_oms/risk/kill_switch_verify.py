@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..domain import OrderStatus
-from .kill_switch_result import _Progress
+from desktop_oms.domain import OrderStatus
+from desktop_oms.risk.kill_switch_result import _Progress
 
 log = logging.getLogger("desktop_oms.risk.kill_switch")  # the logger of the original module
 

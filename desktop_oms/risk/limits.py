@@ -18,7 +18,7 @@ from datetime import time
 from decimal import Decimal
 from enum import StrEnum
 
-from ..domain.money import to_decimal
+from desktop_oms.domain.money import to_decimal
 
 _DECIMALS = (
     "capital",

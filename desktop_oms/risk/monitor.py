@@ -24,17 +24,17 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
-from ..domain import OrderRequest, OrderSide, OrderType, Product
-from ..domain.events import Alert, FillApplied, PositionChanged, PricesMarked
-from ..domain.money import ZERO
-from ..domain.positions import unrealized_pnl
-from ..oms.errors import OrderNotCancellable
-from ..storage.types import utcnow
-from .checks import fmt
-from .clock import Clock, is_weekday, ist_now, to_ist, trading_day
-from .events import PositionRisk, RiskSnapshot, RiskUpdated
-from .limits import SESSION_CLOSE, LossLimitAction, RiskLimits
-from .pnl import DayPnlLedger
+from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
+from desktop_oms.domain.events import Alert, FillApplied, PositionChanged, PricesMarked
+from desktop_oms.domain.money import ZERO
+from desktop_oms.domain.positions import unrealized_pnl
+from desktop_oms.oms.errors import OrderNotCancellable
+from desktop_oms.risk.checks import fmt
+from desktop_oms.risk.clock import Clock, is_weekday, ist_now, to_ist, trading_day
+from desktop_oms.risk.events import PositionRisk, RiskSnapshot, RiskUpdated
+from desktop_oms.risk.limits import SESSION_CLOSE, LossLimitAction, RiskLimits
+from desktop_oms.risk.pnl import DayPnlLedger
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

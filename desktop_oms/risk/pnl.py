@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ..domain.money import ZERO
-from ..domain.positions import unrealized_pnl
-from .clock import Clock, ist_now, trading_day
+from desktop_oms.domain.money import ZERO
+from desktop_oms.domain.positions import unrealized_pnl
+from desktop_oms.risk.clock import Clock, ist_now, trading_day
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import OrderSide, Product
-from ..storage.risk_tables import achievements, bracket_links, risk_events
-from ..storage.tables import orders
-from ..storage.types import utcnow
+from desktop_oms.domain import OrderSide, Product
+from desktop_oms.storage.risk_tables import achievements, bracket_links, risk_events
+from desktop_oms.storage.tables import orders
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -29,14 +29,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain import Order, OrderRequest, OrderStatus
-from ..oms.errors import OrderRejected
-from ..storage.types import utcnow
-from .checks import CHECK_NAMES, DuplicateTracker, OrderContext, OrderRateWindow
-from .checks.context import SYSTEM_SOURCES
-from .checks.margin import MarginEstimator
-from .checks.rate import KITE_ORDER_RATE, RateLimit
-from .checks.state import (
+from desktop_oms.domain import Order, OrderRequest, OrderStatus
+from desktop_oms.oms.errors import OrderRejected
+from desktop_oms.risk.checks import CHECK_NAMES, DuplicateTracker, OrderContext, OrderRateWindow
+from desktop_oms.risk.checks.context import SYSTEM_SOURCES
+from desktop_oms.risk.checks.margin import MarginEstimator
+from desktop_oms.risk.checks.rate import KITE_ORDER_RATE, RateLimit
+from desktop_oms.risk.checks.state import (
     Sent,
     check_daily_loss_limit,
     check_kill_switch,
@@ -44,7 +43,7 @@ from .checks.state import (
     check_max_open_positions,
     fingerprint,
 )
-from .checks.static import (
+from desktop_oms.risk.checks.static import (
     check_instrument,
     check_max_order_value,
     check_max_quantity,
@@ -53,7 +52,8 @@ from .checks.static import (
     check_risk_per_trade,
     check_risk_reward,
 )
-from .limits import RiskLimits
+from desktop_oms.risk.limits import RiskLimits
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

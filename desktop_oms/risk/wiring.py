@@ -28,17 +28,17 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from ..storage.types import utcnow
-from .achievements import Achievements
-from .brackets import BracketManager
-from .charges import ChargesCalculator
-from .checks.margin import broker_margin_estimator, paper_margin_estimator
-from .kill_switch import KillSwitch
-from .limits import RiskLimits
-from .monitor import RealTimeRiskMonitor
-from .pnl import DayPnlLedger
-from .store import RiskStore
-from .validator import PreTradeValidator
+from desktop_oms.risk.achievements import Achievements
+from desktop_oms.risk.brackets import BracketManager
+from desktop_oms.risk.charges import ChargesCalculator
+from desktop_oms.risk.checks.margin import broker_margin_estimator, paper_margin_estimator
+from desktop_oms.risk.kill_switch import KillSwitch
+from desktop_oms.risk.limits import RiskLimits
+from desktop_oms.risk.monitor import RealTimeRiskMonitor
+from desktop_oms.risk.pnl import DayPnlLedger
+from desktop_oms.risk.store import RiskStore
+from desktop_oms.risk.validator import PreTradeValidator
+from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Persistence: SQLite (WAL) through SQLAlchemy Core, schema by Alembic migrations."""
 
-from .alerts import AlertLog, AlertRecord
-from .database import (
+from desktop_oms.storage.alerts import AlertLog, AlertRecord
+from desktop_oms.storage.database import (
     Database,
     DatabaseError,
     DatabaseLocked,
@@ -9,8 +9,8 @@ from .database import (
     NotAnOmsDatabase,
     explain_storage_error,
 )
-from .journal import OrderEventRecord, TradeRecord
-from .position_store import PnlSnapshot, ReconciliationRecord
+from desktop_oms.storage.journal import OrderEventRecord, TradeRecord
+from desktop_oms.storage.position_store import PnlSnapshot, ReconciliationRecord
 
 __all__ = [
     "AlertLog",

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, Index, Integer, String, Table, Text, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .tables import metadata
-from .types import UTCDateTime
+from desktop_oms.storage.tables import metadata
+from desktop_oms.storage.types import UTCDateTime
 
 if TYPE_CHECKING:
-    from .database import Database
+    from desktop_oms.storage.database import Database
 
 RETENTION_DAYS = 30  # alerts older than this are deleted when the window starts
 MAX_MESSAGE = 10_000  # characters kept of one alert's message
@@ -77,7 +77,7 @@ class AlertLog:
                 with self._db.write() as conn:
                     conn.execute(alerts.insert(), values)
             except SQLAlchemyError as exc:
-                from .database import DatabaseError, explain_storage_error
+                from desktop_oms.storage.database import DatabaseError, explain_storage_error
 
                 raise DatabaseError(explain_storage_error(exc)) from exc
         return len(values)

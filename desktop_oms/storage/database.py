@@ -29,12 +29,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 
-from ..file_sync import DurabilityError, FileSyncer
-from .alerts import AlertLog
-from .journal import OrderJournal
-from .position_store import PositionStore
-from .reporting import Reporting
-from .workspace import Workspace
+from desktop_oms.file_sync import DurabilityError, FileSyncer
+from desktop_oms.storage.alerts import AlertLog
+from desktop_oms.storage.journal import OrderJournal
+from desktop_oms.storage.position_store import PositionStore
+from desktop_oms.storage.reporting import Reporting
+from desktop_oms.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ class Database:
                 engine.dispose()
                 raise
             if synced_by_thread:
-                from .wal_sync import journal_syncer
+                from desktop_oms.storage.wal_sync import journal_syncer
 
                 db.syncer = journal_syncer(path, busy_timeout_ms)
                 db.syncer.mark_written()  # whatever the migration wrote
@@ -391,7 +391,7 @@ class Database:
 
     # ------------------------------------------------------------------ app state
     def get_state(self, key: str, default: str | None = None) -> str | None:
-        from .tables import app_state
+        from desktop_oms.storage.tables import app_state
 
         with self.read() as conn:
             value = conn.execute(app_state.select().where(app_state.c.key == key)).first()
@@ -400,8 +400,8 @@ class Database:
     def set_state(self, key: str, value: str) -> None:
         from sqlalchemy.dialects.sqlite import insert
 
-        from .tables import app_state
-        from .types import utcnow
+        from desktop_oms.storage.tables import app_state
+        from desktop_oms.storage.types import utcnow
 
         stmt = insert(app_state).values(key=key, value=value, updated_at=utcnow())
         stmt = stmt.on_conflict_do_update(

@@ -12,15 +12,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import (
-    ACTIVE_STATUSES,
-    Fill,
-    Order,
-    OrderStatus,
-    Position,
-)
-from .driver import DriverStatement
-from .journal_rows import (
+from desktop_oms.domain import ACTIVE_STATUSES, Fill, Order, OrderStatus, Position
+from desktop_oms.storage.driver import DriverStatement
+from desktop_oms.storage.journal_rows import (
     _EVENT_COLUMNS,
     _INSERT_EVENT,
     _INSERT_ORDER,
@@ -40,12 +34,12 @@ from .journal_rows import (
     _update_params,
     order_from_row,
 )
-from .position_store import POSITION_COLUMNS, position_row, upsert_statement
-from .tables import order_events, orders, trades
-from .types import utcnow
+from desktop_oms.storage.position_store import POSITION_COLUMNS, position_row, upsert_statement
+from desktop_oms.storage.tables import order_events, orders, trades
+from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
-    from .database import Database
+    from desktop_oms.storage.database import Database
 
 
 class OrderJournal:

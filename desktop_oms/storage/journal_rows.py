@@ -16,7 +16,7 @@ from json.encoder import encode_basestring_ascii as _json_text
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import (
+from desktop_oms.domain import (
     Fill,
     Order,
     OrderSide,
@@ -27,8 +27,8 @@ from ..domain import (
     Validity,
     Variety,
 )
-from .tables import order_events, orders, trades
-from .types import utcnow
+from desktop_oms.storage.tables import order_events, orders, trades
+from desktop_oms.storage.types import utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection
 from sqlalchemy.dialects.sqlite import insert
 
-from ..domain import Position, Product
-from .tables import pnl_snapshots, positions, reconciliation_log
-from .types import utcnow
+from desktop_oms.domain import Position, Product
+from desktop_oms.storage.tables import pnl_snapshots, positions, reconciliation_log
+from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
-    from .database import Database
+    from desktop_oms.storage.database import Database
 
 _FIELDS = (
     "quantity",

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from ..domain import Order, OrderSide, Product
-from ..domain.review import ReviewFill
-from .journal import TradeRecord, _trade_from_row, order_from_row
-from .tables import orders, trades
+from desktop_oms.domain import Order, OrderSide, Product
+from desktop_oms.domain.review import ReviewFill
+from desktop_oms.storage.journal import TradeRecord, _trade_from_row, order_from_row
+from desktop_oms.storage.tables import orders, trades
 
 if TYPE_CHECKING:
-    from .database import Database
+    from desktop_oms.storage.database import Database
 
 
 class Reporting:

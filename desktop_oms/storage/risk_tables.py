@@ -23,8 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from .tables import metadata
-from .types import DecimalText, UTCDateTime
+from desktop_oms.storage.tables import metadata
+from desktop_oms.storage.types import DecimalText, UTCDateTime
 
 bracket_links = Table(
     "bracket_links",

@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from .types import DecimalText, UTCDateTime
+from desktop_oms.storage.types import DecimalText, UTCDateTime
 
 metadata = MetaData()
 

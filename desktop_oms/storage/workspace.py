@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 
-from ..domain import Instrument
-from .tables import instruments_cache, notes, setups, watchlist_items, watchlists
-from .types import utcnow
+from desktop_oms.domain import Instrument
+from desktop_oms.storage.tables import instruments_cache, notes, setups, watchlist_items, watchlists
+from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
-    from .database import Database
+    from desktop_oms.storage.database import Database
 
 MAX_NAME = 64
 

@@ -43,9 +43,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.infra.clock import day_bounds, trading_day
-
-from . import format as fmt
-from . import theme
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.domain import Order
-
-from . import format as fmt
-from . import theme
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 

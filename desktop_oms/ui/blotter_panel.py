@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .audit_view import AuditView
-from .columns import KeyedTableModel
-from .notice import NoticeBar
-from .orders_model import OrderFilter, OrdersModel
-from .trades_model import TradesModel
+from desktop_oms.ui.audit_view import AuditView
+from desktop_oms.ui.columns import KeyedTableModel
+from desktop_oms.ui.notice import NoticeBar
+from desktop_oms.ui.orders_model import OrderFilter, OrdersModel
+from desktop_oms.ui.trades_model import TradesModel
 
 
 def make_table(name: str, model, parent: QWidget | None = None) -> QTableView:

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import format as fmt
-from .status_bar import OmsStatusBar
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.status_bar import OmsStatusBar
 
 _WORDS = {
     "connected": ("connected", "ok"),

@@ -51,10 +51,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from . import format as fmt
-from .columns_order import KeyedOrderMixin
-from .columns_qt import KeyedQtMixin
-from .columns_spec import (
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.columns_order import KeyedOrderMixin
+from desktop_oms.ui.columns_qt import KeyedQtMixin
+from desktop_oms.ui.columns_spec import (
     CENTER,
     ITEM_ROLE,
     KEY_ROLE,
@@ -67,7 +67,7 @@ from .columns_spec import (
     text_column,
     time_column,
 )
-from .columns_store import KeyedStoreMixin
+from desktop_oms.ui.columns_store import KeyedStoreMixin
 
 __all__ = [
     "CENTER",

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from .columns_spec import _ALIGN, _DISPLAY, _FOREGROUND, _TOOLTIP, ITEM_ROLE, KEY_ROLE, SORT_ROLE
+from desktop_oms.ui.columns_spec import (
+    _ALIGN,
+    _DISPLAY,
+    _FOREGROUND,
+    _TOOLTIP,
+    ITEM_ROLE,
+    KEY_ROLE,
+    SORT_ROLE,
+)
 
 if TYPE_CHECKING:  # type checkers see the model's API; at run time a plain mixin
     _ModelBase = QAbstractTableModel

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from . import format as fmt
+from desktop_oms.ui import format as fmt
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
@@ -89,7 +89,7 @@ def num_column(key: str, header: str, value, display=None, colour=None, **kw) ->
 
 def pnl_column(key: str, header: str, value, **kw) -> Column:
     """A signed money column coloured by its own value (profit green, loss red)."""
-    from .theme import pnl_colour
+    from desktop_oms.ui.theme import pnl_colour
 
     return num_column(
         key,

@@ -22,10 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.domain import Order, OrderSide, OrderType
-
-from . import format as fmt
-from . import theme
-from .ticket_fields import PriceEdit, QuantitySpinBox, parse_decimal_text, parse_int_text
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.ticket_fields import (
+    PriceEdit,
+    QuantitySpinBox,
+    parse_decimal_text,
+    parse_int_text,
+)
 
 log = logging.getLogger(__name__)
 

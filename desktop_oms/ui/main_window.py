@@ -48,21 +48,21 @@ from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTableView, QWidget
 
-from .alerts_panel import AlertsPanel, attach_logging
-from .audit_view import AuditView
-from .blotter_panel import BlotterPanel
-from .close_guard import CloseGuard
-from .kill_switch_button import KillSwitchButton
-from .order_ticket import OrderTicket
-from .orders_model import OrdersModel
-from .pnl_chart_slot import PnlChartSlot
-from .positions_model import PositionsModel
-from .positions_panel import PositionsPanel
-from .risk_gui import RiskGui
-from .tasks import TaskRunner
-from .trades_model import TradesModel
-from .window_actions import WindowActionsMixin
-from .window_events import (
+from desktop_oms.ui.alerts_panel import AlertsPanel, attach_logging
+from desktop_oms.ui.audit_view import AuditView
+from desktop_oms.ui.blotter_panel import BlotterPanel
+from desktop_oms.ui.close_guard import CloseGuard
+from desktop_oms.ui.kill_switch_button import KillSwitchButton
+from desktop_oms.ui.order_ticket import OrderTicket
+from desktop_oms.ui.orders_model import OrdersModel
+from desktop_oms.ui.pnl_chart_slot import PnlChartSlot
+from desktop_oms.ui.positions_model import PositionsModel
+from desktop_oms.ui.positions_panel import PositionsPanel
+from desktop_oms.ui.risk_gui import RiskGui
+from desktop_oms.ui.tasks import TaskRunner
+from desktop_oms.ui.trades_model import TradesModel
+from desktop_oms.ui.window_actions import WindowActionsMixin
+from desktop_oms.ui.window_events import (
     INITIAL_ORDERS,
     IST,
     KILL_SWITCH_HALT,
@@ -70,13 +70,13 @@ from .window_events import (
     WindowEventsMixin,
     day_start,
 )
-from .window_kill_switch import WindowKillSwitchMixin
-from .window_layout import DEFAULT_SIZE, DOCKS, WindowLayoutMixin
-from .window_orders import WindowOrderActionsMixin
-from .workspace_wiring import install_workspace
+from desktop_oms.ui.window_kill_switch import WindowKillSwitchMixin
+from desktop_oms.ui.window_layout import DEFAULT_SIZE, DOCKS, WindowLayoutMixin
+from desktop_oms.ui.window_orders import WindowOrderActionsMixin
+from desktop_oms.ui.workspace_wiring import install_workspace
 
 if TYPE_CHECKING:
-    from .pnl_chart import PnlChart
+    from desktop_oms.ui.pnl_chart import PnlChart
 
 __all__ = [
     "DEFAULT_SIZE",

@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..brokers.base import Tick
-from ..domain import OrderSide
-from .symbol_completer import SymbolCompleter
-from .watchlist_model import WatchlistModel
+from desktop_oms.brokers.base import Tick
+from desktop_oms.domain import OrderSide
+from desktop_oms.ui.symbol_completer import SymbolCompleter
+from desktop_oms.ui.watchlist_model import WatchlistModel
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ class MarketWatch(QDockWidget):
         if not (0 <= index < len(self._lists)) or len(self._lists) == 1:
             self._say("Keep at least one watchlist")
             return
-        from .dialogs import confirm
+        from desktop_oms.ui.dialogs import confirm
 
         name = self.tabs.tabText(index)
         confirm(

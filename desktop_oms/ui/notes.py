@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import theme
-from .columns import ITEM_ROLE
+from desktop_oms.ui import theme
+from desktop_oms.ui.columns import ITEM_ROLE
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from . import theme
+from desktop_oms.ui import theme
 
 FADE_MS = {"info": 6000, "warning": 12000}
 _COLOURS = {"info": theme.TEXT, "warning": theme.WARNING, "error": theme.ERROR}

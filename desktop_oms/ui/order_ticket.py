@@ -24,16 +24,15 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType
 from desktop_oms.domain.money import round_to_tick
-
-from . import theme
-from .order_ticket_keys import TicketKeysMixin
-from .order_ticket_live import TicketLiveMixin
-from .order_ticket_send import TicketSendMixin
-from .symbol_completer import SymbolCompleter
-from .ticket_fields import parse_int_text
-from .ticket_form import NO_SETUP, TicketForm
-from .ticket_logic import TicketCheck
-from .ticket_submit import SubmitRunner
+from desktop_oms.ui import theme
+from desktop_oms.ui.order_ticket_keys import TicketKeysMixin
+from desktop_oms.ui.order_ticket_live import TicketLiveMixin
+from desktop_oms.ui.order_ticket_send import TicketSendMixin
+from desktop_oms.ui.symbol_completer import SymbolCompleter
+from desktop_oms.ui.ticket_fields import parse_int_text
+from desktop_oms.ui.ticket_form import NO_SETUP, TicketForm
+from desktop_oms.ui.ticket_logic import TicketCheck
+from desktop_oms.ui.ticket_submit import SubmitRunner
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from PySide6.QtGui import QKeyEvent
 from desktop_oms.domain import OrderSide
 
 if TYPE_CHECKING:  # type checkers see the ticket's API; at run time a plain mixin
-    from .ticket_form import TicketForm as _TicketBase
+    from desktop_oms.ui.ticket_form import TicketForm as _TicketBase
 else:
     _TicketBase = object
 

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING
 
 from desktop_oms.domain import Instrument, OrderType
 from desktop_oms.domain.money import round_to_tick
-
-from . import format as fmt
-from .ticket_fields import parse_int_text
-from .ticket_logic import TicketCheck
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.ticket_fields import parse_int_text
+from desktop_oms.ui.ticket_logic import TicketCheck
 
 if TYPE_CHECKING:  # type checkers see the ticket's API; at run time a plain mixin
-    from .ticket_form import TicketForm as _TicketBase
+    from desktop_oms.ui.ticket_form import TicketForm as _TicketBase
 else:
     _TicketBase = object
 

@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING
 
 from desktop_oms.domain import OrderRequest, OrderSide
 from desktop_oms.infra.clock import format_time, now_ist
-
-from . import dialogs
-from . import format as fmt
-from .ticket_logic import TicketCheck, check_ticket
-from .ticket_submit import ERROR, INTERRUPTED, OK, REJECTED, describe_request
+from desktop_oms.ui import dialogs
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.ticket_logic import TicketCheck, check_ticket
+from desktop_oms.ui.ticket_submit import ERROR, INTERRUPTED, OK, REJECTED, describe_request
 
 if TYPE_CHECKING:  # type checkers see the ticket's API; at run time a plain mixin
-    from .ticket_form import TicketForm as _TicketBase
+    from desktop_oms.ui.ticket_form import TicketForm as _TicketBase
 else:
     _TicketBase = object
 

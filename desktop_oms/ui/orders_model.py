@@ -10,10 +10,16 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 
 from desktop_oms.domain import Order, OrderStatus, OrderType
-
-from . import format as fmt
-from . import theme
-from .columns import CENTER, Column, KeyedTableModel, num_column, text_column, time_column
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.columns import (
+    CENTER,
+    Column,
+    KeyedTableModel,
+    num_column,
+    text_column,
+    time_column,
+)
 
 
 def _fields(column: Column) -> dict:

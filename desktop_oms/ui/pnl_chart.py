@@ -26,9 +26,8 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
 from desktop_oms.infra.clock import IST, IST_OFFSET, now_ist
-
-from . import format as fmt
-from . import theme
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
 
 TOTAL_COLOUR = "#6cb0f0"
 REALIZED_COLOUR = theme.AMBER

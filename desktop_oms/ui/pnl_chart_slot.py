@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from . import theme
+from desktop_oms.ui import theme
 
 if TYPE_CHECKING:
-    from .pnl_chart import PnlChart
+    from desktop_oms.ui.pnl_chart import PnlChart
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ POLL_MS = 20  # how often the GUI thread looks whether the background import is 
 
 
 def _import_chart_module() -> None:
-    from . import pnl_chart  # noqa: F401 - pyqtgraph and numpy, off the GUI thread
+    from desktop_oms.ui import pnl_chart  # noqa: F401 - pyqtgraph and numpy, off the GUI thread
 
 
 class PnlChartSlot(QWidget):
@@ -128,7 +128,7 @@ class PnlChartSlot(QWidget):
                 self._note.setText("The P&L chart could not be shown (see the log)")
 
     def _build(self) -> None:
-        from .pnl_chart import PnlChart  # waits for a background import still running
+        from desktop_oms.ui.pnl_chart import PnlChart  # waits for a background import still running
 
         chart = PnlChart(self, show_net=self._show_net)
         if self._loaded or self._points:

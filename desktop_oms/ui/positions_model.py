@@ -18,10 +18,16 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from desktop_oms.domain import Position
 from desktop_oms.domain.money import ZERO
-
-from . import format as fmt
-from . import theme
-from .columns import CENTER, Column, KeyedTableModel, num_column, pnl_column, text_column
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.columns import (
+    CENTER,
+    Column,
+    KeyedTableModel,
+    num_column,
+    pnl_column,
+    text_column,
+)
 
 
 def _qty_colour(p: Position):

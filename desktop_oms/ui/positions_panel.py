@@ -23,10 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import theme
-from .blotter_panel import copy_rows, make_table, selected_items, size_columns
-from .notice import NoticeBar
-from .positions_model import PositionsModel, PositionsTotalsModel, configure_totals_footer
+from desktop_oms.ui import theme
+from desktop_oms.ui.blotter_panel import copy_rows, make_table, selected_items, size_columns
+from desktop_oms.ui.notice import NoticeBar
+from desktop_oms.ui.positions_model import (
+    PositionsModel,
+    PositionsTotalsModel,
+    configure_totals_footer,
+)
 
 POSITION_WIDTHS = {  # in digits; commas and points are narrower, so 9 fits "+12,345.00"
     "symbol": 10,

@@ -8,10 +8,9 @@ from datetime import datetime
 
 from desktop_oms.domain.review import RoundTrip
 from desktop_oms.infra.clock import IST
-
-from . import format as fmt
-from . import theme
-from .columns import CENTER, Column, num_column, pnl_column, text_column
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.columns import CENTER, Column, num_column, pnl_column, text_column
 
 
 def ist_text(ts: datetime | None, with_date: bool) -> str:

@@ -28,12 +28,11 @@ from PySide6.QtWidgets import (
 
 from desktop_oms.domain.review import RoundTrip, SetupStats, round_trips, setup_statistics
 from desktop_oms.exports import IST, day_range, write_review_csv, write_review_html
-
-from . import format as fmt
-from . import theme
-from .blotter_panel import make_table, size_columns
-from .columns import KeyedTableModel
-from .review_columns import SETUP_COLUMNS, percent_text, trip_columns
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.blotter_panel import make_table, size_columns
+from desktop_oms.ui.columns import KeyedTableModel
+from desktop_oms.ui.review_columns import SETUP_COLUMNS, percent_text, trip_columns
 
 log = logging.getLogger(__name__)
 

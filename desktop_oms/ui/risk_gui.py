@@ -25,11 +25,10 @@ from desktop_oms.domain import Order
 from desktop_oms.domain.events import Alert
 from desktop_oms.risk.events import BracketView, RiskUpdated
 from desktop_oms.risk.limits import RiskLimits
-
-from . import format as fmt
-from .orders_model import bracket_leg
-from .risk_panel import RiskPanel
-from .risk_settings_dialog import RiskSettingsDialog, changes
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.orders_model import bracket_leg
+from desktop_oms.ui.risk_panel import RiskPanel
+from desktop_oms.ui.risk_settings_dialog import RiskSettingsDialog, changes
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from desktop_oms.domain.money import ZERO
-
-from . import format as fmt
-from . import theme
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
 
 REDRAW_MS = 120
 

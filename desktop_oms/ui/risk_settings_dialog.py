@@ -38,10 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.risk.limits import RISK_FIELDS, FieldSpec, LossLimitAction, RiskLimits
-
-from . import format as fmt
-from . import theme
-from .ticket_fields import parse_decimal_text
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.ticket_fields import parse_decimal_text
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import theme
+from desktop_oms.ui import theme
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from . import format as fmt
-from . import theme
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
 
 STALE_AFTER_S = 5.0
 

@@ -15,17 +15,16 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.domain import OrderSide, OrderType, Product, Validity
-
-from . import theme
-from .ticket_fields import PriceEdit, QuantitySpinBox
-from .ticket_logic import TicketInput
+from desktop_oms.ui import theme
+from desktop_oms.ui.ticket_fields import PriceEdit, QuantitySpinBox
+from desktop_oms.ui.ticket_logic import TicketInput
 
 EXCHANGES = ("NSE", "BSE", "NFO", "BFO", "MCX", "CDS", "BCD")
 ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.SL, OrderType.SL_M)
 PRODUCTS = (Product.MIS, Product.CNC, Product.NRML)
 VALIDITIES = (Validity.DAY, Validity.IOC)
 NO_SETUP = "(no setup)"
-from .symbol_completer import EXCHANGE_ROLE, SYMBOL_ROLE  # noqa: E402,F401 - re-exported
+from desktop_oms.ui.symbol_completer import EXCHANGE_ROLE, SYMBOL_ROLE  # noqa: E402,F401 - re-exported
 
 _MESSAGE_COLOURS = {
     "info": theme.TEXT_DIM,

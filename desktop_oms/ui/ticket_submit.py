@@ -15,8 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_oms.domain import OrderRequest, OrderStatus
 from desktop_oms.oms.errors import OrderRejected, OrderSubmissionFailed
-
-from . import format as fmt
+from desktop_oms.ui import format as fmt
 
 log = logging.getLogger(__name__)
 

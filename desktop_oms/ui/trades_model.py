@@ -9,10 +9,16 @@ from decimal import Decimal
 from PySide6.QtCore import QObject
 
 from desktop_oms.domain import Fill, OrderSide, Product
-
-from . import format as fmt
-from . import theme
-from .columns import CENTER, Column, KeyedTableModel, num_column, text_column, time_column
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.columns import (
+    CENTER,
+    Column,
+    KeyedTableModel,
+    num_column,
+    text_column,
+    time_column,
+)
 
 
 @dataclass(frozen=True, slots=True)

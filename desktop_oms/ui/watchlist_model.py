@@ -23,9 +23,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from ..brokers.base import Tick
-from . import format as fmt
-from .theme import BUY, SELL, TEXT_DIM, qcolor
+from desktop_oms.brokers.base import Tick
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.theme import BUY, SELL, TEXT_DIM, qcolor
 
 FLASH_S = 0.6
 STALE_S = 5.0

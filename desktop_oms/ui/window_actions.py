@@ -17,9 +17,8 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTableView, QWidget
 
 from desktop_oms.domain import OrderRequest, OrderSide
-
-from .columns import KeyedTableModel
-from .shortcuts_dialog import keyboard_shortcuts
+from desktop_oms.ui.columns import KeyedTableModel
+from desktop_oms.ui.shortcuts_dialog import keyboard_shortcuts
 
 # Ctrl+1..6: (action objectName, menu text, panel)
 FOCUS_TARGETS = (
@@ -232,7 +231,7 @@ class WindowActionsMixin(_WindowBase):
         return keyboard_shortcuts(self)
 
     def show_shortcuts(self):
-        from .shortcuts_dialog import ShortcutsDialog
+        from desktop_oms.ui.shortcuts_dialog import ShortcutsDialog
 
         dialog = ShortcutsDialog(self.shortcut_rows(), self)
         dialog.open()

@@ -31,13 +31,12 @@ from desktop_oms.domain.events import (
     TradingResumed,
 )
 from desktop_oms.infra.clock import IST
-
-from . import format as fmt
-from . import theme
-from .broker_status import BrokerStatus
-from .kill_switch_button import KillSwitchState
-from .positions_model import PositionTotals
-from .trades_model import TradeRow
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui import theme
+from desktop_oms.ui.broker_status import BrokerStatus
+from desktop_oms.ui.kill_switch_button import KillSwitchState
+from desktop_oms.ui.positions_model import PositionTotals
+from desktop_oms.ui.trades_model import TradeRow
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
     _WindowBase = QMainWindow

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from .kill_switch_button import KillSwitchState
-from .tasks import describe_error
+from desktop_oms.ui.kill_switch_button import KillSwitchState
+from desktop_oms.ui.tasks import describe_error
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
     _WindowBase = QMainWindow

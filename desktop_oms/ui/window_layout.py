@@ -51,10 +51,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import theme
-from .layout import restore_layout, save_layout, saved_values
-from .positions_model import PositionTotals
-from .status_bar import OmsStatusBar
+from desktop_oms.ui import theme
+from desktop_oms.ui.layout import restore_layout, save_layout, saved_values
+from desktop_oms.ui.positions_model import PositionTotals
+from desktop_oms.ui.status_bar import OmsStatusBar
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
     _WindowBase = QMainWindow

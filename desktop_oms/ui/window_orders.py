@@ -21,11 +21,10 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from desktop_oms.domain import OrderSide
 from desktop_oms.infra.clock import file_stamp
-
-from . import dialogs
-from . import format as fmt
-from .columns import KeyedTableModel, export_csv
-from .tasks import describe_error
+from desktop_oms.ui import dialogs
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.columns import KeyedTableModel, export_csv
+from desktop_oms.ui.tasks import describe_error
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
     _WindowBase = QMainWindow
@@ -85,7 +84,7 @@ class WindowOrderActionsMixin(_WindowBase):
 
     def modify_selected_order(self):
         """Open the modify dialog for the one selected open order (non-modal)."""
-        from .dialogs import ModifyOrderDialog
+        from desktop_oms.ui.dialogs import ModifyOrderDialog
 
         active = [o for o in self.blotter_panel.selected_orders() if o.status.is_active]
         if len(active) != 1:

@@ -30,12 +30,11 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
 from desktop_oms.domain import OrderSide
 from desktop_oms.domain.events import FillApplied, QuotesUpdated
-
-from . import format as fmt
-from .market_watch import MarketWatch
-from .notes import NoteDialog, NoteMarks, position_key
-from .review_panel import ReviewPanel
-from .setups import SetupsDialog
+from desktop_oms.ui import format as fmt
+from desktop_oms.ui.market_watch import MarketWatch
+from desktop_oms.ui.notes import NoteDialog, NoteMarks, position_key
+from desktop_oms.ui.review_panel import ReviewPanel
+from desktop_oms.ui.setups import SetupsDialog
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .common import REPO, log, median, runs, scaled
+from tests.bench.common import REPO, log, median, runs, scaled
 
 HERE = Path(__file__).resolve().parent
 PEER_TIMEOUT_S = 900

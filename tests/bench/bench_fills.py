@@ -27,7 +27,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from .common import T0, Rig, bench_tmp, bulk_journal, log, median_of_runs, runs, scaled
+from tests.bench.common import T0, Rig, bench_tmp, bulk_journal, log, median_of_runs, runs, scaled
 
 SYMBOLS = (
     "RELIANCE",

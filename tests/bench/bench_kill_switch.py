@@ -26,7 +26,16 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from .common import Rig, bench_tmp, limit_request, log, median_of_runs, off_market_buy, runs, scaled
+from tests.bench.common import (
+    Rig,
+    bench_tmp,
+    limit_request,
+    log,
+    median_of_runs,
+    off_market_buy,
+    runs,
+    scaled,
+)
 
 RATE = 10
 

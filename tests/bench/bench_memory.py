@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO, bench_tmp, bulk_journal, log, median_of_runs, runs, scaled
+from tests.bench.common import REPO, bench_tmp, bulk_journal, log, median_of_runs, runs, scaled
 
 DAYS = 20  # 100,000 orders = 20 sessions at Kite's cap of 5,000 orders a day
 

@@ -26,7 +26,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from .common import (
+from tests.bench.common import (
     CommitCounter,
     CommitFloor,
     Rig,

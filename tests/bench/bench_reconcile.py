@@ -23,7 +23,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from .common import (
+from tests.bench.common import (
     BlockMonitor,
     LagSampler,
     Rig,

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO, bench_tmp, log, median
+from tests.bench.common import REPO, bench_tmp, log, median
 
 PROBE = Path(__file__).resolve().parent / "startup_probe.py"
 SAMPLES = 5
@@ -52,7 +52,7 @@ def _one(args: list[str]) -> tuple[float, dict]:
 
 
 def skip_reason() -> str | None:
-    from .common import window_missing
+    from tests.bench.common import window_missing
 
     return window_missing()
 

@@ -11,11 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import REPO, bench_tmp, log, median_of_runs, runs, scale, scaled
+from tests.bench.common import REPO, bench_tmp, log, median_of_runs, runs, scale, scaled
 
 
 def skip_reason() -> str | None:
-    from .common import window_missing
+    from tests.bench.common import window_missing
 
     return window_missing()
 

@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .common import REPO, bench_tmp, filesystem_of, machine
+from tests.bench.common import REPO, bench_tmp, filesystem_of, machine
 
 BENCHES = (
     "order_path",

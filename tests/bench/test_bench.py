@@ -12,7 +12,7 @@ import pytest
 
 @pytest.mark.bench
 def test_benchmark_targets():
-    from .runner import main
+    from tests.bench.runner import main
 
     assert main([]) == 0, (
         "a benchmark target was missed (see the table above and bench-results.json)"

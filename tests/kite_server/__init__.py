@@ -4,11 +4,11 @@ The real `kiteconnect.KiteConnect` client (inside KiteBroker) and our WebSocket 
 against it end to end. See `KiteTestServer` for the hooks and fault injection.
 """
 
-from .book import BookError, OrderBook
-from .http_api import Fault
-from .mocks import load_mock, mock_data, mock_path
-from .packets import fixture_packet, frame, full_packet, ltp_packet, quote_packet
-from .server import KiteTestServer, wait_until
+from tests.kite_server.book import BookError, OrderBook
+from tests.kite_server.http_api import Fault
+from tests.kite_server.mocks import load_mock, mock_data, mock_path
+from tests.kite_server.packets import fixture_packet, frame, full_packet, ltp_packet, quote_packet
+from tests.kite_server.server import KiteTestServer, wait_until
 
 __all__ = [
     "BookError",

@@ -14,9 +14,8 @@ from types import SimpleNamespace
 
 from desktop_oms.domain.events import Alert, Event, OrderStatusChanged
 from desktop_oms.marketdata.instruments import InstrumentStore
-
-from .helpers import make_broker
-from .server import KiteTestServer
+from tests.kite_server.helpers import make_broker
+from tests.kite_server.server import KiteTestServer
 
 
 class KiteOms(SimpleNamespace):

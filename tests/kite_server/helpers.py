@@ -8,8 +8,7 @@ from decimal import Decimal
 
 from desktop_oms.brokers.kite import KiteBroker
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
-
-from .server import KiteTestServer
+from tests.kite_server.server import KiteTestServer
 
 _ids = itertools.count(1)
 

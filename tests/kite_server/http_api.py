@@ -20,11 +20,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from .book import BookError
-from .mocks import load_mock
+from tests.kite_server.book import BookError
+from tests.kite_server.mocks import load_mock
 
 if TYPE_CHECKING:
-    from .server import KiteTestServer
+    from tests.kite_server.server import KiteTestServer
 
 
 @dataclass

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from .mocks import mock_path
+from tests.kite_server.mocks import mock_path
 
 _SEGMENT_DIVISORS = {3: 10_000_000, 6: 10_000, 12: 10_000}
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from .book import OrderBook
-from .contracts import CONTRACTS, front_month_expiry, instrument_row
-from .http_api import Fault, KiteHttpApi, error_body
-from .mocks import load_mock, mock_data, mock_path
-from .ticker import KiteTickerServer
+from tests.kite_server.book import OrderBook
+from tests.kite_server.contracts import CONTRACTS, front_month_expiry, instrument_row
+from tests.kite_server.http_api import Fault, KiteHttpApi, error_body
+from tests.kite_server.mocks import load_mock, mock_data, mock_path
+from tests.kite_server.ticker import KiteTickerServer
 
 
 class KiteTestServer:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from .packets import HEARTBEAT, frame, packet_for_mode
+from tests.kite_server.packets import HEARTBEAT, frame, packet_for_mode
 
 
 @dataclass(eq=False)

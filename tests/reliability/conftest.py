@@ -18,8 +18,7 @@ from desktop_oms.oms import EventBus, OrderManager, PositionManager
 from desktop_oms.storage import Database
 from tests.kite_server import KiteTestServer
 from tests.kite_server.helpers import make_broker
-
-from .crash_harness import audit, truth_from_kite_book, truth_from_paper
+from tests.reliability.crash_harness import audit, truth_from_kite_book, truth_from_paper
 
 PLACE = "/orders/regular"
 
@@ -105,7 +104,7 @@ class Oms(SimpleNamespace):
 
 
 async def truth_from_paper_live(broker: PaperBroker):
-    from .crash_harness import BrokerTruth
+    from tests.reliability.crash_harness import BrokerTruth
 
     orders = [
         {

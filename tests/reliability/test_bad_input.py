@@ -35,9 +35,8 @@ from desktop_oms.oms import (
 )
 from desktop_oms.risk import RiskLimits
 from desktop_oms.storage import Database, DatabaseError, DatabaseTooNew, NotAnOmsDatabase
-
-from .conftest import Oms, truth_from_paper_live
-from .crash_harness import audit, check_after_kill
+from tests.reliability.conftest import Oms, truth_from_paper_live
+from tests.reliability.crash_harness import audit, check_after_kill
 
 SQLISH = [
     "'; DROP TABLE orders; --",

@@ -16,8 +16,7 @@ from desktop_oms.domain import OrderSide, OrderStatus
 from desktop_oms.domain.events import OrderStatusChanged
 from desktop_oms.oms import OrderNotModifiable, OrderSubmissionFailed
 from tests.helpers import limit, until
-
-from .conftest import PLACE, Oms, make_broker
+from tests.reliability.conftest import PLACE, Oms, make_broker
 
 D = Decimal
 LIVE = (OrderStatus.SUBMITTED, OrderStatus.OPEN)  # an ack; polling turns it OPEN

@@ -30,8 +30,7 @@ import pytest
 from desktop_oms.marketdata.instruments import load_bundled_instruments
 from tests.kite_server import KiteTestServer
 from tests.kite_server.book import BookError
-
-from .crash_harness import (
+from tests.reliability.crash_harness import (
     CrashSession,
     CrashTestFailure,
     Zygote,

@@ -26,9 +26,8 @@ from desktop_oms.domain.events import BackgroundTaskFailed
 from desktop_oms.oms import StorageError
 from desktop_oms.storage import Database, DatabaseError, DatabaseLocked
 from tests.helpers import limit, until
-
-from .conftest import PLACE, Oms
-from .crash_harness import check_after_kill
+from tests.reliability.conftest import PLACE, Oms
+from tests.reliability.crash_harness import check_after_kill
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -7,16 +7,16 @@ gathers what they need into an `OrderContext` once per order and calls them.
 
 from __future__ import annotations
 
-from .context import OrderContext
-from .rate import OrderRateWindow, RateLimit
-from .state import (
+from desktop_oms.risk.checks.context import OrderContext
+from desktop_oms.risk.checks.rate import OrderRateWindow, RateLimit
+from desktop_oms.risk.checks.state import (
     DuplicateTracker,
     check_daily_loss_limit,
     check_kill_switch,
     check_margin,
     check_max_open_positions,
 )
-from .static import (
+from desktop_oms.risk.checks.static import (
     check_instrument,
     check_max_order_value,
     check_max_quantity,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ...domain import Instrument, OrderRequest, OrderSide, OrderType
-from ...domain.orders import EXIT_SOURCES
-from ..limits import RiskLimits
+from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType
+from desktop_oms.domain.orders import EXIT_SOURCES
+from desktop_oms.risk.limits import RiskLimits
 
 # Sources whose reduce-only orders protect or close a position (see domain.orders).
 SYSTEM_SOURCES = EXIT_SOURCES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from ...domain.money import format_inr
+from desktop_oms.domain.money import format_inr
 
 
 def rupees(value: Decimal) -> str:

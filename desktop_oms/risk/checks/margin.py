@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from ...domain import OrderSide, Product
+from desktop_oms.domain import OrderSide, Product
 
 # (exchange, symbol, product, side, quantity, price, signed position quantity) -> rupees
 MarginEstimator = Callable[[str, str, Product, OrderSide, int, Decimal, int], object]
 
 
 def paper_margin_estimator(instruments) -> MarginEstimator:
-    from ...brokers.paper_rules import order_margin
+    from desktop_oms.brokers.paper_rules import order_margin
 
     def estimate(exchange, symbol, product, side, quantity, price, position_quantity):
         instrument = instruments.get(exchange, symbol) if instruments is not None else None
@@ -31,7 +31,7 @@ def broker_margin_estimator(broker) -> MarginEstimator:
     """Ask the broker (KiteBroker.order_margins) what the order would block."""
     from datetime import UTC, datetime
 
-    from ...domain import Order, OrderStatus, OrderType, Validity, Variety
+    from desktop_oms.domain import Order, OrderStatus, OrderType, Validity, Variety
 
     async def estimate(exchange, symbol, product, side, quantity, price, position_quantity):
         now = datetime.now(UTC)

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import fmt
+from desktop_oms.risk.checks import fmt
 
 
 @dataclass(frozen=True, slots=True)

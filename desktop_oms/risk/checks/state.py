@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ...domain import OrderRequest, OrderStatus, Product
-from ...domain.orders import HALT_EXEMPT_SOURCES
-from ..limits import RiskLimits
-from . import fmt
+from desktop_oms.domain import OrderRequest, OrderStatus, Product
+from desktop_oms.domain.orders import HALT_EXEMPT_SOURCES
+from desktop_oms.risk.checks import fmt
+from desktop_oms.risk.limits import RiskLimits
 
 HUNDRED = Decimal(100)
 PositionKey = tuple[str, str, Product]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...domain import OrderSide, order_shape_problem
-from ...oms.order_checks import instrument_problem
-from . import fmt
-from .context import OrderContext
+from desktop_oms.domain import OrderSide, order_shape_problem
+from desktop_oms.oms.order_checks import instrument_problem
+from desktop_oms.risk.checks import fmt
+from desktop_oms.risk.checks.context import OrderContext
 
 HUNDRED = Decimal(100)
 
