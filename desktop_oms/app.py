@@ -19,13 +19,13 @@ from decimal import Decimal
 
 from desktop_oms.config import Settings
 from desktop_oms.domain.events import QuotesUpdated
+from desktop_oms.infra.clock import utcnow
+from desktop_oms.infra.tasks import TaskGroup
 from desktop_oms.marketdata.quotes import QuoteCache
 from desktop_oms.oms import EventBus, OrderManager, PositionManager
-from desktop_oms.oms.supervisor import TaskGroup
 from desktop_oms.risk import KillSwitch
 from desktop_oms.storage import Database, DatabaseError
 from desktop_oms.storage.position_store import PnlSnapshot
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Application:
         self.validator = None
         self.market = None
         self.window = None
-        self._tasks = TaskGroup(self.events)
+        self._tasks = TaskGroup(self.events.task_failed)
         self._started = False
 
     # ------------------------------------------------------------------ start

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_gui(args) -> int:
     from desktop_oms.config import Settings
-    from desktop_oms.logging_setup import setup_logging
+    from desktop_oms.infra.logs import setup_logging
 
     overrides = {}
     if args.broker:

@@ -84,7 +84,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop_oms.app import Application
-    from desktop_oms.loop_watchdog import LoopWatchdog
+    from desktop_oms.infra.watchdog import LoopWatchdog
     from desktop_oms.storage import DatabaseError
     from desktop_oms.ui.theme import apply_dark_theme
 
@@ -196,7 +196,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
 def _set_app_icon(qapp) -> None:
     from PySide6.QtGui import QIcon
 
-    from desktop_oms.resources import resource_path
+    from desktop_oms.infra.resources import resource_path
 
     icon = QIcon()
     for size in (16, 24, 32, 48, 64, 128, 256):

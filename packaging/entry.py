@@ -121,7 +121,7 @@ def _packaging_check() -> int:
         return f"dir {database.MIGRATIONS_DIR.name}, revisions {revisions}, head {heads}"
 
     def resources() -> str:
-        from desktop_oms.resources import resource_path
+        from desktop_oms.infra.resources import resource_path
 
         for name in ("instruments_paper.csv", "icons/desktop-oms.svg", "icons/desktop-oms-256.png"):
             resource_path(name)
@@ -134,7 +134,7 @@ def _packaging_check() -> int:
         from PySide6.QtGui import QIcon, QImage
         from PySide6.QtWidgets import QApplication
 
-        from desktop_oms.resources import resource_path
+        from desktop_oms.infra.resources import resource_path
 
         app = QApplication.instance() or QApplication([])
         svg = QImage(str(resource_path("icons/desktop-oms.svg")))

@@ -1,6 +1,5 @@
-"""Broker adapters behind one port (`base.Broker`)."""
+"""Broker adapters behind one port (`port.Broker`): the paper broker and Kite."""
 
-from desktop_oms.brokers.base import Broker, BrokerUpdate, Funds, Tick
 from desktop_oms.brokers.errors import (
     BrokerError,
     BrokerOutcomeUnknown,
@@ -10,6 +9,7 @@ from desktop_oms.brokers.errors import (
     OrderNotFoundAtBroker,
     SessionExpired,
 )
+from desktop_oms.brokers.port import Broker, BrokerUpdate
 
 __all__ = [
     "Broker",
@@ -19,8 +19,6 @@ __all__ = [
     "BrokerRejected",
     "BrokerUnavailable",
     "BrokerUpdate",
-    "Funds",
     "OrderNotFoundAtBroker",
     "SessionExpired",
-    "Tick",
 ]

@@ -37,7 +37,6 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from desktop_oms.brokers.base import BrokerUpdate, Tick, TickListener, UpdateListener
 from desktop_oms.brokers.errors import BrokerError, BrokerUnavailable, SessionExpired
 from desktop_oms.brokers.kite_account import KiteAccountMixin
 from desktop_oms.brokers.kite_calls import _RETRYABLE_READ as _RETRYABLE_READ
@@ -48,6 +47,7 @@ from desktop_oms.brokers.kite_orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
 from desktop_oms.brokers.kite_orders import KiteOrdersMixin
 from desktop_oms.brokers.kite_parse import IST
 from desktop_oms.brokers.kite_stream import KiteStream, StreamStatus
+from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
 from desktop_oms.brokers.rate_limit import (
     RateLimiter,
     kite_order_limiter,
@@ -55,6 +55,7 @@ from desktop_oms.brokers.rate_limit import (
     kite_quote_limiter,
 )
 from desktop_oms.domain import Instrument
+from desktop_oms.domain.market import Tick
 
 log = logging.getLogger(__name__)
 

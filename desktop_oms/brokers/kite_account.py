@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from desktop_oms.brokers.base import Funds
 from desktop_oms.brokers.kite_parse import BrokerDataError, iter_rows
 from desktop_oms.brokers.kite_reports import (
     order_report_from_kite,
@@ -19,6 +18,7 @@ from desktop_oms.brokers.kite_reports import (
     trade_report_from_kite,
 )
 from desktop_oms.domain import Order, OrderReport, PositionReport, TradeReport
+from desktop_oms.domain.market import Funds
 
 
 class KiteAccountMixin:

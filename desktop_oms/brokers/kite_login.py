@@ -130,7 +130,7 @@ async def generate_session(
     from kiteconnect import KiteConnect
     from kiteconnect import exceptions as kex
 
-    from desktop_oms.credentials import register_secret
+    from desktop_oms.infra.redaction import register_secret
 
     register_secret(api_secret)
     register_secret(request_token)

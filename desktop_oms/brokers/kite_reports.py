@@ -15,7 +15,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop_oms.brokers.base import Tick
 from desktop_oms.brokers.kite_parse import (
     IST,
     BrokerDataError,
@@ -38,6 +37,7 @@ from desktop_oms.domain import (
     Product,
     TradeReport,
 )
+from desktop_oms.domain.market import Tick
 
 # ---------------------------------------------------------------------------------------
 # Reports

@@ -48,7 +48,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from desktop_oms.brokers.base import BrokerUpdate, Tick
 from desktop_oms.brokers.kite_mapping import (
     IST,
     BrokerDataError,
@@ -71,6 +70,8 @@ from desktop_oms.brokers.kite_ticks import (
     parse_binary,
     tick_from_packet,
 )
+from desktop_oms.brokers.port import BrokerUpdate
+from desktop_oms.domain.market import Tick
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop_oms.brokers.base import Tick
 from desktop_oms.brokers.kite_parse import IST
+from desktop_oms.domain.market import Tick
 
 # Split out of kite_stream: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.kite_stream")

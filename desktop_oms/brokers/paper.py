@@ -42,7 +42,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from desktop_oms.brokers.base import BrokerUpdate, Funds, Tick, TickListener, UpdateListener
 from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable
 from desktop_oms.brokers.paper_controls import Fault, PaperControls
 from desktop_oms.brokers.paper_delivery import ListenerHub, RateLimiter
@@ -53,6 +52,7 @@ from desktop_oms.brokers.paper_persistence import PaperPersistenceMixin
 from desktop_oms.brokers.paper_requests import PaperRequestsMixin
 from desktop_oms.brokers.paper_rules import used_margin
 from desktop_oms.brokers.paper_state import PaperState
+from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
 from desktop_oms.domain import (
     Instrument,
     Order,
@@ -63,6 +63,7 @@ from desktop_oms.domain import (
     TradeReport,
     Variety,
 )
+from desktop_oms.domain.market import Funds, Tick
 from desktop_oms.domain.money import to_decimal
 from desktop_oms.infra.clock import IST
 from desktop_oms.marketdata.instruments import InstrumentStore, load_bundled_instruments
@@ -91,7 +92,7 @@ def _today() -> date:
 
 # The mixins come before PaperControls, whose stand-ins (_commit, _trade_event) they define.
 class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, PaperControls):
-    """Simulated exchange implementing `desktop_oms.brokers.base.Broker`."""
+    """Simulated exchange implementing `desktop_oms.brokers.port.Broker`."""
 
     name = "paper"
 

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from desktop_oms.brokers.base import BrokerUpdate, Tick
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
 from desktop_oms.brokers.paper_state import PaperOrder, PaperState
+from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Product, TradeReport
+from desktop_oms.domain.market import Tick
 from desktop_oms.domain.money import to_decimal
 
 if TYPE_CHECKING:

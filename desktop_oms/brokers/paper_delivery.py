@@ -7,7 +7,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from desktop_oms.brokers.base import BrokerUpdate, Tick, TickListener, UpdateListener
+from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
+from desktop_oms.domain.market import Tick
 
 log = logging.getLogger(__name__)
 

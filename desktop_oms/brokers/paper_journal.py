@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from desktop_oms.file_sync import FileSyncer
+from desktop_oms.infra.files import FileSyncer
 
 log = logging.getLogger(__name__)
 

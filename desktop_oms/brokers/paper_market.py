@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from desktop_oms.brokers.base import BrokerUpdate, Tick
 from desktop_oms.brokers.paper_matching import CancelRest, Execute, Trigger
 from desktop_oms.brokers.paper_matching import match as match_order
 from desktop_oms.brokers.paper_rules import label
 from desktop_oms.brokers.paper_state import PaperOrder
+from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Instrument, TradeReport
+from desktop_oms.domain.market import Tick
 from desktop_oms.domain.money import to_decimal
 
 

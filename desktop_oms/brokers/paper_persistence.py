@@ -15,7 +15,6 @@ import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from desktop_oms.brokers.base import BrokerUpdate
 from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerUnavailable
 from desktop_oms.brokers.paper_state import (
     JOURNAL_FORMAT,
@@ -24,6 +23,7 @@ from desktop_oms.brokers.paper_state import (
     PaperStateError,
     price_key,
 )
+from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import TradeReport
 
 # Split out of paper: log under its name, as before.

@@ -13,7 +13,6 @@ import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
-from desktop_oms.brokers.base import BrokerUpdate
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
 from desktop_oms.brokers.paper_rules import (
     MAX_MODIFICATIONS,
@@ -23,10 +22,11 @@ from desktop_oms.brokers.paper_rules import (
     check_terms,
     label,
     modified_terms,
-    order_margin,
 )
 from desktop_oms.brokers.paper_state import PaperOrder
+from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Order, OrderStatus, OrderType
+from desktop_oms.domain.margin import order_margin
 from desktop_oms.domain.money import to_decimal
 
 

@@ -3,12 +3,8 @@
 Failures raise BrokerRejected with a message in the broker's voice, so the trader sees
 the same kind of reason the real exchange/RMS would give.
 
-Margin model (simplified, documented rather than exact):
-- equity (NSE/BSE): CNC, MTF, NRML block the full order value; MIS blocks value / 5;
-- derivatives (NFO/BFO/MCX/CDS/BCD): NRML and MIS block 15% of the value (roughly SPAN +
-  exposure; brokers no longer give intraday leverage on F&O);
-- the part of an order that reduces an existing position of the same product needs no
-  margin (exits and the kill switch's flattening are never refused for funds).
+Margins follow the documented model in domain/margin.py (the OMS's `margin` check uses
+the same one, so it refuses exactly what the paper broker would).
 """
 
 from __future__ import annotations
@@ -21,40 +17,18 @@ from decimal import Decimal
 from desktop_oms.brokers.errors import BrokerRejected
 from desktop_oms.brokers.paper_state import PaperState
 from desktop_oms.domain import Instrument, Order, OrderSide, OrderType, Product, Validity, Variety
+from desktop_oms.domain.margin import (
+    DERIVATIVE_EXCHANGES,
+    margin_rate,
+    order_margin,
+)
 
-DERIVATIVE_EXCHANGES = frozenset({"NFO", "BFO", "MCX", "CDS", "BCD"})
-EQUITY_MIS_RATE = Decimal("0.2")
-DERIVATIVE_RATE = Decimal("0.15")
 MAX_TAG_LENGTH = 20
 MAX_MODIFICATIONS = 25
 
 
 def label(exchange: str, symbol: str) -> str:
     return f"{exchange}:{symbol}"
-
-
-def margin_rate(instrument: Instrument | None, product: Product) -> Decimal:
-    if instrument is not None and instrument.exchange in DERIVATIVE_EXCHANGES:
-        return DERIVATIVE_RATE
-    return EQUITY_MIS_RATE if product is Product.MIS else Decimal(1)
-
-
-def reducible_quantity(side: OrderSide, position_quantity: int) -> int:
-    """How much of an order on `side` closes an existing position instead of adding."""
-    return max(0, -position_quantity) if side is OrderSide.BUY else max(0, position_quantity)
-
-
-def order_margin(
-    instrument: Instrument | None,
-    product: Product,
-    side: OrderSide,
-    quantity: int,
-    price: Decimal,
-    position_quantity: int,
-) -> Decimal:
-    exposure = max(0, quantity - reducible_quantity(side, position_quantity))
-    multiplier = instrument.multiplier if instrument is not None else Decimal(1)
-    return exposure * price * multiplier * margin_rate(instrument, product)
 
 
 def money(value: Decimal) -> str:

@@ -14,6 +14,7 @@ from desktop_oms.domain.enums import (
 )
 from desktop_oms.domain.ids import ClientOrderIdGenerator, is_valid_client_order_id
 from desktop_oms.domain.instrument import Instrument
+from desktop_oms.domain.market import Funds, Tick
 from desktop_oms.domain.orders import Fill, Order, OrderRequest, OrderResult, order_shape_problem
 from desktop_oms.domain.positions import (
     FillOutcome,
@@ -26,6 +27,8 @@ from desktop_oms.domain.reports import OrderReport, PositionReport, TradeReport
 from desktop_oms.domain.state_machine import TRANSITIONS, InvalidTransition, can_transition
 
 __all__ = [
+    "Funds",
+    "Tick",
     "ACTIVE_STATUSES",
     "CANCELLABLE_STATUSES",
     "MODIFIABLE_STATUSES",

@@ -36,6 +36,11 @@ IST_OFFSET = timedelta(hours=5, minutes=30)
 IST = timezone(IST_OFFSET, "IST")
 
 
+def utcnow() -> datetime:
+    """Now, as an aware datetime in UTC (what the journal stores)."""
+    return datetime.now(UTC)
+
+
 def now_ist() -> datetime:
     """Now, as an aware datetime in IST."""
     return datetime.now(UTC).astimezone(IST)

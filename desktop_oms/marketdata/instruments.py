@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from desktop_oms.domain import Instrument
-from desktop_oms.resources import resource_path
+from desktop_oms.infra.resources import resource_path
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from desktop_oms.brokers.base import Tick
+from desktop_oms.domain.market import Tick
 
 
 class QuoteCache:

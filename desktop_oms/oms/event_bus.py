@@ -13,7 +13,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from desktop_oms.domain.events import Event
+from desktop_oms.domain.events import BackgroundTaskFailed, Event
+from desktop_oms.infra.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +82,9 @@ class EventBus:
                             self.on_handler_error(handler, event, exc)
                         except Exception:  # noqa: BLE001
                             log.exception("on_handler_error failed")
+
+    def task_failed(self, task: str, exc: BaseException) -> None:
+        """A background task failed (a `TaskGroup`'s `on_failure`): publish it to be shown."""
+        self.publish(
+            BackgroundTaskFailed(task=task, error=f"{type(exc).__name__}: {exc}", at=utcnow())
+        )

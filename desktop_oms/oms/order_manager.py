@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
-from desktop_oms.brokers.base import Broker, BrokerUpdate
 from desktop_oms.brokers.errors import (
     BrokerError,
     BrokerOutcomeUnknown,
@@ -23,6 +22,7 @@ from desktop_oms.brokers.errors import (
     OrderNotFoundAtBroker,
     SessionExpired,
 )
+from desktop_oms.brokers.port import Broker, BrokerUpdate
 from desktop_oms.domain import (
     CANCELLABLE_STATUSES,
     MODIFIABLE_STATUSES,
@@ -42,6 +42,7 @@ from desktop_oms.domain.events import (
 )
 from desktop_oms.domain.ids import new_install_prefix
 from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms.errors import (
     OrderNotCancellable,
     OrderNotFound,
@@ -56,7 +57,6 @@ from desktop_oms.oms.order_checks import check_modification, instrument_problem,
 from desktop_oms.oms.order_sync import OrderSync
 from desktop_oms.oms.position_manager import PositionManager
 from desktop_oms.storage import Database, DatabaseError, explain_storage_error
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

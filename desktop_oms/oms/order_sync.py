@@ -9,17 +9,17 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Order, OrderReport, OrderStatus, TradeReport
 from desktop_oms.domain.events import OrderModified, OrderStatusChanged
+from desktop_oms.infra.clock import utcnow
+from desktop_oms.infra.tasks import TaskGroup
 from desktop_oms.oms.order_sync_fills import FillApplyingMixin
 from desktop_oms.oms.order_sync_groups import TRADE_KEY_DAYS, GroupCommitMixin  # noqa: F401 - TRADE_KEY_DAYS: its old home
 from desktop_oms.oms.order_sync_reconcile import ReconcilingMixin
 from desktop_oms.oms.reconciliation import ReconciliationResult
 from desktop_oms.oms.report_terms import TermsGuard
 from desktop_oms.oms.reports import fill_gap, order_after_report
-from desktop_oms.oms.supervisor import TaskGroup
-from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
     from desktop_oms.oms.order_manager import OrderManager
@@ -63,7 +63,7 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
         self._processed = 0
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
-        self._tasks = TaskGroup(om.events)
+        self._tasks = TaskGroup(om.events.task_failed)
         self._listening = False
         self.last_reconciliation: ReconciliationResult | None = None
 

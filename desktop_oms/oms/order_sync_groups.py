@@ -9,9 +9,9 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.brokers.port import BrokerUpdate
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage import explain_storage_error
-from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
     from desktop_oms.oms.order_sync import OrderSync

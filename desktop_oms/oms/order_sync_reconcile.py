@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from desktop_oms.domain.events import ReconciliationCompleted, ReconciliationMismatchFound
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms.reconciliation import ReconciliationResult, diff_positions, stable_mismatches
-from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
     from desktop_oms.oms.order_sync import OrderSync

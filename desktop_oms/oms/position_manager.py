@@ -25,10 +25,9 @@ from desktop_oms.domain.positions import (
     force_quantity,
     mark_to_market,
 )
-from desktop_oms.infra.clock import IST
+from desktop_oms.infra.clock import IST, utcnow
 from desktop_oms.oms.event_bus import EventBus
 from desktop_oms.storage import Database
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from datetime import date, datetime, timedelta
 
 from desktop_oms.domain import PositionAction
 from desktop_oms.domain.events import Alert, FillApplied
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.risk.checks.context import SYSTEM_SOURCES
 from desktop_oms.risk.clock import Clock, is_weekday, ist_now, to_ist, trading_day
 from desktop_oms.risk.limits import SESSION_CLOSE
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

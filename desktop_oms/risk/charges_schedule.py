@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from desktop_oms.domain.money import ZERO, to_decimal
-from desktop_oms.resources import resource_path
+from desktop_oms.infra.resources import resource_path
 
 SCHEDULE_FILE = "charges_schedule.toml"
 CRORE = Decimal("10000000")

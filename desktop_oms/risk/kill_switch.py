@@ -39,12 +39,12 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from desktop_oms.domain.events import KillSwitchProgress
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.risk.clock import Clock, ist_now, next_trading_day, trading_day
 from desktop_oms.risk.kill_switch_result import KillSwitchResult, _Progress
 from desktop_oms.risk.kill_switch_sequence import PROTECTIVE_SOURCES as PROTECTIVE_SOURCES
 from desktop_oms.risk.kill_switch_sequence import KillSwitchSequenceMixin
 from desktop_oms.risk.kill_switch_verify import KillSwitchVerifyMixin
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

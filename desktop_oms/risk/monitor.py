@@ -28,13 +28,13 @@ from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.domain.events import Alert, FillApplied, PositionChanged, PricesMarked
 from desktop_oms.domain.money import ZERO
 from desktop_oms.domain.positions import unrealized_pnl
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms.errors import OrderNotCancellable
 from desktop_oms.risk.checks import fmt
 from desktop_oms.risk.clock import Clock, is_weekday, ist_now, to_ist, trading_day
 from desktop_oms.risk.events import PositionRisk, RiskSnapshot, RiskUpdated
 from desktop_oms.risk.limits import SESSION_CLOSE, LossLimitAction, RiskLimits
 from desktop_oms.risk.pnl import DayPnlLedger
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

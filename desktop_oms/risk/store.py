@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from desktop_oms.domain import OrderSide, Product
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.risk_tables import achievements, bracket_links, risk_events
 from desktop_oms.storage.tables import orders
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from desktop_oms.domain import Order, OrderRequest, OrderStatus
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms.errors import OrderRejected
 from desktop_oms.risk.checks import CHECK_NAMES, DuplicateTracker, OrderContext, OrderRateWindow
 from desktop_oms.risk.checks.context import SYSTEM_SOURCES
@@ -53,7 +54,6 @@ from desktop_oms.risk.checks.static import (
     check_risk_reward,
 )
 from desktop_oms.risk.limits import RiskLimits
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

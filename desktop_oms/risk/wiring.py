@@ -28,6 +28,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.risk.achievements import Achievements
 from desktop_oms.risk.brackets import BracketManager
 from desktop_oms.risk.charges import ChargesCalculator
@@ -38,7 +39,6 @@ from desktop_oms.risk.monitor import RealTimeRiskMonitor
 from desktop_oms.risk.pnl import DayPnlLedger
 from desktop_oms.risk.store import RiskStore
 from desktop_oms.risk.validator import PreTradeValidator
-from desktop_oms.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 
-from desktop_oms.file_sync import DurabilityError, FileSyncer
+from desktop_oms.infra.files import DurabilityError, FileSyncer
 from desktop_oms.storage.alerts import AlertLog
 from desktop_oms.storage.journal import OrderJournal
 from desktop_oms.storage.position_store import PositionStore
@@ -400,8 +400,8 @@ class Database:
     def set_state(self, key: str, value: str) -> None:
         from sqlalchemy.dialects.sqlite import insert
 
+        from desktop_oms.infra.clock import utcnow
         from desktop_oms.storage.tables import app_state
-        from desktop_oms.storage.types import utcnow
 
         stmt = insert(app_state).values(key=key, value=value, updated_at=utcnow())
         stmt = stmt.on_conflict_do_update(

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from desktop_oms.domain import ACTIVE_STATUSES, Fill, Order, OrderStatus, Position
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.driver import DriverStatement
 from desktop_oms.storage.journal_rows import (
     _EVENT_COLUMNS,
@@ -36,7 +37,6 @@ from desktop_oms.storage.journal_rows import (
 )
 from desktop_oms.storage.position_store import POSITION_COLUMNS, position_row, upsert_statement
 from desktop_oms.storage.tables import order_events, orders, trades
-from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
     from desktop_oms.storage.database import Database

@@ -27,8 +27,8 @@ from desktop_oms.domain import (
     Validity,
     Variety,
 )
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.tables import order_events, orders, trades
-from desktop_oms.storage.types import utcnow
 
 
 @dataclass(frozen=True, slots=True)

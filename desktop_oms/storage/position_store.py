@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.sqlite import insert
 
 from desktop_oms.domain import Position, Product
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.tables import pnl_snapshots, positions, reconciliation_log
-from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
     from desktop_oms.storage.database import Database

@@ -76,5 +76,3 @@ class UTCDateTime(TypeDecorator):
         return datetime.fromisoformat(value)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -25,7 +25,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from desktop_oms.file_sync import FileSyncer
+from desktop_oms.infra.files import FileSyncer
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select
 
 from desktop_oms.domain import Instrument
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.tables import instruments_cache, notes, setups, watchlist_items, watchlists
-from desktop_oms.storage.types import utcnow
 
 if TYPE_CHECKING:
     from desktop_oms.storage.database import Database

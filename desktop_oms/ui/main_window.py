@@ -103,7 +103,7 @@ PNL_CHART_DELAY_MS = 100
 # shows its own failures and the window copies them to the alerts panel).
 _EVENT_ECHOES = {
     ("desktop_oms.oms.order_manager", "alert"),
-    ("desktop_oms.oms.supervisor", "report"),
+    ("desktop_oms.infra.tasks", "report"),
     ("desktop_oms.ui.ticket_submit", "_run"),
     ("desktop_oms.risk.monitor", "_alert"),  # logs and publishes the same Alert
 }

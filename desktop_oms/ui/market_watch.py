@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_oms.brokers.base import Tick
 from desktop_oms.domain import OrderSide
+from desktop_oms.domain.market import Tick
 from desktop_oms.ui.symbol_completer import SymbolCompleter
 from desktop_oms.ui.watchlist_model import WatchlistModel
 

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from desktop_oms.brokers.base import Tick
+from desktop_oms.domain.market import Tick
 from desktop_oms.ui import format as fmt
 from desktop_oms.ui.theme import BUY, SELL, TEXT_DIM, qcolor
 

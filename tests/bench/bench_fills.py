@@ -71,8 +71,8 @@ def _trades(n_fills: int):
 
 
 async def _one_run(directory: Path, n_fills: int) -> dict:
-    from desktop_oms.brokers.base import BrokerUpdate
     from desktop_oms.brokers.paper import PaperBroker
+    from desktop_oms.brokers.port import BrokerUpdate
     from desktop_oms.domain.events import Event
     from desktop_oms.marketdata.instruments import load_bundled_instruments
     from desktop_oms.storage import Database

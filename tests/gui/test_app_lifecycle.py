@@ -251,7 +251,7 @@ def test_a_burst_of_oms_events_costs_little_and_is_applied_in_few_batches(qtbot,
     from desktop_oms.domain import OrderStatus
     from desktop_oms.domain.events import OrderStatusChanged, PricesMarked
     from desktop_oms.domain.positions import flat_position
-    from desktop_oms.storage.types import utcnow
+    from desktop_oms.infra.clock import utcnow
 
     app = make_app()
     w = app.window

@@ -15,7 +15,7 @@ from desktop_oms.app import Application
 from desktop_oms.brokers.kite_stream import StreamState, StreamStatus
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.config import Settings
-from desktop_oms.storage.types import utcnow
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.ui.broker_status import BrokerStatus
 from desktop_oms.ui.status_bar import OmsStatusBar
 

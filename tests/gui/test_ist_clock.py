@@ -104,7 +104,7 @@ def test_formatters_models_and_panels_show_ist(far_zone, qtbot, make_order, make
 
 
 def test_log_records_are_ist_in_the_panel_and_the_log_file(far_zone, qtbot):
-    from desktop_oms.logging_setup import log_formatter
+    from desktop_oms.infra.logs import log_formatter
     from desktop_oms.ui.alerts_panel import AlertsPanel, QtLogHandler
 
     record = logging.LogRecord("desktop_oms.test", logging.WARNING, __file__, 1, "hi", (), None)

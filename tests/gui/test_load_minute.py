@@ -16,7 +16,7 @@ import pytest
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.domain.events import BackgroundTaskFailed
 from desktop_oms.domain.money import round_to_tick
-from desktop_oms.loop_watchdog import LoopWatchdog
+from desktop_oms.infra.watchdog import LoopWatchdog
 from desktop_oms.oms import OMSError, OrderRejected
 from desktop_oms.risk import RiskLimits
 

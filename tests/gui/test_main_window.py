@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product
-from desktop_oms.storage.types import utcnow
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.ui.kill_switch_button import KillSwitchState
 from desktop_oms.ui.pnl_chart import PnlChart
 

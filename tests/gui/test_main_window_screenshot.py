@@ -19,9 +19,9 @@ import pytest
 from PySide6.QtWidgets import QLabel
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms.errors import OrderRejected
 from desktop_oms.risk import RiskLimits
-from desktop_oms.storage.types import utcnow
 
 OUT = Path(os.environ.get("OMS_SCREENSHOT_DIR", "/tmp"))
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from desktop_oms.brokers.base import Tick
 from desktop_oms.domain import OrderSide
+from desktop_oms.domain.market import Tick
 from desktop_oms.marketdata.instruments import load_bundled_instruments
 from desktop_oms.storage import Database
 from desktop_oms.ui.market_watch import MarketWatch

@@ -246,7 +246,7 @@ def test_display_caches_are_kept_for_recent_rows_only(make_order, monkeypatch):
 def test_watchlist_runs_stay_within_200_cells():
     from datetime import UTC, datetime
 
-    from desktop_oms.brokers.base import Tick
+    from desktop_oms.domain.market import Tick
 
     keys = [("NSE", f"S{i:03d}") for i in range(100)]
     model = WatchlistModel(keys)

@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from desktop_oms import file_sync
 from desktop_oms.domain import OrderStatus
+from desktop_oms.infra import files as file_sync
 from desktop_oms.oms import StorageError
 from desktop_oms.storage import Database, DatabaseError
 from tests.helpers import limit, until

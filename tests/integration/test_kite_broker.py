@@ -10,9 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from desktop_oms.brokers.base import Broker, Funds
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
+from desktop_oms.brokers.port import Broker
 from desktop_oms.domain import Instrument, OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.domain.market import Funds
 
 try:
     from kite_server import KiteTestServer

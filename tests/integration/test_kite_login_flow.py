@@ -16,7 +16,8 @@ from desktop_oms.brokers.kite_login import (
     login_url,
 )
 from desktop_oms.brokers.kite_mapping import IST
-from desktop_oms.credentials import CredentialStore, install_redaction
+from desktop_oms.credentials import CredentialStore
+from desktop_oms.infra.redaction import install_redaction
 
 try:
     from kite_server import KiteTestServer

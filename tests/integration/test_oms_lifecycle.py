@@ -189,7 +189,7 @@ async def test_bad_inputs_are_refused_and_write_nothing(paper_oms):
 
 
 async def test_replayed_trades_are_applied_once(paper_oms):
-    from desktop_oms.brokers.base import BrokerUpdate
+    from desktop_oms.brokers.port import BrokerUpdate
 
     h = paper_oms
     await h.om.place_order(limit(qty=10, price="2450"))

@@ -8,10 +8,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from desktop_oms.domain import Position, Product
+from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms import PositionManager
 from desktop_oms.oms.position_manager import day_start
 from desktop_oms.storage import Database
-from desktop_oms.storage.types import utcnow
 
 D = Decimal
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal as D
 
-from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.oms import report_terms
 from tests.helpers import limit
 

@@ -14,10 +14,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from desktop_oms.brokers.base import BrokerUpdate
+from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import OrderSide, OrderStatus
 from desktop_oms.domain.events import FillApplied, OrderStatusChanged, PositionChanged
-from desktop_oms.storage.types import _utc_text, utc_text, utcnow
+from desktop_oms.infra.clock import utcnow
+from desktop_oms.storage.types import _utc_text, utc_text
 from tests.helpers import limit
 
 # ----------------------------------------------------------------------------- helpers

@@ -26,8 +26,8 @@ from desktop_oms.brokers.kite_login import LoginError, RedirectCatcher, generate
 from desktop_oms.config import Settings
 from desktop_oms.credentials import CredentialStore
 from desktop_oms.exports import IST
-from desktop_oms.logging_setup import setup_logging
-from desktop_oms.storage.types import utcnow
+from desktop_oms.infra.clock import utcnow
+from desktop_oms.infra.logs import setup_logging
 from tests.helpers import MemoryKeyring, limit, until
 
 ROOT = Path(__file__).resolve().parents[2]

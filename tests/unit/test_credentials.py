@@ -12,10 +12,9 @@ from keyring.backends import fail, null
 from keyring.errors import KeyringLocked
 
 from desktop_oms.brokers.kite_mapping import IST
-from desktop_oms.credentials import (
-    CredentialStore,
+from desktop_oms.credentials import CredentialStore, StoredToken
+from desktop_oms.infra.redaction import (
     SecretRedactingFilter,
-    StoredToken,
     install_redaction,
     redact,
     register_secret,

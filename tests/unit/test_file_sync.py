@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from desktop_oms import file_sync
-from desktop_oms.file_sync import DurabilityError, FileSyncer
-from desktop_oms.loop_watchdog import LoopWatchdog
+from desktop_oms.infra import files as file_sync
+from desktop_oms.infra.files import DurabilityError, FileSyncer
+from desktop_oms.infra.watchdog import LoopWatchdog
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ async def test_the_watchdog_names_what_held_the_loop(caplog):
         def hold_the_loop():
             time.sleep(0.2)
 
-        with caplog.at_level(logging.WARNING, logger="desktop_oms.loop_watchdog"):
+        with caplog.at_level(logging.WARNING, logger="desktop_oms.infra.watchdog"):
             hold_the_loop()
             for _ in range(20):
                 await asyncio.sleep(0.01)

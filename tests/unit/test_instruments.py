@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from desktop_oms.infra.resources import resource_path
 from desktop_oms.marketdata.instruments import (
     COLUMNS,
     InstrumentStore,
@@ -17,7 +18,6 @@ from desktop_oms.marketdata.instruments import (
     load_instruments_csv,
     read_instruments_csv,
 )
-from desktop_oms.resources import resource_path
 
 HEADER = ",".join(COLUMNS)
 GOOD = f"""{HEADER}

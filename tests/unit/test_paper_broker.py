@@ -930,7 +930,7 @@ async def test_an_accepted_order_is_on_disk_before_place_order_returns(tmp_path,
     path = tmp_path / "state.jsonl"
     broker = make(state_path=path)
     synced = []
-    from desktop_oms import file_sync
+    from desktop_oms.infra import files as file_sync
 
     real_fsync = file_sync._sync
 

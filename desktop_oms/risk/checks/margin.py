@@ -18,7 +18,7 @@ MarginEstimator = Callable[[str, str, Product, OrderSide, int, Decimal, int], ob
 
 
 def paper_margin_estimator(instruments) -> MarginEstimator:
-    from desktop_oms.brokers.paper_rules import order_margin
+    from desktop_oms.domain.margin import order_margin
 
     def estimate(exchange, symbol, product, side, quantity, price, position_quantity):
         instrument = instruments.get(exchange, symbol) if instruments is not None else None

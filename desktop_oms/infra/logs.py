@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from desktop_oms.infra.clock import IST
+from desktop_oms.infra.redaction import install_redaction
 
 _FORMAT = "%(asctime)s IST %(levelname)s %(name)s: %(message)s"
 
@@ -54,9 +55,4 @@ def setup_logging(log_dir: Path | None, level: str = "INFO") -> None:
             handler.setFormatter(formatter)
             handler._oms = "file"
             root.addHandler(handler)
-    try:
-        from desktop_oms.credentials import install_redaction
-
-        install_redaction(root)
-    except ImportError:  # pragma: no cover - credentials module arrives with the Kite adapter
-        pass
+    install_redaction(root)

@@ -1,4 +1,9 @@
-"""Background tasks that log and surface their errors instead of dying silently."""
+"""Background tasks that log and surface their errors instead of dying silently.
+
+A `TaskGroup` owns named long-running tasks (spawned or periodic); an error in one is
+logged and handed to `on_failure(name, exc)` (the OMS publishes it as an event), and the
+periodic ones go on. `stop()` cancels and awaits them all.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from desktop_oms.domain.events import BackgroundTaskFailed
-from desktop_oms.oms.event_bus import EventBus
-from desktop_oms.storage.types import utcnow
-
 log = logging.getLogger(__name__)
 
 
 class TaskGroup:
     """Owns named long-running tasks; `stop()` cancels and awaits them all."""
 
-    def __init__(self, events: EventBus) -> None:
-        self._events = events
+    def __init__(self, on_failure: Callable[[str, BaseException], None] | None = None) -> None:
+        self._on_failure = on_failure
         self._tasks: dict[str, asyncio.Task] = {}
 
     def spawn(self, name: str, coro: Awaitable) -> asyncio.Task:
@@ -61,9 +62,8 @@ class TaskGroup:
 
     def report(self, name: str, exc: BaseException) -> None:
         log.error("background task %s failed: %s", name, exc, exc_info=exc)
-        self._events.publish(
-            BackgroundTaskFailed(task=name, error=f"{type(exc).__name__}: {exc}", at=utcnow())
-        )
+        if self._on_failure is not None:
+            self._on_failure(name, exc)
 
     def _done(self, task: asyncio.Task) -> None:
         if task.cancelled():

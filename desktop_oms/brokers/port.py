@@ -9,8 +9,7 @@ as a fallback.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -23,6 +22,7 @@ from desktop_oms.domain import (
     TradeReport,
     Variety,
 )
+from desktop_oms.domain.market import Funds, Tick
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,30 +31,6 @@ class BrokerUpdate:
 
     orders: tuple[OrderReport, ...] = ()
     trades: tuple[TradeReport, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    exchange: str
-    symbol: str
-    last_price: Decimal
-    timestamp: datetime
-    volume: int | None = None
-    bid: Decimal | None = None
-    ask: Decimal | None = None
-    bid_quantity: int | None = None
-    ask_quantity: int | None = None
-    open: Decimal | None = None
-    high: Decimal | None = None
-    low: Decimal | None = None
-    close: Decimal | None = None  # previous close, for change %
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Funds:
-    available: Decimal
-    used: Decimal = Decimal("0")
 
 
 UpdateListener = Callable[[BrokerUpdate], None]

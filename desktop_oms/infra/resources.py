@@ -11,8 +11,9 @@ def resources_dir() -> Path:
     candidates = []
     if frozen:
         candidates.append(Path(frozen) / "resources")
-    here = Path(__file__).resolve().parent
-    candidates += [here.parent / "resources", here / "_resources"]
+    package = Path(__file__).resolve().parent.parent  # desktop_oms/
+    # the source tree (resources/ beside the package), or a wheel (desktop_oms/_resources)
+    candidates += [package.parent / "resources", package / "_resources"]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
