@@ -148,13 +148,13 @@ class Application:
     @property
     def credentials(self):
         if self._credentials is None:
-            from desktop_oms.credentials import CredentialStore
+            from desktop_oms.brokers.kite.credentials import CredentialStore
 
             self._credentials = CredentialStore()
         return self._credentials
 
     async def _open_kite(self) -> None:
-        from desktop_oms.brokers.kite_factory import open_kite_broker
+        from desktop_oms.brokers.kite.factory import open_kite_broker
         from desktop_oms.marketdata.instruments import InstrumentStore
 
         s = self.settings

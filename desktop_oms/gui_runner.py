@@ -107,8 +107,8 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
         if settings.broker == "kite":
             # Kite only: the client, the keyring and the login dialog (~0.1 s of imports
             # and keyring probing the paper broker never needs).
-            from desktop_oms.brokers.kite_factory import KiteLoginRequired
-            from desktop_oms.credentials import CredentialStore
+            from desktop_oms.brokers.kite.credentials import CredentialStore
+            from desktop_oms.brokers.kite.factory import KiteLoginRequired
             from desktop_oms.ui.login_dialog import make_login
 
             credentials = CredentialStore()

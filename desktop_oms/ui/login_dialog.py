@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_oms.brokers.kite_factory import KiteLogin
-from desktop_oms.brokers.kite_login import (
+from desktop_oms.brokers.kite.factory import KiteLogin
+from desktop_oms.brokers.kite.login import (
     LoginError,
     RedirectCatcher,
     generate_session,

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from desktop_oms.app import Application
-from desktop_oms.brokers.kite_stream import StreamState, StreamStatus
+from desktop_oms.brokers.kite.stream.stream import StreamState, StreamStatus
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.config import Settings
 from desktop_oms.infra.clock import utcnow

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from desktop_oms.app import Application
-from desktop_oms.brokers.kite_factory import KiteLogin, KiteLoginRequired
+from desktop_oms.brokers.kite.credentials import CredentialStore
+from desktop_oms.brokers.kite.factory import KiteLogin, KiteLoginRequired
 from desktop_oms.config import Settings
-from desktop_oms.credentials import CredentialStore
 from desktop_oms.domain import OrderStatus
 from tests.helpers import MemoryKeyring, limit, until
 from tests.kite_server import KiteTestServer

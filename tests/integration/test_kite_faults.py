@@ -15,7 +15,7 @@ from desktop_oms.brokers.errors import (
     BrokerUnavailable,
     SessionExpired,
 )
-from desktop_oms.brokers.kite_mapping import BrokerDataError, StaticIpRejected
+from desktop_oms.brokers.kite.mapping import BrokerDataError, StaticIpRejected
 from desktop_oms.domain import OrderStatus
 
 try:

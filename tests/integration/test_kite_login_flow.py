@@ -9,14 +9,14 @@ from datetime import datetime
 
 import pytest
 
-from desktop_oms.brokers.kite_login import (
+from desktop_oms.brokers.kite.credentials import CredentialStore
+from desktop_oms.brokers.kite.login import (
     LoginError,
     RedirectCatcher,
     generate_session,
     login_url,
 )
-from desktop_oms.brokers.kite_mapping import IST
-from desktop_oms.credentials import CredentialStore
+from desktop_oms.brokers.kite.mapping import IST
 from desktop_oms.infra.redaction import install_redaction
 
 try:

@@ -22,7 +22,7 @@ import pytest
 from kiteconnect import exceptions as kex
 
 from desktop_oms.brokers.errors import BrokerRateLimited, BrokerRejected
-from desktop_oms.brokers.kite_failures import Failure, classify_failure
+from desktop_oms.brokers.kite.failures import Failure, classify_failure
 from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
 from desktop_oms.oms import OrderRejected
 from tests.helpers import limit, until

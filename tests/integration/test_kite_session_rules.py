@@ -16,9 +16,10 @@ from decimal import Decimal
 
 import pytest
 
-from desktop_oms.brokers import kite_stream, kite_stream_connection
 from desktop_oms.brokers.errors import BrokerRejected
-from desktop_oms.brokers.kite_stream import StreamState
+from desktop_oms.brokers.kite.stream import connection as kite_stream_connection
+from desktop_oms.brokers.kite.stream import stream as kite_stream
+from desktop_oms.brokers.kite.stream.stream import StreamState
 from desktop_oms.domain import (
     OrderRequest,
     OrderSide,

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from desktop_oms.brokers.errors import SessionExpired
-from desktop_oms.brokers.kite_mapping import IST
-from desktop_oms.brokers.kite_stream import KiteStream, StreamState
+from desktop_oms.brokers.kite.mapping import IST
+from desktop_oms.brokers.kite.stream.stream import KiteStream, StreamState
 from desktop_oms.domain import OrderStatus
 
 try:

@@ -104,7 +104,7 @@ def kite_settings(tmp_path: Path, server: KiteTestServer, **kw):
 
 
 def kite_credentials(server: KiteTestServer, *, token: bool = True):
-    from desktop_oms.credentials import CredentialStore
+    from desktop_oms.brokers.kite.credentials import CredentialStore
     from tests.helpers import MemoryKeyring
 
     store = CredentialStore(backend=MemoryKeyring())

@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime
 from decimal import Decimal
 
-from desktop_oms.brokers.kite import KiteBroker
+from desktop_oms.brokers.kite.broker import KiteBroker
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from tests.kite_server.server import KiteTestServer
 

@@ -221,7 +221,7 @@ class Worker:
             if missing:
                 inner.set_last_prices(missing)
         else:
-            from desktop_oms.brokers.kite import KiteBroker
+            from desktop_oms.brokers.kite.broker import KiteBroker
 
             kite = args["kite"]
             inner = KiteBroker(
@@ -405,7 +405,7 @@ def zygote() -> int:
     import kiteconnect  # noqa: F401 - imported once, before any fork (KiteBroker imports it lazily)
     import websockets.asyncio.client  # noqa: F401
 
-    import desktop_oms.brokers.kite  # noqa: F401
+    import desktop_oms.brokers.kite.broker  # noqa: F401
     import desktop_oms.storage.database as database
 
     _INSTRUMENTS = load_bundled_instruments()

@@ -30,7 +30,7 @@ def say(*parts) -> None:
 
 
 async def disk_full(data_dir: Path, kite: dict) -> int:
-    from desktop_oms.brokers.kite import KiteBroker
+    from desktop_oms.brokers.kite.broker import KiteBroker
     from desktop_oms.domain import OrderStatus
     from desktop_oms.domain.events import BackgroundTaskFailed
     from desktop_oms.marketdata.instruments import load_bundled_instruments

@@ -22,9 +22,9 @@ import pytest
 
 from desktop_oms import cli
 from desktop_oms.app import Application
-from desktop_oms.brokers.kite_login import LoginError, RedirectCatcher, generate_session
+from desktop_oms.brokers.kite.credentials import CredentialStore
+from desktop_oms.brokers.kite.login import LoginError, RedirectCatcher, generate_session
 from desktop_oms.config import Settings
-from desktop_oms.credentials import CredentialStore
 from desktop_oms.exports import IST
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.logs import setup_logging

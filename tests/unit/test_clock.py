@@ -52,7 +52,9 @@ def test_the_clock_module_is_ist_whatever_the_zone(far_zone):
 
 def test_every_ist_name_is_the_one_clock():
     """The old IST constants are importable where they were, and are the same object."""
-    from desktop_oms.brokers import kite_mapping, kite_parse, paper
+    from desktop_oms.brokers import paper
+    from desktop_oms.brokers.kite import mapping as kite_mapping
+    from desktop_oms.brokers.kite.parsing import values as kite_parse
     from desktop_oms.exports import IST as exports_ist
     from desktop_oms.infra.clock import IST
     from desktop_oms.oms import position_manager

@@ -11,8 +11,8 @@ import pytest
 from keyring.backends import fail, null
 from keyring.errors import KeyringLocked
 
-from desktop_oms.brokers.kite_mapping import IST
-from desktop_oms.credentials import CredentialStore, StoredToken
+from desktop_oms.brokers.kite.credentials import CredentialStore, StoredToken
+from desktop_oms.brokers.kite.mapping import IST
 from desktop_oms.infra.redaction import (
     SecretRedactingFilter,
     install_redaction,
@@ -92,7 +92,7 @@ def test_unreadable_stored_token_is_discarded(backend):
 
 @pytest.mark.parametrize("no_backend", [fail.Keyring(), null.Keyring()])
 def test_without_a_keyring_values_live_in_memory_with_a_warning(no_backend, caplog):
-    caplog.set_level(logging.WARNING, logger="desktop_oms.credentials")
+    caplog.set_level(logging.WARNING, logger="desktop_oms.brokers.kite.credentials")
     store = CredentialStore(backend=no_backend)
     assert not store.persistent
     assert "memory" in store.warning and "session" in store.warning

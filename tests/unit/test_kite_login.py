@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from desktop_oms.brokers.kite_login import (
+from desktop_oms.brokers.kite.login import (
     LoginError,
     LoginTimeout,
     RedirectCatcher,
@@ -17,7 +17,7 @@ from desktop_oms.brokers.kite_login import (
     parse_redirect_url,
     token_expiry,
 )
-from desktop_oms.brokers.kite_mapping import IST
+from desktop_oms.brokers.kite.mapping import IST
 
 
 def test_login_url():

@@ -24,7 +24,7 @@ from desktop_oms.brokers.errors import (
     OrderNotFoundAtBroker,
     SessionExpired,
 )
-from desktop_oms.brokers.kite_mapping import (
+from desktop_oms.brokers.kite.mapping import (
     IST,
     KITE_STATUS_MAP,
     BrokerDataError,
@@ -45,7 +45,11 @@ from desktop_oms.brokers.kite_mapping import (
     to_broker_error,
     trade_report_from_kite,
 )
-from desktop_oms.brokers.kite_stream import is_nse_market_hours, parse_binary, tick_from_packet
+from desktop_oms.brokers.kite.stream.stream import (
+    is_nse_market_hours,
+    parse_binary,
+    tick_from_packet,
+)
 from desktop_oms.domain import (
     Order,
     OrderSide,
@@ -180,7 +184,7 @@ def test_transient_states_of_stop_orders_stay_trigger_pending():
 
 
 def test_unknown_status_is_active_and_logged_once(caplog):
-    caplog.set_level(logging.WARNING, logger="desktop_oms.brokers.kite_mapping")
+    caplog.set_level(logging.WARNING, logger="desktop_oms.brokers.kite.mapping")
     assert map_kite_status("SOMETHING NEW 1") is OrderStatus.OPEN
     assert map_kite_status("SOMETHING NEW 1", filled_quantity=1) is OrderStatus.PARTIALLY_FILLED
     assert map_kite_status(None).is_active

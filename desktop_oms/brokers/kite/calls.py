@@ -14,12 +14,12 @@ import functools
 import logging
 from collections.abc import Callable
 
-from desktop_oms.brokers.kite_failures import Failure, classify_failure, to_broker_error
-from desktop_oms.brokers.kite_parse import BrokerDataError, UnsupportedKiteRow, iter_rows
+from desktop_oms.brokers.kite.failures import Failure, classify_failure, to_broker_error
+from desktop_oms.brokers.kite.parsing.values import BrokerDataError, UnsupportedKiteRow, iter_rows
 from desktop_oms.brokers.rate_limit import RateLimiter
 
 # Split out of kite: log under its name, as before.
-log = logging.getLogger("desktop_oms.brokers.kite")
+log = logging.getLogger("desktop_oms.brokers.kite.broker")
 
 _RETRYABLE_READ = frozenset(
     {

@@ -15,11 +15,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop_oms.brokers.kite_parse import IST
+from desktop_oms.brokers.kite.parsing.values import IST
 from desktop_oms.domain.market import Tick
 
 # Split out of kite_stream: log under its name, as before.
-log = logging.getLogger("desktop_oms.brokers.kite_stream")
+log = logging.getLogger("desktop_oms.brokers.kite.stream.stream")
 
 MODE_FULL = "full"
 MODE_QUOTE = "quote"

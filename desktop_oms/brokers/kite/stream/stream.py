@@ -48,21 +48,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from desktop_oms.brokers.kite_mapping import (
+from desktop_oms.brokers.kite.mapping import (
     IST,
     BrokerDataError,
     UnsupportedKiteRow,
     order_report_from_kite,
 )
-from desktop_oms.brokers.kite_stream_connection import (
-    KiteStreamConnectionMixin,
-    StreamState,
-    StreamStatus,
-    is_nse_market_hours,
-)
-from desktop_oms.brokers.kite_stream_connection import _SessionRejected as _SessionRejected
-from desktop_oms.brokers.kite_stream_connection import _WatchdogExpired as _WatchdogExpired
-from desktop_oms.brokers.kite_ticks import (
+from desktop_oms.brokers.kite.parsing.ticks import (
     _MODES,
     MODE_FULL,
     MODE_LTP,
@@ -70,6 +62,14 @@ from desktop_oms.brokers.kite_ticks import (
     parse_binary,
     tick_from_packet,
 )
+from desktop_oms.brokers.kite.stream.connection import (
+    KiteStreamConnectionMixin,
+    StreamState,
+    StreamStatus,
+    is_nse_market_hours,
+)
+from desktop_oms.brokers.kite.stream.connection import _SessionRejected as _SessionRejected
+from desktop_oms.brokers.kite.stream.connection import _WatchdogExpired as _WatchdogExpired
 from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain.market import Tick
 

@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from desktop_oms.brokers.errors import BrokerError
-from desktop_oms.brokers.kite_parse import BrokerDataError, instruments_day, iter_rows
-from desktop_oms.brokers.kite_reports import instrument_from_kite, tick_from_quote
-from desktop_oms.brokers.kite_ticks import MODE_QUOTE
+from desktop_oms.brokers.kite.parsing.reports import instrument_from_kite, tick_from_quote
+from desktop_oms.brokers.kite.parsing.ticks import MODE_QUOTE
+from desktop_oms.brokers.kite.parsing.values import BrokerDataError, instruments_day, iter_rows
 from desktop_oms.domain import Instrument
 from desktop_oms.domain.market import Tick
 
 # Split out of kite: log under its name, as before.
-log = logging.getLogger("desktop_oms.brokers.kite")
+log = logging.getLogger("desktop_oms.brokers.kite.broker")
 
 
 class KiteMarketDataMixin:

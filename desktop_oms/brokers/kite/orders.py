@@ -20,13 +20,13 @@ from desktop_oms.brokers.errors import (
     BrokerRejected,
     SessionExpired,
 )
-from desktop_oms.brokers.kite_failures import Classified, Failure, classify_failure, to_broker_error
-from desktop_oms.brokers.kite_mapping import order_params
-from desktop_oms.brokers.kite_parse import BrokerDataError, _id, has_tag, iter_rows
+from desktop_oms.brokers.kite.failures import Classified, Failure, classify_failure, to_broker_error
+from desktop_oms.brokers.kite.mapping import order_params
+from desktop_oms.brokers.kite.parsing.values import BrokerDataError, _id, has_tag, iter_rows
 from desktop_oms.domain import Order, OrderStatus, OrderType, Variety
 
 # Split out of kite: log under its name, as before.
-log = logging.getLogger("desktop_oms.brokers.kite")
+log = logging.getLogger("desktop_oms.brokers.kite.broker")
 
 _AMBIGUOUS_WRITE = frozenset({Failure.SERVER_ERROR, Failure.RESPONSE_LOST, Failure.MALFORMED})
 

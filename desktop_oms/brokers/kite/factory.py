@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from desktop_oms.brokers.errors import SessionExpired
-from desktop_oms.brokers.kite import KiteBroker
-from desktop_oms.credentials import CredentialStore, StoredToken
+from desktop_oms.brokers.kite.broker import KiteBroker
+from desktop_oms.brokers.kite.credentials import CredentialStore, StoredToken
 
 log = logging.getLogger(__name__)
 

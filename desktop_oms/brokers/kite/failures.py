@@ -22,7 +22,7 @@ from desktop_oms.brokers.errors import (
     OrderNotFoundAtBroker,
     SessionExpired,
 )
-from desktop_oms.brokers.kite_parse import BrokerDataError
+from desktop_oms.brokers.kite.parsing.values import BrokerDataError
 
 
 class StaticIpRejected(BrokerRejected):

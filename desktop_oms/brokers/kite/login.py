@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from desktop_oms.brokers.kite_mapping import IST, parse_timestamp
+from desktop_oms.brokers.kite.mapping import IST, parse_timestamp
 
 log = logging.getLogger(__name__)
 

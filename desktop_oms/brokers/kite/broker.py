@@ -38,15 +38,15 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from desktop_oms.brokers.errors import BrokerError, BrokerUnavailable, SessionExpired
-from desktop_oms.brokers.kite_account import KiteAccountMixin
-from desktop_oms.brokers.kite_calls import _RETRYABLE_READ as _RETRYABLE_READ
-from desktop_oms.brokers.kite_calls import _WRITES as _WRITES
-from desktop_oms.brokers.kite_calls import KiteCallsMixin
-from desktop_oms.brokers.kite_market_data import KiteMarketDataMixin
-from desktop_oms.brokers.kite_orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
-from desktop_oms.brokers.kite_orders import KiteOrdersMixin
-from desktop_oms.brokers.kite_parse import IST
-from desktop_oms.brokers.kite_stream import KiteStream, StreamStatus
+from desktop_oms.brokers.kite.account import KiteAccountMixin
+from desktop_oms.brokers.kite.calls import _RETRYABLE_READ as _RETRYABLE_READ
+from desktop_oms.brokers.kite.calls import _WRITES as _WRITES
+from desktop_oms.brokers.kite.calls import KiteCallsMixin
+from desktop_oms.brokers.kite.market_data import KiteMarketDataMixin
+from desktop_oms.brokers.kite.orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
+from desktop_oms.brokers.kite.orders import KiteOrdersMixin
+from desktop_oms.brokers.kite.parsing.values import IST
+from desktop_oms.brokers.kite.stream.stream import KiteStream, StreamStatus
 from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
 from desktop_oms.brokers.rate_limit import (
     RateLimiter,

@@ -22,10 +22,10 @@ from datetime import time as dtime
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from desktop_oms.brokers.kite_parse import IST
+from desktop_oms.brokers.kite.parsing.values import IST
 
 # Split out of kite_stream: log under its name, as before.
-log = logging.getLogger("desktop_oms.brokers.kite_stream")
+log = logging.getLogger("desktop_oms.brokers.kite.stream.stream")
 
 
 _MARKET_OPEN = dtime(9, 15)

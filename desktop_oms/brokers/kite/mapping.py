@@ -20,17 +20,25 @@ from __future__ import annotations
 from typing import Any
 
 from desktop_oms.brokers.errors import BrokerRejected
-from desktop_oms.brokers.kite_failures import SESSION_HELP as SESSION_HELP
-from desktop_oms.brokers.kite_failures import STATIC_IP_HELP as STATIC_IP_HELP
-from desktop_oms.brokers.kite_failures import Classified as Classified
-from desktop_oms.brokers.kite_failures import (
+from desktop_oms.brokers.kite.failures import SESSION_HELP as SESSION_HELP
+from desktop_oms.brokers.kite.failures import STATIC_IP_HELP as STATIC_IP_HELP
+from desktop_oms.brokers.kite.failures import Classified as Classified
+from desktop_oms.brokers.kite.failures import (
     Failure,
     StaticIpRejected,
     classify_failure,
     to_broker_error,
 )
-from desktop_oms.brokers.kite_failures import is_static_ip_message as is_static_ip_message
-from desktop_oms.brokers.kite_parse import (
+from desktop_oms.brokers.kite.failures import is_static_ip_message as is_static_ip_message
+from desktop_oms.brokers.kite.parsing.reports import (
+    instrument_from_kite,
+    order_report_from_kite,
+    parse_instruments_csv,
+    position_report_from_kite,
+    tick_from_quote,
+    trade_report_from_kite,
+)
+from desktop_oms.brokers.kite.parsing.values import (
     ACTIVE_KITE_STATUSES,
     IST,
     KITE_STATUS_MAP,
@@ -41,18 +49,10 @@ from desktop_oms.brokers.kite_parse import (
     map_kite_status,
     parse_timestamp,
 )
-from desktop_oms.brokers.kite_parse import _id as _id
-from desktop_oms.brokers.kite_parse import instruments_day as instruments_day
-from desktop_oms.brokers.kite_parse import iter_rows as iter_rows
-from desktop_oms.brokers.kite_parse import now_ist as now_ist
-from desktop_oms.brokers.kite_reports import (
-    instrument_from_kite,
-    order_report_from_kite,
-    parse_instruments_csv,
-    position_report_from_kite,
-    tick_from_quote,
-    trade_report_from_kite,
-)
+from desktop_oms.brokers.kite.parsing.values import _id as _id
+from desktop_oms.brokers.kite.parsing.values import instruments_day as instruments_day
+from desktop_oms.brokers.kite.parsing.values import iter_rows as iter_rows
+from desktop_oms.brokers.kite.parsing.values import now_ist as now_ist
 from desktop_oms.domain import Order, OrderType, Validity, Variety, is_valid_client_order_id
 
 __all__ = [

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from desktop_oms.brokers.kite_parse import (
+from desktop_oms.brokers.kite.parsing.values import (
     IST,
     BrokerDataError,
     _dec,

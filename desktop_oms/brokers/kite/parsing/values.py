@@ -19,7 +19,7 @@ from desktop_oms.domain import OrderStatus, OrderType, Variety
 from desktop_oms.infra.clock import IST
 
 # Split out of kite_mapping: log under its name, as before.
-log = logging.getLogger("desktop_oms.brokers.kite_mapping")
+log = logging.getLogger("desktop_oms.brokers.kite.mapping")
 
 
 class BrokerDataError(BrokerUnavailable):

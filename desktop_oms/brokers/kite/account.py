@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from desktop_oms.brokers.kite_parse import BrokerDataError, iter_rows
-from desktop_oms.brokers.kite_reports import (
+from desktop_oms.brokers.kite.parsing.reports import (
     order_report_from_kite,
     position_report_from_kite,
     trade_report_from_kite,
 )
+from desktop_oms.brokers.kite.parsing.values import BrokerDataError, iter_rows
 from desktop_oms.domain import Order, OrderReport, PositionReport, TradeReport
 from desktop_oms.domain.market import Funds
 
