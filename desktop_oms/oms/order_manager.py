@@ -43,6 +43,7 @@ from desktop_oms.domain.events import (
 from desktop_oms.domain.ids import new_install_prefix
 from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
 from desktop_oms.infra.clock import utcnow
+from desktop_oms.oms.checks import check_modification, instrument_problem, reducing_total
 from desktop_oms.oms.errors import (
     OrderNotCancellable,
     OrderNotFound,
@@ -53,9 +54,8 @@ from desktop_oms.oms.errors import (
 )
 from desktop_oms.oms.event_bus import EventBus
 from desktop_oms.oms.exits import ExitOutcome, PositionExit
-from desktop_oms.oms.order_checks import check_modification, instrument_problem, reducing_total
-from desktop_oms.oms.order_sync import OrderSync
 from desktop_oms.oms.position_manager import PositionManager
+from desktop_oms.oms.sync.order_sync import OrderSync
 from desktop_oms.storage import Database, DatabaseError, explain_storage_error
 
 log = logging.getLogger(__name__)

@@ -182,7 +182,7 @@ async def test_group_commit_writes_exactly_what_one_by_one_writes(tmp_path, monk
     the SQLAlchemy path writes (exact Decimal text, UTC timestamps, enum values)."""
     from desktop_oms.brokers.paper import PaperBroker
     from desktop_oms.marketdata.instruments import load_bundled_instruments
-    from desktop_oms.oms import order_sync
+    from desktop_oms.oms.sync import order_sync
     from tests.integration.conftest import Harness
 
     instruments = load_bundled_instruments()

@@ -5,7 +5,7 @@ cache is bounded and always agrees with the journal."""
 from __future__ import annotations
 
 from desktop_oms.domain import OrderStatus
-from desktop_oms.oms import order_sync
+from desktop_oms.oms.sync import order_sync
 from tests.helpers import limit
 
 

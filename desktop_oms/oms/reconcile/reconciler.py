@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from desktop_oms.domain.events import ReconciliationCompleted, ReconciliationMismatchFound
 from desktop_oms.infra.clock import utcnow
-from desktop_oms.oms.reconciliation import ReconciliationResult, diff_positions, stable_mismatches
+from desktop_oms.oms.reconcile.diff import ReconciliationResult, diff_positions, stable_mismatches
 
 if TYPE_CHECKING:
-    from desktop_oms.oms.order_sync import OrderSync
+    from desktop_oms.oms.sync.order_sync import OrderSync
 
 
 class ReconcilingMixin:

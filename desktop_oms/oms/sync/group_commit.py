@@ -14,9 +14,9 @@ from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage import explain_storage_error
 
 if TYPE_CHECKING:
-    from desktop_oms.oms.order_sync import OrderSync
+    from desktop_oms.oms.sync.order_sync import OrderSync
 
-log = logging.getLogger("desktop_oms.oms.order_sync")
+log = logging.getLogger("desktop_oms.oms.sync.order_sync")
 
 # Trade ids kept in memory for dedup: the days a broker can still report (Kite: today's).
 # An older duplicate is still refused by the trades table's unique key.

@@ -14,12 +14,12 @@ from desktop_oms.domain import Order, OrderReport, OrderStatus, TradeReport
 from desktop_oms.domain.events import OrderModified, OrderStatusChanged
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.tasks import TaskGroup
-from desktop_oms.oms.order_sync_fills import FillApplyingMixin
-from desktop_oms.oms.order_sync_groups import TRADE_KEY_DAYS, GroupCommitMixin  # noqa: F401 - TRADE_KEY_DAYS: its old home
-from desktop_oms.oms.order_sync_reconcile import ReconcilingMixin
-from desktop_oms.oms.reconciliation import ReconciliationResult
-from desktop_oms.oms.report_terms import TermsGuard
-from desktop_oms.oms.reports import fill_gap, order_after_report
+from desktop_oms.oms.reconcile.diff import ReconciliationResult
+from desktop_oms.oms.reconcile.reconciler import ReconcilingMixin
+from desktop_oms.oms.sync.fills import FillApplyingMixin
+from desktop_oms.oms.sync.group_commit import TRADE_KEY_DAYS, GroupCommitMixin  # noqa: F401 - TRADE_KEY_DAYS: its old home
+from desktop_oms.oms.sync.report_terms import TermsGuard
+from desktop_oms.oms.sync.reports import fill_gap, order_after_report
 
 if TYPE_CHECKING:
     from desktop_oms.oms.order_manager import OrderManager

@@ -12,11 +12,11 @@ from desktop_oms.domain import TradeReport
 from desktop_oms.domain.events import FillApplied
 from desktop_oms.domain.positions import apply_fill
 from desktop_oms.domain.records import evolve
-from desktop_oms.oms.reports import fill_from_trade, order_after_fill
+from desktop_oms.oms.sync.reports import fill_from_trade, order_after_fill
 from desktop_oms.storage import explain_storage_error
 
 if TYPE_CHECKING:
-    from desktop_oms.oms.order_sync import OrderSync
+    from desktop_oms.oms.sync.order_sync import OrderSync
 
 
 class FillApplyingMixin:
