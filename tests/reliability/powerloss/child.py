@@ -12,6 +12,8 @@ Runs crash_child's zygote (one forked worker per run, the OMS imported once) wit
   journal's flush thread skip its fdatasync (a writer that acknowledges what it never
   flushed); "sync_off" opens the journal with SQLite `synchronous=OFF` and no flush
   thread (a setting the product refuses: Database.open only takes FULL/EXTRA/NORMAL).
+- `checkpoint_interval`: the journal checkpoints this often (seconds) instead of every
+  CHECKPOINT_INTERVAL_S, so power cuts also land inside checkpoints and WAL restarts.
 - mode "modify_fill": the scripted case of issue 20 (a modify whose acknowledgement
   never reached the disk, then a fill). It writes the mark `modify-sent:<run>` on the
   simulated disk at the moment the OMS hands the modify to the broker (the journal's
@@ -151,6 +153,10 @@ class PowerLossWorker(crash_child.Worker):
                 return real(state_path=Path(exchange), **options)
 
             crash_child.PaperBroker = paper_broker
+        if args.get("checkpoint_interval"):
+            # Checkpoints (WAL folded into the database file, then the WAL restarted from
+            # its start) every few commits instead of every 5 s: more cuts land in one.
+            wal_sync.CHECKPOINT_INTERVAL_S = float(args["checkpoint_interval"])
         fault = args.get("fault")
         if fault == "skip_fsync":
             wal_sync.FileSyncer = UnflushedSyncer

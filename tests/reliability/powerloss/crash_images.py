@@ -377,6 +377,14 @@ class CrashImages:
                 raise ValueError(f"unknown image kind {kind!r}")
         return images
 
+    def written_files(self) -> set[str]:
+        """Lasting files written during the run (e.g. oms.db: a checkpoint ran)."""
+        return {
+            f.path
+            for f in self.files.values()
+            if not is_volatile(f.path) and any(op.op == WRITE for op in f.ops)
+        }
+
     def unflushed_files(self) -> set[str]:
         """Lasting files with writes not flushed at the cut (names when created)."""
         return {

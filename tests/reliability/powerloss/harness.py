@@ -225,6 +225,7 @@ class PowerLossSession:
         mode: str = "trade",
         rng: random.Random | None = None,
         duration: float | None = None,
+        checkpoint_interval: float | None = None,
     ) -> Cut:
         """Run a worker on the simulated disk until `plan` stops it, and cut the power.
 
@@ -250,6 +251,7 @@ class PowerLossSession:
             "power_cut_label": f"power-cut:{rel}",
             "request_label": f"request:{rel}",
             "fault": fault,
+            "checkpoint_interval": checkpoint_interval,
             "broker": "paper",
             "mode": mode,
             "duration": duration or self.duration,

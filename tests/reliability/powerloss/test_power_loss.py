@@ -166,6 +166,7 @@ def run_trials(
     kinds,
     chain: int = 1_000,
     durations=(1.0,),
+    checkpoints=(None, 0.1),
 ) -> dict:
     rng = random.Random(f"{seed}-powerloss")
     started = time.monotonic()
@@ -173,15 +174,23 @@ def run_trials(
     failures: list[str] = []
     by_kind: Counter[str] = Counter()
     in_flight: Counter[str] = Counter()
+    written: Counter[str] = Counter()
     kills = differ = 0
     for number in range(cuts):
         if number % chain == 0:
             baseline = first_start  # another laptop: a new journal, a new exchange
             session.exchange_path = session.workdir / f"exchange-{number}.jsonl"
         plan = plan_kill(rng, "paper")
-        cut = session.cut(plan, baseline, rng=rng, duration=rng.choice(durations))
+        cut = session.cut(
+            plan,
+            baseline,
+            rng=rng,
+            duration=rng.choice(durations),
+            checkpoint_interval=rng.choice(checkpoints),
+        )
         kills += cut.killed
         in_flight.update(cut.images.unflushed_files())
+        written.update(cut.images.written_files())
         images = cut.images.build(rng, kinds)
         flushed = cut.images.flushed().files
         differ += sum(image.files != flushed for image in images)
@@ -203,6 +212,7 @@ def run_trials(
         "seed": seed,
         "cuts": cuts,
         "killed": kills,
+        "cuts_writing": dict(written),
         "cuts_with_unflushed_writes_to": dict(in_flight),
         "images_recovered": recovered,
         "images_by_kind": dict(by_kind),
