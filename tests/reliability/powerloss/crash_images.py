@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .simdisk import (
+from tests.reliability.powerloss.simdisk import (
     CREATE,
     FDATASYNC,
     FSYNC,

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..crash_harness import (
+from tests.reliability.crash_harness import (
     CrashTestFailure,
     KillPlan,
     Zygote,
@@ -40,8 +40,8 @@ from ..crash_harness import (
     check_after_kill,
     truth_from_paper,
 )
-from .crash_images import CrashImages, Image, in_flight_cuts
-from .simdisk import MARK, MARK_NAME, read_log
+from tests.reliability.powerloss.crash_images import CrashImages, Image, in_flight_cuts
+from tests.reliability.powerloss.simdisk import MARK, MARK_NAME, read_log
 
 ROOT = Path(__file__).resolve().parents[3]
 CHILD = Path(__file__).resolve().parent / "child.py"

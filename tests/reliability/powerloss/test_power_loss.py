@@ -38,10 +38,9 @@ import pytest
 
 from desktop_oms.storage import Database
 from desktop_oms.storage.database import DatabaseError
-
-from ..crash_harness import CrashTestFailure, KillPlan, plan_kill, truth_from_paper
-from .crash_images import CrashImages
-from .harness import (
+from tests.reliability.crash_harness import CrashTestFailure, KillPlan, plan_kill, truth_from_paper
+from tests.reliability.powerloss.crash_images import CrashImages
+from tests.reliability.powerloss.harness import (
     KINDS,
     PowerLossSession,
     PowerZygote,
@@ -51,7 +50,15 @@ from .harness import (
     fuse_unavailable,
     journal_rows,
 )
-from .simdisk import CREATE, FDATASYNC, FSYNC, FSYNCDIR, RENAME, UNLINK, read_log
+from tests.reliability.powerloss.simdisk import (
+    CREATE,
+    FDATASYNC,
+    FSYNC,
+    FSYNCDIR,
+    RENAME,
+    UNLINK,
+    read_log,
+)
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="the simulated disk is a Linux FUSE file system"
