@@ -1,0 +1,41 @@
+"""Index options: rules, tradingsymbols, pricing, chains and freeze-quantity slicing.
+
+Entry points:
+- `FnoRules.bundled()` - the dated rules file (lot size, freeze quantity, strike step,
+  expiry days); `rules.for_underlying("NIFTY", day)` is the revision in force that day.
+- `option_symbol` / `future_symbol` / `parse_symbol` and `ExpiryCalendar` - Kite
+  tradingsymbols (weekly NIFTY26D0826400CE, monthly NIFTY26DEC26400CE, NIFTY26DECFUT).
+- `option_chain` / `paper_contracts` / `price_option_chain` - paper-mode chains and quotes.
+- `implied_vol` / `black76_greeks` / `analyse` - vectorised IV and Greeks of a whole chain.
+- `plan_slices` - split a quantity into orders each <= the freeze quantity, whole lots.
+
+Invariants: money crosses the boundary as Decimal (numerics inside are float64 arrays);
+quantities are units, whole lots; the only I/O is the rules loader reading its file; no Qt.
+Paper quotes are free of static arbitrage at bid/ask; LTPs within half a tick of the model.
+"""
+
+from .rules import FnoRules, FnoRulesError, RulesRevision, UnderlyingRules, UnknownUnderlying
+from .symbols import (
+    Expiry,
+    ExpiryCalendar,
+    ParsedSymbol,
+    SymbolError,
+    future_symbol,
+    option_symbol,
+    parse_symbol,
+)
+
+__all__ = [
+    "Expiry",
+    "ExpiryCalendar",
+    "FnoRules",
+    "FnoRulesError",
+    "ParsedSymbol",
+    "RulesRevision",
+    "SymbolError",
+    "UnderlyingRules",
+    "UnknownUnderlying",
+    "future_symbol",
+    "option_symbol",
+    "parse_symbol",
+]
