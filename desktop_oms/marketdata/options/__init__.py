@@ -15,6 +15,14 @@ Paper quotes are free of static arbitrage at bid/ask; LTPs within half a tick of
 """
 
 from .rules import FnoRules, FnoRulesError, RulesRevision, UnderlyingRules, UnknownUnderlying
+from .slicing import (
+    MAX_QUANTITY,
+    ORDER_SHAPE,
+    SlicePlan,
+    SliceRefused,
+    max_slice_quantity,
+    plan_slices,
+)
 from .symbols import (
     Expiry,
     ExpiryCalendar,
@@ -26,16 +34,22 @@ from .symbols import (
 )
 
 __all__ = [
+    "MAX_QUANTITY",
+    "ORDER_SHAPE",
     "Expiry",
     "ExpiryCalendar",
     "FnoRules",
     "FnoRulesError",
     "ParsedSymbol",
     "RulesRevision",
+    "SlicePlan",
+    "SliceRefused",
     "SymbolError",
     "UnderlyingRules",
     "UnknownUnderlying",
     "future_symbol",
+    "max_slice_quantity",
     "option_symbol",
     "parse_symbol",
+    "plan_slices",
 ]
