@@ -33,23 +33,71 @@ from .symbols import (
     parse_symbol,
 )
 
+# pricing needs numpy and scipy (a second or so to import on a busy machine): it loads on
+# first use of one of its names, so the order path can use rules and slicing without it.
+_PRICING = frozenset(
+    {
+        "ChainPrices",
+        "Greeks",
+        "ImpliedVols",
+        "IVStatus",
+        "OptionAnalytics",
+        "Quote",
+        "Smile",
+        "SpreadModel",
+        "analyse",
+        "atm_vol_after_move",
+        "black76_greeks",
+        "black76_price",
+        "forward_price",
+        "implied_vol",
+        "price_chain",
+        "years_to_expiry",
+    }
+)
+
+
+def __getattr__(name: str):
+    if name in _PRICING:
+        from . import pricing
+
+        return getattr(pricing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "MAX_QUANTITY",
     "ORDER_SHAPE",
+    "ChainPrices",
     "Expiry",
     "ExpiryCalendar",
     "FnoRules",
     "FnoRulesError",
+    "Greeks",
+    "IVStatus",
+    "ImpliedVols",
+    "OptionAnalytics",
     "ParsedSymbol",
+    "Quote",
     "RulesRevision",
     "SlicePlan",
     "SliceRefused",
+    "Smile",
+    "SpreadModel",
     "SymbolError",
     "UnderlyingRules",
     "UnknownUnderlying",
+    "analyse",
+    "atm_vol_after_move",
+    "black76_greeks",
+    "black76_price",
+    "forward_price",
     "future_symbol",
+    "implied_vol",
     "max_slice_quantity",
     "option_symbol",
     "parse_symbol",
     "plan_slices",
+    "price_chain",
+    "years_to_expiry",
 ]
