@@ -14,6 +14,22 @@ quantities are units, whole lots; the only I/O is the rules loader reading its f
 Paper quotes are free of static arbitrage at bid/ask; LTPs within half a tick of the model.
 """
 
+from .chain import (
+    CALL,
+    PUT,
+    ChainRow,
+    OptionChain,
+    OptionContract,
+    atm_strike,
+    future_contracts,
+    index_instrument,
+    listed_expiries,
+    option_chain,
+    paper_contracts,
+    paper_token,
+    price_option_chain,
+    strikes_around,
+)
 from .rules import FnoRules, FnoRulesError, RulesRevision, UnderlyingRules, UnknownUnderlying
 from .slicing import (
     MAX_QUANTITY,
@@ -66,9 +82,12 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CALL",
     "MAX_QUANTITY",
     "ORDER_SHAPE",
+    "PUT",
     "ChainPrices",
+    "ChainRow",
     "Expiry",
     "ExpiryCalendar",
     "FnoRules",
@@ -77,6 +96,8 @@ __all__ = [
     "IVStatus",
     "ImpliedVols",
     "OptionAnalytics",
+    "OptionChain",
+    "OptionContract",
     "ParsedSymbol",
     "Quote",
     "RulesRevision",
@@ -88,16 +109,25 @@ __all__ = [
     "UnderlyingRules",
     "UnknownUnderlying",
     "analyse",
+    "atm_strike",
     "atm_vol_after_move",
     "black76_greeks",
     "black76_price",
     "forward_price",
+    "future_contracts",
     "future_symbol",
     "implied_vol",
+    "index_instrument",
+    "listed_expiries",
     "max_slice_quantity",
+    "option_chain",
     "option_symbol",
+    "paper_contracts",
+    "paper_token",
     "parse_symbol",
     "plan_slices",
     "price_chain",
+    "price_option_chain",
+    "strikes_around",
     "years_to_expiry",
 ]
