@@ -109,7 +109,8 @@ def _undiscounted(forward, strike, total_vol, is_call) -> np.ndarray:
 
 
 def black76_price(forward, strike, years, rate, vol, is_call) -> np.ndarray:
-    """Black-76 premium; intrinsic value when T <= 0 or vol <= 0 (discounted if T > 0)."""
+    """Black-76 premium; intrinsic value when T <= 0 or vol <= 0 (discounted if T > 0);
+    NaN where the vol is NaN."""
     F, K, T, r, v = (_arr(x) for x in (forward, strike, years, rate, vol))
     call = np.asarray(is_call, dtype=bool)
     _check_positive("forward", F)
@@ -120,7 +121,7 @@ def black76_price(forward, strike, years, rate, vol, is_call) -> np.ndarray:
     safe_s = np.where(live, s, 1.0)
     intrinsic = np.where(call, np.maximum(F - K, 0.0), np.maximum(K - F, 0.0))
     value = np.where(live, _undiscounted(F, K, safe_s, call), intrinsic)
-    return np.exp(-r * t) * np.maximum(value, intrinsic)
+    return np.where(np.isnan(v), np.nan, np.exp(-r * t) * np.maximum(value, intrinsic))
 
 
 @dataclass(frozen=True, slots=True)

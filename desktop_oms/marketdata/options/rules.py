@@ -294,6 +294,9 @@ class FnoRules:
         if unknown:
             raise FnoRulesError(f"unknown top-level key(s) {', '.join(sorted(unknown))}")
         slicing = _table(data.get("slicing"), "[slicing]")
+        strange = set(slicing) - {"max_slices", "source"}
+        if strange:
+            raise FnoRulesError(f"[slicing]: unknown key(s) {', '.join(sorted(strange))}")
         if "max_slices" not in slicing:
             raise FnoRulesError("[slicing] needs max_slices")
         max_slices = _int(slicing["max_slices"], "slicing.max_slices", 1)

@@ -123,6 +123,7 @@ def test_minimal_file_loads():
     [
         ("format = 1", "format = 2", "unsupported F&O rules format 2"),
         ("max_slices = 10", "max_slices = 0", "slicing.max_slices must be at least 1"),
+        ("max_slices = 10", "max_slice = 10", "[slicing]: unknown key(s) max_slice"),
         ("lot_size = 65", "lot_size = 65.0", "lot_size must be a whole number"),
         ("lot_size = 65", "lot_size = 0", "lot_size must be at least 1"),
         ("freeze_quantity = 1800", "freeze_quantity = 60", "below one lot"),

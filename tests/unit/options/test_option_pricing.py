@@ -110,9 +110,11 @@ def test_greeks_match_finite_differences(years, is_call):
     assert np.all(g.delta >= 0) if is_call else np.all(g.delta <= 0)
 
 
-def test_nan_vol_gives_nan_greeks():
+def test_nan_vol_gives_nan_prices_and_greeks():
     g = black76_greeks(F, [26000.0, 26400.0], DAY, R, [np.nan, 0.15], True)
     assert np.isnan(g.delta[0]) and np.isnan(g.vega[0]) and np.isfinite(g.delta[1])
+    price = black76_price(F, [26000.0, 26400.0], DAY, R, [np.nan, 0.15], True)
+    assert np.isnan(price[0]) and price[1] > 0
 
 
 # -- implied volatility ----------------------------------------------------------------
