@@ -30,6 +30,24 @@ from .chain import (
     price_option_chain,
     strikes_around,
 )
+from .pricing import (
+    ChainPrices,
+    Greeks,
+    ImpliedVols,
+    IVStatus,
+    OptionAnalytics,
+    Quote,
+    Smile,
+    SpreadModel,
+    analyse,
+    atm_vol_after_move,
+    black76_greeks,
+    black76_price,
+    forward_price,
+    implied_vol,
+    price_chain,
+    years_to_expiry,
+)
 from .rules import FnoRules, FnoRulesError, RulesRevision, UnderlyingRules, UnknownUnderlying
 from .slicing import (
     MAX_QUANTITY,
@@ -48,38 +66,6 @@ from .symbols import (
     option_symbol,
     parse_symbol,
 )
-
-# pricing needs numpy and scipy (a second or so to import on a busy machine): it loads on
-# first use of one of its names, so the order path can use rules and slicing without it.
-_PRICING = frozenset(
-    {
-        "ChainPrices",
-        "Greeks",
-        "ImpliedVols",
-        "IVStatus",
-        "OptionAnalytics",
-        "Quote",
-        "Smile",
-        "SpreadModel",
-        "analyse",
-        "atm_vol_after_move",
-        "black76_greeks",
-        "black76_price",
-        "forward_price",
-        "implied_vol",
-        "price_chain",
-        "years_to_expiry",
-    }
-)
-
-
-def __getattr__(name: str):
-    if name in _PRICING:
-        from . import pricing
-
-        return getattr(pricing, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "CALL",

@@ -20,14 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
 
 from ...domain import Instrument
+from .pricing import ChainPrices, Smile, SpreadModel, forward_price, price_chain, years_to_expiry
 from .rules import UnderlyingRules
 from .symbols import FUTURE, Expiry, ExpiryCalendar, future_symbol, option_symbol
-
-if TYPE_CHECKING:  # pricing (numpy, scipy) loads when a chain is first priced
-    from .pricing import ChainPrices, Smile, SpreadModel
 
 CALL = "CE"
 PUT = "PE"
@@ -260,8 +257,6 @@ def price_option_chain(
     """Paper quotes of a chain: Black-76 on the forward to its expiry (from the spot), the
     smile, the spread and the tick. Time runs to 15:30 IST on the expiry day; after that
     the options are worth their intrinsic value."""
-    from .pricing import forward_price, price_chain, years_to_expiry
-
     years = years_to_expiry(now, chain.expiry.day)
     forward = float(forward_price(float(spot), years, rate, dividend_yield))
     tick = chain.rows[0].call.tick_size if chain.rows else Decimal("0.05")

@@ -21,7 +21,8 @@ converges monotonically (Manaster & Koehler 1982); anything Newton leaves unsett
 bisected over the whole bracket in log s, which cannot fail on a bracketed root. Prices
 that have no implied volatility get NaN and a status saying why (`IVStatus`): expired, no
 price, below intrinsic, no time value, above the maximum. (Why not a library solver: see
-the commit that added this module; the tests check it against scipy's brentq.)
+the commit that added this module; the tests check it against scipy's brentq.) The normal
+CDF is the C library's erfc over the array (`ndtr`); the tests compare it with scipy's.
 
 Smile: SSVI (Gatheral & Jacquier 2014) in log-moneyness k = ln(K/F) with the power-law
 phi(theta) = eta / (theta^gamma (1 + theta)^(1 - gamma)); with eta (1 + |rho|) <= 2 and
@@ -50,13 +51,17 @@ from enum import IntEnum
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy.special import ndtr
 
 IST = ZoneInfo("Asia/Kolkata")
 MARKET_CLOSE = time(15, 30)
 SECONDS_PER_YEAR = 365.0 * 86400.0
 DAYS_PER_YEAR = 365.0
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+# The C library's erfc, applied over an array: the normal CDF to full double precision in
+# both tails without scipy (whose scipy.special and OpenBLAS would add 33 MiB to the
+# installer; see ndtr below).
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
 # Total volatility (vol x sqrt(T)) searched for an implied volatility: from nothing to
 # far beyond any index option (10 = 1000% over a year).
 _TOTAL_VOL_BRACKET = (1e-10, 10.0)
@@ -70,6 +75,12 @@ def _arr(value) -> np.ndarray:
     if isinstance(value, (list, tuple)):
         return np.array([float(v) for v in value], dtype=np.float64)
     return np.asarray(float(value), dtype=np.float64)
+
+
+def ndtr(x) -> np.ndarray:
+    """Standard normal CDF, elementwise: 0.5 erfc(-x / sqrt 2) (what scipy.special.ndtr
+    computes; the tests compare the two)."""
+    return 0.5 * np.asarray(_ERFC(np.multiply(x, -_INV_SQRT_2)), dtype=np.float64)
 
 
 def _npdf(x: np.ndarray) -> np.ndarray:
@@ -103,9 +114,8 @@ def _undiscounted(forward, strike, total_vol, is_call) -> np.ndarray:
     """Undiscounted Black price for total vol s > 0 (arrays broadcast)."""
     d1 = np.log(forward / strike) / total_vol + 0.5 * total_vol
     d2 = d1 - total_vol
-    call = forward * ndtr(d1) - strike * ndtr(d2)
-    put = strike * ndtr(-d2) - forward * ndtr(-d1)
-    return np.where(is_call, call, put)
+    w = np.where(is_call, 1.0, -1.0)  # call: F N(d1) - K N(d2); put: K N(-d2) - F N(-d1)
+    return w * (forward * ndtr(w * d1) - strike * ndtr(w * d2))
 
 
 def black76_price(forward, strike, years, rate, vol, is_call) -> np.ndarray:
@@ -151,10 +161,12 @@ def black76_greeks(forward, strike, years, rate, vol, is_call) -> Greeks:
     d1 = np.log(F / K) / safe_s + 0.5 * safe_s
     d2 = d1 - safe_s
     pdf = _npdf(d1)
-    delta_live = np.where(call, df * ndtr(d1), -df * ndtr(-d1))
+    w = np.where(call, 1.0, -1.0)
+    n1, n2 = ndtr(w * d1), ndtr(w * d2)
+    delta_live = w * df * n1
     gamma_live = df * pdf / (F * safe_s)
     vega_live = df * F * pdf * safe_sqrt_t
-    price_live = df * np.where(call, F * ndtr(d1) - K * ndtr(d2), K * ndtr(-d2) - F * ndtr(-d1))
+    price_live = w * df * (F * n1 - K * n2)
     # dV/dt = -dV/dT = r V - DF F pdf(d1) vol / (2 sqrt T)
     theta_live = r * price_live - df * F * pdf * np.where(live, v, 0.0) / (2.0 * safe_sqrt_t)
     sign = np.sign(F - K)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from scipy.optimize import brentq
+from scipy.special import ndtr as scipy_ndtr
 
 from desktop_oms.marketdata.options import pricing
 from desktop_oms.marketdata.options.pricing import (
@@ -22,6 +23,7 @@ from desktop_oms.marketdata.options.pricing import (
     black76_price,
     forward_price,
     implied_vol,
+    ndtr,
     price_chain,
     years_to_expiry,
 )
@@ -39,6 +41,15 @@ def _strikes(forward: float, step: float, each_side: int) -> np.ndarray:
 
 
 # -- Black-76 --------------------------------------------------------------------------
+
+
+def test_normal_cdf_matches_scipy_in_the_body_and_both_tails():
+    x = np.concatenate([np.linspace(-38.0, 38.0, 2001), [-np.inf, np.inf, 0.0]])
+    ours, reference = ndtr(x), scipy_ndtr(x)
+    # (below ~1e-308 scipy flushes to 0 where erfc still gives subnormals)
+    np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-300)
+    assert ndtr(np.nan).shape == () and np.isnan(ndtr(np.nan))
+    assert ndtr(np.array([[0.0]])).shape == (1, 1) and ndtr(0.0) == 0.5
 
 
 @pytest.mark.parametrize("years", [10 * MINUTE, DAY, 7 * DAY, 30 * DAY, 1.0])
