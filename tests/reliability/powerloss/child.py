@@ -33,9 +33,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from desktop_oms.infra.files import FileSyncer  # noqa: E402
-
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product  # noqa: E402
+from desktop_oms.infra.files import FileSyncer  # noqa: E402
 from desktop_oms.storage import Database, wal_sync  # noqa: E402
 from tests.reliability import crash_child  # noqa: E402
 
