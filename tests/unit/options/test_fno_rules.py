@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from desktop_oms.resources import resource_path
+from desktop_oms.infra.resources import resource_path
 
 from desktop_oms.marketdata.options import FnoRules, FnoRulesError, UnknownUnderlying
 
