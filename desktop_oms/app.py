@@ -196,7 +196,7 @@ class Application:
             OrderStatusChanged, lambda e: self.subscribe([(e.order.exchange, e.order.symbol)])
         )
         keys = [(p.exchange, p.symbol) for p in self.position_manager.open_positions()]
-        keys += [(o.exchange, o.symbol) for o in self.order_manager.sync.active_orders()]
+        keys += [(o.exchange, o.symbol) for o in self.order_manager.live_orders()]
         self.subscribe(keys)
 
     def subscribe(self, keys) -> None:
@@ -239,7 +239,7 @@ class Application:
             await self.broker.verify_session()
             self.order_manager.resume("session")
             self.order_manager.alert("info", "Kite session renewed: trading resumed", "kite")
-            self.order_manager.sync.wake()
+            self.order_manager.poll_now()
         except Exception as exc:  # noqa: BLE001 - shown, and trading stays halted
             self.order_manager.alert("error", f"Kite login failed: {exc}", "kite")
 

@@ -163,7 +163,7 @@ def run_smoke(data_dir: Path | None = None) -> int:
                 )
             )
             om = app.order_manager
-            filled = await wait_for(lambda: om.sync.current(result.order_id) is None, 5.0)
+            filled = await wait_for(lambda: om.live_order(result.order_id) is None, 5.0)
             order = await om.get_order(result.order_id)
             if not filled or order.status is not OrderStatus.FILLED:
                 raise RuntimeError(

@@ -446,6 +446,32 @@ class OrderManager:
     async def list_trades(self, since=None):
         return self.db.journal.trades(since=since)
 
+    # Synchronous reads of the OMS's memory, for the risk layer and the window (no I/O for
+    # live orders; a finished one may be read from the journal).
+    def live_orders(self) -> list[Order]:
+        """Orders working now (journaled and not final), oldest first."""
+        return self.sync.active_orders()
+
+    def live_order(self, order_id: int) -> Order | None:
+        """The order if it is working now, else None."""
+        return self.sync.current(order_id)
+
+    def order_now(self, order_id: int) -> Order | None:
+        """The order as the OMS has it now, working or final; None if unknown."""
+        return self.sync.latest(order_id)
+
+    async def drain(self, timeout: float = 2.0) -> None:
+        """Wait (bounded) until what the broker has pushed so far is applied."""
+        await self.sync.drain(timeout)
+
+    def poll_now(self) -> None:
+        """Ask the broker for its orders and trades now, not at the next interval."""
+        self.sync.wake()
+
+    @property
+    def last_reconciliation(self):
+        return self.sync.last_reconciliation
+
     def inflight_orders(self) -> list[Order]:
         """Journaled orders the broker has not acknowledged yet (for risk checks)."""
         return [o for o in self.sync.active_orders() if o.status is OrderStatus.PENDING]

@@ -108,7 +108,7 @@ class BracketManager(
             return
         for link in self.store.brackets(active_only=True):
             self._attach(link)
-        for order in self.om.sync.active_orders():  # an entry journaled just before a crash
+        for order in self.om.live_orders():  # an entry journaled just before a crash
             if is_entry(order) and order.id not in self._links:
                 self._link(order)
         bus = self.events

@@ -76,7 +76,7 @@ class BracketRuleMixin:
         """Wait until the worker has nothing left to do (tests; a bounded wait)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            await self.om.sync.drain()
+            await self.om.drain()
             if self.idle.is_set() and not self._dirty:
                 await asyncio.sleep(0.01)
                 if self.idle.is_set() and not self._dirty:
@@ -85,7 +85,7 @@ class BracketRuleMixin:
 
     # ------------------------------------------------------------------ state
     def _order(self, order_id: int) -> Order | None:
-        return self.om.sync.latest(order_id)
+        return self.om.order_now(order_id)
 
     def _exit_orders(self, entry_id: int) -> list[Order]:
         out = []
@@ -105,7 +105,7 @@ class BracketRuleMixin:
         exit_side = link.side.opposite
         others = sum(
             max(o.quantity - o.filled_quantity, 0)
-            for o in self.om.sync.active_orders()
+            for o in self.om.live_orders()
             if (o.exchange, o.symbol, o.product) == link.key
             and o.side is exit_side
             and o.source != "bracket"

@@ -102,7 +102,7 @@ class KillSwitchSequenceMixin:
     def _count_cancelled(self, p: _Progress) -> int:
         done = 0
         for oid in p.cancel_ids:
-            current = self.om.sync.current(oid)
+            current = self.om.live_order(oid)
             if current is None or current.status.is_terminal:
                 done += 1
         return done
@@ -136,8 +136,8 @@ class KillSwitchSequenceMixin:
                 )
 
         for attempt in range(self.rounds):
-            await self.om.sync.drain()
-            active = self.om.sync.active_orders()
+            await self.om.drain()
+            active = self.om.live_orders()
             if not flatten and self.keep_protective_exits:
                 kept = {o.id for o in active if self._protective(o)}
                 active = [o for o in active if o.id not in kept]
@@ -158,9 +158,9 @@ class KillSwitchSequenceMixin:
             if ready:
                 await asyncio.gather(*(cancel(o) for o in ready))
             else:
-                self.om.sync.wake()  # in flight: let the monitor resolve them
+                self.om.poll_now()  # in flight: let the monitor resolve them
             if attempt + 1 < self.rounds and any(
-                (c := self.om.sync.current(o.id)) is not None and c.status.is_active for o in active
+                (c := self.om.live_order(o.id)) is not None and c.status.is_active for o in active
             ):
                 await asyncio.sleep(self.retry_delay * (attempt + 1))
         done = self._count_cancelled(p)
@@ -211,10 +211,10 @@ class KillSwitchSequenceMixin:
                 )
 
         for attempt in range(self.rounds):
-            await self.om.sync.drain()
+            await self.om.drain()
             busy = {
                 (o.exchange, o.symbol, o.product)
-                for o in self.om.sync.active_orders()
+                for o in self.om.live_orders()
                 if o.source == "kill_switch"
             }
             positions = [pos for pos in self.pm.open_positions() if pos.key not in busy]
@@ -230,7 +230,7 @@ class KillSwitchSequenceMixin:
                     self._flat_count(p),
                 )
                 await asyncio.gather(*(flatten(pos) for pos in positions))
-            await self.om.sync.drain()
+            await self.om.drain()
             if self.pm.open_positions() and attempt + 1 < self.rounds:
                 await asyncio.sleep(self.retry_delay * (attempt + 1))
         done = self._flat_count(p)

@@ -35,7 +35,7 @@ class KillSwitchVerifyMixin:
                 if not flatten and self.keep_protective_exits:
                     kept_ids = {
                         o.broker_order_id
-                        for o in self.om.sync.active_orders()
+                        for o in self.om.live_orders()
                         if self._protective(o) and o.broker_order_id
                     }
                 open_orders = [

@@ -315,7 +315,7 @@ class RealTimeRiskMonitor:
             del self._square_off_attempts[key]  # flat again: a new position is a new attempt
         busy = {
             (o.exchange, o.symbol, o.product)
-            for o in om.sync.active_orders()
+            for o in om.live_orders()
             if o.source == "square_off"
         }
         for p in positions:
@@ -353,7 +353,7 @@ class RealTimeRiskMonitor:
 
     async def _cancel_mis_orders(self, key) -> int:
         cancelled = 0
-        for order in list(self.om.sync.active_orders()):
+        for order in list(self.om.live_orders()):
             if order.product is not Product.MIS or order.source in ("square_off", "kill_switch"):
                 continue
             if key is not None and (order.exchange, order.symbol, order.product) != key:

@@ -111,7 +111,7 @@ async def test_a_trade_already_on_disk_fails_the_group_and_is_applied_once(paper
     await _cross(h)
     trades = await h.broker.trades()
     assert len(trades) == ORDERS
-    h.om.sync._trade_keys.clear()  # as if these trades were older than TRADE_KEY_DAYS
+    h.om.sync.fills.trade_keys.clear()  # as if these trades were older than TRADE_KEY_DAYS
     from desktop_oms.brokers.port import BrokerUpdate
 
     for trade in trades:

@@ -17,8 +17,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 
-from desktop_oms.marketdata.options.symbols import SymbolError, parse_symbol, weekday_number
 from desktop_oms.infra.resources import resource_path
+from desktop_oms.marketdata.options.symbols import SymbolError, parse_symbol, weekday_number
 
 RULES_FILE = "fno_rules.toml"
 EXCHANGES = {"NFO": "NSE", "BFO": "BSE"}  # derivatives exchange -> exchange of its indices

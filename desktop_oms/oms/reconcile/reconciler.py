@@ -1,45 +1,60 @@
-"""Position reconciliation, one cycle: read the broker, compare, log every mismatch and
-trust the broker, except for positions a fill changed while the broker was being read."""
+"""Reconciler: one position reconciliation cycle.
+
+Read the broker's positions, its trades, and its positions again; apply the trades (a
+fill not seen yet); compare; log every mismatch and trust the broker — except for
+positions a fill changed while the broker was being read (its snapshot may predate the
+fill) and positions the two reads disagree on (moving): those wait for the next cycle.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from desktop_oms.domain.events import ReconciliationCompleted, ReconciliationMismatchFound
 from desktop_oms.infra.clock import utcnow
-from desktop_oms.oms.reconcile.diff import ReconciliationResult, diff_positions, stable_mismatches
+from desktop_oms.oms.reconcile.diff import (
+    ReconciliationResult,
+    diff_positions,
+    stable_mismatches,
+)
 
-if TYPE_CHECKING:
-    from desktop_oms.oms.sync.order_sync import OrderSync
 
+class Reconciler:
+    """`sync` lends its lock and its view of fills in flight (see OrderSync)."""
 
-class ReconcilingMixin:
-    """OrderSync's reconciliation cycle (a mixin: it works on OrderSync's state)."""
+    def __init__(self, broker, sync, positions, position_log, events, alert: Callable) -> None:
+        self._broker = broker
+        self._sync = sync
+        self._positions = positions
+        self._position_log = position_log
+        self._events = events
+        self._alert = alert
+        self.last: ReconciliationResult | None = None
 
-    async def reconcile(self: OrderSync) -> ReconciliationResult:
-        om = self.om
-        fills_before = dict(self._fills_by_key)
+    async def run(self) -> ReconciliationResult:
+        sync = self._sync
+        fills_before = sync.fill_counts()
+        broker = self._broker
         try:
-            first = await om.broker.positions()
-            trades = await om.broker.trades()
-            second = await om.broker.positions()
+            first = await broker.positions()
+            trades = await broker.trades()
+            second = await broker.positions()
         except Exception as exc:
-            om.events.publish(
+            self._events.publish(
                 ReconciliationCompleted(at=utcnow(), mismatches=0, ok=False, error=str(exc))
             )
             raise
-        async with self._lock:
+        positions = self._positions
+        async with sync.lock:
             changed_meanwhile = {
-                key for key, count in self._fills_by_key.items() if fills_before.get(key) != count
+                key
+                for key, count in sync.fill_counts().items()
+                if fills_before.get(key) != count
             }
-            changed_meanwhile |= {
-                (o.exchange, o.symbol, o.product)
-                for oid in self._fill_gaps
-                if (o := self._active.get(oid)) is not None
-            }
-            self._apply((), trades)
+            changed_meanwhile |= sync.keys_awaiting_fills()
+            sync.apply_reports((), trades)
             now = utcnow()
-            found = diff_positions(om.positions.all_positions(), second)
+            found = diff_positions(positions.all_positions(), second)
             stable, moved = stable_mismatches(first, second, found)
             moved += [
                 f"{m.exchange}:{m.symbol}:{m.product.value}"
@@ -53,7 +68,7 @@ class ReconcilingMixin:
             for m in stable:
                 report = m.broker
                 fixes.append(
-                    om.positions.fixed_position(
+                    positions.fixed_position(
                         m.exchange,
                         m.symbol,
                         m.product,
@@ -64,12 +79,12 @@ class ReconcilingMixin:
                     )
                 )
             if stable:
-                om.db.positions.log_reconciliation([m.record(now) for m in stable], fixes)
+                self._position_log.log_reconciliation([m.record(now) for m in stable], fixes)
             for fixed in fixes:
-                om.positions.commit(fixed)
+                positions.commit(fixed)
             for m in stable:
                 record = m.record(now)
-                om.events.publish(
+                self._events.publish(
                     ReconciliationMismatchFound(
                         m.kind,
                         m.symbol,
@@ -81,12 +96,12 @@ class ReconcilingMixin:
                         now,
                     )
                 )
-                om.alert(
+                self._alert(
                     "warning",
                     f"Reconciliation: {m.kind.replace('_', ' ')} {m.exchange}:{m.symbol} {m.product.value}: {record.action}",
                     "reconciliation",
                 )
         result = ReconciliationResult(at=now, mismatches=tuple(stable), skipped=tuple(moved))
-        self.last_reconciliation = result
-        om.events.publish(ReconciliationCompleted(at=now, mismatches=len(stable), ok=True))
+        self.last = result
+        self._events.publish(ReconciliationCompleted(at=now, mismatches=len(stable), ok=True))
         return result

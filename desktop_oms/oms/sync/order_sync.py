@@ -1,25 +1,32 @@
-"""Keeping the journal in step with the broker: acks, pushed updates, polling, recovery,
-reconciliation. All state changes happen under one lock, on the loop thread."""
+"""OrderSync: keeping the journal in step with the broker — acknowledgements of our own
+requests, pushed updates (applied in groups, one transaction each), the polling fallback,
+unknown outcomes, start-up recovery and reconciliation.
+
+Every change of an order, a fill or a position happens under one lock, on the loop thread.
+It composes the memory of orders (`LiveOrders`), the fill path (`FillApplier`) and the
+reconciliation cycle (`Reconciler`); the group commit and the guard that protects it are
+banner sections here, because they work on all of that state at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from desktop_oms.brokers.port import BrokerUpdate
-from desktop_oms.domain import Order, OrderReport, OrderStatus, TradeReport
+from desktop_oms.domain import Order, OrderReport, OrderStatus
 from desktop_oms.domain.events import OrderModified, OrderStatusChanged
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.tasks import TaskGroup
 from desktop_oms.oms.reconcile.diff import ReconciliationResult
-from desktop_oms.oms.reconcile.reconciler import ReconcilingMixin
-from desktop_oms.oms.sync.fills import FillApplyingMixin
-from desktop_oms.oms.sync.group_commit import TRADE_KEY_DAYS, GroupCommitMixin  # noqa: F401 - TRADE_KEY_DAYS: its old home
+from desktop_oms.oms.reconcile.reconciler import Reconciler
+from desktop_oms.oms.sync.fills import FillApplier
+from desktop_oms.oms.sync.live_orders import LiveOrders
 from desktop_oms.oms.sync.report_terms import TermsGuard
 from desktop_oms.oms.sync.reports import fill_gap, order_after_report
+from desktop_oms.storage import explain_storage_error
 
 if TYPE_CHECKING:
     from desktop_oms.oms.order_manager import OrderManager
@@ -29,33 +36,31 @@ log = logging.getLogger(__name__)
 # Pushed updates waiting together are applied as one journal transaction (group commit),
 # at most this many at a time; the loop gets a turn between groups.
 MAX_GROUP = 256
-# Orders that reached a final status, kept in memory for the answers that follow them
-# (place_order's result, a late trade): the journal need not be read for them.
-RECENT_FINISHED = 1024
 
 
-class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
+class OrderSync:
     def __init__(self, om: OrderManager) -> None:
         self.om = om
-        self._active: dict[int, Order] = {}
-        self._by_broker: dict[str, int] = {}
-        self._by_client: dict[str, int] = {}
-        self._trade_keys: set[tuple[str, str]] = set()
-        self._orphan_trades: dict[tuple[str, str], TradeReport] = {}
+        self.orders = LiveOrders(om.db.journal)
+        self.fills = FillApplier(
+            om.db,
+            self.orders,
+            om.positions,
+            om.events,
+            om,
+            self._published,
+            instruments=om.instruments,
+            charges=om.charges,
+        )
+        self.reconciler = Reconciler(
+            om.broker, self, om.positions, om.db.positions, om.events, om.alert
+        )
         self._unknown_outcome: dict[int, float] = {}
         self._fill_gaps: set[int] = set()
-        # Negative caches so each poll does not look up the whole day's orders in the journal:
-        # broker ids of our orders already terminal, and broker ids that are not ours.
-        self._settled: set[str] = set()
-        # Fills applied per position key: reconciliation leaves alone a position a fill
-        # changed while it was reading the broker (the broker's snapshot may predate it).
-        self._fills_by_key: dict[tuple, int] = {}
-        self._foreign: set[str] = set()
         self._terms = TermsGuard()
         self._stale_memory = False
         self._halted_reading = False
-        self._finished: OrderedDict[int, Order] = OrderedDict()
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         # Pushed updates with their arrival number (see _next_seq).
         self._queue: asyncio.Queue[tuple[int, BrokerUpdate]] = asyncio.Queue()
         self._seq = 0
@@ -65,9 +70,9 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
         self._wake = asyncio.Event()
         self._tasks = TaskGroup(om.events.task_failed)
         self._listening = False
-        self.last_reconciliation: ReconciliationResult | None = None
+        self._stopped = True
 
-    # ------------------------------------------------------------------ lifecycle
+    # ================================================================== lifecycle
     async def start(self) -> None:
         om = self.om
         self._load_from_journal()
@@ -94,67 +99,48 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
         await self._tasks.stop()
 
     def wake(self) -> None:
+        """Poll the broker now (not at the next monitor interval)."""
         self._wake.set()
 
-    # ------------------------------------------------------------------ cache
+    # ================================================================== memory
     def track(self, order: Order) -> None:
-        if order.status.is_terminal:
-            self._forget(order)
-            return
-        self._active[order.id] = order
-        self._finished.pop(order.id, None)
-        self._by_client[order.client_order_id] = order.id
-        if order.broker_order_id:
-            self._by_broker[order.broker_order_id] = order.id
-            self._foreign.discard(order.broker_order_id)
-
-    def _forget(self, order: Order) -> None:
-        self._active.pop(order.id, None)
-        self._finished[order.id] = order
-        self._finished.move_to_end(order.id)
-        if len(self._finished) > RECENT_FINISHED:
-            self._finished.popitem(last=False)
-        self._by_client.pop(order.client_order_id, None)
-        if order.broker_order_id:
-            self._by_broker.pop(order.broker_order_id, None)
-            self._settled.add(order.broker_order_id)
-            self._foreign.discard(order.broker_order_id)
-        self._unknown_outcome.pop(order.id, None)
-        self._fill_gaps.discard(order.id)
-        self._terms.forget(order)
+        if not self.orders.track(order):
+            self._unknown_outcome.pop(order.id, None)
+            self._fill_gaps.discard(order.id)
+            self._terms.forget(order)
 
     def current(self, order_id: int) -> Order | None:
         """The live order (None once it is final)."""
-        return self._active.get(order_id)
+        return self.orders.current(order_id)
 
     def latest(self, order_id: int) -> Order | None:
         """The order as the OMS has it now, live or final (memory first, then the journal)."""
-        order = self._active.get(order_id) or self._finished.get(order_id)
-        return order if order is not None else self.om.db.journal.get(order_id)
+        return self.orders.latest(order_id)
 
     def active_orders(self) -> list[Order]:
-        return sorted(self._active.values(), key=lambda o: o.id)
+        return self.orders.active()
 
-    def _find(self, broker_order_id: str | None, client_order_id: str | None) -> Order | None:
-        if broker_order_id:
-            oid = self._by_broker.get(broker_order_id)
-            if oid is not None:
-                return self._active[oid]
-        if client_order_id:
-            oid = self._by_client.get(client_order_id)
-            if oid is not None:
-                return self._active[oid]
-        if broker_order_id in self._foreign and not client_order_id:
-            return None
-        journal = self.om.db.journal
-        order = journal.get_by_broker_id(broker_order_id) if broker_order_id else None
-        if order is None and client_order_id:
-            order = journal.get_by_client_id(client_order_id)
-        if order is None and broker_order_id:
-            self._foreign.add(broker_order_id)
-        elif order is not None and order.broker_order_id and order.status.is_terminal:
-            self._settled.add(order.broker_order_id)
-        return order
+    def unresolved(self) -> dict[str, int]:
+        """What is still being found out: orders whose outcome is unknown, orders whose
+        fills the broker reports but has not shown the trades of, trades waiting for
+        their order. All zero when the journal is in step with the broker."""
+        return {
+            "unknown": len(self._unknown_outcome),
+            "fill_gaps": len(self._fill_gaps),
+            "orphans": len(self.fills.orphans),
+        }
+
+    def fill_counts(self) -> dict[tuple, int]:
+        """Fills applied so far per position key (the reconciler compares before / after)."""
+        return dict(self.fills.fills_by_key)
+
+    def keys_awaiting_fills(self) -> set[tuple]:
+        """Positions with an order whose fills the broker reported before its trades."""
+        return {
+            (o.exchange, o.symbol, o.product)
+            for oid in self._fill_gaps
+            if (o := self.orders.current(oid)) is not None
+        }
 
     def _save(
         self,
@@ -176,10 +162,10 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
         else:
             self.om.events.publish(OrderModified(after, after.updated_at))
 
-    # ------------------------------------------------------------------ our own requests
+    # ================================================================== our own requests
     async def acknowledge(self, order: Order, broker_order_id: str) -> None:
-        async with self._lock:
-            current = self._find(None, order.client_order_id) or order
+        async with self.lock:
+            current = self.orders.find(None, order.client_order_id) or order
             self._unknown_outcome.pop(order.id, None)
             changes = {}
             if current.broker_order_id is None:
@@ -191,8 +177,8 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
                 self._save(current, after, "ACKNOWLEDGED", f"broker order id {broker_order_id}")
 
     async def finish_unsent(self, order: Order, status: OrderStatus, reason: str) -> None:
-        async with self._lock:
-            current = self._find(None, order.client_order_id) or order
+        async with self.lock:
+            current = self.orders.find(None, order.client_order_id) or order
             if current.status.is_terminal:
                 return
             after = current.copy(status=status, status_message=reason, updated_at=utcnow())
@@ -209,7 +195,7 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
         self.wake()
 
     async def modified(self, order_id: int, **values) -> None:
-        async with self._lock:
+        async with self.lock:
             current = self.latest(order_id)
             if current is None:
                 return
@@ -226,9 +212,9 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
                 changes,
             )
 
-    # ------------------------------------------------------------------ broker facts
+    # ================================================================== broker facts
     def _on_update(self, update: BrokerUpdate) -> None:
-        if getattr(self, "_stopped", True):
+        if self._stopped:
             return
         self._queue.put_nowait((self._next_seq(), update))
         self._enqueued += 1
@@ -239,7 +225,7 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
             while len(group) < MAX_GROUP and not self._queue.empty():
                 group.append(self._queue.get_nowait())
             try:
-                async with self._lock:
+                async with self.lock:
                     # While memory cannot be reloaded the group is dropped: the poll
                     # fetches the broker's orders and trades again once it can.
                     if self._memory_matches_journal():
@@ -265,15 +251,15 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
     def _apply_update(self, item: tuple[int, BrokerUpdate]) -> None:
         seq, update = item
         try:
-            self._apply(update.orders, update.trades, seq=seq)
+            self.apply_reports(update.orders, update.trades, seq=seq)
         except Exception as exc:  # noqa: BLE001 - one bad update must not stop the rest
             self._tasks.report("order-updates", exc)
 
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait until pushed updates the broker has made so far are applied (bounded).
-        A broker with `settle()` (the paper broker) is asked to deliver what it holds back
-        first; the others' pushes arrive on their own."""
+        The broker is asked to deliver what it holds back first (`settle`)."""
         settle = getattr(self.om.broker, "settle", None)
+        target = self._enqueued
         try:
             async with asyncio.timeout(timeout):
                 if settle is not None:
@@ -286,22 +272,24 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
         except TimeoutError:
             log.debug("drain timed out with %d updates pending", target - self._processed)
 
-    def _apply(
+    def apply_reports(
         self,
         reports: tuple[OrderReport, ...] | list[OrderReport],
         trades,
         now=None,
         seq: int | None = None,
     ) -> None:
+        """What the broker says of orders and trades, applied (under the lock)."""
         now = now or utcnow()
+        orders = self.orders
         known: list[tuple[Order, OrderReport]] = []
         for report in reports:
             bid = report.broker_order_id
-            if bid in self._settled and bid not in self._by_broker:
+            if orders.settled_elsewhere(bid):
                 continue  # our order, already final: its report cannot change it (trades still apply)
-            if bid in self._foreign and report.client_order_id not in self._by_client:
+            if orders.foreign(bid) and not orders.has_client_id(report.client_order_id):
                 continue  # not placed by this app (e.g. Kite web); reconciliation covers positions
-            order = self._find(bid, report.client_order_id)
+            order = orders.find(bid, report.client_order_id)
             if order is None:
                 continue
             if order.broker_order_id is None:
@@ -316,12 +304,8 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
                     )
                 order = after
             known.append((order, report))
-        pending = list(self._orphan_trades.values()) + [
-            t for t in trades if (t.exchange, t.trade_id) not in self._trade_keys
-        ]
-        self._orphan_trades.clear()
-        for trade in sorted(pending, key=lambda t: (t.timestamp, t.trade_id)):
-            self._apply_trade(trade, now)
+        for trade in self.fills.pending(trades):
+            self.fills.apply(trade, now)
         for order, report in known:
             current = self.latest(order.id) or order
             after, reason = order_after_report(
@@ -340,30 +324,107 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
             else:
                 self._fill_gaps.discard(after.id)
 
-    # ------------------------------------------------------------------ polling fallback
+    # ================================================================== group commit
+    def _apply_group(self, group: list[tuple[int, BrokerUpdate]]) -> None:
+        """Group commit: every update's order changes, events, fills and positions in one
+        journal transaction; subscribers hear of them after it commits. If anything fails
+        nothing is written, memory is reloaded from the journal and the updates are applied
+        one by one (each in its own transaction, as a lone update is)."""
+        om = self.om
+        fills = self.fills
+        saved = (dict(fills.orphans), set(self._fill_gaps), dict(self._unknown_outcome))
+        try:
+            now = utcnow()  # one applied-at time for the group (one transaction)
+            with om.events.held(), om.db.journal.batch():
+                for seq, update in group:
+                    self.apply_reports(update.orders, update.trades, now, seq)
+        except Exception as exc:  # noqa: BLE001 - fall back to one transaction per update
+            log.warning(
+                "group of %d broker updates not applied together (%s); applying one by one",
+                len(group),
+                exc,
+            )
+            fills.orphans, self._fill_gaps, self._unknown_outcome = saved
+            self._drop_memory()  # it holds the group; the journal does not
+            self._stale_memory = True
+            if self._memory_matches_journal():
+                for item in group:
+                    self._apply_update(item)
+            return
+        fills.journal_writable()
+
+    def _load_from_journal(self) -> None:
+        """The in-memory view (active orders, known trade ids) as the journal has it."""
+        self._drop_memory()
+        self.fills.reload()
+        for order in self.om.db.journal.list_orders(active_only=True):
+            self.track(order)
+
+    def _drop_memory(self) -> None:
+        """Forget every order, trade id and position held in memory (no I/O): what is read
+        next comes from the journal. After a failed group, memory holds what the journal
+        does not, and nothing may read it or write it back."""
+        self.orders.clear()
+        self.fills.forget()
+        self.om.positions.reload()
+
+    def _memory_matches_journal(self) -> bool:
+        """After a failed group, memory is ahead of the journal until it is reloaded from
+        it. Until then nothing is applied and new orders are held; the broker's orders
+        and trades are fetched again (poll) once the reload succeeds."""
+        if not self._stale_memory:
+            return True
+        om = self.om
+        try:
+            self._load_from_journal()
+        except Exception as exc:  # noqa: BLE001 - retried on the next update or poll
+            reason = explain_storage_error(exc)
+            if "storage" not in om.halts():
+                self._halted_reading = True
+                om.halt(
+                    f"The journal cannot be read back ({reason}); new orders are held",
+                    source="storage",
+                )
+                om.alert(
+                    "error",
+                    f"Broker updates could not be recorded and the journal cannot be read back "
+                    f"({reason}). New orders are held; updates will be fetched from the broker "
+                    "again once the journal can be read.",
+                    "storage",
+                )
+            return False
+        self._stale_memory = False
+        if self._halted_reading:
+            self._halted_reading = False
+            om.resume("storage")
+            om.alert("info", "The journal can be read again: new orders allowed", "storage")
+        self.wake()  # poll the broker now: it has what was not applied meanwhile
+        return True
+
+    # ================================================================== polling fallback
     async def _poll(self) -> None:
         om = self.om
         if not om.ready:
             await self.recover()
             return
-        async with self._lock:
+        async with self.lock:
             if not self._memory_matches_journal():
                 return
-        if not self._active and not self._orphan_trades and not self._fill_gaps:
+        if not self.orders.live_count() and not self.fills.orphans and not self._fill_gaps:
             return
         seq = self._next_seq()
         reports = await om.broker.orders()
         trades = await om.broker.trades()
-        async with self._lock:
+        async with self.lock:
             if not self._memory_matches_journal():
                 return
-            self._apply(reports, trades, seq=seq)
+            self.apply_reports(reports, trades, seq=seq)
             self._resolve_unknown(reports)
 
     def _resolve_unknown(self, reports) -> None:
         tags = {r.client_order_id for r in reports if r.client_order_id}
         for order_id, since in list(self._unknown_outcome.items()):
-            order = self._active.get(order_id)
+            order = self.orders.current(order_id)
             if order is None or order.broker_order_id is not None or order.client_order_id in tags:
                 self._unknown_outcome.pop(order_id, None)
                 continue
@@ -381,10 +442,10 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
         seq = self._next_seq()
         reports = await om.broker.orders()
         trades = await om.broker.trades()
-        async with self._lock:
+        async with self.lock:
             tags = {r.client_order_id for r in reports if r.client_order_id}
-            self._apply(reports, trades, seq=seq)
-            for order in list(self._active.values()):
+            self.apply_reports(reports, trades, seq=seq)
+            for order in self.orders.active():
                 if (
                     order.status is OrderStatus.PENDING
                     and order.broker_order_id is None
@@ -397,3 +458,11 @@ class OrderSync(GroupCommitMixin, FillApplyingMixin, ReconcilingMixin):
                     self._save(order, after, "RECOVERED", reason)
         await self.reconcile()
         om.ready = True
+
+    # ================================================================== reconciliation
+    async def reconcile(self) -> ReconciliationResult:
+        return await self.reconciler.run()
+
+    @property
+    def last_reconciliation(self) -> ReconciliationResult | None:
+        return self.reconciler.last

@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from desktop_oms.infra.resources import resource_path
 
+from desktop_oms.infra.resources import resource_path
 from desktop_oms.marketdata.options import FnoRules, FnoRulesError, UnknownUnderlying
 
 DAY = date(2026, 12, 4)
