@@ -19,13 +19,13 @@ from decimal import Decimal
 
 from desktop_oms.config import Settings
 from desktop_oms.domain.events import QuotesUpdated
+from desktop_oms.domain.history import PnlSnapshot
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.tasks import TaskGroup
 from desktop_oms.marketdata.quotes import QuoteCache
 from desktop_oms.oms import EventBus, OrderManager, PositionManager
 from desktop_oms.risk import KillSwitch
 from desktop_oms.storage import Database, DatabaseError
-from desktop_oms.storage.position_store import PnlSnapshot
 
 log = logging.getLogger(__name__)
 

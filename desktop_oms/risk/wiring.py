@@ -30,15 +30,15 @@ from datetime import timedelta
 
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.risk.achievements import Achievements
-from desktop_oms.risk.brackets import BracketManager
-from desktop_oms.risk.charges import ChargesCalculator
+from desktop_oms.risk.brackets.manager import BracketManager
+from desktop_oms.risk.charges.calculator import ChargesCalculator
 from desktop_oms.risk.checks.margin import broker_margin_estimator, paper_margin_estimator
-from desktop_oms.risk.kill_switch import KillSwitch
+from desktop_oms.risk.kill_switch.switch import KillSwitch
 from desktop_oms.risk.limits import RiskLimits
 from desktop_oms.risk.monitor import RealTimeRiskMonitor
 from desktop_oms.risk.pnl import DayPnlLedger
-from desktop_oms.risk.store import RiskStore
 from desktop_oms.risk.validator import PreTradeValidator
+from desktop_oms.storage.risk_store import RiskStore
 
 log = logging.getLogger(__name__)
 

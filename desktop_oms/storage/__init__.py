@@ -9,8 +9,6 @@ from desktop_oms.storage.database import (
     NotAnOmsDatabase,
     explain_storage_error,
 )
-from desktop_oms.storage.journal import OrderEventRecord, TradeRecord
-from desktop_oms.storage.position_store import PnlSnapshot, ReconciliationRecord
 
 __all__ = [
     "AlertLog",
@@ -20,9 +18,5 @@ __all__ = [
     "DatabaseLocked",
     "DatabaseTooNew",
     "NotAnOmsDatabase",
-    "OrderEventRecord",
-    "PnlSnapshot",
-    "ReconciliationRecord",
-    "TradeRecord",
     "explain_storage_error",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from desktop_oms.domain import ACTIVE_STATUSES, Fill, Order, OrderStatus, Position
+from desktop_oms.domain.history import OrderEventRecord, TradeRecord
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.driver import DriverStatement
 from desktop_oms.storage.journal_rows import (
@@ -23,8 +24,6 @@ from desktop_oms.storage.journal_rows import (
     _INSERTED,
     _TRADE_COLUMNS,
     _UPDATE_ORDER,
-    OrderEventRecord,
-    TradeRecord,
     _Batch,
     _event_values,
     _fill_event,

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from desktop_oms.domain import Order, OrderSide, Product
+from desktop_oms.domain.history import TradeRecord
 from desktop_oms.domain.review import ReviewFill
-from desktop_oms.storage.journal import TradeRecord, _trade_from_row, order_from_row
+from desktop_oms.storage.journal import _trade_from_row, order_from_row
 from desktop_oms.storage.tables import orders, trades
 
 if TYPE_CHECKING:

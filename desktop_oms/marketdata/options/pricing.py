@@ -48,11 +48,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import IntEnum
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
-IST = ZoneInfo("Asia/Kolkata")
+from desktop_oms.infra.clock import IST
+
 MARKET_CLOSE = time(15, 30)
 SECONDS_PER_YEAR = 365.0 * 86400.0
 DAYS_PER_YEAR = 365.0

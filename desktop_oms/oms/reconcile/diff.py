@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from desktop_oms.domain import Position, PositionReport, Product
-from desktop_oms.storage.position_store import ReconciliationRecord
+from desktop_oms.domain.history import ReconciliationRecord
 
 UNKNOWN_POSITION = "unknown_position"
 QUANTITY_MISMATCH = "quantity_mismatch"
