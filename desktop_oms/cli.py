@@ -113,7 +113,7 @@ def _run_gui(args) -> int:
     except OSError:
         pass  # the app start reports an unusable data folder clearly
     setup_logging(settings.log_dir if settings.log_dir.is_dir() else None, args.log_level)
-    from desktop_oms.gui_runner import run_gui
+    from desktop_oms.app.gui_runner import run_gui
 
     return run_gui(settings, warning)
 

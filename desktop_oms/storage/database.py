@@ -31,6 +31,12 @@ from sqlalchemy.exc import OperationalError
 
 from desktop_oms.infra.files import DurabilityError, FileSyncer
 from desktop_oms.storage.alerts import AlertLog
+from desktop_oms.storage.connection import (
+    DatabaseError,
+    DatabaseLocked,
+    DatabaseTooNew,
+    NotAnOmsDatabase,
+)
 from desktop_oms.storage.journal import OrderJournal
 from desktop_oms.storage.position_store import PositionStore
 from desktop_oms.storage.reporting import Reporting
@@ -43,38 +49,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration. A journal already at it opens without importing alembic (a third
 # of a second of start-up); a test checks this against the migration scripts.
 HEAD_REVISION = "0005"
-
-
-def explain_storage_error(exc: BaseException) -> str:
-    """A write failure in words a trader understands (no SQL, no library links)."""
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    if "locked" in text or "busy" in text:
-        return "the database is locked by another program"
-    if "full" in text or "no space" in text or getattr(exc, "errno", None) == 28:
-        return "the disk is full"
-    if "readonly" in text or "read-only" in text:
-        return "the database is read-only"
-    if "disk i/o" in text or "i/o error" in text:
-        return "the disk reported an I/O error"
-    if "closed" in text:
-        return "the database is closed"
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-
-
-class DatabaseError(Exception):
-    """The database cannot be used; the message says why and what to do."""
-
-
-class DatabaseLocked(DatabaseError):
-    pass
-
-
-class DatabaseTooNew(DatabaseError):
-    pass
-
-
-class NotAnOmsDatabase(DatabaseError):
-    pass
 
 
 def _alembic_config():
@@ -177,8 +151,8 @@ class Database:
         self.path = path
         self._lock = lock
         self.synchronous = synchronous
-        self.journal = OrderJournal(self)
         self.positions = PositionStore(self)
+        self.journal = OrderJournal(self, self.positions)
         self.reporting = Reporting(self)
         self.workspace = Workspace(self)
         self.alerts = AlertLog(self)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects.sqlite import insert
@@ -11,10 +10,8 @@ from sqlalchemy.dialects.sqlite import insert
 from desktop_oms.domain import Position, Product
 from desktop_oms.domain.history import PnlSnapshot, ReconciliationRecord
 from desktop_oms.infra.clock import utcnow
+from desktop_oms.storage.connection import Store
 from desktop_oms.storage.tables import pnl_snapshots, positions, reconciliation_log
-
-if TYPE_CHECKING:
-    from desktop_oms.storage.database import Database
 
 _FIELDS = (
     "quantity",
@@ -89,7 +86,7 @@ def position_from_row(row) -> Position:
 
 
 class PositionStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     def upsert(self, position: Position, conn: Connection | None = None) -> None:

@@ -7,7 +7,7 @@
   ticket's own copies (max quantity, max order value, capital);
 - achievements (Alert events with source "achievements"): a transient note in the status
   bar (the alerts panel lists them already);
-- the blotter's bracket tooltips (the bracket's state from `app.brackets.view`).
+- the blotter's bracket tooltips (the bracket's state from `app.risk.brackets.view`).
 
 Event handlers only store or queue (they run on the loop thread, which is the GUI thread
 under qasync); unsubscribed with the window's own subscriptions at shutdown.
@@ -97,7 +97,7 @@ class RiskGui(QObject):
         bus = self.app.events
         window._unsubscribe.append(bus.subscribe(RiskUpdated, self._on_risk))
         window._unsubscribe.append(bus.subscribe(Alert, self._on_alert))
-        monitor = getattr(self.app, "risk_monitor", None)
+        monitor = self.app.risk.monitor if self.app.risk is not None else None
         snapshot = getattr(monitor, "snapshot", None)
         if snapshot is not None:
             self.panel.show_snapshot(snapshot)
@@ -148,7 +148,7 @@ class RiskGui(QObject):
             self.window.status.showMessage(f"\u2605 {event.message}", ACHIEVEMENT_NOTE_MS)
 
     def _bracket_tip(self, order: Order) -> str | None:
-        brackets = getattr(self.app, "brackets", None)
+        brackets = self.app.risk.brackets if self.app.risk is not None else None
         if brackets is None:
             return None
         entry_id = brackets.entry_of(order.id)

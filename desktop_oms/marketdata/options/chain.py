@@ -34,7 +34,6 @@ from desktop_oms.marketdata.options.rules import UnderlyingRules
 from desktop_oms.marketdata.options.symbols import (
     FUTURE,
     Expiry,
-    ExpiryCalendar,
     future_symbol,
     option_symbol,
 )
@@ -149,7 +148,7 @@ def strikes_around(spot: Decimal, step: Decimal, each_side: int) -> tuple[Decima
 def listed_expiries(
     rules: UnderlyingRules, as_of: date, holidays: Iterable[date] = ()
 ) -> list[Expiry]:
-    calendar = ExpiryCalendar.for_rules(rules, holidays)
+    calendar = rules.calendar(holidays)
     return calendar.listed_expiries(as_of, rules.weekly_listed, rules.monthly_listed)
 
 
@@ -210,7 +209,7 @@ def future_contracts(
     rules: UnderlyingRules, as_of: date, holidays: Iterable[date] = ()
 ) -> list[OptionContract]:
     """The monthly futures open on `as_of` (as many months as monthly options)."""
-    calendar = ExpiryCalendar.for_rules(rules, holidays)
+    calendar = rules.calendar(holidays)
     return [
         OptionContract(
             exchange=rules.exchange,

@@ -18,7 +18,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 from desktop_oms.infra.resources import resource_path
-from desktop_oms.marketdata.options.symbols import SymbolError, parse_symbol, weekday_number
+from desktop_oms.marketdata.options.symbols import (
+    ExpiryCalendar,
+    SymbolError,
+    parse_symbol,
+    weekday_number,
+)
 
 RULES_FILE = "fno_rules.toml"
 EXCHANGES = {"NFO": "NSE", "BFO": "BSE"}  # derivatives exchange -> exchange of its indices
@@ -84,6 +89,10 @@ class UnderlyingRules:
     def max_quantity_per_order(self) -> int:
         """Units one order may carry: whole lots at most the freeze quantity (NIFTY: 1,755)."""
         return self.max_lots_per_order * self.lot_size
+
+    def calendar(self, holidays: Iterable[date] = ()) -> ExpiryCalendar:
+        """This underlying's expiry calendar (holidays move an expiry to the day before)."""
+        return ExpiryCalendar(self.monthly_expiry, self.weekly_expiry, frozenset(holidays))
 
     def is_confirmed(self, field_name: str) -> bool:
         return field_name not in self.unconfirmed

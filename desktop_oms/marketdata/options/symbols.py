@@ -24,10 +24,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from desktop_oms.marketdata.options.rules import UnderlyingRules
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 WEEKLY_MONTH_CODES = "123456789OND"
@@ -209,10 +205,6 @@ class ExpiryCalendar:
                     f"{name} expiry weekday must be 0 (Monday) .. 4 (Friday), got {value!r}"
                 )
         object.__setattr__(self, "holidays", frozenset(self.holidays))
-
-    @classmethod
-    def for_rules(cls, rules: UnderlyingRules, holidays: Iterable[date] = ()) -> ExpiryCalendar:
-        return cls(rules.monthly_expiry, rules.weekly_expiry, frozenset(holidays))
 
     def is_trading_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.holidays

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Order, OrderReport, OrderStatus
@@ -28,9 +28,6 @@ from desktop_oms.oms.sync.report_terms import TermsGuard
 from desktop_oms.oms.sync.reports import fill_gap, order_after_report
 from desktop_oms.storage import explain_storage_error
 
-if TYPE_CHECKING:
-    from desktop_oms.oms.order_manager import OrderManager
-
 log = logging.getLogger(__name__)
 
 # Pushed updates waiting together are applied as one journal transaction (group commit),
@@ -38,8 +35,33 @@ log = logging.getLogger(__name__)
 MAX_GROUP = 256
 
 
+class SyncHost(Protocol):
+    """What OrderSync uses of the OrderManager that owns it: the journal, the broker, the
+    positions and events, the polling settings, and its halting side (a journal that
+    cannot be written or read back holds new orders)."""
+
+    db: object
+    broker: object
+    positions: object
+    events: object
+    instruments: object
+    charges: object
+    monitor_interval: float
+    reconcile_interval: float
+    unknown_outcome_grace: float
+    ready: bool
+
+    def alert(self, level: str, message: str, source: str = "oms") -> None: ...
+
+    def halt(self, reason: str, source: str = "kill_switch") -> None: ...
+
+    def resume(self, source: str = "kill_switch") -> None: ...
+
+    def halts(self) -> dict[str, str]: ...
+
+
 class OrderSync:
-    def __init__(self, om: OrderManager) -> None:
+    def __init__(self, om: SyncHost) -> None:
         self.om = om
         self.orders = LiveOrders(om.db.journal)
         self.fills = FillApplier(

@@ -37,7 +37,7 @@ from collections import Counter
 import pytest
 
 from desktop_oms.storage import Database
-from desktop_oms.storage.database import DatabaseError
+from desktop_oms.storage.connection import DatabaseError
 from tests.reliability.crash_harness import CrashTestFailure, KillPlan, plan_kill, truth_from_paper
 from tests.reliability.powerloss.crash_images import CrashImages
 from tests.reliability.powerloss.harness import (

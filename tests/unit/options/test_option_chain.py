@@ -9,7 +9,6 @@ import pytest
 
 from desktop_oms.marketdata.instruments import InstrumentStore
 from desktop_oms.marketdata.options import (
-    ExpiryCalendar,
     FnoRules,
     atm_strike,
     future_contracts,
@@ -120,7 +119,7 @@ def test_paper_contracts_are_unique_and_read_back(rules):
     assert len(contracts) == 3 + 7 * 41 * 2
     assert len({c.key for c in contracts}) == len(contracts)
     assert len({paper_token(*c.key) for c in contracts}) == len(contracts)
-    calendar = ExpiryCalendar.for_rules(nifty)
+    calendar = nifty.calendar()
     for contract in contracts:
         parsed = parse_symbol(contract.tradingsymbol)
         assert parsed.expiry_on(calendar) == contract.expiry

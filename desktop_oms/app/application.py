@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
+from desktop_oms.app.risk_wiring import RiskServices, build_risk
 from desktop_oms.config import Settings
 from desktop_oms.domain.events import QuotesUpdated
 from desktop_oms.domain.history import PnlSnapshot
@@ -24,7 +25,7 @@ from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.tasks import TaskGroup
 from desktop_oms.marketdata.quotes import QuoteCache
 from desktop_oms.oms import EventBus, OrderManager, PositionManager
-from desktop_oms.risk import KillSwitch
+from desktop_oms.risk import KillSwitch, RiskLimits
 from desktop_oms.storage import Database, DatabaseError
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Application:
         self.order_manager: OrderManager | None = None
         self.kill_switch: KillSwitch | None = None
         self.validator = None
+        self.risk: RiskServices | None = None
         self.market = None
         self.window = None
         self._tasks = TaskGroup(self.events.task_failed)
@@ -111,11 +113,18 @@ class Application:
         self.broker, self.instruments = self._make_broker()
         self.broker.add_tick_listener(self.quotes.on_ticks)
         self.position_manager = PositionManager(self.db, self.events, self._multiplier_for)
-        # Risk (issue 4): validator, charges and today's PnL exist before the OMS uses them;
-        # sets self.validator. See desktop_oms/risk/wiring.py for what the window can use.
-        from desktop_oms.risk.wiring import RiskServices
-
-        self.risk = RiskServices.before_oms(self)
+        # The risk layer (app/risk_wiring.py): validator, charges and today's PnL exist
+        # before the OMS uses them; the kill switch, brackets and monitor around it.
+        self.risk = build_risk(
+            s.risk,
+            self.db,
+            self.instruments,
+            self.quotes,
+            self.position_manager,
+            self.broker,
+            self._limits_changed,
+        )
+        self.validator = self.risk.validator
         self.order_manager = OrderManager(
             db=self.db,
             broker_client=self.broker,
@@ -127,9 +136,9 @@ class Application:
             reconcile_interval=s.reconcile_interval_s,
             charges=self.risk.charges,
         )
-        self.kill_switch = self.risk.make_kill_switch(self.order_manager, self.position_manager)
+        self.kill_switch = self.risk.attach(self.order_manager, self.position_manager)
         await self.order_manager.start()
-        self.risk.start(self)  # monitor, brackets, achievements (their tasks run in self._tasks)
+        self.risk.start(self.order_manager, self.events, self.quotes, self._tasks)
         self._tasks.periodic("mark-to-market", MARK_INTERVAL_S, self._mark)
         self._tasks.periodic("pnl-snapshots", SNAPSHOT_INTERVAL_S, self._snapshot)
         if s.broker == "paper" and s.simulate_market and self._injected_broker is None:
@@ -265,6 +274,12 @@ class Application:
             return broker, instruments
         raise ValueError(f"unknown broker {s.broker!r}")
 
+    def _limits_changed(self, limits: RiskLimits, save: bool) -> None:
+        """The risk layer took new limits: they are this app's settings from now on."""
+        self.settings = replace(self.settings, risk=limits)
+        if save:
+            self.settings.save()
+
     def _multiplier_for(self, exchange: str, symbol: str) -> Decimal:
         instrument = (
             self.instruments.get(exchange, symbol) if self.instruments is not None else None
@@ -314,6 +329,8 @@ class Application:
         if self.market is not None:
             await self.market.stop()
         await self._tasks.stop()
+        if self.risk is not None:
+            self.risk.stop()
         if self.order_manager is not None:
             await self.order_manager.stop()
         try:

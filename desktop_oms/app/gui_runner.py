@@ -71,7 +71,7 @@ def restore_signal_handlers(previous: dict) -> None:
 def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     # On Linux, a Qt platform plugin that cannot load aborts the process with a
     # misleading hint: say which system packages are missing instead (exit 2).
-    from desktop_oms.qt_platform import platform_problem
+    from desktop_oms.app.qt_platform import platform_problem
 
     problem = platform_problem()
     if problem is not None:
@@ -83,7 +83,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop_oms.app import Application
+    from desktop_oms.app.application import Application
     from desktop_oms.infra.watchdog import LoopWatchdog
     from desktop_oms.storage import DatabaseError
     from desktop_oms.ui.theme import apply_dark_theme
