@@ -687,14 +687,14 @@ def run(args) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop_oms.app import Application
-    from desktop_oms.config import Settings
-    from desktop_oms.gui_runner import (
+    from desktop_oms.app.gui_runner import (
         _set_app_icon,
         install_exception_handler,
         install_signal_handlers,
         restore_signal_handlers,
     )
-    from desktop_oms.logging_setup import setup_logging
+    from desktop_oms.config import Settings
+    from desktop_oms.infra.logs import setup_logging
     from desktop_oms.ui.theme import apply_dark_theme
 
     settings, warning = Settings.load(Path(args.data_dir), broker="paper", simulate_market=False)

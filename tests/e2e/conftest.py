@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .harness import OmsProcess
-from .xserver import XServer, what_is_missing
+from tests.e2e.harness import OmsProcess
+from tests.e2e.xserver import XServer, what_is_missing
 
 IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 

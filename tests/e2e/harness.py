@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from .xserver import XServer
+from tests.e2e.xserver import XServer
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0  # a child starts in ~1-2 s; generous for a loaded machine

@@ -3,8 +3,8 @@ trading leaves on screen): positions with live bracket legs, open orders, alerts
 
 from __future__ import annotations
 
-from .harness import OmsProcess
-from .steps import buy_bracket_by_keyboard, price
+from tests.e2e.harness import OmsProcess
+from tests.e2e.steps import buy_bracket_by_keyboard, price
 
 
 def a_trading_morning(oms: OmsProcess) -> dict:

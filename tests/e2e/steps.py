@@ -4,7 +4,7 @@ a condition in the app with a timeout, never a sleep."""
 
 from __future__ import annotations
 
-from .harness import OmsProcess
+from tests.e2e.harness import OmsProcess
 
 MAX_TABS = 25
 

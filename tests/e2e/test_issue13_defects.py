@@ -7,8 +7,8 @@ is the offscreen tests/gui/test_shortcut_conflicts.py.
 
 from __future__ import annotations
 
-from .conftest import DESKTOP
-from .steps import (
+from tests.e2e.conftest import DESKTOP
+from tests.e2e.steps import (
     click_confirm_yes,
     click_exit,
     confirm_shown,

@@ -7,8 +7,8 @@ Esc (no); Help > Keyboard shortcuts lists every shortcut, from the actions thems
 
 from __future__ import annotations
 
-from .conftest import DESKTOP
-from .steps import confirm_closed, confirm_shown, price, ready, tab_to
+from tests.e2e.conftest import DESKTOP
+from tests.e2e.steps import confirm_closed, confirm_shown, price, ready, tab_to
 
 FOCUS_KEYS = [
     ("ctrl+1", "actionFocusTicket", "Ctrl+1", "focus_in('orderTicket')"),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from .scenes import a_trading_morning
-from .steps import ready
+from tests.e2e.scenes import a_trading_morning
+from tests.e2e.steps import ready
 
 SCREENS = [
     pytest.param((1366, 768), None, id="1366x768"),

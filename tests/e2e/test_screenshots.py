@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .scenes import a_trading_morning, move_prices
-from .steps import ready
+from tests.e2e.scenes import a_trading_morning, move_prices
+from tests.e2e.steps import ready
 
 MIN_COLOURS = 40  # a real window, not a blank or a single-colour screen
 

@@ -7,8 +7,8 @@ kill switch by button and by keyboard, re-arm, restart and everything back.
 
 from __future__ import annotations
 
-from .conftest import DESKTOP
-from .steps import (
+from tests.e2e.conftest import DESKTOP
+from tests.e2e.steps import (
     buy_bracket_by_keyboard,
     click_confirm_yes,
     click_exit,
