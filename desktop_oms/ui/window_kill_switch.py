@@ -37,19 +37,29 @@ class WindowKillSwitchMixin(_WindowBase):
 
     def engage_kill_switch(self) -> asyncio.Task | None:
         """The button was held (or the shortcut pressed twice): halt, cancel, flatten."""
-        if self._kill_task is not None and not self._kill_task.done():
-            return self._kill_task
         ks = self.app.kill_switch
+        if ks is not None and ks.busy and self._kill_task is not None:
+            return self._kill_task  # already engaging: the same sequence, not a second one
         if ks is None:
             self.alerts.add("error", "No kill switch is configured", "kill_switch")
             return None
         self.kill_button.set_state(KillSwitchState.ENGAGING, "halting\u2026")
+        task: list[asyncio.Task] = []
+
+        def current() -> bool:  # an outcome shows only while its engage is the latest one
+            return bool(task) and task[0] is self._kill_task
+
         self._kill_task = self.tasks.run(
             ks.engage(reason=f"manual ({self.kill_button.trigger})"),
             "kill switch",
-            on_result=self._kill_done,
-            on_error=self._kill_failed,
+            on_result=lambda result: self._kill_done(result) if current() else None,
+            on_error=lambda exc: (
+                self._kill_failed(exc)
+                if current()
+                else self.alerts.add("error", f"Kill switch: {describe_error(exc)}", "kill_switch")
+            ),
         )
+        task.append(self._kill_task)
         self._update_trading_state()
         return self._kill_task
 
