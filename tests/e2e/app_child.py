@@ -3,7 +3,7 @@
     python -m tests.e2e.app_child --data-dir DIR --socket PATH [--no-fill-screen]
 
 The parent sets DISPLAY (an Xvfb it started) and QT_QPA_PLATFORM=xcb. The app starts as
-`desktop-oms` does (desktop_oms/gui_runner.py: one qasync loop, the dark theme, the
+`desktop-oms` does (desktop_oms/app/gui_runner.py: one qasync loop, the dark theme, the
 settings file of the data directory; paper broker, no simulated market so that prices
 move only when the test sets them) and its window is shown maximised, as a trader runs it,
 unless a saved layout is restored (then as it was saved).
