@@ -381,8 +381,27 @@ class OrderManager:
             raise OrderNotModifiable(
                 order.status, order_id, f"Modify refused by broker: {exc.message}"
             ) from exc
+        except BrokerUnavailable as exc:
+            self.db.journal.add_event(
+                order.id, "MODIFY_NOT_SENT", exc.message, self._status_now(order), details
+            )
+            raise OrderSubmissionFailed(f"Modify not sent: {exc.message}", order_id) from exc
         except BrokerError as exc:
-            raise OrderSubmissionFailed(f"Modify not confirmed: {exc.message}", order_id) from exc
+            # The answer was lost: the modify may or may not have happened. It is never sent
+            # again; the broker's report of the order says which (its terms are adopted).
+            self.db.journal.add_event(
+                order.id,
+                "MODIFY_UNKNOWN",
+                f"modify not confirmed ({exc.message}); the broker's terms will be read back",
+                self._status_now(order),
+                details,
+            )
+            self.sync.wake()
+            raise OrderSubmissionFailed(
+                f"Modify not confirmed: {exc.message}. The order's terms will follow the "
+                "broker's (it is not sent again).",
+                order_id,
+            ) from exc
         await self.sync.modified(
             order.id, price=price, quantity=quantity, trigger_price=trigger_price
         )

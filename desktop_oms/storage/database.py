@@ -76,8 +76,24 @@ def _check_file(path: Path) -> None:
         )
 
 
-def _inspect_read_only(path: Path) -> tuple[set[str], str | None]:
-    """Tables and schema revision of an existing file, read without changing a byte."""
+SQLITE_READONLY_ROLLBACK = 776  # a hot rollback journal needs a writer to roll it back
+
+
+def _roll_back_hot_journal(path: Path) -> None:
+    """A crash or power cut during a write in rollback-journal mode (the first start,
+    before the journal is switched to WAL) leaves a hot journal that only a read-write
+    connection may roll back. SQLite does exactly that on open: the file is then as it was
+    before the interrupted write. (The instance lock is held: no one else writes it.)"""
+    con = sqlite3.connect(path)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        con.close()
+
+
+def _inspect_read_only(path: Path, *, rolled_back: bool = False) -> tuple[set[str], str | None]:
+    """Tables and schema revision of an existing file, read without changing a byte (but
+    for SQLite's own rollback of an interrupted write, see _roll_back_hot_journal)."""
     if not path.exists() or path.stat().st_size == 0:
         return set(), None
     uri = f"{path.as_uri()}?mode=ro"
@@ -102,6 +118,13 @@ def _inspect_read_only(path: Path) -> tuple[set[str], str | None]:
             con.close()
     except sqlite3.DatabaseError as exc:
         text = str(exc)
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == SQLITE_READONLY_ROLLBACK and not rolled_back:
+            with open(path, "rb") as f:
+                is_sqlite = f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+            if is_sqlite:
+                _roll_back_hot_journal(path)
+                return _inspect_read_only(path, rolled_back=True)
         if "locked" in text or "busy" in text:
             raise DatabaseLocked(f"{path} is locked by another program: {text}") from exc
         raise NotAnOmsDatabase(

@@ -148,6 +148,4 @@ class FillApplier:
         syncer = getattr(self._db, "syncer", None)
         if "storage" in control.halts() and (syncer is None or syncer.failure is None):
             control.resume("storage")
-            control.alert(
-                "info", "The journal can be written again: new orders allowed", "storage"
-            )
+            control.alert("info", "The journal can be written again: new orders allowed", "storage")

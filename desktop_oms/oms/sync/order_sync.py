@@ -330,16 +330,18 @@ class OrderSync:
             self.fills.apply(trade, now)
         for order, report in known:
             current = self.latest(order.id) or order
-            after, reason = order_after_report(
+            after, reason, adopted = order_after_report(
                 current, report, now, take_terms=self._terms.takes_terms(current, report, seq)
             )
             if after is not current:
-                self._save(
-                    current,
-                    after,
-                    "STATUS" if after.status is not current.status else "BROKER_UPDATE",
-                    reason,
-                )
+                if adopted:
+                    kind = "TERMS_ADOPTED"
+                elif after.status is not current.status:
+                    kind = "STATUS"
+                else:
+                    kind = "BROKER_UPDATE"
+                details = {name: [str(old), str(new)] for name, (old, new) in adopted.items()}
+                self._save(current, after, kind, reason, details or None)
             if fill_gap(after, report):
                 self._fill_gaps.add(after.id)
                 self.wake()

@@ -11,22 +11,48 @@ from desktop_oms.domain.state_machine import status_for_fill
 
 def order_after_report(
     order: Order, report: OrderReport, now: datetime, *, take_terms: bool = True
-) -> tuple[Order, str | None]:
+) -> tuple[Order, str | None, dict[str, tuple]]:
     """The order as the report says it is, except fills (those come only from trades).
 
-    Returns (order, reason). The status moves only along the transition table; a report
-    saying FILLED/PARTIAL before its trades are known keeps the fill-derived status (the
-    caller fetches trades). Stale reports (e.g. OPEN after FILLED) change nothing.
-    `take_terms=False`: keep the order's price, trigger and quantity (the caller knows
-    the report predates terms it already has).
+    Returns (order, reason, adopted): `adopted` maps each term taken from the broker to
+    (old, new), for the audit trail.
+
+    The status moves only along the transition table; a report saying FILLED/PARTIAL
+    before its trades are known keeps the fill-derived status (the caller fetches trades).
+    Stale reports (e.g. OPEN after FILLED) change nothing.
+
+    Terms (quantity, price, trigger price, order type): while nothing of ours is in flight
+    for the order (`take_terms`: the caller knows whether the report predates terms it
+    already has, or our own modify awaits confirmation), the broker's report is the truth
+    — a modify made elsewhere or whose answer was lost, a MARKET order Kite turned into a
+    protected LIMIT — also from a final report: an order modified down and then filled
+    must not stay working for the quantity it no longer has.
     """
     changes: dict = {}
-    reason = None
+    adopted: dict[str, tuple] = {}
     if order.broker_order_id is None and report.broker_order_id:
         changes["broker_order_id"] = report.broker_order_id
+    if take_terms and order.status.is_active:
+        for name in ("quantity", "price", "trigger_price"):
+            value = getattr(report, name)
+            old = getattr(order, name)
+            if value is None or value == old:
+                continue
+            if name == "quantity" and (value <= 0 or value < order.filled_quantity):
+                continue  # never below what already filled
+            if name != "quantity" and value == 0:
+                continue  # Kite reports 0 for "no price" / "no trigger"
+            changes[name] = value
+            adopted[name] = (old, value)
+        kind = getattr(report, "order_type", None)
+        if kind is not None and kind is not order.order_type:
+            changes["order_type"] = kind
+            adopted["order_type"] = (order.order_type, kind)
+    quantity = changes.get("quantity", order.quantity)
+    reason = None
     target = report.status
     if target in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
-        target = status_for_fill(order.quantity, order.filled_quantity, order.status)
+        target = status_for_fill(quantity, order.filled_quantity, order.status)
         if target is order.status and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             target = OrderStatus.OPEN
     if target is not order.status and can_transition(order.status, target):
@@ -34,30 +60,15 @@ def order_after_report(
         if report.status_message:
             changes["status_message"] = report.status_message
         reason = report.status_message or f"broker reports {report.status.value}"
-    elif (
-        report.status is OrderStatus.REJECTED
-        and report.status_message
-        and order.status is OrderStatus.REJECTED
-    ):
-        pass
-    if take_terms and order.status.is_active and report.status.is_active:
-        # Modified outside the app (or our modify confirmed): take the broker's terms.
-        for name in ("price", "trigger_price", "quantity"):
-            value = getattr(report, name)
-            if (
-                value is not None
-                and value != getattr(order, name)
-                and (name != "quantity" or value > 0)
-            ):
-                if name == "price" and value == 0:
-                    continue
-                if name == "trigger_price" and value == 0:
-                    continue
-                changes[name] = value
+    if adopted:
+        terms = ", ".join(
+            f"{name.replace('_', ' ')} {old} -> {new}" for name, (old, new) in adopted.items()
+        )
+        reason = f"adopted from the broker: {terms}" + (f"; {reason}" if reason else "")
     if not changes:
-        return order, None
+        return order, None, {}
     changes["updated_at"] = now
-    return order.copy(**changes), reason
+    return order.copy(**changes), reason, adopted
 
 
 def fill_gap(order: Order, report: OrderReport) -> int:

@@ -320,11 +320,6 @@ class RecoveryKeptStaleTerms(AssertionError):
     """After recovery the journal still holds terms the broker replaced."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecoveryKeptStaleTerms,
-    reason="issue 20: recovery must adopt the broker's terms",
-)
 def test_modify_acknowledged_and_filled_power_cut_before_the_ack_reached_the_disk(
     session, first_start
 ):
@@ -372,15 +367,6 @@ class FirstStartRefused(AssertionError):
     """A power cut during the first start left a journal the next start refuses."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FirstStartRefused,
-    reason=(
-        "a power cut while the first start switches the new journal to WAL leaves SQLite's "
-        "hot rollback journal; Database.open's read-only inspection calls the file corrupt "
-        "instead of letting SQLite roll it back"
-    ),
-)
 def test_power_cut_at_any_moment_of_the_first_start(simdisk, tmp_path):
     """The app's very first start (the journal created, switched to WAL, migrated),
     cut after each of its flushes and name changes: the next start must open the
