@@ -60,6 +60,7 @@ class ClientOrderIdGenerator:
         if not re.fullmatch(r"[A-Z0-9]{4}", install_prefix):
             raise ValueError("install prefix must be 4 base36 characters")
         self._prefix = install_prefix
+        self.prefix = install_prefix  # every client order id of this install starts with it
         self._clock = clock
         if last_issued and len(last_issued) == 17 and last_issued.startswith(install_prefix):
             seeded = (_decode36(last_issued[4:14]), _decode36(last_issued[14:]))

@@ -1,4 +1,10 @@
-"""The order state machine: one transition table, checked everywhere a status changes."""
+"""The order state machine: one transition table, checked everywhere a status changes.
+
+One way out of a final status exists, outside this table: an order the OMS gave up on
+without ever hearing from the broker (no broker order id: its request was lost and a
+restart found no trace of it) that the broker later shows live is taken back as working,
+audited FOUND_LIVE (oms/sync/order_sync.py) — the broker's word beats our inference.
+"""
 
 from __future__ import annotations
 

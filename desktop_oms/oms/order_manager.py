@@ -483,6 +483,46 @@ class OrderManager:
         """Wait (bounded) until what the broker has pushed so far is applied."""
         await self.sync.drain(timeout)
 
+    @property
+    def client_id_prefix(self) -> str:
+        """Every client order id (Kite tag) this install sends starts with it."""
+        return self._ids.prefix
+
+    async def refresh_from_broker(self) -> None:
+        """Read the broker's orders and trades now and apply them (an order that turned
+        up late becomes live in the journal)."""
+        await self.sync.poll(force=True)
+
+    async def cancel_at_broker(self, report, reason: str) -> bool:
+        """Cancel an order live at the broker that the journal does not have as working
+        (one of ours by its tag, e.g. a lost request that turned up late). Audited on the
+        journal's order when there is one. True if the broker took the cancel."""
+        order = self.sync.orders.find(report.broker_order_id, report.client_order_id)
+        if order is not None:
+            self.db.journal.add_event(
+                order.id,
+                "CANCEL_AT_BROKER",
+                reason,
+                order.status,
+                {"broker": report.broker_order_id},
+            )
+        try:
+            await self.broker.cancel_order(report.broker_order_id)
+        except BrokerError as exc:
+            self.alert(
+                "error",
+                f"Could not cancel broker order {report.broker_order_id} ({report.symbol}, tag "
+                f"{report.client_order_id}): {exc.message}",
+            )
+            return False
+        self.alert(
+            "warning",
+            f"Cancelled broker order {report.broker_order_id} ({report.symbol}, tag "
+            f"{report.client_order_id}) that the journal did not have as working: {reason}",
+        )
+        self.sync.wake()
+        return True
+
     def poll_now(self) -> None:
         """Ask the broker for its orders and trades now, not at the next interval."""
         self.sync.wake()

@@ -265,13 +265,6 @@ async def test_oms_keeps_an_order_kite_placed_despite_an_order_exception_500(kit
     assert OrderStatus.REJECTED not in h.statuses(result.order_id)
 
 
-@pytest.mark.xfail(
-    strict=False,  # timing-dependent today (passed once under load); strict again with the fix
-    raises=AssertionError,
-    reason="issue 14 item 4b: OrderSync._resolve_unknown marks an unknown outcome REJECTED "
-    "after the grace; when Kite's book then shows it live it stays REJECTED (and with "
-    "nothing active the poll stops, so it is not even adopted)",
-)
 async def test_an_order_that_turns_up_late_becomes_live_and_cancellable(kite_oms):
     h = kite_oms
     # Kite's book shows it only after 3 s: past the adapter's look-ups by tag and the
@@ -291,13 +284,6 @@ async def test_an_order_that_turns_up_late_becomes_live_and_cancellable(kite_oms
     assert h.server.book.orders[row["order_id"]]["status"] == "CANCELLED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 4: the kill switch cancels only the journal's active orders; an "
-    "order live at Kite under our tag prefix but journaled REJECTED is left working (its "
-    "verification even reports '1 order(s) still open at the broker')",
-)
 async def test_kill_switch_cancels_every_live_order_with_our_tag_prefix(tmp_path, server):
     app = await start_kite_app(tmp_path, server)
     try:

@@ -59,15 +59,19 @@ async def test_lost_response_is_resolved_by_tag_without_resending(paper_oms):
     assert len(await h.broker.orders()) == 1
 
 
-async def test_lost_request_that_never_arrived_is_rejected_after_grace(paper_oms):
+async def test_lost_request_that_never_arrived_stays_unknown_then_a_restart_rejects_it(paper_oms):
     h = paper_oms
     h.broker.inject_outcome_unknown(accept=False)
     result = await h.om.place_order(limit(qty=5, price="2400"))
-    await until(lambda: h.om.sync.current(result.order_id) is None, timeout=5)
-    order = await h.om.get_order(result.order_id)
-    assert order.status is OrderStatus.REJECTED
-    assert "not sent again" in order.status_message
+    await until(
+        lambda: "outcome unknown" in (h.om.order_now(result.order_id).status_message or ""),
+        timeout=5,
+    )
+    assert h.om.live_order(result.order_id) is not None  # never final while unknown
     assert await h.broker.orders() == []
+    await h.restart()
+    order = await h.om.get_order(result.order_id)
+    assert order.status is OrderStatus.REJECTED and "not sent" in order.status_message
 
 
 async def test_fills_missed_while_down_are_applied_on_restart(paper_oms):

@@ -67,6 +67,11 @@ class Oms(SimpleNamespace):
         if not self.db.closed:
             await self.db.close()
 
+    async def restart(self, **overrides):
+        """Stop and start again on the same journal and broker (start-up recovery runs)."""
+        await self.close()
+        return await self.open(**overrides)
+
     def alerts(self, level: str | None = None) -> list[str]:
         return [
             e.message

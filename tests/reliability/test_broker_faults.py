@@ -64,17 +64,23 @@ async def test_lost_answer_and_failed_lookups_are_resolved_later_by_tag(kite_oms
     await h.audit()
 
 
-async def test_request_that_never_reached_the_broker_is_rejected_not_resent(kite_oms):
+async def test_request_that_never_reached_the_broker_is_never_resent_nor_final(kite_oms):
+    """Issue 14 item 4: an unknown outcome is never final while the broker may have it; a
+    restart that finds no trace of it marks it not sent."""
     h = kite_oms
     h.server.drop_next("POST", PLACE, process=False)  # connection reset before Kite acted
     result = await place(h)
     assert result.status is OrderStatus.PENDING
-    await until(lambda: h.om.sync.current(result.order_id) is None, 5)
-    order = await h.om.get_order(result.order_id)
-    assert order.status is OrderStatus.REJECTED
+    await until(lambda: "outcome unknown" in (h.om.order_now(result.order_id).status_message or ""), 5)
+    order = h.om.live_order(result.order_id)
+    assert order is not None and order.status is OrderStatus.PENDING  # still working
     assert "not sent again" in order.status_message
     assert h.server.count("POST", PLACE) == 1 and server_orders(h) == []
     assert any("broker response lost" in a for a in h.alerts("warning"))
+    await h.restart()
+    order = await h.om.get_order(result.order_id)
+    assert order.status is OrderStatus.REJECTED and "not sent" in order.status_message
+    assert h.server.count("POST", PLACE) == 1
     await h.audit()
 
 
@@ -99,9 +105,11 @@ async def test_5xx_on_place(kite_oms):
     h.server.fail_next("POST", PLACE, status=500, error_type="GeneralException", process=False)
     lost = await place(h, price="1480")
     assert lost.status is OrderStatus.PENDING
-    await until(lambda: h.om.sync.current(lost.order_id) is None, 5)
-    assert (await h.om.get_order(lost.order_id)).status is OrderStatus.REJECTED
+    await until(lambda: "outcome unknown" in (h.om.order_now(lost.order_id).status_message or ""), 5)
+    assert h.om.live_order(lost.order_id) is not None  # never final while Kite may have it
     assert h.server.count("POST", PLACE) == 2 and len(server_orders(h)) == 1
+    await h.restart()  # no trace of it at Kite: not sent
+    assert (await h.om.get_order(lost.order_id)).status is OrderStatus.REJECTED
     await h.audit()
 
 
@@ -346,8 +354,12 @@ async def test_paper_unavailable_and_rejections_are_clear_and_final(paper_oms):
     for _ in range(2):
         result = await h.om.place_order(limit("INFY", qty=1, price="1400"))
         assert result.status is OrderStatus.PENDING
-    await until(lambda: not h.om.sync.active_orders(), 5)
+    await until(
+        lambda: all("outcome unknown" in (o.status_message or "") for o in h.om.live_orders()), 5
+    )
+    assert len(h.om.live_orders()) == 2  # never final while the broker may have them
     assert await h.broker.orders() == []
+    await h.restart()  # no trace of them at the broker: not sent
     assert all(o.status is OrderStatus.REJECTED for o in await h.om.list_orders())
     await h.audit()
 
@@ -364,7 +376,8 @@ async def test_paper_broker_disk_failure_stops_trading_with_a_clear_error(paper_
     assert result.status is OrderStatus.PENDING  # outcome unknown: looked up, not resent
     with pytest.raises(OrderSubmissionFailed, match="could not save its state"):
         await h.om.place_order(limit("INFY", qty=1, price="1450"))
-    await until(lambda: h.om.sync.current(result.order_id) is None, 5)
+    await until(lambda: "outcome unknown" in (h.om.order_now(result.order_id).status_message or ""), 5)
+    await h.restart()  # no trace of it at the broker: not sent
     assert (await h.om.get_order(result.order_id)).status is OrderStatus.REJECTED
     assert [o.broker_order_id for o in await h.broker.orders()] == [ok.broker_order_id]
     await h.audit()

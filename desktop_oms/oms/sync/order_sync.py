@@ -30,6 +30,11 @@ from desktop_oms.storage import explain_storage_error
 
 log = logging.getLogger(__name__)
 
+OUTCOME_UNKNOWN_NOTE = (
+    "outcome unknown: not in the broker's order book yet; it was not sent again and is "
+    "watched for until the broker shows it"
+)
+
 # Pushed updates waiting together are applied as one journal transaction (group commit),
 # at most this many at a time; the loop gets a turn between groups.
 MAX_GROUP = 256
@@ -315,15 +320,30 @@ class OrderSync:
             if order is None:
                 continue
             if order.broker_order_id is None:
-                after = order.copy(broker_order_id=bid, updated_at=now)
-                self._save(order, after, "ADOPTED", f"found at broker as {bid}")
                 self._unknown_outcome.pop(order.id, None)
                 if order.status.is_terminal and report.status.is_active:
+                    # We had given it up (an earlier session found no trace of it); the
+                    # broker has it: it is live again, cancellable, covered by the kill switch.
+                    reason = (
+                        f"found live at the broker as {bid} ({report.status.value}); it had been "
+                        f"marked {order.status.value}"
+                    )
+                    after = order.copy(
+                        broker_order_id=bid,
+                        status=report.status,
+                        status_message=reason,
+                        updated_at=now,
+                    )
+                    self._save(order, after, "FOUND_LIVE", reason)
                     self.om.alert(
                         "error",
-                        f"Order #{order.id} {order.symbol} was marked {order.status.value} but the broker "
-                        f"has it live ({report.status.value}, broker id {bid}): check it now",
+                        f"Order #{order.id} {order.symbol} was marked {order.status.value} but the "
+                        f"broker has it live ({report.status.value}, broker id {bid}): it is shown "
+                        "as working again — check it now",
                     )
+                else:
+                    after = order.copy(broker_order_id=bid, updated_at=now)
+                    self._save(order, after, "ADOPTED", f"found at broker as {bid}")
                 order = after
             known.append((order, report))
         for trade in self.fills.pending(trades):
@@ -427,6 +447,11 @@ class OrderSync:
 
     # ================================================================== polling fallback
     async def _poll(self) -> None:
+        await self.poll()
+
+    async def poll(self, *, force: bool = False) -> None:
+        """Read the broker's orders and trades and apply them (the monitor's fallback; with
+        `force`, also when nothing is known to be pending)."""
         om = self.om
         if not om.ready:
             await self.recover()
@@ -434,7 +459,8 @@ class OrderSync:
         async with self.lock:
             if not self._memory_matches_journal():
                 return
-        if not self.orders.live_count() and not self.fills.orphans and not self._fill_gaps:
+        idle = not self.orders.live_count() and not self.fills.orphans and not self._fill_gaps
+        if idle and not force:
             return
         seq = self._next_seq()
         reports = await om.broker.orders()
@@ -453,12 +479,18 @@ class OrderSync:
                 self._unknown_outcome.pop(order_id, None)
                 continue
             if time.monotonic() - since >= self.om.unknown_outcome_grace:
-                reason = "Broker has no record of this order (its request was lost); it was not sent again"
-                after = order.copy(
-                    status=OrderStatus.REJECTED, status_message=reason, updated_at=utcnow()
+                # Never final while the broker may have it: it stays working ("outcome
+                # unknown") and is looked for on every poll; a restart that still finds no
+                # trace of it at the broker marks it not sent.
+                if order.status_message == OUTCOME_UNKNOWN_NOTE:
+                    continue
+                after = order.copy(status_message=OUTCOME_UNKNOWN_NOTE, updated_at=utcnow())
+                self._save(order, after, "OUTCOME_UNKNOWN", OUTCOME_UNKNOWN_NOTE)
+                self.om.alert(
+                    "warning",
+                    f"Order #{order.id} {order.symbol}: {OUTCOME_UNKNOWN_NOTE}. Check Kite's "
+                    "order book.",
                 )
-                self._save(order, after, "STATUS", reason)
-                self.om.alert("warning", f"Order #{order.id} {order.symbol}: {reason}")
 
     async def recover(self) -> None:
         """Start-up recovery: resolve journaled-but-unacknowledged orders, catch up, reconcile."""

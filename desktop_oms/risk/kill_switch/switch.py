@@ -384,6 +384,10 @@ class KillSwitch:
                     self._count_cancelled(p),
                 )
 
+        try:  # an order of ours that turned up late at the broker is in the journal now
+            await self.om.refresh_from_broker()
+        except Exception as exc:  # noqa: BLE001 - the journal's own orders are cancelled anyway
+            p.errors.append(f"reading the broker's orders: {exc}")
         for attempt in range(self.rounds):
             await self.om.drain()
             active = self.om.live_orders()
@@ -412,6 +416,7 @@ class KillSwitch:
                 (c := self.om.live_order(o.id)) is not None and c.status.is_active for o in active
             ):
                 await asyncio.sleep(self.retry_delay * (attempt + 1))
+        await self._cancel_strays(p, kept)
         done = self._count_cancelled(p)
         self._audit(
             "kill_switch_cancelled",
@@ -419,6 +424,29 @@ class KillSwitch:
             {"orders": sorted(p.cancel_ids)},
         )
         return done, len(kept)
+
+    async def _cancel_strays(self, p: _Progress, kept: set[int]) -> None:
+        """Every order live at the broker that carries this install's tag prefix is
+        cancelled, even one the journal does not have as working."""
+        try:
+            reports = await self.om.broker.orders()
+        except Exception as exc:  # noqa: BLE001 - verification reads the broker again
+            p.errors.append(f"reading the broker's orders: {exc}")
+            return
+        prefix = self.om.client_id_prefix
+        working = {o.broker_order_id for o in self.om.live_orders()}
+        kept_ids = {o.broker_order_id for oid in kept if (o := self.om.live_order(oid)) is not None}
+        for report in reports:
+            tag = report.client_order_id or ""
+            if (
+                report.status.is_active
+                and tag.startswith(prefix)
+                and report.broker_order_id not in working
+                and report.broker_order_id not in kept_ids
+            ):
+                await self.om.cancel_at_broker(
+                    report, f"the kill switch cancels every live order of ours: {self.reason}"
+                )
 
     # ------------------------------------------------------------------ flattening
     def _flat_count(self, p: _Progress) -> int:
