@@ -42,7 +42,7 @@ RATE = 10
 
 async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
     from desktop_oms.brokers.paper import PaperBroker
-    from desktop_oms.brokers.paper_delivery import RateLimiter
+    from desktop_oms.brokers.paper.delivery import RateLimiter
     from desktop_oms.domain import OrderSide, OrderStatus
     from desktop_oms.domain.events import TradingHalted
     from desktop_oms.marketdata.instruments import load_bundled_instruments

@@ -17,9 +17,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from desktop_oms.brokers import paper as paper_module
 from desktop_oms.brokers.errors import BrokerRateLimited, BrokerRejected
 from desktop_oms.brokers.paper import PaperBroker
+from desktop_oms.brokers.paper import broker as paper_module
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from tests.kite_server.book import IST
 

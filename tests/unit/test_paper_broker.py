@@ -23,10 +23,10 @@ from desktop_oms.brokers import (
     BrokerUnavailable,
     OrderNotFoundAtBroker,
 )
-from desktop_oms.brokers import paper as paper_module
 from desktop_oms.brokers.paper import PaperBroker, PaperJournalCorrupt
-from desktop_oms.brokers.paper_delivery import RateLimiter
-from desktop_oms.brokers.paper_journal import PaperJournal
+from desktop_oms.brokers.paper import broker as paper_module
+from desktop_oms.brokers.paper.delivery import RateLimiter
+from desktop_oms.brokers.paper.journal import PaperJournal
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from desktop_oms.marketdata.instruments import COLUMNS, InstrumentStore, UnknownInstrument
 

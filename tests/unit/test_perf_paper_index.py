@@ -19,7 +19,7 @@ import pytest
 
 from desktop_oms.brokers import BrokerRejected
 from desktop_oms.brokers.paper import PaperBroker
-from desktop_oms.brokers.paper_state import PaperState
+from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from desktop_oms.marketdata.instruments import COLUMNS, InstrumentStore
 

@@ -43,15 +43,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable
-from desktop_oms.brokers.paper_controls import Fault, PaperControls
-from desktop_oms.brokers.paper_delivery import ListenerHub, RateLimiter
-from desktop_oms.brokers.paper_journal import PaperJournal, PaperJournalCorrupt
-from desktop_oms.brokers.paper_market import PaperMarketMixin
-from desktop_oms.brokers.paper_matching import MatchingRules
-from desktop_oms.brokers.paper_persistence import PaperPersistenceMixin
-from desktop_oms.brokers.paper_requests import PaperRequestsMixin
-from desktop_oms.brokers.paper_rules import used_margin
-from desktop_oms.brokers.paper_state import PaperState
+from desktop_oms.brokers.paper.controls import Fault, PaperControls
+from desktop_oms.brokers.paper.delivery import ListenerHub, RateLimiter
+from desktop_oms.brokers.paper.journal import PaperJournal, PaperJournalCorrupt
+from desktop_oms.brokers.paper.market import PaperMarketMixin
+from desktop_oms.brokers.paper.matching import MatchingRules
+from desktop_oms.brokers.paper.persistence import PaperPersistenceMixin
+from desktop_oms.brokers.paper.requests import PaperRequestsMixin
+from desktop_oms.brokers.paper.rules import used_margin
+from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
 from desktop_oms.domain import (
     Instrument,

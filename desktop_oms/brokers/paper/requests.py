@@ -14,7 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
-from desktop_oms.brokers.paper_rules import (
+from desktop_oms.brokers.paper.rules import (
     MAX_MODIFICATIONS,
     OrderTerms,
     check_funds,
@@ -23,7 +23,7 @@ from desktop_oms.brokers.paper_rules import (
     label,
     modified_terms,
 )
-from desktop_oms.brokers.paper_state import PaperOrder
+from desktop_oms.brokers.paper.state import PaperOrder
 from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Order, OrderStatus, OrderType
 from desktop_oms.domain.margin import order_margin
@@ -165,5 +165,5 @@ class PaperRequestsMixin:
 
 # paper.py's own names (IST, the clock helpers, COMPACT_AFTER_*, PRICE_SAVE_INTERVAL_S,
 # _FINISHED_WORDS) stay defined there and are read from it at call time, so patching them
-# on desktop_oms.brokers.paper still takes effect. Imported last: either module may load first.
-from desktop_oms.brokers import paper as _paper  # noqa: E402
+# on desktop_oms.brokers.paper.broker still takes effect. Imported last: either module may load first.
+from desktop_oms.brokers.paper import broker as _paper  # noqa: E402

@@ -26,7 +26,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import cast
 
-from desktop_oms.brokers.paper_records import (
+from desktop_oms.brokers.paper.records import (
     PaperOrder,
     PaperStateError,
     _int,

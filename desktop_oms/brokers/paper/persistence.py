@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerUnavailable
-from desktop_oms.brokers.paper_state import (
+from desktop_oms.brokers.paper.state import (
     JOURNAL_FORMAT,
     JOURNAL_VERSION,
     PaperOrder,
@@ -27,7 +27,7 @@ from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import TradeReport
 
 # Split out of paper: log under its name, as before.
-log = logging.getLogger("desktop_oms.brokers.paper")
+log = logging.getLogger("desktop_oms.brokers.paper.broker")
 
 
 class PaperPersistenceMixin:
@@ -136,5 +136,5 @@ class PaperPersistenceMixin:
 
 # paper.py's own names (IST, the clock helpers, COMPACT_AFTER_*, PRICE_SAVE_INTERVAL_S,
 # _FINISHED_WORDS) stay defined there and are read from it at call time, so patching them
-# on desktop_oms.brokers.paper still takes effect. Imported last: either module may load first.
-from desktop_oms.brokers import paper as _paper  # noqa: E402
+# on desktop_oms.brokers.paper.broker still takes effect. Imported last: either module may load first.
+from desktop_oms.brokers.paper import broker as _paper  # noqa: E402

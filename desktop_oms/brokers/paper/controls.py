@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
-from desktop_oms.brokers.paper_state import PaperOrder, PaperState
+from desktop_oms.brokers.paper.state import PaperOrder, PaperState
 from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Product, TradeReport
 from desktop_oms.domain.market import Tick

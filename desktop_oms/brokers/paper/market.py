@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from desktop_oms.brokers.paper_matching import CancelRest, Execute, Trigger
-from desktop_oms.brokers.paper_matching import match as match_order
-from desktop_oms.brokers.paper_rules import label
-from desktop_oms.brokers.paper_state import PaperOrder
+from desktop_oms.brokers.paper.matching import CancelRest, Execute, Trigger
+from desktop_oms.brokers.paper.matching import match as match_order
+from desktop_oms.brokers.paper.rules import label
+from desktop_oms.brokers.paper.state import PaperOrder
 from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Instrument, TradeReport
 from desktop_oms.domain.market import Tick
@@ -177,5 +177,5 @@ class PaperMarketMixin:
 
 # paper.py's own names (IST, the clock helpers, COMPACT_AFTER_*, PRICE_SAVE_INTERVAL_S,
 # _FINISHED_WORDS) stay defined there and are read from it at call time, so patching them
-# on desktop_oms.brokers.paper still takes effect. Imported last: either module may load first.
-from desktop_oms.brokers import paper as _paper  # noqa: E402
+# on desktop_oms.brokers.paper.broker still takes effect. Imported last: either module may load first.
+from desktop_oms.brokers.paper import broker as _paper  # noqa: E402
