@@ -8,7 +8,7 @@ as a fallback.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -35,6 +35,21 @@ class BrokerUpdate:
 
 UpdateListener = Callable[[BrokerUpdate], None]
 TickListener = Callable[[Sequence[Tick]], None]
+
+
+@runtime_checkable
+class InstrumentCatalog(Protocol):
+    """The instruments a broker lists, by (exchange, symbol) (marketdata's InstrumentStore)."""
+
+    def get(self, exchange: str, symbol: str) -> Instrument | None: ...
+
+    def require(self, exchange: str, symbol: str) -> Instrument:
+        """The instrument, or a KeyError (UnknownInstrument) naming it."""
+
+    def __iter__(self) -> Iterator[Instrument]: ...
+
+    def last_prices(self) -> dict[tuple[str, str], Decimal]:
+        """Last prices the listing quoted (the previous close), where it quoted one."""
 
 
 @runtime_checkable

@@ -1,198 +1,155 @@
-"""The paper broker: a small simulated exchange behind the same `Broker` port as Kite.
+"""PaperBroker: the Broker port in front of a simulated exchange.
 
     broker = PaperBroker(state_path=None)                      # in memory
     broker = PaperBroker(state_path=data_dir / "paper.jsonl")  # survives restarts
+    broker = PaperBroker(config=PaperConfig(max_fill_quantity=100))
+    broker = PaperBroker(max_fill_quantity=100)                # the same, shorter
     broker.set_last_price("NSE", "RELIANCE", Decimal("2450"))  # drives matching
 
-Defaults: no slippage, no latency, unlimited liquidity at the last price. A MARKET order
-and a marketable LIMIT (buy at or above the last price, sell at or below) fill at once,
-in full, at the last price.
+Defaults (`PaperConfig()`): no slippage, no latency, unlimited liquidity at the last
+price. A MARKET order and a marketable LIMIT (buy at or above the last price, sell at or
+below) fill at once, in full, at the last price. The broker knows no prices until it is
+told (set_last_price(s), or a simulated market starting from the instruments' last
+prices).
 
-Layout: this module holds `PaperBroker` itself (construction, the Broker protocol,
-listeners) and its settings; the rest are mixins - `paper_requests` (accepting and
-modifying orders), `paper_market` (prices, matching passes, ticks), `paper_persistence`
-(start-up, commits, compaction) and `paper_controls` (test hooks). The matching rules
-are in `paper_matching`, exchange checks and margins in `paper_rules`, the book in
-`paper_state` (its records in `paper_records`), durability in `paper_journal`.
+`PaperBroker` composes, and holds no state of its own beyond them:
 
-The broker knows no prices until it is told (set_last_price(s), or a SimulatedMarket
-starting from the instruments file's last prices). Persistence (state_path): every order
-event is fsync'ed before the call returns; prices ride along with every write, and are
-otherwise saved at most every PRICE_SAVE_INTERVAL_S (without fsync) and on close().
+- `SimulatedExchange` (exchange.py): the book, exchange checks, margin, prices, matching
+  passes, ids; every change is a list of events;
+- `PaperStore` (store.py): the journal the events go through before they reach the book
+  (replayed on load, compacted when large, flushed by its own thread);
+- `Delivery` and `RequestPacing` (delivery.py): listeners, updates held until the disk
+  has them, latency and the rate limiter;
+- `FaultInjector` (controls.py): faults for the next order requests.
 
-Pushed updates: every state change (accept, trigger, fill, modify, cancel, reject) becomes
-one BrokerUpdate holding the order's report at that moment (and the trade, for a fill).
-Updates of a request are delivered with `loop.call_soon` once the request has returned;
-those of a price update the same way when a loop is running, else synchronously.
+Pushed updates: every state change (accept, trigger, fill, modify, cancel, reject) is one
+BrokerUpdate holding the order's report at that moment (and the trade, for a fill). A
+request's updates are delivered on the loop once the request has returned and its
+record is on disk; those of a price update the same way when a loop is running, else
+synchronously.
 
 Test hooks (public): inject_rejection, inject_outcome_unknown, inject_unavailable (each
-for the next place_order calls), fill, reject_open_order, set_position, clear_position,
-set_funds, match, compact.
+for the next place_order calls), clear_faults, fill, reject_open_order, set_position,
+clear_position, set_funds, match, compact.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
-import time
-from collections import deque
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerRejected, BrokerUnavailable
-from desktop_oms.brokers.paper.controls import Fault, PaperControls
-from desktop_oms.brokers.paper.delivery import ListenerHub, RateLimiter
-from desktop_oms.brokers.paper.journal import PaperJournal, PaperJournalCorrupt
-from desktop_oms.brokers.paper.market import PaperMarketMixin
+from desktop_oms.brokers.paper.config import PaperConfig
+from desktop_oms.brokers.paper.controls import FaultInjector
+from desktop_oms.brokers.paper.delivery import Delivery, RequestPacing
+from desktop_oms.brokers.paper.exchange import SimulatedExchange, opening_event
 from desktop_oms.brokers.paper.matching import MatchingRules
-from desktop_oms.brokers.paper.persistence import PaperPersistenceMixin
-from desktop_oms.brokers.paper.requests import PaperRequestsMixin
-from desktop_oms.brokers.paper.rules import used_margin
 from desktop_oms.brokers.paper.state import PaperState
-from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
+from desktop_oms.brokers.paper.store import PaperStore
+from desktop_oms.brokers.port import BrokerUpdate, InstrumentCatalog, TickListener, UpdateListener
 from desktop_oms.domain import (
     Instrument,
     Order,
     OrderReport,
-    OrderStatus,
     OrderType,
     PositionReport,
+    Product,
     TradeReport,
     Variety,
 )
-from desktop_oms.domain.market import Funds, Tick
-from desktop_oms.domain.money import to_decimal
-from desktop_oms.infra.clock import IST
-from desktop_oms.marketdata.instruments import InstrumentStore, load_bundled_instruments
+from desktop_oms.domain.market import Funds
+from desktop_oms.marketdata.instruments import load_bundled_instruments
 
-__all__ = ["PaperBroker", "PaperJournalCorrupt"]
-
-log = logging.getLogger(__name__)
-
-COMPACT_AFTER_LINES = 5_000
-COMPACT_AFTER_BYTES = 8 * 1024 * 1024
-PRICE_SAVE_INTERVAL_S = 10.0
-_FINISHED_WORDS = {
-    OrderStatus.FILLED: "complete",
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.REJECTED: "rejected",
-}
+__all__ = ["PaperBroker"]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _today() -> date:
-    return datetime.now(IST).date()
-
-
-# The mixins come before PaperControls, whose stand-ins (_commit, _trade_event) they define.
-class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, PaperControls):
-    """Simulated exchange implementing `desktop_oms.brokers.port.Broker`."""
+class PaperBroker:
+    """A simulated exchange behind `desktop_oms.brokers.port.Broker`."""
 
     name = "paper"
 
     def __init__(
         self,
         state_path: Path | str | None = None,
-        instruments: InstrumentStore | None = None,
-        slippage_bps: Decimal | int | str = Decimal(0),
-        latency_s: float = 0.0,
-        max_fill_quantity: int | None = None,
-        funds: Decimal | int | str = Decimal("1000000"),
-        seed: int | None = None,
-        requests_per_second: float | None = None,
+        instruments: InstrumentCatalog | None = None,
+        config: PaperConfig | None = None,
+        **settings: Any,
     ) -> None:
         """
         state_path: JSON-lines journal of the book (None: in memory only).
         instruments: what can be traded (default: the bundled paper-mode file).
-        slippage_bps: market orders fill this much worse than the last price (on tick).
-        latency_s: each request awaits this long (order requests: half before the
-            exchange acts, half after).
-        max_fill_quantity: at most this many (whole lots, at least one) per order per
-            matching pass; the rest fills on later price updates or `match()`.
-        funds: opening cash of a new account (a persisted account keeps its own).
-        seed: deterministic order and trade ids for a new account (tests).
-        requests_per_second: order requests wait for a token-bucket limiter.
+        config: the market model, the account and the journal's tuning (PaperConfig()).
+        settings: PaperConfig fields by name (slippage_bps=, latency_s=,
+            max_fill_quantity=, funds=, seed=, requests_per_second=, ...), over `config`.
         """
-        slippage = to_decimal(slippage_bps, "slippage_bps")
-        if slippage < 0:
-            raise ValueError("slippage_bps must not be negative")
-        if latency_s < 0:
-            raise ValueError("latency_s must not be negative")
-        if max_fill_quantity is not None and (
-            isinstance(max_fill_quantity, bool) or max_fill_quantity < 1
-        ):
-            raise ValueError("max_fill_quantity must be a positive whole number or None")
-        self.instrument_store = (
-            instruments if instruments is not None else load_bundled_instruments()
-        )
-        self._reference_prices = self.instrument_store.last_prices()  # previous close, for ticks
-        self.rules = MatchingRules(slippage_bps=slippage, max_fill_quantity=max_fill_quantity)
-        self.latency_s = float(latency_s)
-        self.seed = seed
-        self._limiter = RateLimiter(requests_per_second) if requests_per_second else None
-        self._lock = threading.RLock()
-        self._state = PaperState()
+        self.config = replace(config or PaperConfig(), **settings)
+        config = self.config
+        catalog = instruments if instruments is not None else load_bundled_instruments()
         self.state_path = Path(state_path) if state_path is not None else None
-        self._journal = PaperJournal(self.state_path) if self.state_path is not None else None
-        self._broken: str | None = None
-        self._hub = ListenerHub()
-        self._faults: deque[Fault] = deque()
-        self._order_alloc = 0
-        self._trade_alloc = 0
-        self._session: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]] = {}
-        self._unsaved_prices: dict[tuple[str, str], Decimal] = {}
-        self._held: list[BrokerUpdate] | None = None  # updates waiting for the disk
-        self._held_mark = 0
-        self._prices_saved_at = time.monotonic()
         self.subscribed: set[tuple[str, str]] = set()
-        self._load(to_decimal(funds, "funds"))
+        self._pacing = RequestPacing(config.latency_s, config.requests_per_second)
+        lock = threading.RLock()  # the book's: the exchange's requests, the store's rewrites
+        state = PaperState()
+        self._store = PaperStore(state, self.state_path, config, lock)
+        self._store.load(lambda: opening_event(config.funds, config.seed, config.clock()))
+        self._exchange = SimulatedExchange(
+            catalog,
+            state,
+            self._store,
+            rules=MatchingRules(
+                slippage_bps=config.slippage_bps, max_fill_quantity=config.max_fill_quantity
+            ),
+            clock=config.clock,
+            lock=lock,
+        )
+        self._delivery = Delivery(self._store)
+        self._faults = FaultInjector()
 
-    # -- Broker protocol ------------------------------------------------------------------
+    @property
+    def instrument_store(self) -> InstrumentCatalog:
+        """The instruments the exchange lists."""
+        return self._exchange.instruments
+
+    # ====================================================================================
+    # Broker port: lifecycle and requests
+    # ====================================================================================
 
     async def start(self) -> None:
-        self._hub.loop = asyncio.get_running_loop()
+        self._delivery.bind_loop()
 
     async def close(self) -> None:
-        with self._lock:
-            if self._journal is None:
-                return
-            if self._unsaved_prices and not self._broken:
-                self._commit([], durable=True)
-            self._journal.close()
+        self._store.close()
 
     async def place_order(self, order: Order) -> str:
-        await self._before_request(order_request=True)
+        await self._enter(order_request=True)
         updates: list[BrokerUpdate] = []
         try:
-            with self._lock:
-                fault = self._faults.popleft() if self._faults else None
-                if fault is not None and fault.kind == "reject":
-                    raise BrokerRejected(fault.message)
-                if fault is not None and fault.kind == "unavailable":
-                    raise BrokerUnavailable(fault.message)
-                if fault is not None and not fault.accept:
-                    raise BrokerOutcomeUnknown(fault.message)
-                try:
-                    broker_order_id, updates = self._accept(order)
-                except BrokerRejected:
-                    if fault is not None:  # the response (a rejection) was lost
-                        raise BrokerOutcomeUnknown(fault.message) from None
-                    raise
-            await self._durable()
+            fault = self._faults.next()
+            if fault is not None and fault.kind == "reject":
+                raise BrokerRejected(fault.message)
+            if fault is not None and fault.kind == "unavailable":
+                raise BrokerUnavailable(fault.message)
+            if fault is not None and not fault.accept:
+                raise BrokerOutcomeUnknown(fault.message)
+            try:
+                broker_order_id, updates = self._exchange.accept(order)
+            except BrokerRejected:
+                if fault is not None:  # the response (a rejection) was lost
+                    raise BrokerOutcomeUnknown(fault.message) from None
+                raise
+            await self._store.wait_durable()
             if fault is not None:
                 if not fault.push_updates:
                     updates = []
                 raise BrokerOutcomeUnknown(fault.message)
-            await self._after_request()
+            await self._pacing.after()
             return broker_order_id
         finally:
-            self._publish((), updates)
+            self._delivery.publish((), updates)
 
     async def modify_order(
         self,
@@ -204,125 +161,184 @@ class PaperBroker(PaperRequestsMixin, PaperMarketMixin, PaperPersistenceMixin, P
         order_type: OrderType | None = None,
         variety: Variety = Variety.REGULAR,
     ) -> None:
-        await self._before_request(order_request=True)
+        await self._enter(order_request=True)
         updates: list[BrokerUpdate] = []
         try:
-            with self._lock:
-                updates = self._modify(broker_order_id, quantity, price, trigger_price, order_type)
-            await self._durable()
-            await self._after_request()
+            updates = self._exchange.modify(
+                broker_order_id, quantity, price, trigger_price, order_type
+            )
+            await self._store.wait_durable()
+            await self._pacing.after()
         finally:
-            self._publish((), updates)
+            self._delivery.publish((), updates)
 
     async def cancel_order(
         self, broker_order_id: str, *, variety: Variety = Variety.REGULAR
     ) -> None:
-        await self._before_request(order_request=True)
+        await self._enter(order_request=True)
         updates: list[BrokerUpdate] = []
         try:
-            with self._lock:
-                order = self._open_order(broker_order_id, "cancelled")
-                event = {
-                    "type": "cancelled",
-                    "order_id": order.broker_order_id,
-                    "message": None,
-                    "at": _utcnow().isoformat(),
-                }
-                updates = self._commit([event])
-            await self._durable()
-            await self._after_request()
+            updates = self._exchange.cancel(broker_order_id)
+            await self._store.wait_durable()
+            await self._pacing.after()
         finally:
-            self._publish((), updates)
+            self._delivery.publish((), updates)
 
     async def settle(self) -> None:
-        """Return once every order update made so far has reached the listeners (they
-        wait for the journal's disk flush, then the hub's next loop turn)."""
-        journal = self._journal
-        while journal is not None and (
-            self._held is not None or not journal.is_durable(journal.mark)
-        ):
-            try:
-                await journal.durable(journal.mark)
-            except OSError:
-                break  # _deliver_held reported it and delivered what was held
-            await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        """Return once every order update made so far has reached the listeners."""
+        await self._delivery.settle()
+
+    async def _enter(self, order_request: bool = False) -> None:
+        self._delivery.bind_loop()
+        await self._pacing.before(order_request)
+
+    # ====================================================================================
+    # Broker port: the book and the account
+    # ====================================================================================
 
     async def orders(self) -> list[OrderReport]:
-        await self._before_request()
-        await self._durable()
-        with self._lock:
-            return self._state.order_reports()  # built once per order change, not per call
+        await self._enter()
+        await self._store.wait_durable()
+        return self._exchange.order_reports()
 
     async def trades(self) -> list[TradeReport]:
-        await self._before_request()
-        await self._durable()
-        with self._lock:
-            return list(self._state.trades)
+        await self._enter()
+        await self._store.wait_durable()
+        return self._exchange.trades()
 
     async def positions(self) -> list[PositionReport]:
-        await self._before_request()
-        await self._durable()
-        with self._lock:
-            return self._state.position_reports()
+        await self._enter()
+        await self._store.wait_durable()
+        return self._exchange.position_reports()
 
     async def instruments(self) -> list[Instrument]:
         return list(self.instrument_store)
 
     async def funds(self) -> Funds:
-        await self._before_request()
-        with self._lock:
-            used = self._used_margin()
-            return Funds(available=self._cash() - used, used=used)
+        await self._enter()
+        return self._exchange.funds()
+
+    # ====================================================================================
+    # Broker port: listeners and market data
+    # ====================================================================================
 
     def add_update_listener(self, listener: UpdateListener) -> None:
-        self._hub.update_listeners.append(listener)
+        self._delivery.hub.update_listeners.append(listener)
 
     def remove_update_listener(self, listener: UpdateListener) -> None:
-        if listener in self._hub.update_listeners:
-            self._hub.update_listeners.remove(listener)
+        if listener in self._delivery.hub.update_listeners:
+            self._delivery.hub.update_listeners.remove(listener)
 
     def add_tick_listener(self, listener: TickListener) -> None:
-        self._hub.tick_listeners.append(listener)
+        self._delivery.hub.tick_listeners.append(listener)
 
     def remove_tick_listener(self, listener: TickListener) -> None:
-        if listener in self._hub.tick_listeners:
-            self._hub.tick_listeners.remove(listener)
+        if listener in self._delivery.hub.tick_listeners:
+            self._delivery.hub.tick_listeners.remove(listener)
 
     def subscribe(self, instruments: Sequence[tuple[str, str]]) -> None:
         """Recorded only: the paper broker streams ticks of every instrument it prices."""
         self.subscribed.update((str(e).upper(), str(s).upper()) for e, s in instruments)
 
-    # -- funds -----------------------------------------------------------------------------------
+    def last_price(self, exchange: str, symbol: str) -> Decimal | None:
+        return self._exchange.last_price(exchange, symbol)
 
-    def _cash(self) -> Decimal:
-        return self._state.funds + self._state.realized_pnl()
+    def last_prices(self) -> dict[tuple[str, str], Decimal]:
+        return self._exchange.last_prices()
 
-    def _used_margin(self) -> Decimal:
-        return used_margin(self._state, self.instrument_store.get)
+    def set_last_price(
+        self, exchange: str, symbol: str, price: Decimal | int | str
+    ) -> list[TradeReport]:
+        """Set one instrument's last price and match its orders. Returns the new trades."""
+        return self.set_last_prices({(exchange, symbol): price})
 
-    def _publish(self, ticks: Sequence[Tick], updates: Sequence[BrokerUpdate]) -> None:
-        """Ticks at once; order updates once the exchange's record of them is on disk.
-        Updates made while earlier ones wait for the disk join them: they are delivered
-        together, in order, as one batch (as a burst of fills would arrive)."""
-        mark = self._journal.mark if self._journal is not None else 0
-        if not updates or (not mark and self._held is None):
-            self._hub.publish(ticks, updates)
-            return
-        self._hub.publish(ticks, ())
-        if self._held is not None:
-            self._held.extend(updates)
-            self._held_mark = mark
-            return
-        self._held, self._held_mark = list(updates), mark
-        self._journal.when_durable(mark, self._deliver_held)
+    def set_last_prices(
+        self, prices: Mapping[tuple[str, str] | str, Decimal | int | str]
+    ) -> list[TradeReport]:
+        """Set last prices (keys (exchange, symbol) or "EXCHANGE:SYMBOL"), match, push ticks.
 
-    def _deliver_held(self, failure: OSError | None) -> None:
-        if failure is None and not self._journal.is_durable(self._held_mark):
-            # More joined while the disk worked: wait for theirs too.
-            self._journal.when_durable(self._held_mark, self._deliver_held)
-            return
-        held, self._held = self._held or [], None
-        if failure is not None:
-            self._journal_failed(failure)  # applied in memory already: still reported
-        self._hub.publish((), held)
+        Unknown instruments raise UnknownInstrument (a KeyError); a price that is not a
+        positive number raises ValueError. Nothing changes unless every entry is valid.
+        """
+        ticks, updates = self._exchange.set_prices(prices)
+        self._delivery.publish(ticks, updates)
+        return [trade for update in updates for trade in update.trades]
+
+    def match(self, exchange: str, symbol: str) -> list[TradeReport]:
+        """Run matching for one instrument again without a price change (partial fills)."""
+        updates = self._exchange.match(exchange, symbol)
+        self._delivery.publish((), updates)
+        return [trade for update in updates for trade in update.trades]
+
+    # ====================================================================================
+    # The journal
+    # ====================================================================================
+
+    def compact(self) -> None:
+        """Rewrite the journal as one snapshot record (done on load when it is large)."""
+        self._store.compact()
+
+    # ====================================================================================
+    # Operator controls (tests and demos)
+    # ====================================================================================
+
+    def inject_rejection(
+        self, message: str = "Order rejected by RMS (paper broker, injected)", count: int = 1
+    ) -> None:
+        """The next `count` place_order calls raise BrokerRejected(message); nothing is accepted."""
+        self._faults.inject_rejection(message, count)
+
+    def inject_outcome_unknown(
+        self,
+        accept: bool = True,
+        count: int = 1,
+        message: str = "Timed out waiting for the paper broker's response (injected)",
+        push_updates: bool = True,
+    ) -> None:
+        """The next `count` place_order calls raise BrokerOutcomeUnknown (see FaultInjector)."""
+        self._faults.inject_outcome_unknown(accept, count, message, push_updates)
+
+    def inject_unavailable(
+        self, count: int = 1, message: str = "Paper broker unavailable (injected)"
+    ) -> None:
+        """The next `count` place_order calls raise BrokerUnavailable; nothing is accepted."""
+        self._faults.inject_unavailable(count, message)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def fill(
+        self,
+        broker_order_id: str,
+        quantity: int | None = None,
+        price: Decimal | int | str | None = None,
+    ) -> TradeReport:
+        """Fill an open order now (default: all of what is pending, at its limit or the last price)."""
+        updates = self._exchange.fill(broker_order_id, quantity, price)
+        self._delivery.publish((), updates)
+        return updates[-1].trades[0]
+
+    def reject_open_order(
+        self, broker_order_id: str, message: str = "Rejected by the exchange (paper broker)"
+    ) -> None:
+        """The exchange rejects an open order that has no fills yet."""
+        self._delivery.publish((), self._exchange.reject(broker_order_id, message))
+
+    def set_position(
+        self,
+        exchange: str,
+        symbol: str,
+        product: Product | str,
+        quantity: int,
+        average_price: Decimal | int | str,
+    ) -> None:
+        """Make the broker report this net position (signed quantity), whatever was traded."""
+        self._exchange.set_position(exchange, symbol, product, quantity, average_price)
+
+    def clear_position(self, exchange: str, symbol: str, product: Product | str) -> None:
+        """Make the broker report this position flat."""
+        self.set_position(exchange, symbol, product, 0, Decimal(0))
+
+    def set_funds(self, amount: Decimal | int | str) -> None:
+        """Set the account's opening cash (realized PnL is added on top)."""
+        self._exchange.set_funds(amount)

@@ -1,4 +1,10 @@
-"""Delivery of the paper broker's pushed updates and ticks, and its request rate limiter."""
+"""Delivery of the paper broker's pushed updates and ticks, and the pace of its requests.
+
+`Delivery` hands order updates to listeners only once the exchange's record of them is
+on disk (`Durability`, the store), in order, batched while they wait; ticks go out at
+once. `ListenerHub` calls the listeners on the event loop. `RequestPacing` makes each
+request take the configured latency and wait for the rate limiter (`RateLimiter`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
 from desktop_oms.domain.market import Tick
@@ -93,3 +100,92 @@ class RateLimiter:
         wait = self.reserve()
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+class Durability(Protocol):
+    """What delivery needs of the store: when its records are on disk."""
+
+    @property
+    def mark(self) -> int:
+        """The mark of the last record written on the loop (0: nothing to wait for)."""
+
+    def is_durable(self, mark: int) -> bool: ...
+
+    def when_durable(self, mark: int, callback: Callable[[OSError | None], None]) -> None: ...
+
+    async def durable(self, mark: int) -> None: ...
+
+    def failed(self, exc: OSError) -> None:
+        """A flush failed: the store stops recording."""
+
+
+class Delivery:
+    """Pushes ticks at once and order updates once the exchange's record of them is on
+    disk. Updates made while earlier ones wait for the disk join them: they are delivered
+    together, in order, as one batch (as a burst of fills would arrive)."""
+
+    def __init__(self, durability: Durability) -> None:
+        self.hub = ListenerHub()
+        self._disk = durability
+        self._held: list[BrokerUpdate] | None = None  # updates waiting for the disk
+        self._held_mark = 0
+
+    def bind_loop(self) -> None:
+        """Deliver from threads through the running loop (the first one seen)."""
+        if self.hub.loop is None:
+            self.hub.loop = asyncio.get_running_loop()
+
+    def publish(self, ticks: Sequence[Tick], updates: Sequence[BrokerUpdate]) -> None:
+        mark = self._disk.mark
+        if not updates or (not mark and self._held is None):
+            self.hub.publish(ticks, updates)
+            return
+        self.hub.publish(ticks, ())
+        if self._held is not None:
+            self._held.extend(updates)
+            self._held_mark = mark
+            return
+        self._held, self._held_mark = list(updates), mark
+        self._disk.when_durable(mark, self._deliver_held)
+
+    def _deliver_held(self, failure: OSError | None) -> None:
+        if failure is None and not self._disk.is_durable(self._held_mark):
+            # More joined while the disk worked: wait for theirs too.
+            self._disk.when_durable(self._held_mark, self._deliver_held)
+            return
+        held, self._held = self._held or [], None
+        if failure is not None:
+            self._disk.failed(failure)  # applied in memory already: still reported
+        self.hub.publish((), held)
+
+    async def settle(self) -> None:
+        """Return once every order update made so far has reached the listeners (they
+        wait for the journal's disk flush, then the hub's next loop turn)."""
+        disk = self._disk
+        while self._held is not None or not disk.is_durable(disk.mark):
+            try:
+                await disk.durable(disk.mark)
+            except OSError:
+                break  # _deliver_held reported it and delivered what was held
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+
+class RequestPacing:
+    """How long a request takes: the configured latency, after the rate limiter's wait."""
+
+    def __init__(self, latency_s: float, requests_per_second: float | None) -> None:
+        self.latency_s = latency_s
+        self.limiter = RateLimiter(requests_per_second) if requests_per_second else None
+
+    async def before(self, order_request: bool = False) -> None:
+        if order_request and self.limiter is not None:
+            await self.limiter.acquire()
+        if self.latency_s > 0:
+            # Order requests: half the latency before the exchange acts, half after (a
+            # caller that gives up in the second half leaves an order that exists).
+            await asyncio.sleep(self.latency_s / 2 if order_request else self.latency_s)
+
+    async def after(self) -> None:
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s / 2)
