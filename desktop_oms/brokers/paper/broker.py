@@ -50,7 +50,16 @@ from desktop_oms.brokers.paper.exchange import SimulatedExchange, opening_event
 from desktop_oms.brokers.paper.matching import MatchingRules
 from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.brokers.paper.store import PaperStore
-from desktop_oms.brokers.port import BrokerUpdate, InstrumentCatalog, TickListener, UpdateListener
+from desktop_oms.brokers.port import (
+    BrokerUpdate,
+    InstrumentCatalog,
+    SessionExpiredListener,
+    StreamState,
+    StreamStateListener,
+    StreamStatus,
+    TickListener,
+    UpdateListener,
+)
 from desktop_oms.domain import (
     Instrument,
     Order,
@@ -65,6 +74,8 @@ from desktop_oms.domain.market import Funds
 from desktop_oms.marketdata.instruments import load_bundled_instruments
 
 __all__ = ["PaperBroker"]
+
+_CONNECTED = StreamStatus(StreamState.CONNECTED)
 
 
 class PaperBroker:
@@ -218,6 +229,12 @@ class PaperBroker:
         await self._enter()
         return self._exchange.funds()
 
+    async def order_margins(self, order: Order) -> Decimal | None:
+        """What the exchange would block for the order now (domain/margin.py's model, as
+        its own funds check), or None without a price to value it at."""
+        await self._enter()
+        return self._exchange.order_margin(order)
+
     # ====================================================================================
     # Broker port: listeners and market data
     # ====================================================================================
@@ -235,6 +252,23 @@ class PaperBroker:
     def remove_tick_listener(self, listener: TickListener) -> None:
         if listener in self._delivery.hub.tick_listeners:
             self._delivery.hub.tick_listeners.remove(listener)
+
+    # The paper exchange runs in-process: its connection is always up and its session
+    # never expires, so these listeners are never called.
+
+    @property
+    def stream_status(self) -> StreamStatus:
+        return _CONNECTED
+
+    def add_stream_state_listener(self, listener: StreamStateListener) -> None:
+        """Never called: the connection never changes state."""
+
+    @property
+    def session_expired(self) -> bool:
+        return False
+
+    def add_session_expired_listener(self, listener: SessionExpiredListener) -> None:
+        """Never called: the session never expires."""
 
     def subscribe(self, instruments: Sequence[tuple[str, str]]) -> None:
         """Recorded only: the paper broker streams ticks of every instrument it prices."""
