@@ -69,7 +69,7 @@ SessionExpiredListener = Callable[[str], None]
 
 @runtime_checkable
 class InstrumentCatalog(Protocol):
-    """The instruments a broker lists, by (exchange, symbol) (marketdata's InstrumentStore)."""
+    """The instruments a broker lists, by (exchange, symbol) (domain.catalog.InstrumentStore)."""
 
     def get(self, exchange: str, symbol: str) -> Instrument | None: ...
 

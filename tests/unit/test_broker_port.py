@@ -137,3 +137,33 @@ async def test_kite_settles_at_once_and_remembers_streamed_prices():
         await asyncio.wait_for(broker.settle(), 1)
     finally:
         await broker.close()
+
+
+def test_brokers_import_only_domain_and_infra():
+    """Every import in desktop_oms/brokers (lazy and type-checking ones too) stays inside
+    brokers, domain and infra: the adapters know nothing of the OMS, storage, risk,
+    market data or the UI."""
+    import ast
+    from pathlib import Path
+
+    import desktop_oms.brokers
+
+    root = Path(desktop_oms.brokers.__file__).parent
+    outside = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "desktop_oms" and parts[1:2] not in (
+                    ["brokers"],
+                    ["domain"],
+                    ["infra"],
+                ):
+                    outside.append(f"{path.relative_to(root)}: {name}")
+    assert outside == []

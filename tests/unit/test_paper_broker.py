@@ -27,7 +27,12 @@ from desktop_oms.brokers.paper import PaperBroker, PaperConfig, PaperJournalCorr
 from desktop_oms.brokers.paper.delivery import RateLimiter
 from desktop_oms.brokers.paper.journal import PaperJournal
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
-from desktop_oms.marketdata.instruments import COLUMNS, InstrumentStore, UnknownInstrument
+from desktop_oms.marketdata.instruments import (
+    COLUMNS,
+    InstrumentStore,
+    UnknownInstrument,
+    load_bundled_instruments,
+)
 
 CSV = (
     ",".join(COLUMNS)
@@ -855,6 +860,13 @@ def test_rate_limiter_allows_a_burst_then_spaces_requests():
     assert limiter.reserve() == 0.0
     with pytest.raises(ValueError):
         RateLimiter(0)
+
+
+def test_by_default_the_paper_exchange_lists_the_bundled_instruments():
+    listed = PaperBroker(seed=1).instrument_store
+    bundled = load_bundled_instruments()  # what the app hands it in paper mode
+    assert list(listed) == list(bundled) and listed.last_prices() == bundled.last_prices()
+    assert listed.get("NSE", "RELIANCE") is not None
 
 
 def test_constructor_checks_its_arguments():

@@ -70,12 +70,22 @@ from desktop_oms.domain import (
     TradeReport,
     Variety,
 )
+from desktop_oms.domain.catalog import InstrumentStore, parse_instruments
 from desktop_oms.domain.market import Funds
-from desktop_oms.marketdata.instruments import load_bundled_instruments
+from desktop_oms.infra.resources import resource_path
 
 __all__ = ["PaperBroker"]
 
 _CONNECTED = StreamStatus(StreamState.CONNECTED)
+PAPER_INSTRUMENTS_FILE = "instruments_paper.csv"  # resources/: what paper mode lists
+
+
+def bundled_instruments() -> InstrumentStore:
+    """The instruments the paper exchange lists unless told otherwise (Kite's CSV format)."""
+    path = resource_path(PAPER_INSTRUMENTS_FILE)
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        parsed = parse_instruments(stream, str(path))
+    return InstrumentStore(parsed.instruments, parsed.last_prices)
 
 
 class PaperBroker:
@@ -99,7 +109,7 @@ class PaperBroker:
         """
         self.config = replace(config or PaperConfig(), **settings)
         config = self.config
-        catalog = instruments if instruments is not None else load_bundled_instruments()
+        catalog = instruments if instruments is not None else bundled_instruments()
         self.state_path = Path(state_path) if state_path is not None else None
         self.subscribed: set[tuple[str, str]] = set()
         self._pacing = RequestPacing(config.latency_s, config.requests_per_second)
