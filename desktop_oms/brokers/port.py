@@ -4,13 +4,20 @@ Broker data enters the OMS only as reports (OrderReport, TradeReport, PositionRe
 Pushed updates (paper fills, Kite WebSocket order updates) are delivered to listeners on
 the event loop thread as a BrokerUpdate batch; the OMS still polls `orders()`/`trades()`
 as a fallback.
+
+The port is complete: every adapter has every member, so callers never probe with
+hasattr/getattr. Where an adapter has nothing to say it answers plainly: the paper
+broker's connection is always up and its session never expires; Kite settles at once
+(its pushes arrive on their own) and knows the last prices it has streamed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from desktop_oms.domain import (
@@ -33,13 +40,55 @@ class BrokerUpdate:
     trades: tuple[TradeReport, ...] = ()
 
 
+class StreamState(StrEnum):
+    """A broker's live connection (Kite's WebSocket; the paper broker is always CONNECTED)."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    STOPPED = "stopped"
+    EXPIRED = "expired"  # 401/403: the token is no longer valid; no more attempts
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    state: StreamState
+    last_tick_at: datetime | None = None
+    last_message_at: datetime | None = None
+    connection_attempts: int = 0
+    reconnects: int = 0
+    error: str | None = None
+
+
 UpdateListener = Callable[[BrokerUpdate], None]
 TickListener = Callable[[Sequence[Tick]], None]
+StreamStateListener = Callable[[StreamStatus], None]
+SessionExpiredListener = Callable[[str], None]
+
+
+@runtime_checkable
+class InstrumentCatalog(Protocol):
+    """The instruments a broker lists, by (exchange, symbol) (domain.catalog.InstrumentStore)."""
+
+    def get(self, exchange: str, symbol: str) -> Instrument | None: ...
+
+    def require(self, exchange: str, symbol: str) -> Instrument:
+        """The instrument, or a KeyError (UnknownInstrument) naming it."""
+
+    def __iter__(self) -> Iterator[Instrument]: ...
+
+    def last_prices(self) -> dict[tuple[str, str], Decimal]:
+        """Last prices the listing quoted (the previous close), where it quoted one."""
 
 
 @runtime_checkable
 class Broker(Protocol):
     name: str
+
+    @property
+    def instrument_store(self) -> InstrumentCatalog | None:
+        """The instruments the broker lists (Kite: None until the app has read its dump)."""
 
     async def start(self) -> None:
         """Connect (sessions, streams). Idempotent."""
@@ -81,9 +130,34 @@ class Broker(Protocol):
     async def funds(self) -> Funds | None:
         """Available margin, or None where the broker cannot say."""
 
+    async def order_margins(self, order: Order) -> Decimal | None:
+        """Margin the order would block now (given positions and orders), or None where
+        the broker cannot say (the paper broker: without a price to value it at)."""
+
+    async def settle(self) -> None:
+        """Return once every order update the broker has made so far has reached the
+        update listeners (the paper broker holds them until they are on its disk)."""
+
     def add_update_listener(self, listener: UpdateListener) -> None: ...
 
     def add_tick_listener(self, listener: TickListener) -> None: ...
 
     def subscribe(self, instruments: Sequence[tuple[str, str]]) -> None:
         """Ask for ticks of these (exchange, symbol) pairs (no-op where all are streamed)."""
+
+    def last_prices(self) -> dict[tuple[str, str], Decimal]:
+        """The last price of each instrument the broker has seen a price of ({}: none)."""
+
+    @property
+    def stream_status(self) -> StreamStatus | None:
+        """The live connection's state (Kite: None until its stream exists)."""
+
+    def add_stream_state_listener(self, listener: StreamStateListener) -> None:
+        """Told each new StreamStatus (any thread: store only)."""
+
+    @property
+    def session_expired(self) -> bool:
+        """True once the broker refuses the session (log in again); cleared by a new one."""
+
+    def add_session_expired_listener(self, listener: SessionExpiredListener) -> None:
+        """Told once, with the reason, when the session is found expired."""

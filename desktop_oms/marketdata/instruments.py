@@ -1,70 +1,41 @@
-"""Instruments in Kite's instruments CSV format, and an in-memory store to look them up.
+"""Instruments files: Kite's instruments CSV read from a path or stream, and the bundled
+paper-mode file.
 
-The format is the one `GET /instruments` returns (and the bundled paper-mode file uses):
-
-    instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,
-    tick_size,lot_size,instrument_type,segment,exchange
-
-Kite's dump has no multiplier column: every parsed instrument gets multiplier 1 (Kite
-reports NFO quantities in units, so 1 is right there too). Index rows (segment
-INDICES, tick and lot size 0) are kept but marked not tradable.
+The format, the parser and the in-memory catalogue (`InstrumentStore`) are the domain's
+(`desktop_oms.domain.catalog`, so brokers need no market data module); this module opens
+the files and names the bundled one.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
 from desktop_oms.domain import Instrument
+from desktop_oms.domain.catalog import (
+    COLUMNS,
+    InstrumentsFile,
+    InstrumentStore,
+    UnknownInstrument,
+    parse_instruments,
+)
 from desktop_oms.infra.resources import resource_path
 
 log = logging.getLogger(__name__)
 
 BUNDLED_INSTRUMENTS_FILE = "instruments_paper.csv"
 
-COLUMNS = (
-    "instrument_token",
-    "exchange_token",
-    "tradingsymbol",
-    "name",
-    "last_price",
-    "expiry",
-    "strike",
-    "tick_size",
-    "lot_size",
-    "instrument_type",
-    "segment",
-    "exchange",
-)
-
-_NOT_TRADABLE_SEGMENTS = frozenset({"INDICES"})
-
-
-class UnknownInstrument(KeyError):
-    """No such instrument. A KeyError whose str() is the plain message (no quotes)."""
-
-    def __init__(self, exchange: str, symbol: str) -> None:
-        super().__init__(f"Unknown instrument {exchange}:{symbol}")
-        self.exchange = exchange
-        self.symbol = symbol
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-@dataclass(frozen=True, slots=True)
-class InstrumentsFile:
-    """What one instruments CSV holds: the instruments and the last prices it quoted."""
-
-    instruments: list[Instrument]
-    last_prices: dict[tuple[str, str], Decimal]
+__all__ = [
+    "BUNDLED_INSTRUMENTS_FILE",
+    "COLUMNS",
+    "InstrumentStore",
+    "InstrumentsFile",
+    "UnknownInstrument",
+    "load_bundled_instruments",
+    "load_instruments_csv",
+    "read_instruments_csv",
+]
 
 
 def _open_text(source: Path | str | TextIO) -> tuple[TextIO, str, bool]:
@@ -72,6 +43,10 @@ def _open_text(source: Path | str | TextIO) -> tuple[TextIO, str, bool]:
         path = Path(source)
         return path.open("r", encoding="utf-8-sig", newline=""), str(path), True
     return source, getattr(source, "name", "<stream>"), False
+
+
+def _kept_first(problem: str) -> None:
+    log.warning("%s; the first one is kept", problem)
 
 
 def read_instruments_csv(
@@ -84,7 +59,9 @@ def read_instruments_csv(
     """
     stream, label, owned = _open_text(source)
     try:
-        return _parse(stream, label, strict_duplicates)
+        return parse_instruments(
+            stream, label, strict_duplicates=strict_duplicates, on_duplicate=_kept_first
+        )
     finally:
         if owned:
             stream.close()
@@ -97,218 +74,7 @@ def load_instruments_csv(
     return read_instruments_csv(source, strict_duplicates=strict_duplicates).instruments
 
 
-def _parse(stream: TextIO, label: str, strict_duplicates: bool) -> InstrumentsFile:
-    reader = csv.reader(stream)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValueError(f"{label}: empty file, expected a Kite instruments CSV header") from None
-    header = [column.strip().lower() for column in header]
-    missing = [column for column in COLUMNS if column not in header]
-    if missing:
-        raise ValueError(
-            f"{label}: line 1: not a Kite instruments CSV header (missing column(s): {', '.join(missing)})"
-        )
-    index = {column: header.index(column) for column in COLUMNS}
-    instruments: list[Instrument] = []
-    prices: dict[tuple[str, str], Decimal] = {}
-    first_line: dict[tuple[str, str], int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise ValueError(
-                f"{label}: line {line}: expected {len(header)} fields, found {len(row)}"
-            )
-        values = {column: row[index[column]].strip() for column in COLUMNS}
-        try:
-            instrument, last_price = _instrument_from_row(values)
-        except ValueError as exc:
-            raise ValueError(f"{label}: line {line}: {exc}") from None
-        if instrument.key in first_line:
-            problem = (
-                f"{label}: line {line}: duplicate instrument {instrument.exchange}:{instrument.symbol}"
-                f" (first on line {first_line[instrument.key]})"
-            )
-            if strict_duplicates:
-                raise ValueError(problem)
-            log.warning("%s; the first one is kept", problem)
-            continue
-        first_line[instrument.key] = line
-        instruments.append(instrument)
-        if last_price > 0:
-            prices[instrument.key] = last_price
-    return InstrumentsFile(instruments=instruments, last_prices=prices)
-
-
-def _int(values: Mapping[str, str], column: str, minimum: int) -> int:
-    text = values[column]
-    try:
-        number = int(text)
-    except ValueError:
-        raise ValueError(f"{column} {text!r} is not a whole number") from None
-    if number < minimum:
-        raise ValueError(f"{column} {number} must be at least {minimum}")
-    return number
-
-
-def _decimal(values: Mapping[str, str], column: str) -> Decimal:
-    text = values[column]
-    try:
-        number = Decimal(text) if text else Decimal(0)
-    except InvalidOperation:
-        raise ValueError(f"{column} {text!r} is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise ValueError(f"{column} {text!r} must be a non-negative number")
-    return number
-
-
-def _instrument_from_row(values: Mapping[str, str]) -> tuple[Instrument, Decimal]:
-    symbol = values["tradingsymbol"].upper()
-    exchange = values["exchange"].upper()
-    if not symbol:
-        raise ValueError("tradingsymbol is empty")
-    if not exchange:
-        raise ValueError("exchange is empty")
-    segment = values["segment"].upper()
-    tradable = segment not in _NOT_TRADABLE_SEGMENTS
-    token = _int(values, "instrument_token", 1)
-    _int(values, "exchange_token", 0)
-    tick_size = _decimal(values, "tick_size")
-    lot_size = _int(values, "lot_size", 0)
-    if tradable:
-        if tick_size <= 0:
-            raise ValueError(f"tick_size {values['tick_size']!r} must be positive")
-        if lot_size < 1:
-            raise ValueError(f"lot_size {lot_size} must be at least 1")
-    else:
-        lot_size = max(lot_size, 1)  # indices: Kite says 0; 1 keeps lot arithmetic safe
-    last_price = _decimal(values, "last_price")
-    _decimal(values, "strike")
-    expiry_text = values["expiry"]
-    expiry = None
-    if expiry_text:
-        try:
-            expiry = date.fromisoformat(expiry_text)
-        except ValueError:
-            raise ValueError(f"expiry {expiry_text!r} is not a YYYY-MM-DD date") from None
-    instrument = Instrument(
-        exchange=exchange,
-        symbol=symbol,
-        instrument_token=token,
-        name=values["name"],
-        tick_size=tick_size,
-        lot_size=lot_size,
-        multiplier=Decimal(1),
-        instrument_type=values["instrument_type"].upper(),
-        segment=segment,
-        expiry=expiry,
-        tradable=tradable,
-    )
-    return instrument, last_price
-
-
-class InstrumentStore:
-    """Instruments by (exchange, symbol) and by token, with symbol search for the ticket."""
-
-    def __init__(
-        self,
-        instruments: Iterable[Instrument],
-        last_prices: Mapping[tuple[str, str], Decimal] | None = None,
-    ) -> None:
-        self._items: list[Instrument] = []
-        self._by_key: dict[tuple[str, str], Instrument] = {}
-        self._by_token: dict[int, Instrument] = {}
-        for instrument in instruments:
-            if instrument.key in self._by_key:
-                raise ValueError(f"duplicate instrument {instrument.exchange}:{instrument.symbol}")
-            self._items.append(instrument)
-            self._by_key[instrument.key] = instrument
-            if instrument.instrument_token:
-                self._by_token.setdefault(instrument.instrument_token, instrument)
-        self._last_prices: dict[tuple[str, str], Decimal] = {}
-        for key, price in (last_prices or {}).items():
-            if key not in self._by_key:
-                raise ValueError(f"last price given for unknown instrument {key[0]}:{key[1]}")
-            if price > 0:
-                self._last_prices[key] = Decimal(price)
-
-    @classmethod
-    def from_csv(cls, source: Path | str | TextIO) -> InstrumentStore:
-        parsed = read_instruments_csv(source)
-        return cls(parsed.instruments, parsed.last_prices)
-
-    @classmethod
-    def from_csv_text(cls, text: str) -> InstrumentStore:
-        return cls.from_csv(io.StringIO(text))
-
-    @staticmethod
-    def _key(exchange: str, symbol: str) -> tuple[str, str]:
-        return (str(exchange).strip().upper(), str(symbol).strip().upper())
-
-    def get(self, exchange: str, symbol: str) -> Instrument | None:
-        return self._by_key.get(self._key(exchange, symbol))
-
-    def require(self, exchange: str, symbol: str) -> Instrument:
-        key = self._key(exchange, symbol)
-        instrument = self._by_key.get(key)
-        if instrument is None:
-            raise UnknownInstrument(*key)
-        return instrument
-
-    def by_token(self, token: int) -> Instrument | None:
-        return self._by_token.get(int(token))
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, tuple) and len(key) == 2 and self._key(*key) in self._by_key
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[Instrument]:
-        return iter(self._items)
-
-    def last_prices(self) -> dict[tuple[str, str], Decimal]:
-        """Last prices the instruments file quoted (> 0 only), by (exchange, symbol)."""
-        return dict(self._last_prices)
-
-    def search(self, prefix: str, limit: int = 20) -> list[Instrument]:
-        """Symbol completion, case-insensitive.
-
-        Symbols starting with the text come first (shortest, then alphabetical: an exact
-        match leads), then instruments whose name starts with it, then those with a word
-        of the name starting with it. "NFO:NIF" restricts the search to one exchange.
-        """
-        text = (prefix or "").strip().upper()
-        exchange = None
-        if ":" in text:
-            exchange, _, text = text.partition(":")
-            exchange, text = exchange.strip(), text.strip()
-        if not text or limit <= 0:
-            return []
-        pool = [i for i in self._items if exchange is None or i.exchange == exchange]
-        by_symbol = sorted(
-            (i for i in pool if i.symbol.startswith(text)),
-            key=lambda i: (len(i.symbol), i.symbol, i.exchange),
-        )
-        seen = {i.key for i in by_symbol}
-        by_name = sorted(
-            (i for i in pool if i.key not in seen and i.name.upper().startswith(text)),
-            key=lambda i: (i.name.upper(), i.symbol, i.exchange),
-        )
-        seen.update(i.key for i in by_name)
-        by_word = sorted(
-            (
-                i
-                for i in pool
-                if i.key not in seen and any(w.startswith(text) for w in i.name.upper().split())
-            ),
-            key=lambda i: (i.symbol, i.exchange),
-        )
-        return (by_symbol + by_name + by_word)[:limit]
-
-
 def load_bundled_instruments() -> InstrumentStore:
     """The instruments shipped for paper mode (resources/instruments_paper.csv)."""
-    return InstrumentStore.from_csv(resource_path(BUNDLED_INSTRUMENTS_FILE))
+    parsed = read_instruments_csv(resource_path(BUNDLED_INSTRUMENTS_FILE))
+    return InstrumentStore(parsed.instruments, parsed.last_prices)

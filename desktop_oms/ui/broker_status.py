@@ -46,7 +46,11 @@ class BrokerStatus:
         self.broker = broker
         self.bar = bar
         self.name = name or str(getattr(broker, "name", "broker"))
-        self.streaming = hasattr(broker, "add_stream_state_listener")
+        # The paper broker is in-process: no live stream to show (it is always connected).
+        self.streaming = (
+            hasattr(broker, "add_stream_state_listener")
+            and getattr(broker, "name", None) != "paper"
+        )
         self._status: object | None = None
         self._expired: str | None = None  # reason given by the session-expired listener
         self._shown: tuple | None = None

@@ -42,7 +42,7 @@ RATE = 10
 
 async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
     from desktop_oms.brokers.paper import PaperBroker
-    from desktop_oms.brokers.paper_delivery import RateLimiter
+    from desktop_oms.brokers.paper.delivery import RateLimiter
     from desktop_oms.domain import OrderSide, OrderStatus
     from desktop_oms.domain.events import TradingHalted
     from desktop_oms.marketdata.instruments import load_bundled_instruments
@@ -57,8 +57,8 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
     broker.set_last_prices(prices)
     keys = sorted(prices)[:n_positions]
     assert len(keys) == n_positions, f"only {len(keys)} NSE instruments"
-    limiter = broker._limiter  # bench set-up only: place 220 orders without waiting 22 s
-    broker._limiter = None
+    limiter = broker._pacing.limiter  # bench set-up only: place 220 orders without waiting 22 s
+    broker._pacing.limiter = None
     rig = await Rig(directory, broker, instruments).open()
     om = rig.om
     try:
@@ -73,7 +73,7 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
         await om.sync.drain()
         assert len(await om.get_active_orders()) == n_orders
         assert len(rig.pm.open_positions()) == n_positions
-        broker._limiter = RateLimiter(limiter.rate)
+        broker._pacing.limiter = RateLimiter(limiter.rate)
         ks = KillSwitch(om, rig.pm)
         probe_request = limit_request(keys[0][1], OrderSide.BUY, 1, prices[keys[0]])
         probe: dict = {}

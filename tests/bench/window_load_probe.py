@@ -187,7 +187,7 @@ def main() -> int:
                         bid = resting[j % len(resting)]
                         rnd = j // len(resting)
                         j += 1
-                        report = broker._state.orders[bid]  # read-only peek at the price
+                        report = broker._exchange.state.orders[bid]  # read-only peek at the price
                         price = report.price + (
                             Decimal("0.05") if rnd % 2 == 0 else Decimal("-0.05")
                         )

@@ -17,7 +17,6 @@ from decimal import Decimal as D
 
 import pytest
 
-from desktop_oms.brokers import paper as paper_module
 from desktop_oms.brokers.errors import BrokerRateLimited, BrokerRejected
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
@@ -134,13 +133,13 @@ async def test_limit_outside_the_circuit_is_refused(broker):
     reason="issue 14 paper: the paper broker takes fresh MIS orders after Zerodha's "
     "equity auto square-off time (15:20 IST), which Kite refuses",
 )
-async def test_fresh_mis_entry_after_the_square_off_time_is_refused(broker, monkeypatch):
-    entry_time = datetime(2026, 12, 8, 10, 0, tzinfo=IST).astimezone(UTC)  # a Tuesday
-    monkeypatch.setattr(paper_module, "_utcnow", lambda: entry_time)
+async def test_fresh_mis_entry_after_the_square_off_time_is_refused():
+    now = [datetime(2026, 12, 8, 10, 0, tzinfo=IST).astimezone(UTC)]  # a Tuesday
+    broker = PaperBroker(seed=1, clock=lambda: now[0])
+    broker.set_last_price("NSE", "RELIANCE", D("2450"))
     held = await broker.place_order(order(price="2460"))  # marketable: fills at 2450
     assert (await report(broker, held)).status is OrderStatus.FILLED
-    late = datetime(2026, 12, 8, 15, 22, tzinfo=IST).astimezone(UTC)
-    monkeypatch.setattr(paper_module, "_utcnow", lambda: late)
+    now[0] = datetime(2026, 12, 8, 15, 22, tzinfo=IST).astimezone(UTC)
     with pytest.raises(BrokerRejected):
         await broker.place_order(order(price="2000"))  # a fresh MIS entry
     exit_id = await broker.place_order(order(side="SELL", price="2440"))  # closing is allowed

@@ -181,7 +181,7 @@ def instrument_markers(db: Database, markers: Markers) -> None:
 
 
 def instrument_paper(broker: PaperBroker, markers: Markers) -> None:
-    journal = broker._journal
+    journal = broker._store.journal
     real_append = journal.append
 
     def append(events, durable=True):

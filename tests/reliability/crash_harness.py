@@ -377,7 +377,7 @@ async def truth_from_paper(state_path: Path, instruments) -> BrokerTruth:
             (p.exchange, p.symbol, p.product.value): p.quantity for p in await broker.positions()
         }
     finally:
-        broker._journal.close()  # read only: no close() (it would write unsaved prices)
+        broker._store.journal.close()  # read only: no close() (it would write unsaved prices)
     return BrokerTruth(orders, trades, positions)
 
 

@@ -371,7 +371,7 @@ async def test_paper_broker_disk_failure_stops_trading_with_a_clear_error(paper_
     def full(*_a, **_k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(h.broker._journal, "append", full)
+    monkeypatch.setattr(h.broker._store.journal, "append", full)
     result = await h.om.place_order(limit("INFY", qty=1, price="1450"))
     assert result.status is OrderStatus.PENDING  # outcome unknown: looked up, not resent
     with pytest.raises(OrderSubmissionFailed, match="could not save its state"):

@@ -23,12 +23,16 @@ from desktop_oms.brokers import (
     BrokerUnavailable,
     OrderNotFoundAtBroker,
 )
-from desktop_oms.brokers import paper as paper_module
-from desktop_oms.brokers.paper import PaperBroker, PaperJournalCorrupt
-from desktop_oms.brokers.paper_delivery import RateLimiter
-from desktop_oms.brokers.paper_journal import PaperJournal
+from desktop_oms.brokers.paper import PaperBroker, PaperConfig, PaperJournalCorrupt
+from desktop_oms.brokers.paper.delivery import RateLimiter
+from desktop_oms.brokers.paper.journal import PaperJournal
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
-from desktop_oms.marketdata.instruments import COLUMNS, InstrumentStore, UnknownInstrument
+from desktop_oms.marketdata.instruments import (
+    COLUMNS,
+    InstrumentStore,
+    UnknownInstrument,
+    load_bundled_instruments,
+)
 
 CSV = (
     ",".join(COLUMNS)
@@ -858,6 +862,13 @@ def test_rate_limiter_allows_a_burst_then_spaces_requests():
         RateLimiter(0)
 
 
+def test_by_default_the_paper_exchange_lists_the_bundled_instruments():
+    listed = PaperBroker(seed=1).instrument_store
+    bundled = load_bundled_instruments()  # what the app hands it in paper mode
+    assert list(listed) == list(bundled) and listed.last_prices() == bundled.last_prices()
+    assert listed.get("NSE", "RELIANCE") is not None
+
+
 def test_constructor_checks_its_arguments():
     with pytest.raises(ValueError):
         make(slippage_bps=-1)
@@ -924,6 +935,50 @@ async def test_prices_are_saved_on_close(tmp_path):
     broker.set_last_price("NSE", "SBIN", "812.35")  # no fill: saved lazily
     await broker.close()
     assert make(state_path=path).last_price("NSE", "SBIN") == D("812.35")
+
+
+def _records(path) -> list[str]:
+    return [json.loads(line)["type"] for line in path.read_bytes().splitlines()]
+
+
+def test_prices_alone_are_written_at_most_every_price_save_interval(tmp_path):
+    path = tmp_path / "state.jsonl"
+    lazy = make(state_path=path)  # PaperConfig's 10 s: no price-only write yet
+    lazy.set_last_price("NSE", "SBIN", "812.35")
+    assert _records(path) == ["init"]
+    eager = make(state_path=tmp_path / "eager.jsonl", price_save_interval_s=0)
+    eager.set_last_price("NSE", "SBIN", "812.35")
+    eager.set_last_price("NSE", "SBIN", "812.40")
+    assert _records(tmp_path / "eager.jsonl") == ["init", "prices", "prices"]
+    assert make(state_path=tmp_path / "eager.jsonl").last_price("NSE", "SBIN") == D("812.40")
+
+
+async def test_the_configured_clock_dates_the_book():
+    now = [datetime(2026, 3, 2, 4, 0, tzinfo=UTC)]  # 09:30 IST on 2 March 2026
+    broker = make(config=PaperConfig(clock=lambda: now[0]))
+    broker.set_last_price("NSE", "RELIANCE", "2450")
+    oid = await broker.place_order(order(price="2400"))
+    assert oid.startswith("260302")  # the ids of the IST day of the clock
+    now[0] += timedelta(minutes=5)
+    await broker.modify_order(oid, price=D("2460"))  # marketable now: fills at 2450
+    (placed,) = await broker.orders()
+    (trade,) = await broker.trades()
+    assert placed.timestamp == trade.timestamp == now[0]
+    assert trade.price == D("2450")
+    now[0] = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)  # 00:30 IST on 3 March: a new day
+    assert (await broker.place_order(order(price="2400"))).startswith("260303")
+
+
+def test_config_fields_are_checked_and_keywords_override_the_config():
+    with pytest.raises(ValueError, match="compact_after_lines"):
+        PaperConfig(compact_after_lines=0)
+    with pytest.raises(ValueError, match="price_save_interval_s"):
+        PaperConfig(price_save_interval_s=-1)
+    with pytest.raises(TypeError):
+        make(no_such_setting=1)
+    broker = make(config=PaperConfig(max_fill_quantity=5, seed=3), max_fill_quantity=2)
+    assert (broker.config.max_fill_quantity, broker.config.seed) == (2, 1)  # make: seed=1
+    assert broker.config.slippage_bps == D(0) and isinstance(broker.config.funds, D)
 
 
 async def test_an_accepted_order_is_on_disk_before_place_order_returns(tmp_path, monkeypatch):
@@ -1007,19 +1062,36 @@ async def test_a_foreign_or_newer_file_is_refused(tmp_path):
         make(state_path=path)
 
 
-async def test_large_journals_are_compacted_on_load(tmp_path, monkeypatch):
+async def test_large_journals_are_compacted_on_load(tmp_path):
     path = tmp_path / "state.jsonl"
     broker = make(state_path=path)
     await build_history(broker)
     await broker.close()
     before = await snapshot(broker)
-    monkeypatch.setattr(paper_module, "COMPACT_AFTER_LINES", 3)
-    compacted = make(state_path=path)
+    lines = len(path.read_bytes().splitlines())
+    assert lines > 3
+    kept = make(state_path=path, config=PaperConfig(compact_after_lines=lines))
+    assert len(path.read_bytes().splitlines()) == lines  # not over the limit: left alone
+    assert await snapshot(kept) == before
+    compacted = make(state_path=path, compact_after_lines=3)
     assert len(path.read_bytes().splitlines()) == 1
     assert await snapshot(compacted) == before
     await compacted.place_order(order(price="2300"))
-    monkeypatch.setattr(paper_module, "COMPACT_AFTER_LINES", 10_000)
     assert len(await make(state_path=path).orders()) == len(before[0]) + 1
+
+
+async def test_a_journal_over_its_byte_limit_is_compacted_on_load(tmp_path):
+    path = tmp_path / "state.jsonl"
+    broker = make(state_path=path)
+    await build_history(broker)
+    await broker.close()
+    before = await snapshot(broker)
+    size = path.stat().st_size
+    make(state_path=path, compact_after_bytes=size)
+    assert path.stat().st_size == size  # at the limit: left alone
+    compacted = make(state_path=path, compact_after_bytes=size - 1)
+    assert len(path.read_bytes().splitlines()) == 1
+    assert await snapshot(compacted) == before
 
 
 async def test_a_failed_write_is_an_unknown_outcome_then_the_broker_stops(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ import pytest
 
 from desktop_oms.brokers import BrokerRejected
 from desktop_oms.brokers.paper import PaperBroker
-from desktop_oms.brokers.paper_state import PaperState
+from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from desktop_oms.marketdata.instruments import COLUMNS, InstrumentStore
 
@@ -101,7 +101,7 @@ async def _random_flow(broker: PaperBroker, rng: random.Random, steps: int) -> N
     ids: list[str] = []
     for _ in range(steps):
         action = rng.random()
-        state = broker._state
+        state = broker._exchange.state
         live = [o.broker_order_id for o in state.orders.values() if o.is_active]
         try:
             if action < 0.45:
@@ -137,10 +137,14 @@ async def _random_flow(broker: PaperBroker, rng: random.Random, steps: int) -> N
             pass  # a random request the exchange refuses: the book must still be consistent
         except ValueError:
             pass
-        assert_consistent(broker._state)
+        assert_consistent(broker._exchange.state)
     # A finished order is never reported as live, and every order is reported once.
     reports = await broker.orders()
-    assert len({r.broker_order_id for r in reports}) == len(reports) == len(broker._state.orders)
+    assert (
+        len({r.broker_order_id for r in reports})
+        == len(reports)
+        == len(broker._exchange.state.orders)
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -162,11 +166,11 @@ async def test_indexes_match_a_full_scan_through_random_flow(tmp_path, seed):
 
     # Replayed from the event journal (no close: as after a crash), then from a snapshot.
     again = PaperBroker(state_path=path, instruments=_store())
-    assert_consistent(again._state)
+    assert_consistent(again._exchange.state)
     assert await again.orders() == expected
     again.compact()
     third = PaperBroker(state_path=path, instruments=_store())
-    assert_consistent(third._state)
+    assert_consistent(third._exchange.state)
     assert await third.orders() == expected
     # The restored book keeps working (and its indexes with it).
     await _random_flow(third, rng, 60)
@@ -199,5 +203,5 @@ async def test_pushed_reports_are_the_orders_state_at_that_moment():
         (OrderStatus.PARTIALLY_FILLED, 8),
         (OrderStatus.FILLED, 10),
     ]
-    assert broker._state.active_orders() == []
-    assert (await broker.orders())[0] == broker._state.orders[oid].report()
+    assert broker._exchange.state.active_orders() == []
+    assert (await broker.orders())[0] == broker._exchange.state.orders[oid].report()

@@ -35,6 +35,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from desktop_oms.brokers.errors import BrokerError, BrokerUnavailable, SessionExpired
@@ -46,8 +47,16 @@ from desktop_oms.brokers.kite.market_data import KiteMarketDataMixin
 from desktop_oms.brokers.kite.orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
 from desktop_oms.brokers.kite.orders import KiteOrdersMixin
 from desktop_oms.brokers.kite.parsing.values import IST
-from desktop_oms.brokers.kite.stream.stream import KiteStream, StreamStatus
-from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
+from desktop_oms.brokers.kite.stream.stream import KiteStream
+from desktop_oms.brokers.port import (
+    BrokerUpdate,
+    InstrumentCatalog,
+    SessionExpiredListener,
+    StreamStateListener,
+    StreamStatus,
+    TickListener,
+    UpdateListener,
+)
 from desktop_oms.brokers.rate_limit import (
     RateLimiter,
     kite_order_limiter,
@@ -70,9 +79,7 @@ class InstrumentsCache(Protocol):
     async def save(self, day: date, instruments: Sequence[Instrument]) -> None: ...
 
 
-SessionExpiredListener = Callable[[str], None]
 CatchUpListener = Callable[[], None]
-StreamStateListener = Callable[[StreamStatus], None]
 
 
 class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCallsMixin):
@@ -154,6 +161,9 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
         self._tasks: set[asyncio.Task] = set()
         self._tokens: dict[tuple[str, str], int] = {}
         self._names: dict[int, tuple[str, str]] = {}
+        self._last_prices: dict[tuple[str, str], Decimal] = {}  # of the ticks streamed
+        # The instruments Kite lists: the app sets it once it has read the day's dump.
+        self.instrument_store: InstrumentCatalog | None = None
 
     # ------------------------------------------------------------------------------------
     # Lifecycle, session, listeners
@@ -225,6 +235,15 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
         if self._stream is not None:
             self._stream.set_access_token(access_token)
 
+    async def settle(self) -> None:
+        """Kite holds no update back (the stream hands each to the listeners as it comes):
+        one loop turn lets those already scheduled on the loop arrive."""
+        await asyncio.sleep(0)
+
+    def last_prices(self) -> dict[tuple[str, str], Decimal]:
+        """The last price of each instrument streamed so far ({} before the first tick)."""
+        return dict(self._last_prices)
+
     def add_update_listener(self, listener: UpdateListener) -> None:
         self._update_listeners.append(listener)
 
@@ -251,6 +270,8 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
                 log.exception("Kite broker listener %r failed", listener)
 
     def _dispatch_ticks(self, ticks: Sequence[Tick]) -> None:
+        for tick in ticks:
+            self._last_prices[(tick.exchange, tick.symbol)] = tick.last_price
         self._notify(self._tick_listeners, ticks)
 
     def _dispatch_update(self, update: BrokerUpdate) -> None:

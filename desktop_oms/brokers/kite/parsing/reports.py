@@ -37,6 +37,7 @@ from desktop_oms.domain import (
     Product,
     TradeReport,
 )
+from desktop_oms.domain.catalog import parse_instruments
 from desktop_oms.domain.market import Tick
 
 # ---------------------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def tick_from_quote(key: str, row: object, *, now: datetime | None = None) -> Ti
 def instrument_from_kite(row: Mapping[str, Any]) -> Instrument:
     """One instruments-dump row (raw CSV strings or kiteconnect's parsed values).
 
-    Same conventions as `marketdata.instruments`: symbols upper-case, multiplier 1 (the
+    Same conventions as `domain.catalog`: symbols upper-case, multiplier 1 (the
     dump has none; positions carry Kite's multiplier), indices kept but not tradable.
     """
     expiry = row.get("expiry")
@@ -225,11 +226,9 @@ def instrument_from_kite(row: Mapping[str, Any]) -> Instrument:
 
 
 def parse_instruments_csv(data: bytes | str) -> list[Instrument]:
-    """Parse Kite's instruments CSV dump (bytes or text) with the shared marketdata parser."""
-    from desktop_oms.marketdata.instruments import load_instruments_csv
-
+    """Parse Kite's instruments CSV dump (bytes or text) with the domain's shared parser."""
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     try:
-        return load_instruments_csv(io.StringIO(text))
+        return parse_instruments(io.StringIO(text)).instruments
     except ValueError as exc:
         raise BrokerDataError(f"Kite's instruments dump could not be read: {exc}") from exc

@@ -7,8 +7,7 @@ sends nothing for `watchdog_timeout` seconds while the watchdog is armed (NSE ma
 hours by default). The state it keeps (`_generation`, `_ws`, `_outbox`, counters) is set
 up in `KiteStream.__init__`; subscriptions, message handling and listeners
 (`_resubscribe`, `_handle`, `_set_state`, `_notify`) live on `KiteStream`. The
-connection states (`StreamState`, `StreamStatus`) are defined here and re-exported by
-`kite_stream`.
+connection states (`StreamState`, `StreamStatus`) are the Broker port's.
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as dtime
-from enum import StrEnum
 from urllib.parse import urlencode
 
 from desktop_oms.brokers.kite.parsing.values import IST
+from desktop_oms.brokers.port import StreamState
 
 # Split out of kite_stream: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.kite.stream.stream")
@@ -36,25 +34,6 @@ def is_nse_market_hours(now: datetime | None = None) -> bool:
     """Mon-Fri 09:15-15:30 IST (exchange holidays are not known here)."""
     current = (now or datetime.now(IST)).astimezone(IST)
     return current.weekday() < 5 and _MARKET_OPEN <= current.time() <= _MARKET_CLOSE
-
-
-class StreamState(StrEnum):
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    STOPPED = "stopped"
-    EXPIRED = "expired"  # 401/403: the token is no longer valid; no more attempts
-
-
-@dataclass(frozen=True, slots=True)
-class StreamStatus:
-    state: StreamState
-    last_tick_at: datetime | None = None
-    last_message_at: datetime | None = None
-    connection_attempts: int = 0
-    reconnects: int = 0
-    error: str | None = None
 
 
 class _WatchdogExpired(Exception):

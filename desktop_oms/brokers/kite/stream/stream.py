@@ -64,13 +64,11 @@ from desktop_oms.brokers.kite.parsing.ticks import (
 )
 from desktop_oms.brokers.kite.stream.connection import (
     KiteStreamConnectionMixin,
-    StreamState,
-    StreamStatus,
     is_nse_market_hours,
 )
 from desktop_oms.brokers.kite.stream.connection import _SessionRejected as _SessionRejected
 from desktop_oms.brokers.kite.stream.connection import _WatchdogExpired as _WatchdogExpired
-from desktop_oms.brokers.port import BrokerUpdate
+from desktop_oms.brokers.port import BrokerUpdate, StreamState, StreamStatus
 from desktop_oms.domain.market import Tick
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from desktop_oms.brokers.paper_state import PaperOrder
+from desktop_oms.brokers.paper.records import PaperOrder
 from desktop_oms.domain import OrderSide, OrderType, Validity
 
 BPS = Decimal(10000)

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from desktop_oms.brokers.errors import BrokerRejected
-from desktop_oms.brokers.paper_state import PaperState
+from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Instrument, Order, OrderSide, OrderType, Product, Validity, Variety
 from desktop_oms.domain.margin import (
     DERIVATIVE_EXCHANGES,

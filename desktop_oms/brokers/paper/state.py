@@ -16,8 +16,7 @@ journal of events rebuilds exactly the state the broker had. Events:
     prices        last prices
     funds         the account's cash set anew (test helper)
 
-The records (`PaperOrder`, trades, positions) and their JSON codecs live in
-`paper_records`; they are re-exported here, where they were first defined.
+The records (`PaperOrder`, trades, positions) and their JSON codecs live in `records`.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import cast
 
-from desktop_oms.brokers.paper_records import (
+from desktop_oms.brokers.paper.records import (
     PaperOrder,
     PaperStateError,
     _int,

@@ -2,7 +2,7 @@
 
 `PaperOrder` (an order as the paper exchange holds it), trades and positions to and from
 JSON-ready dicts, and the decimal / timestamp / price-key codecs they use. Anything that
-does not fit raises `PaperStateError`. The book that applies events is `paper_state`.
+does not fit raises `PaperStateError`. The book that applies events is `state.PaperState`.
 """
 
 from __future__ import annotations

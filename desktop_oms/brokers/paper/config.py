@@ -1,0 +1,71 @@
+"""How a paper broker behaves: its market model, its account and how it keeps its book.
+
+`PaperConfig()` is what the app uses: no slippage, no latency, unlimited liquidity at the
+last price, 10,00,000 of opening cash. Tests pass their own (or the same fields as
+keywords to `PaperBroker`), including a clock to stand in for the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from desktop_oms.domain.money import to_decimal
+from desktop_oms.infra.clock import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class PaperConfig:
+    """Settings of one paper broker (checked when made; amounts become Decimal)."""
+
+    # -- the market model ---------------------------------------------------------------
+    slippage_bps: Decimal = Decimal(0)
+    """Market orders fill this much worse than the last price (rounded to the tick)."""
+    max_fill_quantity: int | None = None
+    """At most this many (whole lots, at least one) per order per matching pass; the rest
+    fills on later price updates or `match()`. None: all at once."""
+    latency_s: float = 0.0
+    """Each request awaits this long (order requests: half before the exchange acts, half
+    after, so a caller that gives up in the second half leaves an order that exists)."""
+    requests_per_second: float | None = None
+    """Order requests wait for a token-bucket limiter at this rate (None or 0: none)."""
+
+    # -- the account ----------------------------------------------------------------------
+    funds: Decimal = Decimal("1000000")
+    """Opening cash of a new account (a persisted account keeps its own)."""
+    seed: int | None = None
+    """Deterministic order and trade ids for a new account (tests)."""
+
+    # -- the book on disk -----------------------------------------------------------------
+    compact_after_lines: int = 5_000
+    """A journal longer than this is rewritten as one snapshot when loaded."""
+    compact_after_bytes: int = 8 * 1024 * 1024
+    """... and so is one larger than this (when it holds more than one record)."""
+    price_save_interval_s: float = 10.0
+    """Prices alone are written (without fsync) at most this often; they also ride along
+    with every order event and are saved on close()."""
+
+    clock: Callable[[], datetime] = utcnow
+    """The exchange's now, an aware datetime (trading days are IST days of it)."""
+
+    def __post_init__(self) -> None:
+        slippage = to_decimal(self.slippage_bps, "slippage_bps")
+        if slippage < 0:
+            raise ValueError("slippage_bps must not be negative")
+        object.__setattr__(self, "slippage_bps", slippage)
+        if self.latency_s < 0:
+            raise ValueError("latency_s must not be negative")
+        object.__setattr__(self, "latency_s", float(self.latency_s))
+        if self.max_fill_quantity is not None and (
+            isinstance(self.max_fill_quantity, bool) or self.max_fill_quantity < 1
+        ):
+            raise ValueError("max_fill_quantity must be a positive whole number or None")
+        object.__setattr__(self, "funds", to_decimal(self.funds, "funds"))
+        for name in ("compact_after_lines", "compact_after_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number")
+        if not self.price_save_interval_s >= 0:
+            raise ValueError("price_save_interval_s must not be negative")

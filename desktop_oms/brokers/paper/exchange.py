@@ -1,0 +1,551 @@
+"""The simulated exchange: the book, its rules, its prices and its matching passes.
+
+`SimulatedExchange` is what the paper broker trades with. It holds the book
+(`PaperState`), the instruments it lists, the matching rules and the last prices, and
+turns every request into events: the exchange checks and margin of `rules`, the fills
+of `matching`, ids it allocates itself. Events reach the book only through the store's
+`commit` (journal first, then the book), which returns the updates to push; the
+exchange never publishes anything itself, the broker does once its caller may hear.
+
+Every method takes the book's lock (requests come from the event loop, prices may come
+from other threads). Times come from the configured clock; trading days are IST days.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
+from desktop_oms.brokers.paper.matching import CancelRest, Execute, MatchingRules, Trigger
+from desktop_oms.brokers.paper.matching import match as match_order
+from desktop_oms.brokers.paper.records import PaperOrder
+from desktop_oms.brokers.paper.rules import (
+    MAX_MODIFICATIONS,
+    OrderTerms,
+    check_funds,
+    check_new_order,
+    check_terms,
+    label,
+    modified_terms,
+    used_margin,
+)
+from desktop_oms.brokers.paper.state import JOURNAL_FORMAT, JOURNAL_VERSION, PaperState
+from desktop_oms.brokers.port import BrokerUpdate, InstrumentCatalog
+from desktop_oms.domain import (
+    Instrument,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    Product,
+    TradeReport,
+)
+from desktop_oms.domain.margin import order_margin
+from desktop_oms.domain.market import Funds, Tick
+from desktop_oms.domain.money import to_decimal
+from desktop_oms.infra.clock import IST
+
+Key = tuple[str, str]
+
+_FINISHED_WORDS = {
+    OrderStatus.FILLED: "complete",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REJECTED: "rejected",
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Recorder(Protocol):
+    """What the exchange needs of its store (`PaperStore`): events reach the book only
+    through it, and it returns the updates they make (to push once they may be heard)."""
+
+    def commit(self, events: list[dict]) -> list[BrokerUpdate]:
+        """Make the events durable, then apply them to the book."""
+
+    def commit_prices(
+        self, prices: Mapping[Key, Decimal], events: list[dict]
+    ) -> list[BrokerUpdate]:
+        """A price update and the events of its matching pass (none: the prices alone are
+        saved now and then, without waiting for the disk)."""
+
+
+def _day_floor(now: datetime) -> int:
+    """The smallest order id of the IST day of `now` (Kite's ids start with yymmdd too)."""
+    return int(now.astimezone(IST).strftime("%y%m%d")) * 10**13
+
+
+def opening_event(funds: Decimal, seed: int | None, now: datetime) -> dict:
+    """The `init` record of a new account: its cash and where its ids start.
+
+    With a seed the ids are the same on every run (tests); without, books opened at
+    different times never reuse an id.
+    """
+    day_floor = _day_floor(now)
+    if seed is None:
+        local = now.astimezone(IST)
+        since_midnight = local - local.replace(hour=0, minute=0, second=0, microsecond=0)
+        last_order = day_floor + (since_midnight // timedelta(microseconds=1)) * 100
+        last_trade = (now - _EPOCH) // timedelta(microseconds=10)
+    else:
+        last_order, last_trade = day_floor, 10_000_000
+    return {
+        "type": "init",
+        "format": JOURNAL_FORMAT,
+        "version": JOURNAL_VERSION,
+        "funds": str(funds),
+        "last_order_id": last_order,
+        "last_trade_id": last_trade,
+        "at": now.isoformat(),
+    }
+
+
+class SimulatedExchange:
+    """The paper exchange's book, checks, prices and matching. See the module docstring."""
+
+    def __init__(
+        self,
+        instruments: InstrumentCatalog,
+        state: PaperState,
+        store: Recorder,
+        *,
+        rules: MatchingRules,
+        clock: Callable[[], datetime],
+        lock: threading.RLock,
+    ) -> None:
+        self.instruments = instruments
+        self.state = state
+        self.rules = rules
+        self.lock = lock
+        self._store = store
+        self._clock = clock
+        self._reference_prices = instruments.last_prices()  # previous close, for ticks
+        self._session: dict[Key, tuple[Decimal, Decimal, Decimal]] = {}  # open, high, low
+        self._order_alloc = 0
+        self._trade_alloc = 0
+
+    # ====================================================================================
+    # Requests
+    # ====================================================================================
+
+    def accept(self, order: Order) -> tuple[str, list[BrokerUpdate]]:
+        """Check a new order, add it to the book and match it once (as it enters)."""
+        with self.lock:
+            key = (order.exchange, order.symbol)
+            last = self.state.prices.get(key)
+            now = self._clock()
+            instrument, terms = check_new_order(
+                order, self.instruments.get(*key), last, now.astimezone(IST).date()
+            )
+            reference = terms.price if terms.price is not None else last
+            if reference is not None:
+                position = self.state.position_quantity(order.exchange, order.symbol, order.product)
+                required = order_margin(
+                    instrument, order.product, order.side, order.quantity, reference, position
+                )
+                check_funds(required, self._available())
+            paper = PaperOrder(
+                broker_order_id=self._next_order_id(now),
+                tag=order.client_order_id,
+                exchange=instrument.exchange,
+                symbol=instrument.symbol,
+                side=order.side,
+                order_type=terms.order_type,
+                product=order.product,
+                validity=order.validity,
+                variety=order.variety,
+                quantity=terms.quantity,
+                price=terms.price,
+                trigger_price=terms.trigger_price,
+                status=OrderStatus.TRIGGER_PENDING
+                if terms.order_type.needs_trigger
+                else OrderStatus.OPEN,
+                placed_at=now,
+                updated_at=now,
+            )
+            events = [{"type": "accepted", "order": paper.to_json()}]
+            events += self._match_events(paper, instrument, last, entering=True, now=now)
+            return paper.broker_order_id, self._store.commit(events)
+
+    def modify(
+        self,
+        broker_order_id: str,
+        quantity: int | None,
+        price: Decimal | int | str | None,
+        trigger_price: Decimal | int | str | None,
+        order_type: OrderType | str | None,
+    ) -> list[BrokerUpdate]:
+        """Change an open order's terms; it re-enters the book (and may fill at once)."""
+        with self.lock:
+            order = self._open_order(broker_order_id, "modified")
+            if order.modification_count >= MAX_MODIFICATIONS:
+                raise BrokerRejected(
+                    f"Maximum allowed order modifications ({MAX_MODIFICATIONS}) exceeded"
+                )
+            instrument = self.instruments.get(order.exchange, order.symbol)
+            if instrument is None:
+                raise BrokerRejected(f"Unknown instrument {label(order.exchange, order.symbol)}")
+            try:
+                new_type = OrderType(order_type) if order_type is not None else None
+                new_price = to_decimal(price, "price") if price is not None else None
+                new_trigger = (
+                    to_decimal(trigger_price, "trigger price")
+                    if trigger_price is not None
+                    else None
+                )
+            except ValueError as exc:
+                raise BrokerRejected(str(exc)) from None
+            current = OrderTerms(order.order_type, order.quantity, order.price, order.trigger_price)
+            terms = modified_terms(
+                current,
+                quantity=quantity,
+                price=new_price,
+                trigger_price=new_trigger,
+                order_type=new_type,
+            )
+            if terms.order_type.needs_trigger and not order.order_type.needs_trigger:
+                raise BrokerRejected(
+                    f"An open {order.order_type.value} order cannot be changed into an {terms.order_type.value} order"
+                )
+            check_terms(instrument, order.side, terms)
+            if terms.quantity < order.filled_quantity:
+                raise BrokerRejected(
+                    f"Quantity cannot be less than the filled quantity ({order.filled_quantity})"
+                )
+            last = self.state.prices.get(order.key)
+            if terms.order_type is OrderType.MARKET and last is None:
+                raise BrokerRejected(f"No market price for {label(order.exchange, order.symbol)}")
+            now = self._clock()
+            event = {
+                "type": "modified",
+                "order_id": order.broker_order_id,
+                "quantity": terms.quantity,
+                "price": None if terms.price is None else str(terms.price),
+                "trigger_price": None if terms.trigger_price is None else str(terms.trigger_price),
+                "order_type": terms.order_type.value,
+                "at": now.isoformat(),
+            }
+            preview = replace(
+                order,
+                quantity=terms.quantity,
+                price=terms.price,
+                trigger_price=terms.trigger_price,
+                order_type=terms.order_type,
+            )
+            preview.settle_status()
+            return self._store.commit(
+                [event, *self._match_events(preview, instrument, last, entering=True, now=now)]
+            )
+
+    def cancel(self, broker_order_id: str) -> list[BrokerUpdate]:
+        with self.lock:
+            order = self._open_order(broker_order_id, "cancelled")
+            event = {
+                "type": "cancelled",
+                "order_id": order.broker_order_id,
+                "message": None,
+                "at": self._clock().isoformat(),
+            }
+            return self._store.commit([event])
+
+    def _open_order(self, broker_order_id: str, verb: str) -> PaperOrder:
+        order = self.state.orders.get(str(broker_order_id))
+        if order is None:
+            raise OrderNotFoundAtBroker(
+                f"Couldn't find order {broker_order_id} at the paper broker"
+            )
+        if not order.is_active:
+            raise BrokerRejected(
+                f"Order cannot be {verb} as it is already {_FINISHED_WORDS[order.status]}"
+            )
+        return order
+
+    # ====================================================================================
+    # Prices and matching passes
+    # ====================================================================================
+
+    def set_prices(
+        self, prices: Mapping[tuple[str, str] | str, Decimal | int | str]
+    ) -> tuple[list[Tick], list[BrokerUpdate]]:
+        """New last prices (keys (exchange, symbol) or "EXCHANGE:SYMBOL"): the ticks to
+        push and the updates of the matching pass they cause.
+
+        Unknown instruments raise UnknownInstrument (a KeyError); a price that is not a
+        positive number raises ValueError. Nothing changes unless every entry is valid.
+        """
+        parsed: dict[Key, Decimal] = {}
+        for key, value in prices.items():
+            exchange, symbol = key.split(":", 1) if isinstance(key, str) else key
+            instrument = self.instruments.require(exchange, symbol)
+            price = to_decimal(value, f"price of {label(*instrument.key)}")
+            if price <= 0:
+                raise ValueError(f"price of {label(*instrument.key)} must be positive, got {price}")
+            parsed[instrument.key] = price
+        with self.lock:
+            now = self._clock()
+            ticks = []
+            for key, price in parsed.items():
+                self.state.prices[key] = price
+                ticks.append(self._tick(key, price, now))
+            events = self._run_matching(parsed, now)
+            return ticks, self._store.commit_prices(parsed, events)
+
+    def match(self, exchange: str, symbol: str) -> list[BrokerUpdate]:
+        """Run matching for one instrument again without a price change (partial fills)."""
+        instrument = self.instruments.require(exchange, symbol)
+        with self.lock:
+            events = self._run_matching([instrument.key], self._clock())
+            return self._store.commit(events) if events else []
+
+    def last_price(self, exchange: str, symbol: str) -> Decimal | None:
+        with self.lock:
+            return self.state.prices.get((exchange.upper(), symbol.upper()))
+
+    def last_prices(self) -> dict[Key, Decimal]:
+        with self.lock:
+            return dict(self.state.prices)
+
+    def _run_matching(self, keys: Iterable[Key], now: datetime) -> list[dict]:
+        events: list[dict] = []
+        for key in keys:
+            instrument = self.instruments.get(*key)
+            last = self.state.prices.get(key)
+            if instrument is None or last is None:
+                continue
+            for order in self.state.active_orders(*key):
+                events += self._match_events(order, instrument, last, entering=False, now=now)
+        return events
+
+    def _match_events(
+        self,
+        order: PaperOrder,
+        instrument: Instrument,
+        last: Decimal | None,
+        *,
+        entering: bool,
+        now: datetime,
+    ) -> list[dict]:
+        actions = match_order(
+            order,
+            last,
+            tick=instrument.tick_size,
+            lot_size=instrument.lot_size,
+            rules=self.rules,
+            entering=entering,
+        )
+        at = now.isoformat()
+        events: list[dict] = []
+        for action in actions:
+            if isinstance(action, Trigger):
+                events.append({"type": "triggered", "order_id": order.broker_order_id, "at": at})
+            elif isinstance(action, Execute):
+                events.append(
+                    self._trade_event(
+                        order, action.quantity, action.price, instrument.multiplier, at
+                    )
+                )
+            elif isinstance(action, CancelRest):
+                events.append(
+                    {
+                        "type": "cancelled",
+                        "order_id": order.broker_order_id,
+                        "message": action.message,
+                        "at": at,
+                    }
+                )
+        return events
+
+    def _tick(self, key: Key, price: Decimal, now: datetime) -> Tick:
+        opened, high, low = self._session.get(key, (price, price, price))
+        high, low = max(high, price), min(low, price)
+        self._session[key] = (opened, high, low)
+        return Tick(
+            exchange=key[0],
+            symbol=key[1],
+            last_price=price,
+            timestamp=now,
+            open=opened,
+            high=high,
+            low=low,
+            close=self._reference_prices.get(key),
+        )
+
+    # ====================================================================================
+    # Ids
+    # ====================================================================================
+
+    def _next_order_id(self, now: datetime) -> str:
+        floor = _day_floor(now)
+        self._order_alloc = max(self._order_alloc, self.state.last_order_id, floor) + 1
+        return str(self._order_alloc)
+
+    def _trade_event(
+        self, order: PaperOrder, quantity: int, price: Decimal, multiplier: Decimal, at: str
+    ) -> dict:
+        self._trade_alloc = max(self._trade_alloc, self.state.last_trade_id) + 1
+        return {
+            "type": "trade",
+            "trade_id": str(self._trade_alloc),
+            "order_id": order.broker_order_id,
+            "quantity": quantity,
+            "price": str(price),
+            "multiplier": str(multiplier),
+            "at": at,
+        }
+
+    # ====================================================================================
+    # The exchange acting by itself (operator controls)
+    # ====================================================================================
+
+    def _active_order(self, broker_order_id: str) -> PaperOrder:
+        order = self.state.orders.get(str(broker_order_id))
+        if order is None:
+            raise OrderNotFoundAtBroker(
+                f"Couldn't find order {broker_order_id} at the paper broker"
+            )
+        if not order.is_active:
+            raise BrokerRejected(f"Order {broker_order_id} is already {order.status.value}")
+        return order
+
+    def fill(
+        self,
+        broker_order_id: str,
+        quantity: int | None = None,
+        price: Decimal | int | str | None = None,
+    ) -> list[BrokerUpdate]:
+        """Fill an open order now (default: all of what is pending, at its limit or the
+        last price); the last update holds the trade."""
+        with self.lock:
+            order = self._active_order(broker_order_id)
+            quantity = order.remaining if quantity is None else quantity
+            if (
+                isinstance(quantity, bool)
+                or not isinstance(quantity, int)
+                or not 0 < quantity <= order.remaining
+            ):
+                raise ValueError(
+                    f"fill quantity must be between 1 and {order.remaining}, got {quantity!r}"
+                )
+            if price is None:
+                price = order.price if order.price is not None else self.state.prices.get(order.key)
+                if price is None:
+                    raise ValueError(
+                        f"no price to fill order {broker_order_id} at: give one or set a last price"
+                    )
+            price = to_decimal(price, "fill price")
+            if price <= 0:
+                raise ValueError(f"fill price must be positive, got {price}")
+            instrument = self.instruments.get(order.exchange, order.symbol)
+            multiplier = instrument.multiplier if instrument is not None else Decimal(1)
+            at = self._clock().isoformat()
+            events = []
+            if order.order_type.needs_trigger and not order.triggered:
+                events.append({"type": "triggered", "order_id": order.broker_order_id, "at": at})
+            events.append(self._trade_event(order, quantity, price, multiplier, at))
+            return self._store.commit(events)
+
+    def reject(self, broker_order_id: str, message: str) -> list[BrokerUpdate]:
+        """The exchange rejects an open order that has no fills yet."""
+        with self.lock:
+            order = self._active_order(broker_order_id)
+            if order.filled_quantity:
+                raise ValueError(
+                    f"order {broker_order_id} has fills; a partly filled order cannot be rejected"
+                )
+            event = {
+                "type": "rejected",
+                "order_id": order.broker_order_id,
+                "message": message,
+                "at": self._clock().isoformat(),
+            }
+            return self._store.commit([event])
+
+    def set_position(
+        self,
+        exchange: str,
+        symbol: str,
+        product: Product | str,
+        quantity: int,
+        average_price: Decimal | int | str,
+    ) -> None:
+        """The broker reports this net position (signed quantity), whatever was traded."""
+        product = Product(product.upper() if isinstance(product, str) else product)
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise ValueError(f"quantity must be a whole number, got {quantity!r}")
+        average = to_decimal(average_price, "average price")
+        if average < 0 or (quantity and average == 0):
+            raise ValueError(f"average price must be positive for an open position, got {average}")
+        exchange, symbol = exchange.strip().upper(), symbol.strip().upper()
+        instrument = self.instruments.get(exchange, symbol)
+        multiplier = instrument.multiplier if instrument is not None else Decimal(1)
+        event = {
+            "type": "position_set",
+            "exchange": exchange,
+            "symbol": symbol,
+            "product": product.value,
+            "quantity": quantity,
+            "average_price": str(average),
+            "multiplier": str(multiplier),
+            "at": self._clock().isoformat(),
+        }
+        with self.lock:
+            self._store.commit([event])
+
+    def set_funds(self, amount: Decimal | int | str) -> None:
+        """Set the account's opening cash (realized PnL is added on top)."""
+        value = to_decimal(amount, "funds")
+        with self.lock:
+            self._store.commit([{"type": "funds", "amount": str(value)}])
+
+    # ====================================================================================
+    # The account and the book, read
+    # ====================================================================================
+
+    def order_reports(self) -> list[OrderReport]:
+        with self.lock:
+            return self.state.order_reports()  # built once per order change, not per call
+
+    def trades(self) -> list[TradeReport]:
+        with self.lock:
+            return list(self.state.trades)
+
+    def position_reports(self) -> list[PositionReport]:
+        with self.lock:
+            return self.state.position_reports()
+
+    def funds(self) -> Funds:
+        with self.lock:
+            used = self._used_margin()
+            return Funds(available=self._cash() - used, used=used)
+
+    def order_margin(self, order: Order) -> Decimal | None:
+        """What accepting `order` now would block (the margin model of domain/margin.py,
+        given the position it may reduce), or None without a price to value it at."""
+        with self.lock:
+            key = (order.exchange, order.symbol)
+            reference = order.price if order.price is not None else self.state.prices.get(key)
+            if reference is None:
+                return None
+            position = self.state.position_quantity(order.exchange, order.symbol, order.product)
+            return order_margin(
+                self.instruments.get(*key),
+                order.product,
+                order.side,
+                order.quantity,
+                reference,
+                position,
+            )
+
+    def _cash(self) -> Decimal:
+        return self.state.funds + self.state.realized_pnl()
+
+    def _used_margin(self) -> Decimal:
+        return used_margin(self.state, self.instruments.get)
+
+    def _available(self) -> Decimal:
+        return self._cash() - self._used_margin()
