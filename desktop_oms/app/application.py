@@ -194,8 +194,7 @@ class Application:
 
     def _after_start(self) -> None:
         """Wiring that needs the whole core: session expiry, stream subscriptions."""
-        if hasattr(self.broker, "add_session_expired_listener"):
-            self.broker.add_session_expired_listener(self._on_session_expired)
+        self.broker.add_session_expired_listener(self._on_session_expired)
         from desktop_oms.domain.events import OrderStatusChanged, PositionChanged
 
         self.events.subscribe(
@@ -256,7 +255,7 @@ class Application:
         s = self.settings
         if self._injected_broker is not None:
             broker = self._injected_broker
-            return broker, getattr(broker, "instrument_store", None)
+            return broker, broker.instrument_store
         if s.broker == "paper":
             from desktop_oms.brokers.paper import PaperBroker
             from desktop_oms.marketdata.instruments import load_bundled_instruments
@@ -264,7 +263,7 @@ class Application:
             instruments = load_bundled_instruments()
             broker = PaperBroker(state_path=s.paper_state_path, instruments=instruments)
             prices = instruments.last_prices()
-            known = broker.last_prices() if hasattr(broker, "last_prices") else {}
+            known = broker.last_prices()
             missing = {k: v for k, v in prices.items() if k not in known}
             if missing:
                 broker.set_last_prices(missing)
@@ -341,7 +340,7 @@ class Application:
         await self._close_partial()
 
     async def _close_partial(self) -> None:
-        if self.broker is not None and hasattr(self.broker, "close"):
+        if self.broker is not None:
             try:
                 await self.broker.close()
             except Exception:  # noqa: BLE001

@@ -149,18 +149,16 @@ def build_risk(
         problems.append(f"Charges schedule unusable ({exc}): net PnL excludes charges")
     ledger = DayPnlLedger(positions, store, last_price=quotes.last_price)
     ledger.load_or_capture()  # before the OMS catches up on fills: today's stay in the day
-    if getattr(broker, "name", None) == "paper":
-        margin = paper_margin_estimator(getattr(broker, "instrument_store", instruments))
-    elif hasattr(broker, "order_margins"):
+    if broker.name == "paper":  # the documented model, exactly what the paper broker blocks
+        margin = paper_margin_estimator(broker.instrument_store or instruments)
+    else:  # the broker's own estimate (Kite's order-margins API)
         margin = broker_margin_estimator(broker)
-    else:
-        margin = None
     validator = PreTradeValidator(
         limits,
         instruments=instruments,
         last_price=quotes.last_price,
         positions=positions,
-        funds=getattr(broker, "funds", None),
+        funds=broker.funds,
         margin=margin,
         day_pnl=ledger,
     )

@@ -119,28 +119,19 @@ class PreTradeValidator:
         return price if price is not None and price > 0 else None
 
     def active_orders(self) -> list[Order]:
-        source = self.orders
-        if source is None:
-            return []
-        sync = getattr(source, "sync", None)
-        if sync is not None and hasattr(sync, "active_orders"):
-            return list(sync.active_orders())
-        return list(source.active_orders())
+        """The OMS's working orders (its public `live_orders`)."""
+        return [] if self.orders is None else list(self.orders.live_orders())
 
     def status_of(self, order_id: int) -> OrderStatus | None:
-        source = self.orders
-        sync = getattr(source, "sync", None)
-        order = sync.current(order_id) if sync is not None else None
-        if order is None and source is not None and getattr(source, "db", None) is not None:
-            order = source.db.journal.get(order_id)
+        order = None if self.orders is None else self.orders.order_now(order_id)
         return None if order is None else order.status
 
     def halted(self) -> tuple[bool, str | None]:
         ks = self.kill_switch
         if ks is not None and ks.engaged:
-            return True, getattr(ks, "reason", None)
-        if self.orders is not None and getattr(self.orders, "halted", False):
-            return True, getattr(self.orders, "halt_reason", None)
+            return True, ks.reason
+        if self.orders is not None and self.orders.halted:
+            return True, self.orders.halt_reason
         return False, None
 
     def day_net(self) -> Decimal | None:

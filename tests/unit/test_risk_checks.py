@@ -88,8 +88,11 @@ class FakeOrders:
         self.halted = False
         self.halt_reason = None
 
-    def active_orders(self):
+    def live_orders(self):
         return list(self.active)
+
+    def order_now(self, order_id):
+        return next((o for o in self.active if o.id == order_id), None)
 
 
 class FakeKillSwitch:

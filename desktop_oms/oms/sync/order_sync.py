@@ -285,14 +285,10 @@ class OrderSync:
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait until pushed updates the broker has made so far are applied (bounded).
         The broker is asked to deliver what it holds back first (`settle`)."""
-        settle = getattr(self.om.broker, "settle", None)
         target = self._enqueued
         try:
             async with asyncio.timeout(timeout):
-                if settle is not None:
-                    await settle()
-                else:
-                    await asyncio.sleep(0)
+                await self.om.broker.settle()
                 target = self._enqueued
                 async with self._progress:
                     await self._progress.wait_for(lambda: self._processed >= target)
