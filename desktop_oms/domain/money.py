@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal("0")
 PAISA = Decimal("0.01")
@@ -50,10 +50,12 @@ def is_multiple_of(value: Decimal, step: Decimal) -> bool:
         return False
 
 
-def round_to_tick(value: Decimal, tick: Decimal) -> Decimal:
+def round_to_tick(value: Decimal, tick: Decimal, direction: str = "nearest") -> Decimal:
+    """`value` on the tick grid: the nearest tick, or the one "down" / "up" from it."""
     if tick <= 0:
         return value
-    return ((value / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP) * tick).quantize(tick)
+    rounding = {"nearest": ROUND_HALF_UP, "down": ROUND_FLOOR, "up": ROUND_CEILING}[direction]
+    return ((value / tick).quantize(Decimal(1), rounding=rounding) * tick).quantize(tick)
 
 
 def format_inr(value: Decimal, places: int = 2) -> str:

@@ -1,20 +1,30 @@
-"""Brackets: stop-loss and take-profit exits for filled entries, one-cancels-other.
+"""Brackets: a stop-loss that rests at the broker and a target the app watches.
 
 An entry order with `stop_loss` and/or `take_profit` (sent by the trader, not by the
-system) becomes a bracket when it is journaled (a `bracket_links` row). From then on one
-rule is kept true, by one worker task, one action at a time:
+system) becomes a bracket when it is journaled (a `bracket_links` row).
 
-    for each leg (stop, target) the bracket manages, the exits still working on that leg
-    cover exactly the bracket's open quantity
+The design never leaves a position doubled: at any moment ONE exit order of the bracket
+works at the broker. The stop rests there (it protects the position while the app is
+closed, asleep or offline); the target is watched by the app, which exits when the last
+price reaches it — the stop is cancelled first, then a reduce-only MARKET order closes
+what the bracket holds (a stop that filled meanwhile leaves nothing to send). If the app
+is closed when the price passes the target, nothing exits there: the stop still protects
+the position, and when the app starts and the price is still beyond the target it exits
+then. (README: "Brackets when the app is closed".)
+
+One rule is kept true, by one worker task, one action at a time:
+
+    the bracket's working stop orders cover exactly its open quantity
 
 where open quantity = entry quantity filled - quantity all its exits filled, capped by
 the position actually held (after orders of other kinds on the exit side, and other
 brackets on the same instrument, earlier first). So:
-- the entry fills (also partly): the legs are placed, or grown, for the filled quantity
-  (stop: SL-M at the stop, or MARKET if the price is already through it; target: LIMIT at
-  the target), reduce-only, source "bracket", parent_order_id = the entry;
-- one leg fills (also partly): the other shrinks by as much, or is cancelled;
-- the position is closed some other way (by hand, the kill switch): the legs go.
+- the entry fills (also partly): the stop is placed, or grown, for the filled quantity —
+  SL-M at the stop (Kite adds market protection), or an SL (a limit `stop_limit_buffer_pct`
+  beyond the trigger) where SL-M is not allowed (NSE/BSE options), or MARKET if the price
+  is already through it — reduce-only, source "bracket", parent_order_id = the entry;
+- the position shrinks (a partial exit): the stop shrinks by as much;
+- the position is closed some other way (by hand, the kill switch): the stop goes.
 Growing and shrinking modify a working order's quantity where the broker allows it, else
 place or cancel one. The rule is recomputed from the journal (which the OMS keeps in step
 with the broker), so after a restart `start()` simply re-attaches: links from the
@@ -24,6 +34,9 @@ A leg cancelled by anyone but the bracket (the trader in the blotter, the kill s
 no longer managed (the trader meant it). A leg the broker rejects is retried up to
 `max_failures` times, then given up with an error alert: the position is UNPROTECTED.
 While trading is halted no leg is placed or grown (the kill switch owns the position).
+
+The stop can be moved (`move_stop`, `stop_to_break_even`) and can trail the price by a
+number of ticks (`trail_stop`; kept in the database's state, so it survives a restart).
 
 `BracketManager` is one class in banner sections: construction, start/stop and the
 re-attachment after a restart; the bracket links (what a bracket is, its persistence);
@@ -55,7 +68,9 @@ from desktop_oms.domain.events import (
     OrderModified,
     OrderStatusChanged,
     PositionChanged,
+    QuotesUpdated,
 )
+from desktop_oms.domain.money import round_to_tick
 from desktop_oms.oms.errors import OrderNotCancellable, OrderNotModifiable, OrderRejected
 from desktop_oms.risk.checks.context import SYSTEM_SOURCES
 from desktop_oms.risk.events import BracketChanged, BracketView
@@ -71,10 +86,36 @@ TARGET = "target"
 
 
 MAX_MODIFICATIONS = 24  # Kite allows 25 per order; keep one for the trader
+STOP_LIMIT_BUFFER_PCT = Decimal("5")  # an SL stop's limit, this far beyond its trigger
+OPTION_SEGMENTS = frozenset({"NFO", "BFO"})  # where options forbid SL-M (NSE since 2021)
+TRAIL_STATE = "bracket_trail:"  # + entry id -> ticks, in the database's key-value state
 
 
 def leg_of(order: Order) -> str:
+    """A resting LIMIT exit is a target (brackets made before targets were watched);
+    anything else the bracket sends is its stop or an exit at market."""
     return TARGET if order.order_type is OrderType.LIMIT else STOP
+
+
+def stop_order_terms(
+    side: OrderSide,
+    trigger: Decimal,
+    tick: Decimal,
+    *,
+    sl_m_allowed: bool,
+    buffer_pct: Decimal = STOP_LIMIT_BUFFER_PCT,
+) -> tuple[OrderType, Decimal | None, Decimal]:
+    """(order type, limit price, trigger) of a stop exit on `side`: SL-M where allowed,
+    else an SL whose limit is `buffer_pct` beyond the trigger (at least one tick), on the
+    tick, so the stop still fills in a fast market."""
+    if sl_m_allowed:
+        return OrderType.SL_M, None, trigger
+    buffer = max(trigger * buffer_pct / Decimal(100), tick)
+    if side is OrderSide.SELL:
+        price = round_to_tick(max(trigger - buffer, tick), tick, "down")
+    else:
+        price = round_to_tick(trigger + buffer, tick, "up")
+    return OrderType.SL, price, trigger
 
 
 def is_entry(order: Order) -> bool:
@@ -117,6 +158,12 @@ class BracketManager:
         self._task: asyncio.Task | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._retry_handles: dict[int, asyncio.TimerHandle] = {}
+        # Brackets whose target was reached: they are exiting (the stop is cancelled, then
+        # one market order closes what the bracket holds). Entry id -> why.
+        self._closing: dict[int, str] = {}
+        self._closing_exits: dict[int, set[int]] = {}  # the market exits sent at a target
+        self._trail: dict[int, int] = {}  # entry id -> ticks the stop trails the price by
+        self.stop_limit_buffer_pct = STOP_LIMIT_BUFFER_PCT
         self.idle = asyncio.Event()
         self.idle.set()
 
@@ -127,6 +174,9 @@ class BracketManager:
             return
         for link in self.store.brackets(active_only=True):
             self._attach(link)
+            ticks = self.store.db.get_state(f"{TRAIL_STATE}{link.entry_order_id}")
+            if ticks:
+                self._trail[link.entry_order_id] = int(ticks)
         for order in self.om.live_orders():  # an entry journaled just before a crash
             if is_entry(order) and order.id not in self._links:
                 self._link(order)
@@ -136,6 +186,7 @@ class BracketManager:
             bus.subscribe(FillApplied, self._on_fill),
             bus.subscribe(OrderModified, self._on_modified),
             bus.subscribe(PositionChanged, self._on_position),
+            bus.subscribe(QuotesUpdated, self._on_quotes),
         ]
         coro = self.run()
         if self.task_group is not None:
@@ -268,6 +319,17 @@ class BracketManager:
 
     def _on_position(self, event: PositionChanged) -> None:
         self._touch(event.position.key)
+
+    def _on_quotes(self, event: QuotesUpdated) -> None:
+        """A watched target reached, or a trailing stop to move: look at those brackets."""
+        moved = {(t.exchange, t.symbol) for t in event.ticks}
+        for entry_id, link in self._links.items():
+            if not link.active or (link.exchange, link.symbol) not in moved:
+                continue
+            if entry_id in self._trail or (
+                link.target_enabled and link.take_profit is not None and self._target_reached(link)
+            ):
+                self.mark_dirty(entry_id)
 
     def _touch(self, key) -> None:
         for entry_id, link in self._links.items():
@@ -448,15 +510,34 @@ class BracketManager:
         managed = []
         if link.stop_enabled and link.stop_loss is not None:
             managed.append(STOP)
-        if link.target_enabled and link.take_profit is not None:
-            managed.append(TARGET)
-        # Shrink first: an exit larger than the position could reverse it.
+        if (
+            entry_id not in self._closing
+            and exposure > 0
+            and link.target_enabled
+            and link.take_profit is not None
+            and not self.om.halted
+            and time.monotonic() >= self._hold.get((entry_id, TARGET), 0.0)
+            and self._target_reached(link)
+        ):
+            self._closing[entry_id] = f"target {link.take_profit} reached"
+            self._note_bracket(
+                entry_id,
+                f"target {link.take_profit} reached: the stop goes, then an exit at market",
+            )
+        if entry_id in self._closing:
+            return await self._exit_at_target(link, entry, exits, exposure, target)
+        # Shrink first: an exit larger than the position could reverse it. The target is
+        # watched, never resting: a resting target (a bracket from before) is cancelled,
+        # so only the stop works at the broker.
         for leg in (STOP, TARGET):
             working = [e for e in exits if leg_of(e) == leg and e.status.is_active]
             covered = sum(max(e.quantity - e.filled_quantity, 0) for e in working)
-            if covered > target:
-                if await self._shrink(working, covered - target):
+            allowed = target if leg == STOP else 0
+            if covered > allowed:
+                if await self._shrink(working, covered - allowed):
                     return True
+        if STOP in managed and exposure > 0 and await self._follow_stop(link, exits):
+            return True
         for leg in managed:
             working = [e for e in exits if leg_of(e) == leg and e.status.is_active]
             covered = sum(max(e.quantity - e.filled_quantity, 0) for e in working)
@@ -483,6 +564,237 @@ class BracketManager:
                     why = "closed: position closed outside the bracket"
                 self._close(link, why)
         return False
+
+    # ------------------------------------------------------------------ the target
+    def _target_reached(self, link: BracketLink) -> bool:
+        last = self.last_price(link.exchange, link.symbol) if self.last_price else None
+        if last is None or link.take_profit is None:
+            return False
+        return last >= link.take_profit if link.side is OrderSide.BUY else last <= link.take_profit
+
+    async def _exit_at_target(
+        self, link: BracketLink, entry: Order, exits: list[Order], exposure: int, quantity: int
+    ) -> bool:
+        """The target was reached: the stop (and any resting target) goes first — never two
+        exits working at once — then one reduce-only market order closes what the bracket
+        holds. A refused exit puts the stop back and watches the target again later."""
+        entry_id = link.entry_order_id
+        working = [e for e in exits if e.status.is_active]
+        refused = [
+            e for e in exits
+            if e.status is OrderStatus.REJECTED and e.order_type is OrderType.MARKET
+            and e.id in self._closing_exits.get(entry_id, ())
+        ]  # fmt: skip
+        if refused:
+            why = refused[-1].status_message or "rejected"
+            self._closing.pop(entry_id, None)
+            self._closing_exits.pop(entry_id, None)
+            self._hold[(entry_id, TARGET)] = time.monotonic() + self.retry_delay * 5
+            self.om.alert(
+                "error",
+                f"Bracket of order #{entry_id}: the exit at the target was refused ({why}); "
+                "the stop-loss is placed again",
+                "brackets",
+            )
+            return True
+        others = [e for e in working if e.order_type is not OrderType.MARKET]
+        if others:
+            if any(e.broker_order_id is None for e in others):
+                self._retry_later(entry_id)
+                return False  # in flight: cancel it once the broker knows it
+            for order in others:
+                self._cancelling.add(order.id)
+                try:
+                    await self.om.cancel_order(order.id)
+                    self._note(order, f"cancelled by the bracket: {self._closing[entry_id]}")
+                except OrderNotCancellable:
+                    self._cancelling.discard(order.id)  # filled meanwhile: look again
+            return True
+        if exposure <= 0 or quantity <= 0:
+            self._closing.pop(entry_id, None)
+            self._closing_exits.pop(entry_id, None)
+            self._publish(link, entry, exits, exposure)
+            if entry.status.is_terminal:
+                self._close(link, "closed: target reached")
+            return False
+        if working:
+            return False  # the exit at market is working: wait for its fill
+        if self.om.halted:
+            return False  # the kill switch owns the position now
+        result = await self._send_exit(link, entry, quantity, f"target {link.take_profit} reached")
+        if result is not None:
+            self._closing_exits.setdefault(entry_id, set()).add(result)
+        return True
+
+    async def _send_exit(self, link: BracketLink, entry: Order, quantity: int, why: str):
+        request = OrderRequest(
+            symbol=link.symbol,
+            exchange=link.exchange,
+            side=link.side.opposite,
+            quantity=quantity,
+            order_type=OrderType.MARKET,
+            product=link.product,
+            validity=Validity.DAY,
+            strategy_id=entry.strategy_id,
+            parent_order_id=entry.id,
+            reduce_only=True,
+            source="bracket",
+        )
+        try:
+            result = await self.om.place_order(request)
+        except Exception as exc:  # noqa: BLE001 - the stop goes back on; the target is watched again
+            self._closing.pop(entry.id, None)
+            self._hold[(entry.id, TARGET)] = time.monotonic() + self.retry_delay * 5
+            self.om.alert(
+                "error",
+                f"Bracket of order #{entry.id}: the exit at the target was not sent ({exc}); "
+                "the stop-loss is placed again",
+                "brackets",
+            )
+            return None
+        self._parent[result.order_id] = entry.id
+        self._exits.setdefault(entry.id, set()).add(result.order_id)
+        self.om.alert(
+            "info",
+            f"Bracket of order #{entry.id}: {why}: {link.side.opposite.value} {quantity} "
+            f"{link.symbol} at market (#{result.order_id})",
+            "brackets",
+        )
+        return result.order_id
+
+    # ------------------------------------------------------------------ moving the stop
+    async def _follow_stop(self, link: BracketLink, exits: list[Order]) -> bool:
+        """A trailing stop moves with the price; working stops follow the bracket's stop
+        (after move_stop or a trail). True if it acted."""
+        entry_id = link.entry_order_id
+        ticks = self._trail.get(entry_id)
+        if ticks:
+            trailed = self._trailed_stop(link, ticks)
+            if trailed is not None:
+                link = self._set_stop(link, trailed, f"trailing {ticks} ticks")
+        for order in exits:
+            if (
+                not order.status.is_active
+                or leg_of(order) != STOP
+                or order.order_type not in (OrderType.SL, OrderType.SL_M)
+                or order.trigger_price == link.stop_loss
+                or order.broker_order_id is None
+                or order.status not in MODIFIABLE_STATUSES
+                or order.modification_count >= MAX_MODIFICATIONS
+            ):
+                continue
+            changes: dict = {"trigger_price": link.stop_loss}
+            if order.order_type is OrderType.SL and order.price is not None:
+                tick = self._tick(link)
+                _kind, price, _t = stop_order_terms(
+                    order.side, link.stop_loss, tick, sl_m_allowed=False,
+                    buffer_pct=self.stop_limit_buffer_pct,
+                )  # fmt: skip
+                changes["price"] = price
+            try:
+                await self.om.modify_order(order.id, **changes)
+                self._note(order, f"stop moved to {link.stop_loss}")
+            except (OrderNotModifiable, OrderRejected) as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                self._alert_once(
+                    entry_id, f"move-{link.stop_loss}", "warning",
+                    f"Bracket of order #{entry_id}: the stop could not be moved to "
+                    f"{link.stop_loss} ({reason})",
+                )  # fmt: skip
+                continue
+            return True
+        return False
+
+    def _trailed_stop(self, link: BracketLink, ticks: int) -> Decimal | None:
+        last = self.last_price(link.exchange, link.symbol) if self.last_price else None
+        if last is None or link.stop_loss is None:
+            return None
+        distance = self._tick(link) * ticks
+        if link.side is OrderSide.BUY:
+            candidate = round_to_tick(last - distance, self._tick(link), "down")
+            return candidate if candidate > link.stop_loss else None
+        candidate = round_to_tick(last + distance, self._tick(link), "up")
+        return candidate if candidate < link.stop_loss else None
+
+    def _set_stop(self, link: BracketLink, stop: Decimal, why: str) -> BracketLink:
+        link = replace(link, stop_loss=stop)
+        self._links[link.entry_order_id] = link
+        try:
+            self.store.update_bracket(link.entry_order_id, stop_loss=stop)
+        except Exception:  # noqa: BLE001 - kept in memory; the working stop is at the broker
+            log.exception("could not save bracket #%s", link.entry_order_id)
+        self._note_bracket(link.entry_order_id, f"stop moved to {stop} ({why})")
+        return link
+
+    def _tick(self, link: BracketLink) -> Decimal:
+        instruments = self.om.instruments
+        inst = instruments.get(link.exchange, link.symbol) if instruments is not None else None
+        return inst.tick_size if inst is not None else Decimal("0.05")
+
+    def _sl_m_allowed(self, link: BracketLink) -> bool:
+        """SL-M is refused on NSE/BSE options: their stops are SL (limit) orders."""
+        if link.exchange not in OPTION_SEGMENTS:
+            return True
+        instruments = self.om.instruments
+        inst = instruments.get(link.exchange, link.symbol) if instruments is not None else None
+        kind = getattr(inst, "instrument_type", None) if inst is not None else None
+        if kind is not None:
+            return kind not in ("CE", "PE")
+        return not link.symbol.endswith(("CE", "PE"))
+
+    def move_stop(self, entry_order_id: int, stop: Decimal) -> str | None:
+        """Move the bracket's stop-loss (the working stop follows). The reason it cannot,
+        or None."""
+        link = self._links.get(entry_order_id)
+        if link is None or not link.active:
+            return f"Order #{entry_order_id} has no active bracket"
+        stop = Decimal(stop)
+        tick = self._tick(link)
+        if stop <= 0 or stop % tick:
+            return f"Stop {stop} is not a positive multiple of the tick {tick}"
+        last = self.last_price(link.exchange, link.symbol) if self.last_price else None
+        if last is not None and (stop >= last if link.side is OrderSide.BUY else stop <= last):
+            side = "below" if link.side is OrderSide.BUY else "above"
+            return f"A stop for this position must be {side} the last price {last}"
+        self._set_stop(link, stop, "moved by the trader")
+        self.mark_dirty(entry_order_id)
+        return None
+
+    def stop_to_break_even(self, entry_order_id: int) -> str | None:
+        """Move the stop to the entry's average fill price."""
+        entry = self._order(entry_order_id)
+        if entry is None or not entry.average_price:
+            return f"Order #{entry_order_id} has no fill to break even on"
+        link = self._links.get(entry_order_id)
+        tick = self._tick(link) if link is not None else Decimal("0.05")
+        direction = "up" if entry.side is OrderSide.BUY else "down"
+        return self.move_stop(entry_order_id, round_to_tick(entry.average_price, tick, direction))
+
+    def trail_stop(self, entry_order_id: int, ticks: int | None) -> str | None:
+        """Trail the stop `ticks` behind the best price from now on (None or 0: stop
+        trailing). Kept across a restart."""
+        link = self._links.get(entry_order_id)
+        if link is None or not link.active:
+            return f"Order #{entry_order_id} has no active bracket"
+        if ticks is not None and (
+            isinstance(ticks, bool) or not isinstance(ticks, int) or ticks < 0
+        ):
+            return f"Trail by a whole number of ticks, not {ticks!r}"
+        key = f"{TRAIL_STATE}{entry_order_id}"
+        if ticks:
+            self._trail[entry_order_id] = ticks
+            self.store.db.set_state(key, str(ticks))
+            self._note_bracket(entry_order_id, f"stop trails the price by {ticks} ticks")
+        else:
+            self._trail.pop(entry_order_id, None)
+            self.store.db.set_state(key, "")
+        self.mark_dirty(entry_order_id)
+        return None
+
+    def _note_bracket(self, entry_id: int, reason: str) -> None:
+        entry = self._order(entry_id)
+        if entry is not None:
+            self._note(entry, reason)
 
     # ==================================================================
     # Placing, growing and shrinking the bracket's exit orders.
@@ -542,12 +854,15 @@ class BracketManager:
         side = link.side.opposite
         kind, price, trigger = OrderType.LIMIT, link.take_profit, None
         if leg == STOP:
-            kind, price, trigger = OrderType.SL_M, None, link.stop_loss
+            kind, price, trigger = stop_order_terms(
+                side, link.stop_loss, self._tick(link),
+                sl_m_allowed=self._sl_m_allowed(link), buffer_pct=self.stop_limit_buffer_pct,
+            )  # fmt: skip
             last = self.last_price(link.exchange, link.symbol) if self.last_price else None
             if last is not None and (
                 last <= link.stop_loss if side is OrderSide.SELL else last >= link.stop_loss
             ):
-                kind, trigger = OrderType.MARKET, None
+                kind, price, trigger = OrderType.MARKET, None, None
                 self.om.alert(
                     "warning",
                     f"Bracket of order #{entry.id}: {link.symbol} is already through the stop "
@@ -573,7 +888,7 @@ class BracketManager:
             try:
                 result = await self.om.place_order(request)
             except OrderRejected as exc:
-                if kind is not OrderType.SL_M or exc.failed_check != "order_shape":
+                if kind not in (OrderType.SL_M, OrderType.SL) or exc.failed_check != "order_shape":
                     raise
                 # The price crossed the stop since we looked: the stop is hit, exit at market.
                 self.om.alert(
@@ -584,7 +899,7 @@ class BracketManager:
                 )
                 kind, trigger = OrderType.MARKET, None
                 result = await self.om.place_order(
-                    replace(request, order_type=kind, trigger_price=None)
+                    replace(request, order_type=kind, price=None, trigger_price=None)
                 )
         except OrderRejected as exc:
             self._failed(entry.id, leg, exc.reason)
