@@ -26,6 +26,8 @@ else:
 class WindowKillSwitchMixin(_WindowBase):
     """The kill switch button, its engage / re-arm flow and its state."""
 
+    _kill_round = 0  # engages started from the window; an outcome shows only for its own
+
     def _sync_kill_switch(self) -> None:
         ks = self.app.kill_switch
         if ks is None:
@@ -37,26 +39,34 @@ class WindowKillSwitchMixin(_WindowBase):
 
     def engage_kill_switch(self) -> asyncio.Task | None:
         """The button was held (or the shortcut pressed twice): halt, cancel, flatten."""
-        if self._kill_task is not None and not self._kill_task.done():
-            return self._kill_task
         ks = self.app.kill_switch
         if ks is None:
             self.alerts.add("error", "No kill switch is configured", "kill_switch")
             return None
+        previous = self._kill_task
+        if previous is not None and not previous.done() and ks.busy:
+            return previous  # still working: the button shows its progress
+        # An earlier engage's outcome may not have been delivered yet although the kill
+        # switch is done (and perhaps re-armed meanwhile): this engage is a new one, and
+        # only its own outcome is shown.
+        self._kill_round += 1
+        round_ = self._kill_round
         self.kill_button.set_state(KillSwitchState.ENGAGING, "halting\u2026")
         self._kill_task = self.tasks.run(
             ks.engage(reason=f"manual ({self.kill_button.trigger})"),
             "kill switch",
-            on_result=self._kill_done,
-            on_error=self._kill_failed,
+            on_result=lambda result: self._kill_done(result, round_),
+            on_error=lambda exc: self._kill_failed(exc, round_),
         )
         self._update_trading_state()
         return self._kill_task
 
-    def _kill_done(self, result) -> None:
+    def _kill_done(self, result, round_: int | None = None) -> None:
         ks = self.app.kill_switch
         if ks is not None and not ks.engaged:
             return  # re-armed before this outcome was shown: the button stays armed
+        if round_ is not None and round_ != self._kill_round:
+            return  # the outcome of an earlier engage: a newer one is under way
 
         def get(name: str, default=None):
             if isinstance(result, dict):
@@ -71,9 +81,11 @@ class WindowKillSwitchMixin(_WindowBase):
         self.kill_button.set_state(KillSwitchState.ENGAGED, text)
         self._update_trading_state()
 
-    def _kill_failed(self, exc: BaseException) -> None:
+    def _kill_failed(self, exc: BaseException, round_: int | None = None) -> None:
         text = describe_error(exc)
         self.alerts.add("critical", f"Kill switch failed: {text}", "kill_switch")
+        if round_ is not None and round_ != self._kill_round:
+            return  # an earlier engage's failure (reported); a newer engage owns the button
         ks = self.app.kill_switch
         halted = self.app.order_manager.halted or (ks is not None and ks.engaged)
         if halted:

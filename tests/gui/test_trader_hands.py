@@ -197,6 +197,27 @@ def test_ctrl_shift_k_works_again_after_a_rearm_without_opening_a_menu(qtbot, ar
         assert "Kill switch" not in w.ticket.message.text()
 
 
+def test_an_engage_is_not_held_up_by_an_earlier_outcome_still_on_its_way(qtbot, arun, app, qloop):
+    """The kill switch finished (and was re-armed) before the window heard the outcome of
+    that engage: the next engage is a new one, and the late outcome changes nothing."""
+    w = app.window
+    ks = app.kill_switch
+    late = qloop.create_future()  # an earlier engage whose outcome has not arrived yet
+    w._kill_task = late
+    w._kill_round += 1
+    earlier = w._kill_round
+    assert not ks.engaged and not ks.busy
+    task = w.engage_kill_switch()
+    assert task is not late
+    qtbot.waitUntil(lambda: ks.engaged and not ks.busy, timeout=15000)
+    qtbot.waitUntil(lambda: task.done(), timeout=5000)
+    assert w.kill_button.state is KillSwitchState.ENGAGED
+    shown = w.kill_button.text()
+    w._kill_done({"message": "the earlier engage's outcome"}, earlier)
+    assert w.kill_button.text() == shown
+    late.cancel()
+
+
 # ------------------------------------------------------------------ 6. refusals in the dialog
 
 
