@@ -16,8 +16,8 @@ from desktop_oms.brokers.kite.stream.stream import StreamState, StreamStatus
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.config import Settings
 from desktop_oms.infra.clock import utcnow
-from desktop_oms.ui.broker_status import BrokerStatus
-from desktop_oms.ui.status_bar import OmsStatusBar
+from desktop_oms.ui.shell.broker_status import BrokerStatus
+from desktop_oms.ui.shell.status_bar import OmsStatusBar
 
 
 class StreamingPaperBroker(PaperBroker):

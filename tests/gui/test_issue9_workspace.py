@@ -12,9 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QDockWidget
 
 from desktop_oms.domain import OrderSide
-from desktop_oms.ui import format as fmt
-from desktop_oms.ui.notes import NoteDialog, tooltip_text
-from desktop_oms.ui.setups import SetupsDialog
+from desktop_oms.ui.common import format as fmt
+from desktop_oms.ui.review.notes import NoteDialog, tooltip_text
+from desktop_oms.ui.review.setups import SetupsDialog
 
 LEFT_AREA = Qt.DockWidgetArea.LeftDockWidgetArea
 D = Decimal

@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
-from desktop_oms.ui.pnl_chart_slot import PnlChartSlot
+from desktop_oms.ui.pnl.slot import PnlChartSlot
 
 D = Decimal
 
@@ -108,7 +108,7 @@ _CHILD = textwrap.dedent(
                 break
             await asyncio.sleep(0.004)
         out["built_later"] = w.pnl_slot.is_built
-        from desktop_oms.ui.pnl_chart import PnlChart
+        from desktop_oms.ui.pnl.chart import PnlChart
         chart = w.findChild(PnlChart, "pnlChart")
         out["found"] = chart is not None and chart is w.pnl_chart
         out["points"] = chart.point_count() if chart is not None else None

@@ -12,8 +12,8 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product
-from desktop_oms.ui.kill_switch_button import KillSwitchState
-from desktop_oms.ui.shortcuts_dialog import shortcut_bindings
+from desktop_oms.ui.risk.kill_switch_button import KillSwitchState
+from desktop_oms.ui.shell.shortcuts import shortcut_bindings
 from tests.gui.test_main_window import alert_texts, place, row_of
 
 D = Decimal
