@@ -140,7 +140,7 @@ class Application:
             )
             await self.market.start()
         if self.with_window:
-            from desktop_oms.ui.shell.main_window import MainWindow
+            from desktop_oms.ui.shell import MainWindow
 
             self.window = MainWindow(self)
 

@@ -44,7 +44,7 @@ def main() -> int:
     from tests.bench.blotter_events import event_stream, order_fields
 
     try:
-        from desktop_oms.ui.blotter.panel import make_table
+        from desktop_oms.ui.common.tables import make_table
     except ImportError:  # before the blotter panel existed
         from PySide6.QtWidgets import QTableView
 

@@ -10,16 +10,16 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 
 from desktop_oms.domain import Order, OrderStatus, OrderType
-from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.table_model import (
+from desktop_oms.ui.common import (
     CENTER,
     Column,
     KeyedTableModel,
     num_column,
     text_column,
+    theme,
     time_column,
 )
+from desktop_oms.ui.common import format as fmt
 
 
 def _fields(column: Column) -> dict:

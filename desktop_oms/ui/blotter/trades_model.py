@@ -9,16 +9,16 @@ from decimal import Decimal
 from PySide6.QtCore import QObject
 
 from desktop_oms.domain import Fill, OrderSide, Product
-from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.table_model import (
+from desktop_oms.ui.common import (
     CENTER,
     Column,
     KeyedTableModel,
     num_column,
     text_column,
+    theme,
     time_column,
 )
+from desktop_oms.ui.common import format as fmt
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,6 @@ def _point(p: Any) -> tuple[datetime, Decimal, Decimal, Decimal | None]:
     return ts, total, realized, attr("net_pnl", "net")
 
 
-
 class _Legend(pg.LegendItem):
     """pyqtgraph's legend keeps itself anchored to its view on every geometry change; when a
     window is deleted the view can go first and the anchor then raised "Internal C++ object
@@ -134,6 +133,7 @@ class _Legend(pg.LegendItem):
             super()._GraphicsWidgetAnchor__geometryChanged()
         except RuntimeError:
             pass
+
 
 class PnlChart(pg.PlotWidget):
     """objectName "pnlChart"."""

@@ -18,16 +18,16 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from desktop_oms.domain import Position
 from desktop_oms.domain.money import ZERO
-from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.table_model import (
+from desktop_oms.ui.common import (
     CENTER,
     Column,
     KeyedTableModel,
     num_column,
     pnl_column,
     text_column,
+    theme,
 )
+from desktop_oms.ui.common import format as fmt
 
 
 def _qty_colour(p: Position):

@@ -23,9 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_oms.ui.blotter.panel import copy_rows, make_table, selected_items, size_columns
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.notice import NoticeBar
+from desktop_oms.ui.common import (
+    NoticeBar,
+    copy_rows,
+    make_table,
+    selected_items,
+    size_columns,
+    theme,
+)
 from desktop_oms.ui.positions.model import (
     PositionsModel,
     PositionsTotalsModel,

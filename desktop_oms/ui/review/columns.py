@@ -8,9 +8,8 @@ from datetime import datetime
 
 from desktop_oms.domain.review import RoundTrip
 from desktop_oms.infra.clock import IST
+from desktop_oms.ui.common import CENTER, Column, num_column, pnl_column, text_column, theme
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.table_model import CENTER, Column, num_column, pnl_column, text_column
 
 
 def ist_text(ts: datetime | None, with_date: bool) -> str:

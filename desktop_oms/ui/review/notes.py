@@ -25,8 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.table_model import ITEM_ROLE
+from desktop_oms.ui.common import ITEM_ROLE, theme
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,8 @@ from PySide6.QtWidgets import (
 
 from desktop_oms.domain.review import RoundTrip, SetupStats, round_trips, setup_statistics
 from desktop_oms.exports import IST, day_range, write_review_csv, write_review_html
-from desktop_oms.ui.blotter.panel import make_table, size_columns
+from desktop_oms.ui.common import KeyedTableModel, make_table, size_columns, theme
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.table_model import KeyedTableModel
 from desktop_oms.ui.review.columns import SETUP_COLUMNS, percent_text, trip_columns
 
 log = logging.getLogger(__name__)

@@ -39,8 +39,7 @@ from PySide6.QtWidgets import (
 
 from desktop_oms.risk.limits import RISK_FIELDS, FieldSpec, LossLimitAction, RiskLimits
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.fields import parse_decimal_text
+from desktop_oms.ui.common import parse_decimal_text, theme
 
 log = logging.getLogger(__name__)
 

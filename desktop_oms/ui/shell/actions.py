@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTableView, QWidget
 
 from desktop_oms.domain import OrderRequest, OrderSide
-from desktop_oms.ui.common.table_model import KeyedTableModel
+from desktop_oms.ui.common import KeyedTableModel
 from desktop_oms.ui.shell.shortcuts import keyboard_shortcuts
 
 # Ctrl+1..6: (action objectName, menu text, panel)

@@ -31,11 +31,11 @@ from desktop_oms.domain.events import (
     TradingResumed,
 )
 from desktop_oms.infra.clock import IST
-from desktop_oms.ui.blotter.trades_model import TradeRow
+from desktop_oms.ui.blotter import TradeRow
 from desktop_oms.ui.common import format as fmt
 from desktop_oms.ui.common import theme
-from desktop_oms.ui.positions.model import PositionTotals
-from desktop_oms.ui.risk.kill_switch_button import KillSwitchState
+from desktop_oms.ui.positions import PositionTotals
+from desktop_oms.ui.risk import KillSwitchState
 from desktop_oms.ui.shell.broker_status import BrokerStatus
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from desktop_oms.ui.common.tasks import describe_error
-from desktop_oms.ui.risk.kill_switch_button import KillSwitchState
+from desktop_oms.ui.common import describe_error
+from desktop_oms.ui.risk import KillSwitchState
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
     _WindowBase = QMainWindow

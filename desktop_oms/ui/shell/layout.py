@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.ui.common import theme
-from desktop_oms.ui.positions.model import PositionTotals
+from desktop_oms.ui.positions import PositionTotals
 from desktop_oms.ui.shell.saved_layout import restore_layout, save_layout, saved_values
 from desktop_oms.ui.shell.status_bar import OmsStatusBar
 

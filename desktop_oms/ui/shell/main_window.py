@@ -48,16 +48,12 @@ from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTableView, QWidget
 
-from desktop_oms.ui.alerts.panel import AlertsPanel, attach_logging
-from desktop_oms.ui.blotter.audit import AuditView
-from desktop_oms.ui.blotter.orders_model import OrdersModel
-from desktop_oms.ui.blotter.panel import BlotterPanel
-from desktop_oms.ui.blotter.trades_model import TradesModel
-from desktop_oms.ui.common.tasks import TaskRunner
-from desktop_oms.ui.pnl.slot import PnlChartSlot
-from desktop_oms.ui.positions.model import PositionsModel
-from desktop_oms.ui.positions.panel import PositionsPanel
-from desktop_oms.ui.risk.kill_switch_button import KillSwitchButton
+from desktop_oms.ui.alerts import AlertsPanel, attach_logging
+from desktop_oms.ui.blotter import AuditView, BlotterPanel, OrdersModel, TradesModel
+from desktop_oms.ui.common import TaskRunner
+from desktop_oms.ui.pnl import PnlChartSlot
+from desktop_oms.ui.positions import PositionsModel, PositionsPanel
+from desktop_oms.ui.risk import KillSwitchButton
 from desktop_oms.ui.shell.actions import WindowActionsMixin
 from desktop_oms.ui.shell.close_guard import CloseGuard
 from desktop_oms.ui.shell.events import (
@@ -73,10 +69,10 @@ from desktop_oms.ui.shell.layout import DEFAULT_SIZE, DOCKS, WindowLayoutMixin
 from desktop_oms.ui.shell.order_actions import WindowOrderActionsMixin
 from desktop_oms.ui.shell.risk_gui import RiskGui
 from desktop_oms.ui.shell.workspace import install_workspace
-from desktop_oms.ui.ticket.ticket import OrderTicket
+from desktop_oms.ui.ticket import OrderTicket
 
 if TYPE_CHECKING:
-    from desktop_oms.ui.pnl.chart import PnlChart
+    from desktop_oms.ui.pnl import PnlChart
 
 __all__ = [
     "DEFAULT_SIZE",

@@ -21,10 +21,8 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from desktop_oms.domain import OrderSide
 from desktop_oms.infra.clock import file_stamp
-from desktop_oms.ui.common import dialogs
+from desktop_oms.ui.common import KeyedTableModel, describe_error, dialogs, export_csv
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common.table_model import KeyedTableModel, export_csv
-from desktop_oms.ui.common.tasks import describe_error
 
 if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
     _WindowBase = QMainWindow
@@ -84,7 +82,7 @@ class WindowOrderActionsMixin(_WindowBase):
 
     def modify_selected_order(self):
         """Open the modify dialog for the one selected open order (non-modal)."""
-        from desktop_oms.ui.common.dialogs import ModifyOrderDialog
+        from desktop_oms.ui.common import ModifyOrderDialog
 
         active = [o for o in self.blotter_panel.selected_orders() if o.status.is_active]
         if len(active) != 1:

@@ -25,10 +25,9 @@ from desktop_oms.domain import Order
 from desktop_oms.domain.events import Alert
 from desktop_oms.risk.events import BracketView, RiskUpdated
 from desktop_oms.risk.limits import RiskLimits
-from desktop_oms.ui.blotter.orders_model import bracket_leg
+from desktop_oms.ui.blotter import bracket_leg
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.risk.limits_dialog import RiskSettingsDialog, changes
-from desktop_oms.ui.risk.panel import RiskPanel
+from desktop_oms.ui.risk import RiskPanel, RiskSettingsDialog, changes
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,8 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 from desktop_oms.domain import OrderSide
 from desktop_oms.domain.events import FillApplied, QuotesUpdated
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.review.notes import NoteDialog, NoteMarks, position_key
-from desktop_oms.ui.review.panel import ReviewPanel
-from desktop_oms.ui.review.setups import SetupsDialog
-from desktop_oms.ui.watch.market_watch import MarketWatch
+from desktop_oms.ui.review import NoteDialog, NoteMarks, ReviewPanel, SetupsDialog, position_key
+from desktop_oms.ui.watch import MarketWatch
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.domain import OrderSide, OrderType, Product, Validity
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.fields import PriceEdit, QuantitySpinBox
+from desktop_oms.ui.common import PriceEdit, QuantitySpinBox, theme
 from desktop_oms.ui.ticket.logic import TicketInput
 
 EXCHANGES = ("NSE", "BSE", "NFO", "BFO", "MCX", "CDS", "BCD")
@@ -24,7 +23,7 @@ ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.SL, OrderType.SL_M)
 PRODUCTS = (Product.MIS, Product.CNC, Product.NRML)
 VALIDITIES = (Validity.DAY, Validity.IOC)
 NO_SETUP = "(no setup)"
-from desktop_oms.ui.common.symbols import EXCHANGE_ROLE, SYMBOL_ROLE  # noqa: E402,F401 - re-exported
+from desktop_oms.ui.common import EXCHANGE_ROLE, SYMBOL_ROLE  # noqa: E402,F401 - re-exported
 
 _MESSAGE_COLOURS = {
     "info": theme.TEXT_DIM,

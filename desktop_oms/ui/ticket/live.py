@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from desktop_oms.domain import Instrument, OrderType
 from desktop_oms.domain.money import round_to_tick
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common.fields import parse_int_text
+from desktop_oms.ui.common import parse_int_text
 from desktop_oms.ui.ticket.logic import TicketCheck
 
 if TYPE_CHECKING:  # type checkers see the ticket's API; at run time a plain mixin

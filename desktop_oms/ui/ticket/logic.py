@@ -22,8 +22,8 @@ from desktop_oms.domain import (
 )
 from desktop_oms.domain.money import MAX_PRICE, ZERO
 from desktop_oms.domain.orders import MAX_QUANTITY
+from desktop_oms.ui.common import clean_number_text, parse_decimal_text, parse_int_text
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common.fields import clean_number_text, parse_decimal_text, parse_int_text
 
 FIELDS = ("symbol", "quantity", "price", "trigger", "stop_loss", "take_profit", "order")
 _LABELS = {

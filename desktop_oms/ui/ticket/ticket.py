@@ -24,9 +24,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType
 from desktop_oms.domain.money import round_to_tick
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.fields import parse_int_text
-from desktop_oms.ui.common.symbols import SymbolCompleter
+from desktop_oms.ui.common import SymbolCompleter, parse_int_text, theme
 from desktop_oms.ui.ticket.form import NO_SETUP, TicketForm
 from desktop_oms.ui.ticket.keys import TicketKeysMixin
 from desktop_oms.ui.ticket.live import TicketLiveMixin

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop_oms.domain import OrderSide
 from desktop_oms.domain.market import Tick
-from desktop_oms.ui.common.symbols import SymbolCompleter
+from desktop_oms.ui.common import SymbolCompleter
 from desktop_oms.ui.watch.model import WatchlistModel
 
 log = logging.getLogger(__name__)
@@ -315,7 +315,7 @@ class MarketWatch(QDockWidget):
         if not (0 <= index < len(self._lists)) or len(self._lists) == 1:
             self._say("Keep at least one watchlist")
             return
-        from desktop_oms.ui.common.dialogs import confirm
+        from desktop_oms.ui.common import confirm
 
         name = self.tabs.tabText(index)
         confirm(

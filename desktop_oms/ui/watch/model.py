@@ -25,7 +25,7 @@ from PySide6.QtGui import QColor
 
 from desktop_oms.domain.market import Tick
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common.theme import BUY, SELL, TEXT_DIM, qcolor
+from desktop_oms.ui.common import theme
 
 FLASH_S = 0.6
 STALE_S = 5.0
@@ -100,9 +100,9 @@ class WatchlistModel(QAbstractTableModel):
         self._clock = clock
         self._rows: list[WatchRow] = []
         self._index: dict[tuple[str, str], int] = {}
-        self._up = qcolor(BUY)
-        self._down = qcolor(SELL)
-        self._dim = qcolor(TEXT_DIM)
+        self._up = theme.qcolor(theme.BUY)
+        self._down = theme.qcolor(theme.SELL)
+        self._dim = theme.qcolor(theme.TEXT_DIM)
         self.set_items(items)
 
     # ------------------------------------------------------------------ content
