@@ -126,7 +126,7 @@ def test_csv_exports_are_ist(far_zone, tmp_path, make_order):
     from desktop_oms.exports import write_trades_csv
     from desktop_oms.storage.journal import TradeRecord
     from desktop_oms.ui.blotter.orders_model import OrdersModel
-    from desktop_oms.ui.common.table_model import export_csv
+    from desktop_oms.ui.common import export_csv
 
     model = OrdersModel(flush_interval_ms=0)
     model.upsert([make_order(1, created_at=LATE)])

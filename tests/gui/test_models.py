@@ -15,8 +15,7 @@ from PySide6.QtWidgets import QTableView
 from desktop_oms.domain import OrderSide, OrderStatus, Product
 from desktop_oms.ui.blotter.orders_model import OrderFilter, OrdersModel
 from desktop_oms.ui.blotter.trades_model import TradeRow, TradesModel
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.common.table_model import SORT_ROLE, export_csv
+from desktop_oms.ui.common import SORT_ROLE, export_csv, theme
 from desktop_oms.ui.positions.model import (
     PositionsModel,
     PositionsTotalsModel,

@@ -20,8 +20,8 @@ from desktop_oms.oms.errors import OrderRejected
 from desktop_oms.risk import RiskLimits
 from desktop_oms.risk.limits import RISK_FIELDS
 from desktop_oms.ui.blotter.orders_model import bracket_leg
+from desktop_oms.ui.common import SORT_ROLE
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.common.table_model import SORT_ROLE
 from desktop_oms.ui.risk.kill_switch_button import KillSwitchState
 
 OUT = Path(os.environ.get("OMS_SCREENSHOT_DIR", "/tmp"))

@@ -1,8 +1,6 @@
 """Declarative table columns: `Column` (value, text, sort key, colour, tooltip of one
 column), the num/pnl/text/time column factories, and the item-data roles and alignments
 the keyed models (ui/common/table_model.py) answer with.
-
-Re-exported by ui/common/table_model.py, where the rest of the code imports them from.
 """
 
 from __future__ import annotations
