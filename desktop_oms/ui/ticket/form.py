@@ -23,7 +23,6 @@ ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.SL, OrderType.SL_M)
 PRODUCTS = (Product.MIS, Product.CNC, Product.NRML)
 VALIDITIES = (Validity.DAY, Validity.IOC)
 NO_SETUP = "(no setup)"
-from desktop_oms.ui.common import EXCHANGE_ROLE, SYMBOL_ROLE  # noqa: E402,F401 - re-exported
 
 _MESSAGE_COLOURS = {
     "info": theme.TEXT_DIM,
