@@ -60,7 +60,8 @@ def test_market_watch_is_a_dock_of_the_default_layout_and_the_review_a_hidden_on
     assert view_actions.index(review.toggleViewAction()) < view_actions.index(w.reset_layout_action)
     ui = w.workspace_ui
     assert (
-        ui.setups_action.text() == "&Setups\u2026" and ui.setups_action in ui.journal_menu.actions()
+        ui.setups_action.text() == "&Setups\u2026"
+        and ui.setups_action in w.menus.journal_menu.actions()
     )
 
     # View > Day review shows it as a tab beside the blotter, in front

@@ -231,9 +231,9 @@ def _check_window(qtbot, arun, app, name: str) -> None:
         f".{first.at.microsecond // 1000:03d}"
     )
 
-    qtbot.waitUntil(lambda: w._recon[0] is not None, timeout=5000)
-    w._refresh()
-    at = w._recon[0]
+    qtbot.waitUntil(lambda: w.live.reconciliation[0] is not None, timeout=5000)
+    w.live.refresh()
+    at = w.live.reconciliation[0]
     assert w.status.reconciliation.text().startswith(f"reconciled {ist(at)}"), name
 
     w.alerts.add("info", "an alert at a known time", "test", at=LATE)

@@ -203,7 +203,7 @@ def _rows_shown(view) -> float:
 
 
 def _fitted(w) -> bool:
-    return not w._fit_pending
+    return not w.layout_manager.fit_pending
 
 
 def _maximized(w) -> bool:

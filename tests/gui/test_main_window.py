@@ -181,12 +181,12 @@ def test_status_bar_shows_broker_market_data_reconciliation_and_data_file(qtbot,
     assert "oms.db" in status.data_file.toolTip()
     assert str(app.settings.db_path) in status.data_file.toolTip()
     app.quotes.last_tick_at = utcnow() - timedelta(seconds=12)
-    w._refresh()
+    w.live.refresh()
     assert status.market_data.text() == "market data stale 12 s"
     assert status.market_data.property("level") == "warn"  # amber
     app.broker.set_last_price("NSE", "RELIANCE", Decimal("2451"))
     qtbot.waitUntil(
-        lambda: (w._refresh(), status.market_data.text())[1].startswith("market data live"),
+        lambda: (w.live.refresh(), status.market_data.text())[1].startswith("market data live"),
         timeout=2000,
     )
     assert status.market_data.property("level") == "ok"

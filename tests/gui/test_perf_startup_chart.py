@@ -71,7 +71,7 @@ def test_the_window_keeps_its_contracts_with_the_chart_in_a_slot(qtbot, make_app
     # B / S from the chart open the ticket (the shortcuts sit on the slot, the chart's parent)
     keys = {
         s.key().toString()
-        for s in w._letter_shortcuts
+        for s in w.menus.letter_shortcuts
         if s.parent() is w.pnl_slot and s.context() is Qt.ShortcutContext.WidgetWithChildrenShortcut
     }
     assert keys == {"B", "S"}
@@ -113,8 +113,8 @@ _CHILD = textwrap.dedent(
         out["found"] = chart is not None and chart is w.pnl_chart
         out["points"] = chart.point_count() if chart is not None else None
         out["in_dock"] = w.pnl_dock.widget() is w.pnl_slot and chart.parent() is w.pnl_slot
-        w._pnl_dirty = True
-        w._add_pnl_point()
+        w.live.pnl_dirty = True
+        w.live.add_pnl_point()
         out["points_after"] = chart.point_count()
         out["import_threads"] = [
             t.name for t in __import__("threading").enumerate() if t.name == "pnl-chart-import"

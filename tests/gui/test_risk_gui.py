@@ -473,7 +473,7 @@ def test_render_risk_features(qtbot, arun, make_app):
     qtbot.waitUntil(lambda: (panel.flush(), panel.level)[1] == "warn", timeout=3000)
     for model in (w.orders_model, w.positions_model):
         model.flush()
-    w._refresh()
+    w.live.refresh()
     qtbot.wait(300)
     w.pnl_chart.flush()
     image = w.grab().toImage()

@@ -202,10 +202,11 @@ def test_an_engage_is_not_held_up_by_an_earlier_outcome_still_on_its_way(qtbot, 
     that engage: the next engage is a new one, and the late outcome changes nothing."""
     w = app.window
     ks = app.kill_switch
+    controller = w.kill_switch_controller
     late = qloop.create_future()  # an earlier engage whose outcome has not arrived yet
-    w._kill_task = late
-    w._kill_round += 1
-    earlier = w._kill_round
+    controller.task = late
+    controller._round += 1
+    earlier = controller._round
     assert not ks.engaged and not ks.busy
     task = w.engage_kill_switch()
     assert task is not late
@@ -213,7 +214,7 @@ def test_an_engage_is_not_held_up_by_an_earlier_outcome_still_on_its_way(qtbot, 
     qtbot.waitUntil(lambda: task.done(), timeout=5000)
     assert w.kill_button.state is KillSwitchState.ENGAGED
     shown = w.kill_button.text()
-    w._kill_done({"message": "the earlier engage's outcome"}, earlier)
+    controller._done({"message": "the earlier engage's outcome"}, earlier)
     assert w.kill_button.text() == shown
     late.cancel()
 

@@ -59,12 +59,10 @@ def test_every_ist_name_is_the_one_clock():
     from desktop_oms.infra.clock import IST
     from desktop_oms.oms import position_manager
     from desktop_oms.risk import clock as risk_clock
-    from desktop_oms.ui.shell import events as window_events
-    from desktop_oms.ui.shell.main_window import IST as window_ist
+    from desktop_oms.ui.shell import live_updates as window_events
 
     for other in (
         exports_ist,
-        window_ist,
         window_events.IST,
         kite_parse.IST,
         kite_mapping.IST,
@@ -79,7 +77,7 @@ def test_trading_days_are_ist_days(far_zone):
     from desktop_oms.exports import day_range
     from desktop_oms.oms.position_manager import day_start as positions_day_start
     from desktop_oms.risk.clock import trading_day as risk_trading_day
-    from desktop_oms.ui.shell.events import day_start as window_day_start
+    from desktop_oms.ui.shell.live_updates import day_start as window_day_start
 
     midnight = datetime(2026, 5, 4, 18, 30, tzinfo=UTC)  # 00:00 IST on 5 May
     assert window_day_start(LATE) == midnight

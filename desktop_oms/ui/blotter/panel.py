@@ -215,6 +215,7 @@ class BlotterPanel(QWidget):
         v.customContextMenuRequested.connect(self._orders_menu)
         t.customContextMenuRequested.connect(self._trades_menu)
         v.selectionModel().selectionChanged.connect(self._update_actions)
+        v.selectionModel().selectionChanged.connect(self._audit_selected)
         v.doubleClicked.connect(self._on_double_click)
         # the counts walk every order: at most ~3 times a second, however fast updates come
         self._count_timer = QTimer(self)
@@ -250,6 +251,16 @@ class BlotterPanel(QWidget):
         self.view.selectRow(row)
         self.view.scrollTo(self.orders_model.index(row, 0))
         return True
+
+    def refresh_actions(self) -> None:
+        """The actions' enabled state and the counts, now (a menu is about to show)."""
+        self._update_actions()
+        self._update_count()
+
+    def _audit_selected(self, *_args) -> None:
+        """The Audit tab follows the one selected order (none: it is emptied)."""
+        orders = self.selected_orders()
+        self.audit.show_order(orders[0] if len(orders) == 1 else None)
 
     def _update_actions(self, *_args) -> None:
         orders = self.selected_orders()

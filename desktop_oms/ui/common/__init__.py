@@ -10,6 +10,9 @@
 - Dialogs that never block (`confirm`, `ModifyOrderDialog`; open() and signals only), the
   notice bar under a panel, and `TaskRunner` (coroutines from Qt slots as kept tasks whose
   failures are always shown).
+- `WindowServices` (services.py): everything the window may use of the application, with
+  the ports it sees (instruments, risk services, workspace, reporting, P&L history, alerts
+  log, review exports) and `Subscriptions` to the OMS event bus.
 
 Modules of this package import each other by module path, never through this front.
 """
@@ -37,6 +40,18 @@ from desktop_oms.ui.common.fields import (
     parse_int_text,
 )
 from desktop_oms.ui.common.notice import NoticeBar
+from desktop_oms.ui.common.services import (
+    AlertLog,
+    InstrumentSource,
+    NoInstruments,
+    PnlHistory,
+    Reporting,
+    ReviewReports,
+    RiskServices,
+    Subscriptions,
+    WindowServices,
+    Workspace,
+)
 from desktop_oms.ui.common.symbols import EXCHANGE_ROLE, SYMBOL_ROLE, SymbolCompleter
 from desktop_oms.ui.common.table_model import KeyedTableModel, export_csv, export_value
 from desktop_oms.ui.common.tables import (
@@ -60,14 +75,24 @@ __all__ = [
     "RIGHT",
     "SORT_ROLE",
     "SYMBOL_ROLE",
+    "AlertLog",
     "Column",
+    "InstrumentSource",
     "KeyedTableModel",
     "ModifyOrderDialog",
+    "NoInstruments",
     "NoticeBar",
+    "PnlHistory",
     "PriceEdit",
     "QuantitySpinBox",
+    "Reporting",
+    "ReviewReports",
+    "RiskServices",
+    "Subscriptions",
     "SymbolCompleter",
     "TaskRunner",
+    "WindowServices",
+    "Workspace",
     "apply_dark_theme",
     "clean_number_text",
     "confirm",

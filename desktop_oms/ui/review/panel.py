@@ -4,7 +4,8 @@ setup, with the same numbers as `desktop-oms export review`.
 Per setup (and ALL): trades, win rate, average win / loss, gross, charges, net, largest
 loss, how many had a stop-loss; then every round trip. Dates are IST trading days (from /
 to, both included; today by default). Export CSV (UTF-8 with BOM) and an HTML report
-with the PnL chart use `desktop_oms.exports`, through a save dialog opened with open().
+with the PnL chart are written by the `reports` it is given (the application's exports,
+the same files as the command line), through a save dialog opened with open().
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.domain.review import RoundTrip, SetupStats, round_trips, setup_statistics
-from desktop_oms.exports import IST, day_range, write_review_csv, write_review_html
-from desktop_oms.ui.common import KeyedTableModel, make_table, size_columns, theme
+from desktop_oms.infra.clock import day_bounds, trading_day
+from desktop_oms.ui.common import KeyedTableModel, ReviewReports, make_table, size_columns, theme
 from desktop_oms.ui.common import format as fmt
 from desktop_oms.ui.review.columns import SETUP_COLUMNS, percent_text, trip_columns
 
@@ -38,7 +39,7 @@ REFRESH_DELAY_MS = 1000  # after fills, while the panel is shown: at most once a
 
 
 def ist_today() -> date:
-    return datetime.now(IST).date()
+    return trading_day()
 
 
 class ReviewPanel(QWidget):
@@ -47,7 +48,8 @@ class ReviewPanel(QWidget):
     "reviewSummary".
 
     `fills(since, until)` -> ReviewFill list (Reporting.review_fills); `snapshots(since,
-    until)` -> PnL snapshots for the HTML report's chart."""
+    until)` -> PnL snapshots for the HTML report's chart; `reports` writes the exports
+    (`write_review_csv`, `write_review_html`: the application's exports)."""
 
     exported = Signal(str, str)  # (level, message) for the alerts panel
 
@@ -55,6 +57,7 @@ class ReviewPanel(QWidget):
         self,
         fills: Callable[[datetime, datetime], list],
         snapshots: Callable[[datetime, datetime], list],
+        reports: ReviewReports,
         parent: QWidget | None = None,
         *,
         today: Callable[[], date] = ist_today,
@@ -63,6 +66,7 @@ class ReviewPanel(QWidget):
         self.setObjectName("reviewPanel")
         self._fills = fills
         self._snapshots = snapshots
+        self._reports = reports
         self._today = today
         self.stats: list[SetupStats] = []
         self.trips: list[RoundTrip] = []
@@ -231,7 +235,7 @@ class ReviewPanel(QWidget):
         self._refresh_timer.stop()
         start, end = self.period()
         try:
-            since, until = day_range(start, end)
+            since, until = day_bounds(start, end)
             fills = self._fills(since, until)
             trips = round_trips(list(fills))
             stats = setup_statistics(trips)
@@ -286,13 +290,13 @@ class ReviewPanel(QWidget):
 
     def export_csv(self, path: str | Path) -> int:
         """The review as shown, to CSV (per setup, a blank line, the round trips)."""
-        return write_review_csv(Path(path), self.stats, self.trips)
+        return self._reports.write_review_csv(Path(path), self.stats, self.trips)
 
     def export_html(self, path: str | Path) -> int:
         start, end = self._range or self.period()
-        since, until = day_range(start, end)
+        since, until = day_bounds(start, end)
         points = [p for p in self._snapshots(since, until) if since <= p.at < until]
-        return write_review_html(
+        return self._reports.write_review_html(
             Path(path), f"Desktop OMS review, {self.period_text()}", self.stats, self.trips, points
         )
 

@@ -46,6 +46,8 @@ class BrokerStatus:
         self.broker = broker
         self.bar = bar
         self.name = name or str(getattr(broker, "name", "broker"))
+        # Capability probes: optional broker features (the Broker port is getting these
+        # methods; until then a broker without them is one without a stream)
         self.streaming = hasattr(broker, "add_stream_state_listener")
         self._status: object | None = None
         self._expired: str | None = None  # reason given by the session-expired listener

@@ -11,16 +11,24 @@ through `request_close()`) first asks, without blocking:
 With nothing open it closes at once. A programmatic `window.close()` (gui_runner's
 SIGINT/SIGTERM path, an application stop) never asks: no one is there to answer.
 
-The window calls `defer(event)` first thing in its closeEvent; True means the event was
-ignored and the question is open.
+The window calls `defer(event)` first thing in its closeEvent (unless it is already shut
+down); True means the event was ignored and the question is open.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QWidget
+
+from desktop_oms.ui.shell.confirmations import Confirmations
+
+if TYPE_CHECKING:
+    from desktop_oms.oms import OrderManager, PositionManager
+    from desktop_oms.ui.blotter import OrdersModel
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +49,40 @@ def close_question(open_orders: int, positions: int) -> str:
 
 
 class CloseGuard(QObject):
-    def __init__(self, window) -> None:
+    def __init__(
+        self,
+        window: QWidget,
+        *,
+        order_manager: OrderManager,
+        position_manager: PositionManager | None,
+        orders_model: OrdersModel,
+        confirmations: Confirmations,
+    ) -> None:
         super().__init__(window)
         self.window = window
+        self.om = order_manager
+        self.pm = position_manager
+        self.orders_model = orders_model
+        self.confirmations = confirmations
         self._requested = False  # request_close(): the trader asked (File > Quit)
         self._allowed = False  # the trader answered "close anyway"
         self.box = None  # the open question, if any
 
-    # ---- what is still live ---------------------------------------------------------
+    # ================================================================== what is still live
 
     def counts(self) -> tuple[int, int]:
         """(open orders, open positions) as the OMS knows them now."""
-        app = self.window.app
         orders = positions = 0
-        om = getattr(app, "order_manager", None)
-        sync = getattr(om, "sync", None)
+        # OrderManager has no public synchronous "active orders" yet: its order sync does
+        sync = getattr(self.om, "sync", None)
         try:
             if sync is not None:
                 orders = len(sync.active_orders())
             else:
-                orders = len(self.window.orders_model.open_orders())
+                orders = len(self.orders_model.open_orders())
         except Exception:  # noqa: BLE001 - never keep the trader from closing over this
             log.exception("could not count open orders")
-        pm = getattr(app, "position_manager", None)
+        pm = self.pm
         try:
             if pm is not None:
                 positions = len(pm.open_positions())
@@ -71,7 +90,7 @@ class CloseGuard(QObject):
             log.exception("could not count open positions")
         return orders, positions
 
-    # ---- closing ----------------------------------------------------------------------
+    # ================================================================== closing
 
     def request_close(self) -> bool:
         """File > Quit: close like the window's close button (asks if anything is live).
@@ -90,8 +109,7 @@ class CloseGuard(QObject):
     def defer(self, event: QCloseEvent) -> bool:
         """Called first in closeEvent. True: the close is held (event ignored) and the
         question is showing; False: go on closing."""
-        window = self.window
-        if self._allowed or getattr(window, "_shut_down", False):
+        if self._allowed:
             return False
         asked_by_trader = self._requested or event.spontaneous()
         if not asked_by_trader:
@@ -107,7 +125,7 @@ class CloseGuard(QObject):
                 return True
             except RuntimeError:  # deleted meanwhile
                 self.box = None
-        self.box = window._confirm(
+        self.box = self.confirmations.ask(
             "Close Desktop OMS",
             close_question(orders, positions),
             self.close_now,

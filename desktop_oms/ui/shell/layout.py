@@ -1,12 +1,9 @@
-"""MainWindow's frame: the docks, the kill-switch toolbar, the status bar, the default
-layout and its reset, and the saved layout (geometry, docks, columns, a few values).
+"""The window's layout: where its docks go and how big they are (`LayoutManager`).
 
-A mixin of `MainWindow` (ui/shell/main_window.py), not a helper object: sibling modules and the
-tests call these methods on the window itself (`window._dock(...)`, `reset_layout`,
-`save_state`), and a mixin keeps every name, bound-method connection and override
-exactly where it was with no delegating stubs. It builds on the widgets
-`MainWindow._build_widgets` made and keeps what it creates (docks, `kill_bar`,
-`pnl_summary`, `status`) on the window, as before.
+The window builds the docks; the layout manager arranges them: the default layout for
+the window's size and View > Reset layout, the layout following the window until the
+trader rearranges it, the saved layout (geometry, docks, columns, a few values) and the
+check that a layout restored from another screen leaves the trader's controls in view.
 
 The default layout is designed per window size (issue 13, defect 5). Whatever the size,
 the controls a trader acts on - the ticket with its Buy / Sell buttons, the positions'
@@ -32,7 +29,7 @@ the default for this size is (`hidden_controls` says what would be hidden).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QRegion
@@ -40,29 +37,16 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDockWidget,
-    QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMainWindow,
-    QSizePolicy,
     QStyle,
     QTabBar,
-    QToolBar,
     QWidget,
 )
 
-from desktop_oms.ui.common import theme
-from desktop_oms.ui.positions import PositionTotals
 from desktop_oms.ui.shell.saved_layout import restore_layout, save_layout, saved_values
-from desktop_oms.ui.shell.status_bar import OmsStatusBar
 
-if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
-    _WindowBase = QMainWindow
-else:
-    _WindowBase = object
-
-# The same logger as before the split, so log configuration and filters see no change.
-log = logging.getLogger("desktop_oms.ui.shell.main_window")
+log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1600, 950)  # without a screen (a window opens maximized on its screen)
 DOCKS = ("ticketDock", "blotterDock", "positionsDock", "pnlDock", "alertsDock")
@@ -108,173 +92,91 @@ def fully_visible(widget: QWidget) -> bool:
     return widget.visibleRegion() == QRegion(widget.rect())
 
 
-class ElidedLabel(QLabel):
-    """A one-line label that never widens its window: on less room than its text it shows
-    the text elided ("F1 / B buy \u00b7 F2 / S\u2026"), the whole of it in its tooltip."""
+class LayoutManager(QObject):
+    """Where the window's docks go and how big they are: the default layout for the
+    window's size (and its reset), following the window until the trader rearranges it,
+    the saved layout, and whether the controls a trader acts on are on screen.
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setText(text)
+    It holds the docks and panels it measures; the window forwards its show and resize
+    events (`on_shown`, `on_resized`)."""
 
-    def full_text(self) -> str:
-        return self._full
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
-        self._full = text
-        self._elide()
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        hint = super().sizeHint()
-        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 4, hint.height())
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        metrics = self.fontMetrics()
-        room = self.contentsRect().width()
-        if metrics.horizontalAdvance(self._full) <= room:
-            shown = self._full
-        else:
-            shown = metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, room)
-        self.setToolTip(self._full if shown != self._full else "")
-        super().setText(shown)
-
-
-class _LayoutOwnership(QObject):
-    """Notices the trader rearranging the window: a press on a dock separator (a mouse
-    press on the window itself), a dock floated, moved or closed. From then on the layout
-    is theirs and no longer follows the window's size."""
-
-    def __init__(self, window: WindowLayoutMixin) -> None:
+    def __init__(self, window: QMainWindow, state_path: Path) -> None:
         super().__init__(window)
-        self._window = window
+        self.window = window
+        self._state_path = Path(state_path)
+        # the docks and what they hold
+        self.docks = window.docks  # the five main docks, by object name
+        self.ticket_dock = window.ticket_dock
+        self.blotter_dock = window.blotter_dock
+        self.positions_dock = window.positions_dock
+        self.pnl_dock = window.pnl_dock
+        self.alerts_dock = window.alerts_dock
+        self.market_watch = window.market_watch  # a dock itself
+        self.review_dock = window.review_dock
+        self.ticket = window.ticket
+        self.blotter_panel = window.blotter_panel
+        self.blotter = window.blotter
+        self.trades_view = window.trades_view
+        self.audit = window.audit
+        self.positions_panel = window.positions_panel
+        self.positions_grid = window.positions_grid
+        self.positions_model = window.positions_model
+        self.alerts = window.alerts
+        self.kill_button = window.kill_button
+        self.kill_bar = window.kill_bar
+        self.status = window.status
+        # the profile the docks are arranged for (None: not arranged yet)
+        self.layout_profile: str | None = None
+        self.restored = False  # a saved layout was restored at start
+        self.fit_pending = False  # the default layout is refitted on the next loop turn
+        # True once the layout is the trader's (restored, or rearranged): it no longer
+        # follows the window's size
+        self._layout_own = False
+        self._arranging = False
+        self._shown = False
+        self._window_closed = False
+        self._saved_final = False
+        self._restored_screen: str | None = None
+        self._dock_titles: dict[str, int] | None = None
         self._watched: set[str] = set()
         window.installEventFilter(self)  # the window only: its docks' events stay in C++
         for dock in window.findChildren(QDockWidget):
-            self.watch(dock)
+            self._watch(dock)
+        self._default_headers = {name: h.saveState() for name, h in self._headers().items()}
 
-    def watch(self, dock: QDockWidget) -> None:
+    # ================================================================== the trader's own layout
+
+    def _watch(self, dock: QDockWidget) -> None:
+        """A dock floated, moved or closed makes the layout the trader's."""
         if dock.objectName() in self._watched:
             return
         self._watched.add(dock.objectName())
-        dock.topLevelChanged.connect(self._changed)
-        dock.dockLocationChanged.connect(self._changed)
+        dock.topLevelChanged.connect(self._rearranged)
+        dock.dockLocationChanged.connect(self._rearranged)
         # closed (hidden), not merely behind another tab
-        dock.visibilityChanged.connect(lambda _shown, d=dock: d.isHidden() and self._changed())
+        dock.visibilityChanged.connect(lambda _shown, d=dock: d.isHidden() and self._rearranged())
 
-    def _changed(self, *_args) -> None:
-        if not self._window._arranging:
-            self._window._layout_own = True
+    def _rearranged(self, *_args) -> None:
+        if not self._arranging:
+            self._layout_own = True
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.MouseButtonPress and watched is self._window:
-            self._changed()
+        # a press on a dock separator is a mouse press on the window itself
+        if event.type() == QEvent.Type.MouseButtonPress and watched is self.window:
+            self._rearranged()
         return False
-
-
-class WindowLayoutMixin(_WindowBase):
-    """Docks, toolbar, status bar and layout persistence of the trading window."""
-
-    # the profile the docks are arranged for (None: not arranged yet)
-    layout_profile: str | None = None
-    # True once the layout is the trader's (restored, or rearranged): it no longer
-    # follows the window's size
-    _layout_own = False
-    _arranging = False
-    _fit_pending = False
-    _layout_shown = False
-    _restored_screen: str | None = None
-    _dock_titles: dict[str, int] | None = None
-
-    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
-        ownership = getattr(self, "_ownership", None)
-        if ownership is not None:
-            ownership.watch(dock)
-        return dock
-
-    def _build_docks(self) -> None:
-        self.ticket_dock = self._dock("ticketDock", "Order ticket", self.ticket)
-        self.blotter_dock = self._dock("blotterDock", "Blotter", self.blotter_panel)
-        self.positions_dock = self._dock("positionsDock", "Positions", self.positions_panel)
-        self.pnl_dock = self._dock("pnlDock", "P&&L today", self.pnl_slot)
-        self.alerts_dock = self._dock("alertsDock", "Alerts and log", self.alerts)
-        self.docks = {
-            "ticketDock": self.ticket_dock,
-            "blotterDock": self.blotter_dock,
-            "positionsDock": self.positions_dock,
-            "pnlDock": self.pnl_dock,
-            "alertsDock": self.alerts_dock,
-        }
-        self._ownership = _LayoutOwnership(self)
-        # no central widget: the docks share the whole window
-        placeholder = QWidget(self)
-        placeholder.setObjectName("centralPlaceholder")
-        placeholder.setMaximumSize(0, 0)
-        placeholder.hide()
-        self.setCentralWidget(placeholder)
-
-    def _build_toolbar(self) -> None:
-        bar = QToolBar("Kill switch", self)
-        bar.setObjectName("killSwitchBar")
-        bar.setMovable(False)
-        bar.setFloatable(False)
-        bar.setAllowedAreas(Qt.ToolBarArea.TopToolBarArea)
-        bar.toggleViewAction().setVisible(False)  # never offered for hiding
-        bar.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
-        strip = QWidget(bar)
-        strip.setObjectName("topStrip")
-        row = QHBoxLayout(strip)
-        row.setContentsMargins(6, 4, 6, 4)
-        row.setSpacing(16)
-        row.addWidget(self.kill_button)
-        self.pnl_summary = QLabel("", strip)
-        self.pnl_summary.setObjectName("pnlSummary")
-        self.pnl_summary.setTextFormat(Qt.TextFormat.RichText)
-        self.pnl_summary.setStyleSheet("font-size: 13px;")
-        row.addWidget(self.pnl_summary)
-        self.hint = ElidedLabel(
-            "F1 / B buy \u00b7 F2 / S sell \u00b7 Enter send \u00b7 Esc clear \u00b7 Del cancel order",
-            strip,
-        )
-        self.hint.setObjectName("keyHints")
-        self.hint.setStyleSheet(f"color: {theme.TEXT_DIM};")
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        row.addWidget(self.hint, 1)  # the rest of the strip; it gives way on a narrow window
-        strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(strip)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.kill_bar = bar
-        self._show_totals(PositionTotals())
-
-    def _build_status_bar(self) -> None:
-        self.status = OmsStatusBar(self)
-        self.setStatusBar(self.status)
-        self.status.set_data_file(self.app.settings.db_path)
 
     # ================================================================== screen
 
     def _available(self) -> QRect | None:
-        screen = self.screen() or QApplication.primaryScreen()
+        screen = self.window.screen() or QApplication.primaryScreen()
         return screen.availableGeometry() if screen is not None else None
 
     def _screen_text(self) -> str:
         available = self._available()
         return "" if available is None else f"{available.width()}x{available.height()}"
 
-    def _first_size(self) -> tuple[int, int]:
+    def first_size(self) -> tuple[int, int]:
         """The screen's available size: the window opens maximized (`show_on_screen`) and
         the docks are arranged for that size from the start."""
         available = self._available()
@@ -286,8 +188,8 @@ class WindowLayoutMixin(_WindowBase):
         """Show the window: as saved when a saved layout was restored, else maximized to
         the screen's available area (un-maximized: NORMAL_SHARE of it, centred); the
         default layout fits itself to the size the window gets."""
-        if self.layout_restored:
-            self.show()
+        if self.restored:
+            self.window.show()
             return
         self._maximize()
 
@@ -298,9 +200,9 @@ class WindowLayoutMixin(_WindowBase):
                 0, 0, int(available.width() * NORMAL_SHARE), int(available.height() * NORMAL_SHARE)
             )
             normal.moveCenter(available.center())
-            if not self.isVisible():
-                self.setGeometry(normal)
-        self.showMaximized()
+            if not self.window.isVisible():
+                self.window.setGeometry(normal)
+        self.window.showMaximized()
 
     # ================================================================== default layout
 
@@ -317,7 +219,7 @@ class WindowLayoutMixin(_WindowBase):
         """Every dock back in its default place for the window's size (see the module
         docstring); sizes follow (`_size_default_docks`)."""
         self._layout_own = False
-        self._arrange(layout_profile(self.width(), self.height()))
+        self._arrange(layout_profile(self.window.width(), self.window.height()))
         self._size_default_docks()
 
     def _arrange(self, profile: str) -> None:
@@ -326,26 +228,26 @@ class WindowLayoutMixin(_WindowBase):
         watch, review = self.market_watch, self.review_dock
         docks = [*self.docks.values(), watch, review]
         for dock in (watch, review):
-            self._ownership.watch(dock)
+            self._watch(dock)
         self._arranging = True
         try:
             for dock in docks:
                 dock.setFloating(False)
-                self.removeDockWidget(dock)
-            self.addDockWidget(left, self.ticket_dock)
-            self.addDockWidget(right, self.blotter_dock)
-            self.splitDockWidget(self.ticket_dock, self.alerts_dock, vertical)
-            self.splitDockWidget(self.blotter_dock, self.positions_dock, vertical)
+                self.window.removeDockWidget(dock)
+            self.window.addDockWidget(left, self.ticket_dock)
+            self.window.addDockWidget(right, self.blotter_dock)
+            self.window.splitDockWidget(self.ticket_dock, self.alerts_dock, vertical)
+            self.window.splitDockWidget(self.blotter_dock, self.positions_dock, vertical)
             if profile == COMPACT:
-                self.splitDockWidget(self.positions_dock, watch, horizontal)
-                self.tabifyDockWidget(watch, self.pnl_dock)
+                self.window.splitDockWidget(self.positions_dock, watch, horizontal)
+                self.window.tabifyDockWidget(watch, self.pnl_dock)
             else:
-                self.splitDockWidget(self.positions_dock, self.pnl_dock, horizontal)
-                self.splitDockWidget(self.ticket_dock, watch, vertical)
+                self.window.splitDockWidget(self.positions_dock, self.pnl_dock, horizontal)
+                self.window.splitDockWidget(self.ticket_dock, watch, vertical)
             for dock in docks:
                 dock.show()
             # the day review: a hidden tab beside the blotter (View > Day review shows it)
-            self.tabifyDockWidget(self.blotter_dock, review)
+            self.window.tabifyDockWidget(self.blotter_dock, review)
             review.hide()
             self.blotter_dock.raise_()
             watch.raise_()
@@ -356,15 +258,18 @@ class WindowLayoutMixin(_WindowBase):
 
     def _dock_area(self) -> QSize:
         """The room the docks share: the window less its menu bar, toolbar and status bar."""
-        height = self.height()
-        menu = self.menuBar()
+        height = self.window.height()
+        menu = self.window.menuBar()
         if not menu.isNativeMenuBar():
             height -= menu.sizeHint().height()
         height -= self.kill_bar.sizeHint().height() + self.status.sizeHint().height()
-        return QSize(self.width(), height)
+        return QSize(self.window.width(), height)
 
     def _separator(self) -> int:
-        return self.style().pixelMetric(QStyle.PixelMetric.PM_DockWidgetSeparatorExtent, None, self)
+        window = self.window
+        return window.style().pixelMetric(
+            QStyle.PixelMetric.PM_DockWidgetSeparatorExtent, None, window
+        )
 
     def _panel_height(
         self, dock: QDockWidget, view: QAbstractItemView, rows: int, width: int | None = None
@@ -410,7 +315,7 @@ class WindowLayoutMixin(_WindowBase):
     def _tab_bar_height(self) -> int:
         """Height of the tab bar under tabbed docks."""
         bar = QTabBar()
-        bar.setFont(self.font())
+        bar.setFont(self.window.font())
         bar.addTab("P&&L today")
         return bar.sizeHint().height()
 
@@ -453,10 +358,10 @@ class WindowLayoutMixin(_WindowBase):
         """Fit the default layout to the window's size: its profile's arrangement (the
         docks re-arranged when the size crossed into the other profile), then the sizes.
         Nothing once the layout is the trader's own."""
-        self._fit_pending = False
+        self.fit_pending = False
         if self._layout_own:
             return
-        profile = layout_profile(self.width(), self.height())
+        profile = layout_profile(self.window.width(), self.window.height())
         if profile != self.layout_profile:
             self._arrange(profile)
         self._set_minimum_heights()
@@ -466,7 +371,7 @@ class WindowLayoutMixin(_WindowBase):
             self._size_roomy()
         # applied now rather than at the next layout pass: the docks are where they belong
         # as soon as this returns
-        self.layout().activate()
+        self.window.layout().activate()
 
     def _size_compact(self) -> None:
         area, sep = self._dock_area(), self._separator()
@@ -476,10 +381,12 @@ class WindowLayoutMixin(_WindowBase):
             self.ticket_dock.sizeHint().width(), self.ticket_dock.minimumSizeHint().width()
         )
         right_w = area.width() - ticket_w - sep
-        self.resizeDocks([self.ticket_dock, self.blotter_dock], [ticket_w, right_w], horizontal)
+        self.window.resizeDocks(
+            [self.ticket_dock, self.blotter_dock], [ticket_w, right_w], horizontal
+        )
         # left: the ticket at its natural height; the alerts the rest
         ticket_h = self._ticket_height()
-        self.resizeDocks(
+        self.window.resizeDocks(
             [self.ticket_dock, self.alerts_dock],
             [ticket_h, area.height() - ticket_h - sep],
             vertical,
@@ -502,12 +409,12 @@ class WindowLayoutMixin(_WindowBase):
             bottom_need = max(bottom_need, watch_need + self._tab_bar_height())
         spare = max(area.height() - sep - blotter_need - bottom_need, 0)
         blotter_h = blotter_need + spare // 2
-        self.resizeDocks(
+        self.window.resizeDocks(
             [self.blotter_dock, self.positions_dock],
             [blotter_h, area.height() - sep - blotter_h],
             vertical,
         )
-        self.resizeDocks([self.positions_dock, watch], [positions_w, watch_w], horizontal)
+        self.window.resizeDocks([self.positions_dock, watch], [positions_w, watch_w], horizontal)
 
     def _size_roomy(self) -> None:
         area, sep = self._dock_area(), self._separator()
@@ -515,7 +422,9 @@ class WindowLayoutMixin(_WindowBase):
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         ticket_w = max(self.ticket_dock.minimumSizeHint().width() + 24, ROOMY_TICKET_WIDTH)
         right_w = area.width() - ticket_w - sep
-        self.resizeDocks([self.ticket_dock, self.blotter_dock], [ticket_w, right_w], horizontal)
+        self.window.resizeDocks(
+            [self.ticket_dock, self.blotter_dock], [ticket_w, right_w], horizontal
+        )
         # left: the ticket at its natural height, the market watch, the alerts
         watch = self.market_watch
         ticket_h = self._ticket_height()
@@ -528,38 +437,43 @@ class WindowLayoutMixin(_WindowBase):
             self._panel_height(watch, table, rows["watch"], ticket_w) if table is not None else 0
         )
         watch_h = max(min(watch_need, rest - alerts_need), int(rest * 0.55))
-        self.resizeDocks(
+        self.window.resizeDocks(
             [self.ticket_dock, watch, self.alerts_dock],
             [ticket_h, watch_h, rest - watch_h],
             vertical,
         )
         # right: the blotter over the positions beside the P&L chart
         half = (area.height() - sep) // 2
-        self.resizeDocks(
+        self.window.resizeDocks(
             [self.blotter_dock, self.positions_dock], [half, area.height() - sep - half], vertical
         )
         grid_w = self.positions_panel.natural_width()
         grid_w = min(max(grid_w, int(right_w * 0.5)), int(right_w * 0.66))
-        self.resizeDocks(
+        self.window.resizeDocks(
             [self.positions_dock, self.pnl_dock], [grid_w, right_w - grid_w - sep], horizontal
         )
 
-    def showEvent(self, event) -> None:  # noqa: N802
-        # MainWindow.showEvent (ui/shell/main_window.py) fits the default layout on the first
-        # show; here: a restored layout is checked against this screen
-        super().showEvent(event)
-        if not self._layout_shown:
-            self._layout_shown = True
-            if self.layout_restored:
-                QTimer.singleShot(0, self._check_restored_layout)
+    def on_shown(self) -> None:
+        """The window is shown: the first time, the default layout is fitted to the size it
+        got, or a restored layout is checked against this screen."""
+        if self._shown:
+            return
+        self._shown = True
+        if self.restored:
+            QTimer.singleShot(0, self._check_restored_layout)
+        else:  # the default proportions for the size shown at
+            QTimer.singleShot(0, self._size_default_docks)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
+    def on_resized(self) -> None:
         # the default layout follows the window (maximized by the window manager after
         # the first show, or resized by the trader) until the trader rearranges it
-        if self._layout_shown and not self._layout_own and not self._fit_pending:
-            self._fit_pending = True
+        if self._shown and not self._layout_own and not self.fit_pending:
+            self.fit_pending = True
             QTimer.singleShot(0, self._size_default_docks)
+
+    def window_closed(self) -> None:
+        """No more checks or refits: the window is closing."""
+        self._window_closed = True
 
     def reset_layout(self) -> None:
         """View > Reset layout: every panel back, default places, sizes and columns."""
@@ -573,7 +487,7 @@ class WindowLayoutMixin(_WindowBase):
             if saved is not None:
                 header.restoreState(saved)
         # sizes settle after the re-docking is laid out
-        self._fit_pending = True
+        self.fit_pending = True
         QTimer.singleShot(0, self._size_default_docks)
 
     # ================================================================== checks
@@ -628,7 +542,7 @@ class WindowLayoutMixin(_WindowBase):
         """A layout saved on another screen (or before screens were recorded) is kept only
         if the trader's controls are all visible on this one; else the default for this
         size."""
-        if self._closed:
+        if self._window_closed:
             return
         here = self._screen_text()
         if self._restored_screen == here:
@@ -648,11 +562,11 @@ class WindowLayoutMixin(_WindowBase):
 
     # ================================================================== saved layout
 
-    def save_state(self) -> None:
+    def save_state(self, *, final: bool = False) -> None:
         """Write geometry, docks, column widths and the ticket's instrument to
-        settings.ui_state_path. After the window was closed (saved then, while still on
-        screen) a later call changes nothing."""
-        if self._saved_on_close:
+        settings.ui_state_path. After the final save (when the window closed, while still
+        on screen) a later call changes nothing."""
+        if self._saved_final:
             return
         values = {
             "blotter_filter": self.blotter_panel.filter.currentText(),
@@ -662,7 +576,14 @@ class WindowLayoutMixin(_WindowBase):
             "ticket_product": self.ticket.product.currentText(),
             "screen": self._screen_text(),  # the layout is checked on another screen
         }
-        save_layout(self, self._state_path, self._headers(), values)
+        save_layout(self.window, self._state_path, self._headers(), values)
+        if final:
+            self._saved_final = True
+
+    def restore(self) -> bool:
+        """The saved layout and values, if any (True: a saved layout was restored)."""
+        self.restored = self._restore()
+        return self.restored
 
     def _restore(self) -> bool:
         try:
@@ -673,7 +594,7 @@ class WindowLayoutMixin(_WindowBase):
             # later - re-arranging docks while it waits crashes Qt (6.11, removeDockWidget).
             elsewhere = values.get("screen") != self._screen_text()
             restored = restore_layout(
-                self, self._state_path, self._headers(), docks_first=elsewhere
+                self.window, self._state_path, self._headers(), docks_first=elsewhere
             )
         except Exception:
             log.exception("could not restore the window layout; using the default")

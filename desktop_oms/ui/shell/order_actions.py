@@ -1,41 +1,87 @@
-"""MainWindow's order and position actions: cancel / modify / cancel-all from the
-blotter, CSV export, per-row Exit and Exit all from the positions panel, and the one
-confirmation box at a time they share (`_confirm`, also used by ui/shell/close_guard.py).
+"""What the blotter's and the positions grid's actions do (`OrderActions`): cancel / modify
+/ cancel all from the blotter, CSV export, per-row Exit and Exit all from the positions
+grid, each after its confirmation where one is due.
 
-A mixin of `MainWindow` (ui/shell/main_window.py), not a helper object: the panels' actions are
-connected to these methods on the window, the tests call them there
-(`window.request_exit`, `window.export_model`, `window.confirm_box`, ...), and a mixin
-keeps those names and the returned tasks/dialogs identical.
+Everything reaches the broker through the OrderManager, as a kept task of the window's
+TaskRunner; refusals and failures are shown in the alerts and under the panel the
+action came from (the Modify dialog shows its own). The panels only offer the actions:
+the window connects them here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from desktop_oms.domain import OrderSide
 from desktop_oms.infra.clock import file_stamp
-from desktop_oms.ui.common import KeyedTableModel, describe_error, dialogs, export_csv
+from desktop_oms.ui.common import (
+    InstrumentSource,
+    KeyedTableModel,
+    ModifyOrderDialog,
+    TaskRunner,
+    describe_error,
+    export_csv,
+)
 from desktop_oms.ui.common import format as fmt
+from desktop_oms.ui.shell.confirmations import Confirmations
 
-if TYPE_CHECKING:  # type checkers see the window's API; at run time a plain mixin
-    _WindowBase = QMainWindow
-else:
-    _WindowBase = object
+if TYPE_CHECKING:
+    from desktop_oms.oms import OrderManager
+    from desktop_oms.ui.alerts import AlertsPanel
+    from desktop_oms.ui.blotter import BlotterPanel
+    from desktop_oms.ui.positions import PositionsPanel
 
 
-class WindowOrderActionsMixin(_WindowBase):
-    """Blotter and positions actions of the trading window, with their confirmations."""
+class OrderActions(QObject):
+    """What the blotter's and the positions grid's actions do: cancel, modify, cancel all,
+    export, exit one position or all, each after its confirmation; outcomes go to the
+    alerts and under the panel the action came from."""
 
-    def _on_order_selection(self, *_args) -> None:
-        orders = self.blotter_panel.selected_orders()
-        self.audit.show_order(orders[0] if len(orders) == 1 else None)
+    def __init__(
+        self,
+        *,
+        order_manager: OrderManager,
+        instruments: InstrumentSource,
+        tasks: TaskRunner,
+        alerts: AlertsPanel,
+        confirmations: Confirmations,
+        blotter: BlotterPanel,
+        positions: PositionsPanel,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent  # of the dialogs
+        self.om = order_manager
+        self.instruments = instruments
+        self.tasks = tasks
+        self.alerts = alerts
+        self.confirmations = confirmations
+        self.blotter_panel = blotter
+        self.orders_model = blotter.orders_model
+        self.trades_model = blotter.trades_model
+        self.positions_panel = positions
+        self.positions_model = positions.model
+        self.modify_dialog: ModifyOrderDialog | None = None  # the open one, if any
+        self.file_dialog: QFileDialog | None = None  # the open export dialog, if any
+
+    def track(self, order) -> None:
+        """An open Modify dialog follows its order live (fills, terms, the end)."""
+        dialog = self.modify_dialog
+        if dialog is not None and dialog.order.id == order.id:
+            dialog.track(order)
+
+    def close_dialogs(self) -> None:
+        for dialog in (self.modify_dialog, self.file_dialog):
+            if dialog is not None:
+                dialog.close()
+
+    # ================================================================== blotter
 
     def cancel_selected_orders(self) -> asyncio.Task | None:
         """Del / context menu: cancel the selected open orders."""
@@ -45,7 +91,7 @@ class WindowOrderActionsMixin(_WindowBase):
             self.alerts.add("warning", "No open order selected to cancel", "blotter")
             self.blotter_panel.show_message("No open order selected to cancel", "warning")
             return None
-        om = self.app.order_manager
+        om = self.om
 
         async def cancel_each() -> list[str]:
             results = []
@@ -82,8 +128,6 @@ class WindowOrderActionsMixin(_WindowBase):
 
     def modify_selected_order(self):
         """Open the modify dialog for the one selected open order (non-modal)."""
-        from desktop_oms.ui.common import ModifyOrderDialog
-
         active = [o for o in self.blotter_panel.selected_orders() if o.status.is_active]
         if len(active) != 1:
             self.alerts.add("warning", "Select one open order to modify", "blotter")
@@ -92,13 +136,12 @@ class WindowOrderActionsMixin(_WindowBase):
         if self.modify_dialog is not None:
             self.modify_dialog.close()
         order = active[0]
-        instruments = self.app.instruments
-        inst = instruments.get(order.exchange, order.symbol) if instruments is not None else None
+        inst = self.instruments.get(order.exchange, order.symbol)
         dialog = ModifyOrderDialog(
             order,
             tick_size=inst.tick_size if inst is not None else None,
             lot_size=inst.lot_size if inst is not None else 1,
-            parent=self,
+            parent=self._parent,
             stay_open=True,
         )
 
@@ -120,7 +163,7 @@ class WindowOrderActionsMixin(_WindowBase):
     def send_modify(self, order, changes: dict, dialog=None) -> asyncio.Task | None:
         """Send a modify; its refusal is shown in the dialog it came from (which stays open
         until the modify is done) or under the blotter, and in the alerts."""
-        om = self.app.order_manager
+        om = self.om
         described = ", ".join(
             f"{k.replace('_price', '')} {fmt.price(v) if isinstance(v, Decimal) else v}"
             for k, v in changes.items()
@@ -157,7 +200,7 @@ class WindowOrderActionsMixin(_WindowBase):
         count = len(open_orders)
         symbols = sorted({o.symbol for o in open_orders})
         listed = ", ".join(symbols[:8]) + ("\u2026" if len(symbols) > 8 else "")
-        return self._confirm(
+        return self.confirmations.ask(
             "Cancel all open orders",
             f"Cancel all {count} open order{'s' if count != 1 else ''}?\n{listed}",
             self.cancel_all_orders,
@@ -166,7 +209,7 @@ class WindowOrderActionsMixin(_WindowBase):
         )
 
     def cancel_all_orders(self) -> asyncio.Task | None:
-        om = self.app.order_manager
+        om = self.om
 
         def done(result) -> None:
             requested, errors = result
@@ -181,13 +224,17 @@ class WindowOrderActionsMixin(_WindowBase):
 
         return self.tasks.run(om.cancel_all_orders(), "cancel all open orders", on_result=done)
 
+    # ================================================================== export
+
     def ask_export(self, model: KeyedTableModel, what: str) -> QFileDialog:
         """Export CSV: a non-modal save dialog, then `export_model`."""
         stamp = file_stamp()  # IST
         folder = Path.home() / "Documents"
         if not folder.is_dir():
             folder = Path.home()
-        dialog = QFileDialog(self, f"Export {what} to CSV", str(folder / f"{what}-{stamp}.csv"))
+        dialog = QFileDialog(
+            self._parent, f"Export {what} to CSV", str(folder / f"{what}-{stamp}.csv")
+        )
         dialog.setObjectName("exportDialog")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter("CSV files (*.csv)")
@@ -209,17 +256,7 @@ class WindowOrderActionsMixin(_WindowBase):
         self.alerts.add("info", f"Exported {count} {what} to {path}", "export")
         return count
 
-    def _confirm(self, title: str, text: str, on_yes: Callable[[], object], **kw) -> QMessageBox:
-        if self.confirm_box is not None:
-            self.confirm_box.close()  # one question at a time; the old one counts as "no"
-        box = dialogs.confirm(self, title, text, on_yes, **kw)
-        self.confirm_box = box
-        box.finished.connect(lambda _r: self._forget_confirm(box))
-        return box
-
-    def _forget_confirm(self, box) -> None:
-        if self.confirm_box is box:
-            self.confirm_box = None
+    # ================================================================== positions
 
     @staticmethod
     def _exit_text(position) -> str:
@@ -231,7 +268,7 @@ class WindowOrderActionsMixin(_WindowBase):
 
     def _exit_plan_text(self, positions: list) -> str:
         """What an exit does besides the market order: legs cancelled first, orders left."""
-        om = self.app.order_manager
+        om = self.om
         lines = []
         for p in positions:
             legs, others = om.exits.plan(p.exchange, p.symbol, p.product)
@@ -255,7 +292,7 @@ class WindowOrderActionsMixin(_WindowBase):
             return None
         side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
         plan = self._exit_plan_text([position])
-        return self._confirm(
+        return self.confirmations.ask(
             "Exit position",
             f"Square off {position.exchange}:{position.symbol} ({position.product.value})?\n"
             f"{self._exit_text(position)}" + (f"\n{plan}" if plan else ""),
@@ -277,7 +314,7 @@ class WindowOrderActionsMixin(_WindowBase):
             lines += f"\n\u2026 and {len(positions) - 12} more"
         plan = self._exit_plan_text(positions)
         count = len(positions)
-        return self._confirm(
+        return self.confirmations.ask(
             "Exit all positions",
             f"Square off all {count} open position{'s' if count != 1 else ''} at market?\n{lines}"
             + (f"\n{plan}" if plan else ""),
@@ -292,7 +329,7 @@ class WindowOrderActionsMixin(_WindowBase):
     def exit_positions(self, positions: list, what: str) -> asyncio.Task | None:
         """Exit the positions the trader confirmed (as they were then), one audited action
         each (OrderManager.exit_position): legs cancelled first, then the market order."""
-        om = self.app.order_manager
+        om = self.om
 
         async def send() -> list[tuple[str, str]]:
             outcomes = await asyncio.gather(

@@ -1,14 +1,13 @@
-"""Issue 9 in the main window: the market watch dock, setups on the ticket, per-trade notes
-and the day review dock, wired to the Application.
+"""Issue 9 in the main window (`WorkspaceUi`): the market watch, setups on the ticket,
+per-trade notes and the day review, wired to each other and to the OMS.
 
-`install_workspace(window)` is called once from `MainWindow.__init__` (after the window's
-own widgets exist, before the default layout and the saved layout are applied); the
-window's default layout (ui/shell/layout.py) places and sizes the market watch and the
-day review with its own docks. Everything else is connected here:
+The window builds the market watch, the day review and its dock (placed and sized by its
+layout, ui/shell/layout.py); everything else is connected here, and the Journal menu's
+actions are made here (the window's menus place them):
 
 - market watch ("marketWatch"): fed by the app's coalesced QuotesUpdated events (one
   `on_quotes(ticks)` per batch, nothing per tick), seeded from the quote cache; its rows
-  are streamed with `app.subscribe`; the ticket follows the selected row
+  are streamed with `services.subscribe`; the ticket follows the selected row
   (`ticket.show_symbol`), B / S / F1 / F2 / double-click open the ticket for it;
 - the ticket's instrument is streamed whenever it changes; its setup combo lists
   `workspace.setups()` and is refreshed after "Setups…";
@@ -22,68 +21,49 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from datetime import datetime
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow
 
 from desktop_oms.domain import OrderSide
 from desktop_oms.domain.events import FillApplied, QuotesUpdated
+from desktop_oms.ui.common import Subscriptions, WindowServices
 from desktop_oms.ui.common import format as fmt
-from desktop_oms.ui.review import NoteDialog, NoteMarks, ReviewPanel, SetupsDialog, position_key
-from desktop_oms.ui.watch import MarketWatch
+from desktop_oms.ui.review import NoteDialog, NoteMarks, SetupsDialog, position_key
 
 log = logging.getLogger(__name__)
-
-
-class _NoInstruments:
-    def search(self, prefix: str, limit: int) -> list:
-        return []
-
-    def get(self, exchange: str, symbol: str):
-        return None
 
 
 class WorkspaceUi(QObject):
     """What issue 9 adds to the window; `window.workspace_ui`."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(
+        self, window: QMainWindow, services: WindowServices, subscriptions: Subscriptions
+    ) -> None:
         super().__init__(window)
         self.window = window
-        app = window.app
-        self.app = app
-        self.workspace = app.db.workspace
+        self.services = services
+        self.workspace = services.workspace
+        self.subscriptions = subscriptions
         self.note_dialogs: dict[Hashable, NoteDialog] = {}
         self.setups_dialog: SetupsDialog | None = None
-
-        instruments = app.instruments if app.instruments is not None else _NoInstruments()
-        self.market_watch = MarketWatch(
-            self.workspace, instruments, app.subscribe, window, quote=app.quotes.tick
-        )
-        self.market_watch.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        self.review = ReviewPanel(app.db.reporting.review_fills, self._snapshots)
-        self.review_dock = window._dock("dayReview", "Day review", self.review)
-        window.market_watch = self.market_watch
-        window.review_dock = self.review_dock
-        window.review_panel = self.review
+        self.market_watch = window.market_watch
+        self.review = window.review_panel
+        self.review_dock = window.review_dock
 
         self._wire_market_watch()
         self._wire_ticket()
         self._wire_notes()
         self._wire_review()
-        self._add_menus()
+        self._make_actions()
         window.closing.connect(self._on_closing)
 
     # ================================================================== market watch
 
     def _wire_market_watch(self) -> None:
-        app, watch, ticket = self.app, self.market_watch, self.window.ticket
-        self.window._unsubscribe.append(app.events.subscribe(QuotesUpdated, self._on_quotes))
+        watch, ticket = self.market_watch, self.window.ticket
+        self.subscriptions.add(QuotesUpdated, self._on_quotes)
         watch.symbolSelected.connect(ticket.show_symbol)
         watch.tradeRequested.connect(self.trade)
 
@@ -111,7 +91,7 @@ class WorkspaceUi(QObject):
         self.refresh_setups()
 
     def _stream(self, exchange: str, symbol: str) -> None:
-        self.app.subscribe([(exchange, symbol)])
+        self.services.subscribe([(exchange, symbol)])
 
     def refresh_setups(self, names: list[str] | None = None) -> None:
         if names is None:
@@ -260,10 +240,12 @@ class WorkspaceUi(QObject):
     # ================================================================== review
 
     def _wire_review(self) -> None:
-        self.window._unsubscribe.append(
-            self.app.events.subscribe(FillApplied, lambda _e: self.review.schedule_refresh())
-        )
+        self.subscriptions.add(FillApplied, lambda _e: self.review.schedule_refresh())
         self.review_dock.visibilityChanged.connect(self._review_visible)
+        # View > Day review brings it to the front of its tab group
+        self.review_dock.toggleViewAction().triggered.connect(
+            lambda checked: checked and self.review_dock.raise_()
+        )
         self.review.exported.connect(
             lambda level, text: self.window.alerts.add(level, text, "export")
         )
@@ -276,16 +258,11 @@ class WorkspaceUi(QObject):
         self.review_dock.show()
         self.review_dock.raise_()
 
-    def _snapshots(self, since: datetime, until: datetime) -> list:
-        return [p for p in self.app.db.positions.pnl_snapshots(since) if p.at < until]
+    # ================================================================== journal actions
 
-    # ================================================================== menus
-
-    def _add_menus(self) -> None:
+    def _make_actions(self) -> None:
+        """The Journal menu's actions (the window's menus place them)."""
         w = self.window
-        menu_bar = w.menuBar()
-        journal = QMenu("&Journal", w)
-        journal.setObjectName("journalMenu")
         self.setups_action = QAction("&Setups\u2026", w)
         self.setups_action.setObjectName("actionSetups")
         self.setups_action.setStatusTip("Edit the list of setups you choose on the ticket")
@@ -295,43 +272,17 @@ class WorkspaceUi(QObject):
         self.review_action.setShortcut("Ctrl+R")
         self.review_action.setStatusTip("Trades grouped by setup: win rate, average win/loss, net")
         self.review_action.triggered.connect(self.show_review)
-        w.addAction(self.review_action)
         self.order_note_action = QAction("Note on the selected &order\u2026", w)
         self.order_note_action.setObjectName("actionOrderNoteMenu")
         self.order_note_action.triggered.connect(self.edit_selected_order_note)
         self.position_note_action = QAction("Note on the selected &position\u2026", w)
         self.position_note_action.setObjectName("actionPositionNoteMenu")
         self.position_note_action.triggered.connect(self.edit_current_position_note)
-        journal.addAction(self.setups_action)
-        journal.addSeparator()
-        journal.addAction(self.order_note_action)
-        journal.addAction(self.position_note_action)
-        journal.addSeparator()
-        journal.addAction(self.review_action)
-        journal.aboutToShow.connect(self._refresh_note_actions)
-        view_menu = getattr(w, "view_menu", None)
-        if view_menu is not None:
-            menu_bar.insertMenu(view_menu.menuAction(), journal)
-            separator = next((a for a in view_menu.actions() if a.isSeparator()), None)
-            toggles = [self.market_watch.toggleViewAction(), self.review_dock.toggleViewAction()]
-            toggles[1].triggered.connect(lambda checked: checked and self.review_dock.raise_())
-            for action in toggles:
-                if separator is not None:
-                    view_menu.insertAction(separator, action)
-                else:
-                    view_menu.addAction(action)
-        else:
-            menu_bar.addMenu(journal)
-        self.journal_menu = journal
 
-    def _refresh_note_actions(self) -> None:
+    def refresh_note_actions(self) -> None:
         w = self.window
         bp = w.blotter_panel
         self.order_note_action.setEnabled(
             len(bp.selected_orders()) == 1 or bp.current_order() is not None
         )
         self.position_note_action.setEnabled(w.positions_panel.current_position() is not None)
-
-
-def install_workspace(window: QMainWindow) -> WorkspaceUi:
-    return WorkspaceUi(window)
