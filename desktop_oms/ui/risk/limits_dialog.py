@@ -8,7 +8,7 @@ edit is checked by building RiskLimits itself, so a field that RiskLimits refuse
 marked with RiskLimits' own ValueError text, and Save stays disabled until everything is
 valid: nothing is saved half-way.
 
-Save calls `on_save(limits)` (the window: `app.risk.update_limits`, then the ticket's
+Save calls `on_save(limits)` (the window: the risk services' `update_limits`, then the ticket's
 copies of the limits); if that raises, the dialog stays open with the reason. `saved`
 is emitted after a successful save, then the dialog closes.
 """

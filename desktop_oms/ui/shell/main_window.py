@@ -142,7 +142,8 @@ class MainWindow(QMainWindow):
 
         self._build_features()
         self._build_docks()
-        self.kill_bar = TopStrip(self.kill_button, self)  # the kill switch, P&L, key hints
+        self.top_strip = TopStrip(self.kill_button, self)  # the kill switch, P&L, key hints
+        self.kill_bar = self.top_strip.bar
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.kill_bar)
         self.status = OmsStatusBar(self)
         self.setStatusBar(self.status)
@@ -276,7 +277,7 @@ class MainWindow(QMainWindow):
         self.kill_switch_controller.changed.connect(self.trading_gate.update)
         self.risk_gui = RiskGui(  # issue 4: risk panel, limits dialog, bracket tips
             services.risk,
-            top_strip=self.kill_bar,
+            top_strip=self.top_strip,
             orders_model=self.orders_model,
             ticket=self.ticket,
             alerts=self.alerts,
@@ -324,7 +325,7 @@ class MainWindow(QMainWindow):
         )
         self.positions_panel.exitRequested.connect(actions.request_exit)
         self.positions_panel.exitAllRequested.connect(actions.request_exit_all)
-        self.positions_model.totals_changed.connect(self.kill_bar.show_totals)
+        self.positions_model.totals_changed.connect(self.top_strip.show_totals)
         self.ticket.order_sent.connect(self._on_order_sent)
         self.ticket.order_failed.connect(self._on_order_failed)
 
@@ -392,7 +393,7 @@ class MainWindow(QMainWindow):
     hidden_controls = _forward("layout_manager", "hidden_controls")
     layout_profile = _forward("layout_manager", "layout_profile")
     layout_restored = _forward("layout_manager", "restored")
-    pnl_summary = _forward("kill_bar", "pnl_summary")
+    pnl_summary = _forward("top_strip", "pnl_summary")
 
     def save_state(self) -> None:
         """Write the window's layout and a few values (see LayoutManager.save_state)."""

@@ -1,7 +1,7 @@
 """The strip across the top of the window: the kill switch, the day's P&L and the key hints.
 
 A toolbar ("killSwitchBar") that cannot be moved, floated or hidden: the kill switch is
-always one press away. Features add their own read-outs beside the kill switch
+always one press away. `TopStrip` builds it and keeps its parts; the window adds `bar`. Features add their own read-outs beside the kill switch
 (`add_beside_kill_switch`: the risk panel).
 """
 
@@ -57,20 +57,21 @@ class ElidedLabel(QLabel):
         super().setText(shown)
 
 
-class TopStrip(QToolBar):
-    """objectName "killSwitchBar": the strip "topStrip" with the kill switch button, the
-    P&L summary "pnlSummary" and the key hints "keyHints"."""
+class TopStrip:
+    """The toolbar "killSwitchBar" (`bar`, a plain QToolBar) holding the strip "topStrip":
+    the kill switch button, the P&L summary "pnlSummary" and the key hints "keyHints"."""
 
     def __init__(self, kill_button: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__("Kill switch", parent)
-        self.setObjectName("killSwitchBar")
-        self.setMovable(False)
-        self.setFloatable(False)
-        self.setAllowedAreas(Qt.ToolBarArea.TopToolBarArea)
-        self.toggleViewAction().setVisible(False)  # never offered for hiding
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+        bar = QToolBar("Kill switch", parent)
+        bar.setObjectName("killSwitchBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setAllowedAreas(Qt.ToolBarArea.TopToolBarArea)
+        bar.toggleViewAction().setVisible(False)  # never offered for hiding
+        bar.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+        self.bar = bar
         self.kill_button = kill_button
-        strip = QWidget(self)
+        strip = QWidget(bar)
         strip.setObjectName("topStrip")
         row = QHBoxLayout(strip)
         row.setContentsMargins(6, 4, 6, 4)
@@ -87,7 +88,7 @@ class TopStrip(QToolBar):
         self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.hint, 1)  # the rest of the strip; it gives way on a narrow window
         strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.addWidget(strip)
+        bar.addWidget(strip)
         self.strip = strip
         self._row: QBoxLayout = row
         self.show_totals(PositionTotals())
