@@ -49,7 +49,6 @@ from desktop_oms.ui.shell.saved_layout import restore_layout, save_layout, saved
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1600, 950)  # without a screen (a window opens maximized on its screen)
-DOCKS = ("ticketDock", "blotterDock", "positionsDock", "pnlDock", "alertsDock")
 
 COMPACT = "compact"
 ROOMY = "roomy"
