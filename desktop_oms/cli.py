@@ -113,7 +113,7 @@ def _run_gui(args) -> int:
     except OSError:
         pass  # the app start reports an unusable data folder clearly
     setup_logging(settings.log_dir if settings.log_dir.is_dir() else None, args.log_level)
-    from desktop_oms.gui_runner import run_gui
+    from desktop_oms.app.gui_runner import run_gui
 
     return run_gui(settings, warning)
 
@@ -163,7 +163,7 @@ def run_smoke(data_dir: Path | None = None) -> int:
                 )
             )
             om = app.order_manager
-            filled = await wait_for(lambda: om.sync.current(result.order_id) is None, 5.0)
+            filled = await wait_for(lambda: om.live_order(result.order_id) is None, 5.0)
             order = await om.get_order(result.order_id)
             if not filled or order.status is not OrderStatus.FILLED:
                 raise RuntimeError(

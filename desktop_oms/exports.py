@@ -11,11 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from desktop_oms.domain import Order
+from desktop_oms.domain.history import PnlSnapshot, TradeRecord
 from desktop_oms.domain.money import format_inr
 from desktop_oms.domain.review import RoundTrip, SetupStats
 from desktop_oms.infra.clock import IST, day_bounds, format_date_time, format_time, to_ist
-from desktop_oms.storage.journal import TradeRecord
-from desktop_oms.storage.position_store import PnlSnapshot
 
 __all__ = [
     "IST",

@@ -17,6 +17,7 @@ guessing a zone for one that is not would show a wrong time without a trace.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 __all__ = [
@@ -99,3 +100,19 @@ def file_stamp(at: datetime | None = None, *, seconds: bool = False) -> str:
     """An IST stamp for file names: "20260504-1405" ("20260504-140509" with seconds)."""
     ist = now_ist() if at is None else to_ist(at)
     return f"{ist:%Y%m%d-%H%M%S}" if seconds else f"{ist:%Y%m%d-%H%M}"
+
+
+# A clock a component is given (tests drive time explicitly): returns an aware datetime.
+Clock = Callable[[], datetime]
+
+
+def is_weekday(day: date) -> bool:
+    return day.weekday() < 5
+
+
+def next_trading_day(day: date) -> date:
+    """The next weekday after `day` (exchange holidays are not known here)."""
+    nxt = day + timedelta(days=1)
+    while not is_weekday(nxt):
+        nxt += timedelta(days=1)
+    return nxt

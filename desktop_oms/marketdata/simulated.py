@@ -19,22 +19,30 @@ import math
 import random
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from desktop_oms.domain.money import round_to_tick
-
-if TYPE_CHECKING:
-    from desktop_oms.brokers.paper import PaperBroker
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 
 
+class PriceTaker(Protocol):
+    """What the market feeds: the paper exchange (its instruments, the prices it has, and
+    a batch of new last prices)."""
+
+    instrument_store: object
+
+    def last_prices(self) -> dict[Key, Decimal]: ...
+
+    def set_last_prices(self, prices: dict[Key, Decimal]) -> None: ...
+
+
 class SimulatedMarket:
     def __init__(
         self,
-        broker: PaperBroker,
+        broker: PriceTaker,
         symbols: Sequence[tuple[str, str]] | None = None,
         seed: int | None = None,
         interval_s: float = 0.25,

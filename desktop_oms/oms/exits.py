@@ -4,18 +4,20 @@
 call. The invariant it keeps: **an exit never leaves the position doubled and is never
 blocked by the position's own protection**. In order:
 
-1. the position's working exit legs (bracket stop-loss / target on the closing side) are
-   cancelled first, each audited "cancelled to exit the position"; an order still in
-   flight (not yet acknowledged) is waited for, then cancelled;
+1. every order working on the position's closing side — its bracket stop-loss / target,
+   and the trader's own resting exits (a SELL limit above a long) — is cancelled first,
+   each audited "cancelled to exit the position": after the exit it could only open a
+   new position the other way. An order still in flight is waited for, then cancelled;
 2. it waits (bounded) until those legs are finished at the broker. A leg that filled
    meanwhile reduced the position: the exit sends only what is left (nothing if flat);
 3. one reduce-only MARKET order (source "exit") closes what is held now, audited with
    the legs it cancelled.
 
-A trader's own resting orders on the symbol are not the position's exits: they are left
-working, never block the exit, and are named in the outcome (one on the closing side
-would open a new position if it filled later). If the position grew or reversed since the
-trader confirmed, nothing is sent: they confirmed another quantity.
+Orders on the other side (adding to the position) are left working, never block the
+exit, and are named in the outcome. Another exit already working (a kill switch's
+flattening, a square-off, an earlier Exit) is neither cancelled nor doubled: the new one
+is refused as it would not only reduce. If the position grew or reversed since the trader
+confirmed, nothing is sent: they confirmed another quantity.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ import logging
 from dataclasses import dataclass, field
 
 from desktop_oms.domain import Order, OrderRequest, OrderSide, OrderStatus, OrderType, Product
-from desktop_oms.domain.orders import EXIT_SOURCES
 from desktop_oms.oms.errors import OMSError, OrderNotCancellable
 
 log = logging.getLogger(__name__)
 
-LEG_SOURCES = frozenset({"bracket"})  # the position's exit legs, cancelled before an exit
+# Exits already under way (not cancelled by another exit; they count against it instead).
+EXITS_UNDER_WAY = frozenset({"exit", "kill_switch", "square_off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +74,23 @@ class PositionExit:
     # ------------------------------------------------------------------ queries
     def working_on(self, exchange: str, symbol: str, product: Product) -> list[Order]:
         key = (exchange, symbol, Product(product))
-        return [o for o in self.om.sync.active_orders() if (o.exchange, o.symbol, o.product) == key]
+        return [o for o in self.om.live_orders() if (o.exchange, o.symbol, o.product) == key]
 
     def plan(self, exchange: str, symbol: str, product: Product) -> tuple[list[Order], list[Order]]:
-        """(exit legs that will be cancelled first, other orders left working) for a position."""
+        """(orders cancelled first: the closing side's legs and resting exits; orders left
+        working: the other side) for a position."""
         held = self.om.positions.peek(exchange, symbol, Product(product)).quantity
         if held == 0:
             return [], []
         closing = OrderSide.SELL if held > 0 else OrderSide.BUY
-        legs, others = [], []
+        cancel, others = [], []
         for order in self.working_on(exchange, symbol, product):
-            if order.side is closing and order.source in LEG_SOURCES:
-                legs.append(order)
-            elif order.source not in EXIT_SOURCES:
+            if order.side is closing:
+                if order.source not in EXITS_UNDER_WAY:
+                    cancel.append(order)
+            else:
                 others.append(order)
-        return legs, others
+        return cancel, others
 
     # ------------------------------------------------------------------ the exit
     async def exit(
@@ -125,7 +129,7 @@ class PositionExit:
                 **base, cancelled=tuple(o.id for o in cancelled), level="error",
                 message=f"Exit {label}: not sent, {problem}",
             )  # fmt: skip
-        await self.om.sync.drain()
+        await self.om.drain()
         now = pm.peek(exchange, symbol, product).quantity
         notes = []
         if now != before:
@@ -150,15 +154,9 @@ class PositionExit:
             reduce_only=True,
             source="exit",
         )
-        closing = request.side
-        left = [o for o in others if o.status.is_active]
+        left = [o for o in others if self.om.live_order(o.id) is not None]
         for order in left:
-            if order.side is closing:
-                notes.append(
-                    f"left working {_describe(order)}: it would open a new position if it fills"
-                )
-            else:
-                notes.append(f"left working {_describe(order)}")
+            notes.append(f"left working {_describe(order)}")
         try:
             result = await self.om.place_order(request)
         except OMSError as exc:
@@ -169,8 +167,6 @@ class PositionExit:
             )  # fmt: skip
         self._audit(result.order_id, result.status, reason, now, cancelled)
         level = "error" if result.status is OrderStatus.REJECTED else "info"
-        if level == "info" and any(o.side is closing for o in left):
-            level = "warning"
         tail = f" ({result.message})" if result.message else ""
         legs_text = (
             f"; cancelled first: {', '.join(f'#{o.id}' for o in cancelled)}" if cancelled else ""
@@ -221,13 +217,13 @@ class PositionExit:
         """The order once the broker knows it (an order still in flight cannot be cancelled)."""
         loop = asyncio.get_running_loop()
         end = loop.time() + self.settle_timeout
-        current = self.om.sync.latest(order.id)
+        current = self.om.order_now(order.id)
         while current is not None and current.status.is_active and current.broker_order_id is None:
             if loop.time() > end:
                 return current
-            self.om.sync.wake()
+            self.om.poll_now()
             await asyncio.sleep(self.poll_interval)
-            current = self.om.sync.latest(order.id)
+            current = self.om.order_now(order.id)
         return current
 
     async def _settle(self, orders: list[Order]) -> str | None:
@@ -235,11 +231,11 @@ class PositionExit:
         loop = asyncio.get_running_loop()
         end = loop.time() + self.settle_timeout
         while True:
-            await self.om.sync.drain()
+            await self.om.drain()
             working = [
                 c
                 for o in orders
-                if (c := self.om.sync.latest(o.id)) is not None and c.status.is_active
+                if (c := self.om.order_now(o.id)) is not None and c.status.is_active
             ]
             if not working:
                 return None
@@ -249,7 +245,7 @@ class PositionExit:
                     f"{names} still working at the broker after {self.settle_timeout:g} s "
                     "(cancel not confirmed); sending the exit could double it. Try again."
                 )
-            self.om.sync.wake()
+            self.om.poll_now()
             await asyncio.sleep(self.poll_interval)
 
     def _audit(

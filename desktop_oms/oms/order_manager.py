@@ -43,6 +43,7 @@ from desktop_oms.domain.events import (
 from desktop_oms.domain.ids import new_install_prefix
 from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
 from desktop_oms.infra.clock import utcnow
+from desktop_oms.oms.checks import check_modification, instrument_problem, reducing_total
 from desktop_oms.oms.errors import (
     OrderNotCancellable,
     OrderNotFound,
@@ -53,9 +54,8 @@ from desktop_oms.oms.errors import (
 )
 from desktop_oms.oms.event_bus import EventBus
 from desktop_oms.oms.exits import ExitOutcome, PositionExit
-from desktop_oms.oms.order_checks import check_modification, instrument_problem, reducing_total
-from desktop_oms.oms.order_sync import OrderSync
 from desktop_oms.oms.position_manager import PositionManager
+from desktop_oms.oms.sync.order_sync import OrderSync
 from desktop_oms.storage import Database, DatabaseError, explain_storage_error
 
 log = logging.getLogger(__name__)
@@ -381,8 +381,27 @@ class OrderManager:
             raise OrderNotModifiable(
                 order.status, order_id, f"Modify refused by broker: {exc.message}"
             ) from exc
+        except BrokerUnavailable as exc:
+            self.db.journal.add_event(
+                order.id, "MODIFY_NOT_SENT", exc.message, self._status_now(order), details
+            )
+            raise OrderSubmissionFailed(f"Modify not sent: {exc.message}", order_id) from exc
         except BrokerError as exc:
-            raise OrderSubmissionFailed(f"Modify not confirmed: {exc.message}", order_id) from exc
+            # The answer was lost: the modify may or may not have happened. It is never sent
+            # again; the broker's report of the order says which (its terms are adopted).
+            self.db.journal.add_event(
+                order.id,
+                "MODIFY_UNKNOWN",
+                f"modify not confirmed ({exc.message}); the broker's terms will be read back",
+                self._status_now(order),
+                details,
+            )
+            self.sync.wake()
+            raise OrderSubmissionFailed(
+                f"Modify not confirmed: {exc.message}. The order's terms will follow the "
+                "broker's (it is not sent again).",
+                order_id,
+            ) from exc
         await self.sync.modified(
             order.id, price=price, quantity=quantity, trigger_price=trigger_price
         )
@@ -445,6 +464,32 @@ class OrderManager:
 
     async def list_trades(self, since=None):
         return self.db.journal.trades(since=since)
+
+    # Synchronous reads of the OMS's memory, for the risk layer and the window (no I/O for
+    # live orders; a finished one may be read from the journal).
+    def live_orders(self) -> list[Order]:
+        """Orders working now (journaled and not final), oldest first."""
+        return self.sync.active_orders()
+
+    def live_order(self, order_id: int) -> Order | None:
+        """The order if it is working now, else None."""
+        return self.sync.current(order_id)
+
+    def order_now(self, order_id: int) -> Order | None:
+        """The order as the OMS has it now, working or final; None if unknown."""
+        return self.sync.latest(order_id)
+
+    async def drain(self, timeout: float = 2.0) -> None:
+        """Wait (bounded) until what the broker has pushed so far is applied."""
+        await self.sync.drain(timeout)
+
+    def poll_now(self) -> None:
+        """Ask the broker for its orders and trades now, not at the next interval."""
+        self.sync.wake()
+
+    @property
+    def last_reconciliation(self):
+        return self.sync.last_reconciliation
 
     def inflight_orders(self) -> list[Order]:
         """Journaled orders the broker has not acknowledged yet (for risk checks)."""

@@ -2,8 +2,8 @@
 achievements. `from desktop_oms.risk import PreTradeValidator, RiskLimits, KillSwitch`."""
 
 from desktop_oms.risk.achievements import Achievements
-from desktop_oms.risk.brackets import BracketManager
-from desktop_oms.risk.charges import (
+from desktop_oms.risk.brackets.manager import BracketManager
+from desktop_oms.risk.charges.calculator import (
     Charges,
     ChargesCalculator,
     ChargesSchedule,
@@ -18,7 +18,7 @@ from desktop_oms.risk.events import (
     RiskSnapshot,
     RiskUpdated,
 )
-from desktop_oms.risk.kill_switch import KillSwitch, KillSwitchResult, RearmRefused
+from desktop_oms.risk.kill_switch.switch import KillSwitch, KillSwitchResult, RearmRefused
 from desktop_oms.risk.limits import RISK_FIELDS, LossLimitAction, RiskLimits
 from desktop_oms.risk.monitor import RealTimeRiskMonitor
 from desktop_oms.risk.pnl import DayPnl, DayPnlLedger

@@ -21,9 +21,8 @@ from datetime import date, datetime, timedelta
 
 from desktop_oms.domain import PositionAction
 from desktop_oms.domain.events import Alert, FillApplied
-from desktop_oms.infra.clock import utcnow
+from desktop_oms.infra.clock import Clock, is_weekday, now_ist, to_ist, trading_day, utcnow
 from desktop_oms.risk.checks.context import SYSTEM_SOURCES
-from desktop_oms.risk.clock import Clock, is_weekday, ist_now, to_ist, trading_day
 from desktop_oms.risk.limits import SESSION_CLOSE
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class Achievements:
         *,
         streak: int = 5,
         revenge_window_s: float = 600.0,
-        clock: Clock = ist_now,
+        clock: Clock = now_ist,
     ) -> None:
         self.store = store
         self.events = events

@@ -28,10 +28,9 @@ from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.domain.events import Alert, FillApplied, PositionChanged, PricesMarked
 from desktop_oms.domain.money import ZERO
 from desktop_oms.domain.positions import unrealized_pnl
-from desktop_oms.infra.clock import utcnow
+from desktop_oms.infra.clock import Clock, is_weekday, now_ist, to_ist, trading_day, utcnow
 from desktop_oms.oms.errors import OrderNotCancellable
 from desktop_oms.risk.checks import fmt
-from desktop_oms.risk.clock import Clock, is_weekday, ist_now, to_ist, trading_day
 from desktop_oms.risk.events import PositionRisk, RiskSnapshot, RiskUpdated
 from desktop_oms.risk.limits import SESSION_CLOSE, LossLimitAction, RiskLimits
 from desktop_oms.risk.pnl import DayPnlLedger
@@ -52,7 +51,7 @@ class RealTimeRiskMonitor:
         brackets=None,
         achievements=None,
         store=None,
-        clock: Clock = ist_now,
+        clock: Clock = now_ist,
         square_off_retry_s: float = 5.0,
     ) -> None:
         self.ledger = ledger
@@ -314,9 +313,7 @@ class RealTimeRiskMonitor:
         for key in [k for k in self._square_off_attempts if k not in held]:
             del self._square_off_attempts[key]  # flat again: a new position is a new attempt
         busy = {
-            (o.exchange, o.symbol, o.product)
-            for o in om.sync.active_orders()
-            if o.source == "square_off"
+            (o.exchange, o.symbol, o.product) for o in om.live_orders() if o.source == "square_off"
         }
         for p in positions:
             last = self._square_off_attempts.get(p.key)
@@ -353,7 +350,7 @@ class RealTimeRiskMonitor:
 
     async def _cancel_mis_orders(self, key) -> int:
         cancelled = 0
-        for order in list(self.om.sync.active_orders()):
+        for order in list(self.om.live_orders()):
             if order.product is not Product.MIS or order.source in ("square_off", "kill_switch"):
                 continue
             if key is not None and (order.exchange, order.symbol, order.product) != key:

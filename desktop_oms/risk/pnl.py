@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from desktop_oms.domain.money import ZERO
 from desktop_oms.domain.positions import unrealized_pnl
-from desktop_oms.risk.clock import Clock, ist_now, trading_day
+from desktop_oms.infra.clock import Clock, now_ist, trading_day
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class DayPnlLedger:
         store=None,
         *,
         last_price: LastPrice | None = None,
-        clock: Clock = ist_now,
+        clock: Clock = now_ist,
     ) -> None:
         self.positions = positions
         self.store = store

@@ -1,16 +1,14 @@
 """Persistence: SQLite (WAL) through SQLAlchemy Core, schema by Alembic migrations."""
 
 from desktop_oms.storage.alerts import AlertLog, AlertRecord
-from desktop_oms.storage.database import (
-    Database,
+from desktop_oms.storage.connection import (
     DatabaseError,
     DatabaseLocked,
     DatabaseTooNew,
     NotAnOmsDatabase,
     explain_storage_error,
 )
-from desktop_oms.storage.journal import OrderEventRecord, TradeRecord
-from desktop_oms.storage.position_store import PnlSnapshot, ReconciliationRecord
+from desktop_oms.storage.database import Database
 
 __all__ = [
     "AlertLog",
@@ -20,9 +18,5 @@ __all__ = [
     "DatabaseLocked",
     "DatabaseTooNew",
     "NotAnOmsDatabase",
-    "OrderEventRecord",
-    "PnlSnapshot",
-    "ReconciliationRecord",
-    "TradeRecord",
     "explain_storage_error",
 ]

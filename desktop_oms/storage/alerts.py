@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Index, Integer, String, Table, Text, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from desktop_oms.storage.connection import Store
 from desktop_oms.storage.tables import metadata
 from desktop_oms.storage.types import UTCDateTime
-
-if TYPE_CHECKING:
-    from desktop_oms.storage.database import Database
 
 RETENTION_DAYS = 30  # alerts older than this are deleted when the window starts
 MAX_MESSAGE = 10_000  # characters kept of one alert's message
@@ -52,7 +49,7 @@ class AlertRecord:
 class AlertLog:
     """`db.alerts`: append alerts, read a time range back, prune old ones."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     @property
@@ -77,7 +74,7 @@ class AlertLog:
                 with self._db.write() as conn:
                     conn.execute(alerts.insert(), values)
             except SQLAlchemyError as exc:
-                from desktop_oms.storage.database import DatabaseError, explain_storage_error
+                from desktop_oms.storage.connection import DatabaseError, explain_storage_error
 
                 raise DatabaseError(explain_storage_error(exc)) from exc
         return len(values)

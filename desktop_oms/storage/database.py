@@ -31,6 +31,12 @@ from sqlalchemy.exc import OperationalError
 
 from desktop_oms.infra.files import DurabilityError, FileSyncer
 from desktop_oms.storage.alerts import AlertLog
+from desktop_oms.storage.connection import (
+    DatabaseError,
+    DatabaseLocked,
+    DatabaseTooNew,
+    NotAnOmsDatabase,
+)
 from desktop_oms.storage.journal import OrderJournal
 from desktop_oms.storage.position_store import PositionStore
 from desktop_oms.storage.reporting import Reporting
@@ -43,38 +49,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration. A journal already at it opens without importing alembic (a third
 # of a second of start-up); a test checks this against the migration scripts.
 HEAD_REVISION = "0005"
-
-
-def explain_storage_error(exc: BaseException) -> str:
-    """A write failure in words a trader understands (no SQL, no library links)."""
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    if "locked" in text or "busy" in text:
-        return "the database is locked by another program"
-    if "full" in text or "no space" in text or getattr(exc, "errno", None) == 28:
-        return "the disk is full"
-    if "readonly" in text or "read-only" in text:
-        return "the database is read-only"
-    if "disk i/o" in text or "i/o error" in text:
-        return "the disk reported an I/O error"
-    if "closed" in text:
-        return "the database is closed"
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-
-
-class DatabaseError(Exception):
-    """The database cannot be used; the message says why and what to do."""
-
-
-class DatabaseLocked(DatabaseError):
-    pass
-
-
-class DatabaseTooNew(DatabaseError):
-    pass
-
-
-class NotAnOmsDatabase(DatabaseError):
-    pass
 
 
 def _alembic_config():
@@ -102,8 +76,24 @@ def _check_file(path: Path) -> None:
         )
 
 
-def _inspect_read_only(path: Path) -> tuple[set[str], str | None]:
-    """Tables and schema revision of an existing file, read without changing a byte."""
+SQLITE_READONLY_ROLLBACK = 776  # a hot rollback journal needs a writer to roll it back
+
+
+def _roll_back_hot_journal(path: Path) -> None:
+    """A crash or power cut during a write in rollback-journal mode (the first start,
+    before the journal is switched to WAL) leaves a hot journal that only a read-write
+    connection may roll back. SQLite does exactly that on open: the file is then as it was
+    before the interrupted write. (The instance lock is held: no one else writes it.)"""
+    con = sqlite3.connect(path)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        con.close()
+
+
+def _inspect_read_only(path: Path, *, rolled_back: bool = False) -> tuple[set[str], str | None]:
+    """Tables and schema revision of an existing file, read without changing a byte (but
+    for SQLite's own rollback of an interrupted write, see _roll_back_hot_journal)."""
     if not path.exists() or path.stat().st_size == 0:
         return set(), None
     uri = f"{path.as_uri()}?mode=ro"
@@ -128,6 +118,13 @@ def _inspect_read_only(path: Path) -> tuple[set[str], str | None]:
             con.close()
     except sqlite3.DatabaseError as exc:
         text = str(exc)
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == SQLITE_READONLY_ROLLBACK and not rolled_back:
+            with open(path, "rb") as f:
+                is_sqlite = f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+            if is_sqlite:
+                _roll_back_hot_journal(path)
+                return _inspect_read_only(path, rolled_back=True)
         if "locked" in text or "busy" in text:
             raise DatabaseLocked(f"{path} is locked by another program: {text}") from exc
         raise NotAnOmsDatabase(
@@ -177,8 +174,8 @@ class Database:
         self.path = path
         self._lock = lock
         self.synchronous = synchronous
-        self.journal = OrderJournal(self)
         self.positions = PositionStore(self)
+        self.journal = OrderJournal(self, self.positions)
         self.reporting = Reporting(self)
         self.workspace = Workspace(self)
         self.alerts = AlertLog(self)

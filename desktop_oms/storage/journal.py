@@ -7,13 +7,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from desktop_oms.domain import ACTIVE_STATUSES, Fill, Order, OrderStatus, Position
+from desktop_oms.domain.history import OrderEventRecord, TradeRecord
 from desktop_oms.infra.clock import utcnow
+from desktop_oms.storage.connection import Store
 from desktop_oms.storage.driver import DriverStatement
 from desktop_oms.storage.journal_rows import (
     _EVENT_COLUMNS,
@@ -23,8 +24,6 @@ from desktop_oms.storage.journal_rows import (
     _INSERTED,
     _TRADE_COLUMNS,
     _UPDATE_ORDER,
-    OrderEventRecord,
-    TradeRecord,
     _Batch,
     _event_values,
     _fill_event,
@@ -35,16 +34,19 @@ from desktop_oms.storage.journal_rows import (
     _update_params,
     order_from_row,
 )
-from desktop_oms.storage.position_store import POSITION_COLUMNS, position_row, upsert_statement
+from desktop_oms.storage.position_store import (
+    POSITION_COLUMNS,
+    PositionStore,
+    position_row,
+    upsert_statement,
+)
 from desktop_oms.storage.tables import order_events, orders, trades
-
-if TYPE_CHECKING:
-    from desktop_oms.storage.database import Database
 
 
 class OrderJournal:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store, positions: PositionStore) -> None:
         self._db = db
+        self._positions = positions
         self._batch: _Batch | None = None
         self._statements: dict[str, DriverStatement] | None = None
 
@@ -180,7 +182,7 @@ class OrderJournal:
             with self._db.write() as conn:
                 conn.execute(_INSERT_TRADE, trade_row)
                 self._save(conn, before, after, "FILL", reason, details)
-                self._db.positions.upsert(position, conn=conn)
+                self._positions.upsert(position, conn=conn)
         except IntegrityError as exc:
             if _is_duplicate_trade(exc):
                 return False

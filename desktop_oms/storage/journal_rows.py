@@ -27,38 +27,9 @@ from desktop_oms.domain import (
     Validity,
     Variety,
 )
+from desktop_oms.domain.history import TradeRecord
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.tables import order_events, orders, trades
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEventRecord:
-    id: int
-    order_id: int
-    at: datetime
-    event_type: str
-    old_status: OrderStatus | None
-    new_status: OrderStatus | None
-    reason: str | None
-    details: dict | None
-
-
-@dataclass(frozen=True, slots=True)
-class TradeRecord:
-    trade_id: str
-    order_id: int
-    broker_order_id: str | None
-    symbol: str
-    exchange: str
-    product: Product
-    side: OrderSide
-    quantity: int
-    price: Decimal
-    multiplier: Decimal
-    realized_pnl: Decimal
-    timestamp: datetime
-    charges: Decimal = Decimal(0)
-
 
 _MUTABLE = (
     "broker_order_id",

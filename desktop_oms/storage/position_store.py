@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects.sqlite import insert
 
 from desktop_oms.domain import Position, Product
+from desktop_oms.domain.history import PnlSnapshot, ReconciliationRecord
 from desktop_oms.infra.clock import utcnow
+from desktop_oms.storage.connection import Store
 from desktop_oms.storage.tables import pnl_snapshots, positions, reconciliation_log
-
-if TYPE_CHECKING:
-    from desktop_oms.storage.database import Database
 
 _FIELDS = (
     "quantity",
@@ -62,27 +58,8 @@ def position_row(position: Position) -> dict:
     return row
 
 
-@dataclass(frozen=True, slots=True)
-class ReconciliationRecord:
-    at: datetime
-    kind: str
-    symbol: str
-    exchange: str
-    product: str
-    local_quantity: int
-    broker_quantity: int
-    action: str
 
 
-@dataclass(frozen=True, slots=True)
-class PnlSnapshot:
-    at: datetime
-    realized_pnl: Decimal
-    unrealized_pnl: Decimal
-    total_pnl: Decimal
-    charges: Decimal
-    net_pnl: Decimal
-    open_positions: int
 
 
 def position_from_row(row) -> Position:
@@ -109,7 +86,7 @@ def position_from_row(row) -> Position:
 
 
 class PositionStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     def upsert(self, position: Position, conn: Connection | None = None) -> None:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from desktop_oms.domain import Order, OrderSide, Product
+from desktop_oms.domain.history import TradeRecord
 from desktop_oms.domain.review import ReviewFill
-from desktop_oms.storage.journal import TradeRecord, _trade_from_row, order_from_row
+from desktop_oms.storage.connection import Store
+from desktop_oms.storage.journal import _trade_from_row, order_from_row
 from desktop_oms.storage.tables import orders, trades
-
-if TYPE_CHECKING:
-    from desktop_oms.storage.database import Database
 
 
 class Reporting:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     def review_fills(self, since: datetime, until: datetime) -> list:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 
 from desktop_oms.domain import Instrument
 from desktop_oms.infra.clock import utcnow
+from desktop_oms.storage.connection import Store
 from desktop_oms.storage.tables import instruments_cache, notes, setups, watchlist_items, watchlists
-
-if TYPE_CHECKING:
-    from desktop_oms.storage.database import Database
 
 MAX_NAME = 64
 
@@ -37,7 +34,7 @@ def _clean_name(name: object, what: str) -> str:
 class InstrumentsCacheStore:
     """KiteBroker's InstrumentsCache: one instruments dump per day, older days dropped."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def load(self, day: date) -> list[Instrument] | None:
@@ -94,7 +91,7 @@ class InstrumentsCacheStore:
 
 
 class Workspace:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
         self.instruments_cache = InstrumentsCacheStore(db)
 

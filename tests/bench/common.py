@@ -544,7 +544,7 @@ class Rig:
 
 def _charges(instruments):  # noqa: ANN001
     try:
-        from desktop_oms.risk.charges import ChargesCalculator
+        from desktop_oms.risk.charges.calculator import ChargesCalculator
 
         return ChargesCalculator.bundled(instruments)
     except Exception:  # noqa: BLE001 - no charges schedule in this tree

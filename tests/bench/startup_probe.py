@@ -3,7 +3,7 @@
     python tests/bench/startup_probe.py app DATA_DIR     # the trading window
     python tests/bench/startup_probe.py floor            # a bare PySide6 window
 
-"app" does what `desktop-oms` does (desktop_oms.gui_runner.run_gui: QApplication, theme,
+"app" does what `desktop-oms` does (desktop_oms.app.gui_runner.run_gui: QApplication, theme,
 qasync, Application(Settings.load(data_dir)).start(), window.show()) with the paper
 broker and its simulated market (the defaults), and prints READY once the window is
 shown and has painted, the OMS has reconciled with the broker (order_manager.ready) and

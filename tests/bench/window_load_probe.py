@@ -141,9 +141,9 @@ def main() -> int:
             modified = {"n": 0}
             resting_ids = set()
             for bid in resting:
-                oid = app.order_manager.sync._by_broker.get(bid)
-                if oid is not None:
-                    resting_ids.add(oid)
+                order = app.order_manager.sync.orders.find(bid, None)
+                if order is not None:
+                    resting_ids.add(order.id)
             app.events.subscribe(
                 OrderModified,
                 lambda e: modified.__setitem__("n", modified["n"] + (e.order.id in resting_ids)),

@@ -57,7 +57,7 @@ def test_the_days_alerts_come_back_after_a_restart(qtbot, make_app, tmp_path, on
         )
     )
     caplog.set_level(logging.WARNING)
-    logger = logging.getLogger("desktop_oms.oms.order_sync")
+    logger = logging.getLogger("desktop_oms.oms.sync.order_sync")
     record = logger.makeRecord(
         logger.name, logging.WARNING, __file__, 1, "broker slow to answer", (), None
     )

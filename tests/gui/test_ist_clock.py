@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product
-from desktop_oms.storage.journal import OrderEventRecord
+from desktop_oms.domain.history import OrderEventRecord
 from tests.helpers import FAR_ZONES, machine_zone
 
 SHIFT = timedelta(hours=5, minutes=30)
@@ -123,8 +123,8 @@ def test_log_records_are_ist_in_the_panel_and_the_log_file(far_zone, qtbot):
 
 def test_csv_exports_are_ist(far_zone, tmp_path, make_order):
     from desktop_oms.domain.enums import OrderSide as Side
+    from desktop_oms.domain.history import TradeRecord
     from desktop_oms.exports import write_trades_csv
-    from desktop_oms.storage.journal import TradeRecord
     from desktop_oms.ui.blotter.orders_model import OrdersModel
     from desktop_oms.ui.common import export_csv
 
@@ -158,8 +158,8 @@ def test_csv_exports_are_ist(far_zone, tmp_path, make_order):
     assert rows[0][0] == "time (IST)" and rows[1][0] == "2026-05-05 00:15:30"
 
     # the HTML review's chart labels its first and last points in IST
+    from desktop_oms.domain.history import PnlSnapshot
     from desktop_oms.exports import pnl_svg
-    from desktop_oms.storage import PnlSnapshot
 
     points = [PnlSnapshot(at, D0, D0, D0, D0, D0, 0) for at in (LATE, LATE + timedelta(hours=1))]
     svg = pnl_svg(points)

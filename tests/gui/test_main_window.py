@@ -644,7 +644,7 @@ def test_rejected_order_reason_is_on_the_ticket_and_in_the_alerts(qtbot, arun, a
 
 
 def test_audit_model_and_positions_exit_column_pass_qtmodeltester(qtmodeltester, make_position, t0):
-    from desktop_oms.storage.journal import OrderEventRecord
+    from desktop_oms.domain.history import OrderEventRecord
     from desktop_oms.ui.blotter.audit import AuditModel
     from desktop_oms.ui.positions.model import PositionsModel, PositionsTotalsModel
 

@@ -171,7 +171,7 @@ def test_risk_limits_dialog_refuses_a_bad_value_with_the_reason_and_saves_a_good
     assert limits == expected
     qtbot.waitUntil(lambda: w.risk_gui.dialog is None, timeout=2000)
     assert app.settings.risk == expected
-    assert app.validator.limits == expected and app.risk_monitor.limits == expected
+    assert app.validator.limits == expected and app.risk.monitor.limits == expected
     assert app.kill_switch.flatten is True
     reloaded, warning = Settings.load(tmp_path)
     assert warning is None and reloaded.risk == expected
@@ -360,8 +360,8 @@ def test_a_bracket_entrys_exits_appear_grouped_under_it(qtbot, arun, make_app, q
     entry = place(
         arun, app, qty=10, price="2450.00", stop_loss=Decimal("2440"), take_profit=Decimal("2470")
     ).order_id
-    qtbot.waitUntil(lambda: len(app.brackets.view(entry).exit_order_ids) == 2, timeout=5000)
-    view = app.brackets.view(entry)
+    qtbot.waitUntil(lambda: len(app.risk.brackets.view(entry).exit_order_ids) == 2, timeout=5000)
+    view = app.risk.brackets.view(entry)
     (stop_id,), (target_id,) = view.stop_order_ids, view.target_order_ids
     after = place(arun, app, qty=3, price="2401.00").order_id
     model = w.orders_model
@@ -409,7 +409,7 @@ def test_a_bracket_entrys_exits_appear_grouped_under_it(qtbot, arun, make_app, q
     )
     assert model.get(stop_id).status is OrderStatus.FILLED
     assert ids_shown(w) == [after, entry, stop_id, target_id, before]
-    qtbot.waitUntil(lambda: app.brackets.view(entry).status == "closed", timeout=3000)
+    qtbot.waitUntil(lambda: app.risk.brackets.view(entry).status == "closed", timeout=3000)
     tip = model.index(model.row_for_key(target_id), col).data(TIP)
     assert f"Bracket on #{entry} (BUY RELIANCE MIS): closed" in tip
 
@@ -466,7 +466,7 @@ def test_render_risk_features(qtbot, arun, make_app):
         arun, app, qty=30, price="2450.00", stop_loss=Decimal("2400"), take_profit=Decimal("2560")
     ).order_id
     place(arun, app, qty=10, price="2380.00")
-    qtbot.waitUntil(lambda: len(app.brackets.view(entry).exit_order_ids) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(app.risk.brackets.view(entry).exit_order_ids) == 2, timeout=5000)
     app.broker.set_last_price("NSE", "TCS", Decimal("3880"))
     app.broker.set_last_price("NSE", "RELIANCE", Decimal("2404"))
     panel = w.risk_gui.panel

@@ -191,8 +191,8 @@ def test_ctrl_shift_k_works_again_after_a_rearm_without_opening_a_menu(qtbot, ar
         assert not w.engage_action.isEnabled() and w.rearm_action.isEnabled()
         box = w.request_rearm()
         yes = box.findChild(QWidget, "confirmYes")
-        qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: not ks.engaged, timeout=3000)
+        qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)  # at once: the window's own task of
+        qtbot.waitUntil(lambda: not ks.engaged, timeout=3000)  # the engage may not be done
         qtbot.waitUntil(lambda: w.ticket.buy_button.isEnabled(), timeout=3000)
         assert "Kill switch" not in w.ticket.message.text()
 

@@ -54,7 +54,7 @@ async def test_exit_cancels_the_bracket_legs_first_then_goes_flat(tmp_path):
         await r.close()
 
 
-async def test_an_unrelated_resting_order_never_blocks_the_exit(tmp_path):
+async def test_resting_orders_on_the_symbol_never_block_the_exit_nor_reverse_it(tmp_path):
     r = await rig(tmp_path)
     try:
         await r.om.place_order(market("TCS", qty=5))
@@ -65,13 +65,41 @@ async def test_an_unrelated_resting_order_never_blocks_the_exit(tmp_path):
         outcome = await r.om.exit_position("NSE", "TCS", Product.MIS, confirmed_quantity=5)
         assert outcome.status is OrderStatus.FILLED, outcome.message
         assert r.position("TCS") == 0
-        assert outcome.cancelled == ()
-        assert set(outcome.left_working) == {sell.order_id, buy.order_id}
-        # the trader is told that the resting sell would open a short position
-        assert outcome.level == "warning"
-        assert f"#{sell.order_id}" in outcome.message and "new position" in outcome.message
-        for result in (sell, buy):
-            assert (await r.om.get_order(result.order_id)).status is OrderStatus.OPEN
+        # the sell was an exit of the position: cancelled first (after the exit it could
+        # only have opened a short); the buy adds to nothing now and is left, and named
+        assert outcome.cancelled == (sell.order_id,)
+        assert outcome.left_working == (buy.order_id,)
+        assert f"#{buy.order_id}" in outcome.message
+        assert (await r.om.get_order(sell.order_id)).status is OrderStatus.CANCELLED
+        assert (await r.om.get_order(buy.order_id)).status is OrderStatus.OPEN
+        r.broker.set_last_price("NSE", "TCS", D("3260"))  # through the old sell's price
+        await r.om.drain()
+        assert r.position("TCS") == 0
+    finally:
+        await r.close()
+
+
+async def test_an_exit_already_under_way_is_not_doubled(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        await r.om.place_order(market("TCS", qty=5))
+        await until(lambda: r.position("TCS") == 5)
+        await r.ks.engage(reason="halt only", flatten=False)
+        # a resting reduce-only exit (as the kill switch or an earlier Exit leaves it)
+        r.broker.set_last_price("NSE", "TCS", D("3100"))
+        from desktop_oms.domain import OrderRequest, OrderType
+
+        pending = await r.om.place_order(
+            OrderRequest(
+                symbol="TCS", exchange="NSE", side=OrderSide.SELL, quantity=5,
+                order_type=OrderType.LIMIT, price=D("3300"), product=Product.MIS,
+                reduce_only=True, source="exit",
+            )
+        )  # fmt: skip
+        outcome = await r.om.exit_position("NSE", "TCS", Product.MIS, confirmed_quantity=5)
+        assert outcome.level == "error" and "would not only reduce" in outcome.message
+        assert (await r.om.get_order(pending.order_id)).status is OrderStatus.OPEN
+        assert r.position("TCS") == 5
     finally:
         await r.close()
 
@@ -150,5 +178,6 @@ async def test_the_exit_plan_names_legs_and_orders_left(tmp_path):
         to_cancel, left = r.om.exits.plan("NSE", "TCS", Product.MIS)
         assert {o.id for o in to_cancel} == {o.id for o in legs}
         assert [o.id for o in left] == [buy.order_id]
+        assert all(o.source == "bracket" for o in to_cancel)
     finally:
         await r.close()

@@ -111,7 +111,7 @@ async def test_a_trade_already_on_disk_fails_the_group_and_is_applied_once(paper
     await _cross(h)
     trades = await h.broker.trades()
     assert len(trades) == ORDERS
-    h.om.sync._trade_keys.clear()  # as if these trades were older than TRADE_KEY_DAYS
+    h.om.sync.fills.trade_keys.clear()  # as if these trades were older than TRADE_KEY_DAYS
     from desktop_oms.brokers.port import BrokerUpdate
 
     for trade in trades:
@@ -182,7 +182,7 @@ async def test_group_commit_writes_exactly_what_one_by_one_writes(tmp_path, monk
     the SQLAlchemy path writes (exact Decimal text, UTC timestamps, enum values)."""
     from desktop_oms.brokers.paper import PaperBroker
     from desktop_oms.marketdata.instruments import load_bundled_instruments
-    from desktop_oms.oms import order_sync
+    from desktop_oms.oms.sync import order_sync
     from tests.integration.conftest import Harness
 
     instruments = load_bundled_instruments()

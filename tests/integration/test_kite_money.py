@@ -197,13 +197,6 @@ async def test_kite_reports_a_protected_market_order_as_a_limit(server, broker):
     assert (report.order_type, report.price) == (OrderType.LIMIT, D("1530"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 2: the journal keeps MARKET after Kite converted the order to "
-    "a protected LIMIT (order_after_report ignores order_type), so modify refuses: "
-    "'A MARKET order has no price to modify'",
-)
 async def test_protected_market_exit_can_be_repriced(tmp_path, server):
     app = await start_kite_app(tmp_path, server)
     try:

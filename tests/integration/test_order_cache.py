@@ -5,7 +5,7 @@ cache is bounded and always agrees with the journal."""
 from __future__ import annotations
 
 from desktop_oms.domain import OrderStatus
-from desktop_oms.oms import order_sync
+from desktop_oms.oms.sync import live_orders
 from tests.helpers import limit
 
 
@@ -24,9 +24,9 @@ async def test_a_filled_order_is_answered_from_memory(paper_oms, monkeypatch):
 
 async def test_the_cache_is_bounded_and_falls_back_to_the_journal(paper_oms, monkeypatch):
     h = paper_oms
-    monkeypatch.setattr(order_sync, "RECENT_FINISHED", 2)
+    monkeypatch.setattr(live_orders, "RECENT_FINISHED", 2)
     results = [await h.om.place_order(limit(qty=1, price="2450")) for _ in range(4)]
-    assert len(h.om.sync._finished) == 2
+    assert h.om.sync.orders.finished_count() == 2
     for r in results:  # the two oldest come from the journal, the rest from memory
         assert h.om.sync.latest(r.order_id) == h.db.journal.get(r.order_id)
         assert h.om.sync.latest(r.order_id).status is OrderStatus.FILLED

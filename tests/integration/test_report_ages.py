@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 from desktop_oms.brokers.port import BrokerUpdate
-from desktop_oms.oms import report_terms
+from desktop_oms.oms.sync import report_terms
 from tests.helpers import limit
 
 

@@ -156,8 +156,8 @@ async def test_a_same_second_snapshot_fetched_before_a_confirmed_modify_cannot_r
     stale = replace(before, price=Decimal("2400"), timestamp=second)  # same second, older
     sync._on_update(BrokerUpdate(orders=(confirm,)))
     await sync.drain()
-    async with sync._lock:  # the poll's snapshot is applied now
-        sync._apply([stale], [], seq=poll_started)
+    async with sync.lock:  # the poll's snapshot is applied now
+        sync.apply_reports([stale], [], seq=poll_started)
     assert sync.current(oid).price == Decimal("2401")
     assert h.db.journal.get(oid).price == Decimal("2401")
     # A later change pushed by the broker (modified outside the app) is still taken.
@@ -278,8 +278,8 @@ async def test_orphan_trade_then_adoption_in_one_group(paper_oms, monkeypatch):
     assert order.broker_order_id == report.broker_order_id
     assert order.status is OrderStatus.FILLED and order.filled_quantity == 10
     assert h.count("trades") == 1
-    assert not h.om.sync._orphan_trades
-    assert report.broker_order_id not in h.om.sync._foreign
+    assert not h.om.sync.fills.orphans
+    assert not h.om.sync.orders.foreign(report.broker_order_id)
     _assert_memory_is_the_journal(h, [result.order_id])
     assert (await h.pm.get_position("RELIANCE")).quantity == 10
 
@@ -342,7 +342,7 @@ async def test_a_poison_update_inside_a_group_does_not_lose_or_double_the_others
                 raise ZeroDivisionError("cannot price this fill")
             return Decimal("1.5")
 
-    h.om.charges = Charges()
+    h.om.sync.fills.charges = Charges()
     h.om.monitor_interval = 3600
     fills = []
     h.events.subscribe(FillApplied, fills.append)
@@ -354,7 +354,7 @@ async def test_a_poison_update_inside_a_group_does_not_lose_or_double_the_others
     position = await h.pm.get_position("RELIANCE")
     assert position.quantity == 30 and position.charges == Decimal("4.5")
     # the poison is priced later (the poll fetches it again): applied once
-    h.om.charges = None
+    h.om.sync.fills.charges = None
     await h.om.sync._poll()
     assert h.count("trades") == 4
     _assert_memory_is_the_journal(h, [o.id for o in orders])
@@ -397,7 +397,7 @@ async def test_finished_cache_agrees_with_the_journal_after_groups_and_modifies(
     _assert_memory_is_the_journal(h, ids)
     assert h.db.journal.get(orders[0].id).modification_count == 1
     assert all(h.om.sync.current(i) is None for i in ids)
-    h.om.sync._finished.clear()  # evicted: answered from the journal
+    h.om.sync.orders._finished.clear()  # evicted: answered from the journal
     _assert_memory_is_the_journal(h, ids)
 
 

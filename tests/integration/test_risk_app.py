@@ -32,7 +32,7 @@ async def test_app_risk_end_to_end(tmp_path):
         assert isinstance(app.validator, PreTradeValidator)
         assert (
             app.order_manager.validator is app.validator
-            and app.order_manager.charges is app.charges
+            and app.order_manager.charges is app.risk.charges
         )
         progress = []
         app.events.subscribe(KillSwitchProgress, progress.append)
@@ -56,7 +56,7 @@ async def test_app_risk_end_to_end(tmp_path):
         await until(lambda: progress and progress[-1].state in ("DONE", "FAILED"))
         assert progress[-1].state == "DONE", progress[-1].message
         assert app.position_manager.open_positions() == []
-        assert app.risk_monitor.snapshot.net < -LIMITS.daily_loss_limit
+        assert app.risk.monitor.snapshot.net < -LIMITS.daily_loss_limit
         # Limits are editable and saved through Settings.
         app.risk.update_limits(replace(LIMITS, max_quantity=100))
         assert app.validator.limits.max_quantity == 100

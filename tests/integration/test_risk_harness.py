@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.domain import Product
 from desktop_oms.domain.events import Alert, Event, KillSwitchProgress
+from desktop_oms.infra.clock import IST, now_ist
 from desktop_oms.marketdata.instruments import load_bundled_instruments
 from desktop_oms.oms import EventBus, OrderManager, PositionManager
 from desktop_oms.risk import (
@@ -25,9 +26,8 @@ from desktop_oms.risk import (
     RiskLimits,
 )
 from desktop_oms.risk.checks.margin import paper_margin_estimator
-from desktop_oms.risk.clock import IST, ist_now
-from desktop_oms.risk.store import RiskStore
 from desktop_oms.storage import Database
+from desktop_oms.storage.risk_store import RiskStore
 from tests.helpers import limit
 
 D = Decimal
@@ -53,7 +53,7 @@ class RiskRig(SimpleNamespace):
         self.events.subscribe(Event, self.recorded.append)
         self.pm = PositionManager(self.db, self.events, lambda ex, sym: Decimal(1))
         self.store = RiskStore(self.db)
-        clock = self.clock or ist_now
+        clock = self.clock or now_ist
         self.ledger = DayPnlLedger(
             self.pm, self.store, last_price=self.broker.last_price, clock=clock
         )

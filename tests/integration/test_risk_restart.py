@@ -27,7 +27,7 @@ def settings(tmp_path) -> Settings:
 
 
 def figures(app) -> dict:
-    s = app.risk_monitor.snapshot
+    s = app.risk.monitor.snapshot
     return {
         "day": s.day,
         "peak": s.peak,
@@ -43,7 +43,7 @@ async def move(app, price: str) -> None:
     app.broker.set_last_price("NSE", "RELIANCE", D(price))
 
     def valued() -> bool:
-        positions = app.risk_monitor.snapshot.positions
+        positions = app.risk.monitor.snapshot.positions
         return bool(positions) and positions[0].last_price == D(price)
 
     await until(valued)
@@ -76,7 +76,7 @@ async def test_peak_and_drawdown_survive_a_restart(tmp_path):
     again = Application(settings(tmp_path), with_window=False)  # the same data dir
     await again.start()
     try:
-        await until(lambda: again.risk_monitor.snapshot is not None)
+        await until(lambda: again.risk.monitor.snapshot is not None)
         assert figures(again) == before
         await move(again, "2452.35")  # the same price again: still the same figures
         assert figures(again) == before

@@ -81,9 +81,7 @@ class Oms(SimpleNamespace):
         end = loop.time() + timeout
         transient = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
         while (
-            sync._unknown_outcome
-            or sync._fill_gaps
-            or sync._orphan_trades
+            any(sync.unresolved().values())
             or any(o.status in transient for o in sync.active_orders())
         ):
             if loop.time() > end:

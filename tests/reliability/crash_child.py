@@ -350,9 +350,7 @@ class Worker:
         quiet_since = None
         while time.monotonic() < deadline:
             busy = (
-                sync._unknown_outcome
-                or sync._fill_gaps
-                or sync._orphan_trades
+                any(sync.unresolved().values())
                 or any(o.status is OrderStatus.PENDING for o in sync.active_orders())
             )
             if busy:
@@ -367,8 +365,8 @@ class Worker:
             "mismatches": len(result.mismatches),
             "skipped": list(result.skipped),
             "active": len(sync.active_orders()),
-            "unknown": len(sync._unknown_outcome),
-            "orphans": len(sync._orphan_trades),
+            "unknown": sync.unresolved()["unknown"],
+            "orphans": sync.unresolved()["orphans"],
         }
 
     async def main(self) -> int:

@@ -319,7 +319,7 @@ def test_read_only_data_dir_error_names_the_folder(tmp_path):
 
 def gui_start_errors() -> set[str]:
     """Exception names gui_runner.run_gui presents (a dialog) when app.start() fails."""
-    source = (ROOT / "desktop_oms" / "gui_runner.py").read_text()
+    source = (ROOT / "desktop_oms" / "app" / "gui_runner.py").read_text()
     match = re.search(
         r"await app\.start\(\)\s*\n\s*except\s*\(?([\w\s,.]+?)\)?\s*as\s+\w+:", source
     )

@@ -30,15 +30,15 @@ from desktop_oms.domain import (
     Validity,
     Variety,
 )
+from desktop_oms.domain.history import TradeRecord
 from desktop_oms.marketdata.instruments import InstrumentStore, load_bundled_instruments
-from desktop_oms.risk.charges import (
+from desktop_oms.risk.charges.calculator import (
     Charges,
     ChargesCalculator,
     ChargesError,
     ChargesSchedule,
     Segment,
 )
-from desktop_oms.storage.journal import TradeRecord
 
 D = Decimal
 ONE = Decimal(1)

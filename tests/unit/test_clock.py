@@ -7,6 +7,8 @@ expected values are written out, never computed with the code under test.
 
 from __future__ import annotations
 
+import pathlib
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -50,37 +52,29 @@ def test_the_clock_module_is_ist_whatever_the_zone(far_zone):
         clock.to_ist(datetime(2026, 5, 4, 18, 45))
 
 
-def test_every_ist_name_is_the_one_clock():
-    """The old IST constants are importable where they were, and are the same object."""
-    from desktop_oms.brokers import paper
-    from desktop_oms.brokers.kite import mapping as kite_mapping
-    from desktop_oms.brokers.kite.parsing import values as kite_parse
-    from desktop_oms.exports import IST as exports_ist
-    from desktop_oms.infra.clock import IST
-    from desktop_oms.oms import position_manager
-    from desktop_oms.risk import clock as risk_clock
-    from desktop_oms.ui.shell import live_updates as window_events
+def test_the_one_clock_is_the_only_definition_of_ist():
+    """No module defines its own India time (a second clock is how the blotter and the day
+    review once disagreed): only infra/clock.py builds the +05:30 zone."""
+    import desktop_oms
 
-    for other in (
-        exports_ist,
-        window_events.IST,
-        kite_parse.IST,
-        kite_mapping.IST,
-        paper.IST,
-        position_manager.IST,
-        risk_clock.IST,
-    ):
-        assert other is IST
+    root = pathlib.Path(desktop_oms.__file__).parent
+    own_zone = re.compile(r"Asia/Kolkata|hours=5,\s*minutes=30|timedelta\(minutes=330\)")
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path != root / "infra" / "clock.py" and own_zone.search(path.read_text())
+    ]
+    assert offenders == []
 
 
 def test_trading_days_are_ist_days(far_zone):
     from desktop_oms.exports import day_range
+    from desktop_oms.infra.clock import trading_day as ist_trading_day
     from desktop_oms.oms.position_manager import day_start as positions_day_start
-    from desktop_oms.risk.clock import trading_day as risk_trading_day
     from desktop_oms.ui.shell.live_updates import day_start as window_day_start
 
     midnight = datetime(2026, 5, 4, 18, 30, tzinfo=UTC)  # 00:00 IST on 5 May
     assert window_day_start(LATE) == midnight
     assert positions_day_start(LATE) == midnight
-    assert risk_trading_day(LATE) == date(2026, 5, 5)
+    assert ist_trading_day(LATE) == date(2026, 5, 5)
     assert day_range(date(2026, 5, 5), date(2026, 5, 5)) == (midnight, midnight + timedelta(1))

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_oms import gui_runner
-from desktop_oms.config import Settings
-from desktop_oms.qt_platform import (
+from desktop_oms.app import gui_runner
+from desktop_oms.app.qt_platform import (
     PACKAGES,
     install_message,
     missing_libraries,
@@ -20,6 +19,7 @@ from desktop_oms.qt_platform import (
     plugin_dir,
     xcb_in_use,
 )
+from desktop_oms.config import Settings
 
 # `ldd libqxcb.so` on the fresh desktop of the issue (abridged)
 LDD_FRESH_DESKTOP = """\
@@ -211,7 +211,7 @@ def test_a_real_plugin_missing_two_libraries(tmp_path, monkeypatch):
 
 
 def test_the_gui_runner_exits_2_with_the_message_before_qt_starts(tmp_path, monkeypatch, capsys):
-    import desktop_oms.qt_platform as qt_platform
+    import desktop_oms.app.qt_platform as qt_platform
 
     monkeypatch.setattr(
         qt_platform, "platform_problem", lambda: install_message(["libxcb-icccm.so.4"])

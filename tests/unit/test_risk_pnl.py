@@ -11,9 +11,9 @@ import pytest
 from desktop_oms.config import Settings
 from desktop_oms.domain import OrderSide, Position, Product
 from desktop_oms.domain.positions import apply_fill, mark_to_market
+from desktop_oms.infra.clock import IST, next_trading_day
 from desktop_oms.risk import RISK_FIELDS, LossLimitAction, RiskLimits
 from desktop_oms.risk.checks.rate import OrderRateWindow, RateLimit
-from desktop_oms.risk.clock import IST, next_trading_day
 from desktop_oms.risk.pnl import DayPnlLedger
 
 D = Decimal

@@ -1,6 +1,6 @@
 """Margin estimates for the `margin` check, where the broker cannot quote them itself.
 
-The paper broker blocks margin by a documented model (brokers/paper_rules.py); the check
+The paper broker blocks margin by a documented model (domain/margin.py); the check
 uses the same model, so the OMS refuses exactly what the paper broker would. With Kite the
 estimate is Kite's own (its order-margins API, which accounts for open positions); an
 estimator may be a coroutine function, awaited with a timeout by the check.

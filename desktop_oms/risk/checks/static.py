@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from desktop_oms.domain import OrderSide, order_shape_problem
-from desktop_oms.oms.order_checks import instrument_problem
+from desktop_oms.oms.checks import instrument_problem
 from desktop_oms.risk.checks import fmt
 from desktop_oms.risk.checks.context import OrderContext
 

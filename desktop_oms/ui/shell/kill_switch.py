@@ -91,8 +91,8 @@ class KillSwitchController(QObject):
             self.alerts.add("error", "No kill switch is configured", "kill_switch")
             return None
         previous = self.task
-        if previous is not None and not previous.done() and ks.busy:
-            return previous  # still working: the button shows its progress
+        if ks.busy and previous is not None:
+            return previous  # already engaging: the same sequence, not a second one
         # An earlier engage's outcome may not have been delivered yet although the kill
         # switch is done (and perhaps re-armed meanwhile): this engage is a new one, and
         # only its own outcome is shown.
@@ -130,9 +130,10 @@ class KillSwitchController(QObject):
 
     def _failed(self, exc: BaseException, round_: int) -> None:
         text = describe_error(exc)
+        if round_ != self._round:  # an earlier engage's failure: a newer one owns the button
+            self.alerts.add("error", f"Kill switch: {text}", "kill_switch")
+            return
         self.alerts.add("critical", f"Kill switch failed: {text}", "kill_switch")
-        if round_ != self._round:
-            return  # an earlier engage's failure (reported); a newer engage owns the button
         ks = self.ks
         halted = self.om.halted or (ks is not None and ks.engaged)
         if halted:

@@ -27,7 +27,7 @@ from desktop_oms.domain.events import (
     TradingHalted,
     TradingResumed,
 )
-from desktop_oms.infra.clock import IST, day_start
+from desktop_oms.infra.clock import day_start
 from desktop_oms.ui.blotter import TradeRow
 from desktop_oms.ui.common import Subscriptions, WindowServices
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["INITIAL_ORDERS", "IST", "KILL_SWITCH_HALT", "REFRESH_MS", "LiveUpdates", "day_start"]
+__all__ = ["INITIAL_ORDERS", "KILL_SWITCH_HALT", "REFRESH_MS", "LiveUpdates", "day_start"]
 
 INITIAL_ORDERS = 5000  # most recent orders loaded at start (active ones always)
 REFRESH_MS = 500  # status bar, trading state and a PnL point (when PnL moved) twice a second

@@ -197,6 +197,8 @@ class WindowMenus(QObject):
         if dock is not None:
             dock.show()
             dock.raise_()
+        if widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a chart takes the keyboard too
         widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if isinstance(widget, QTableView) and not widget.currentIndex().isValid():
             model = widget.model()

@@ -206,6 +206,7 @@ class OrderActions(QObject):
             self.cancel_all_orders,
             yes_text="Cancel &all",
             no_text="&Keep them",
+            default_yes=True,
         )
 
     def cancel_all_orders(self) -> asyncio.Task | None:
@@ -273,7 +274,8 @@ class OrderActions(QObject):
         for p in positions:
             legs, others = om.exits.plan(p.exchange, p.symbol, p.product)
             for leg in legs:
-                lines.append(f"Cancels first: {_order_text(leg)} (exit leg)")
+                kind = "bracket leg" if leg.source == "bracket" else "resting exit"
+                lines.append(f"Cancels first: {_order_text(leg)} ({kind})")
             for other in others:
                 lines.append(f"Left working: {_order_text(other)}")
         if len(lines) > 10:
@@ -299,8 +301,8 @@ class OrderActions(QObject):
             lambda: self.exit_positions([position], f"exit {position.symbol}"),
             yes_text=f"&{side.value.title()} {fmt.quantity(abs(position.quantity))} at market",
             no_text="&Keep it",
-            informative="The position's stop-loss / target legs are cancelled first, then one "
-            "reduce-only market order closes it.",
+            informative="Orders on its closing side (stop-loss / target legs, resting exits) "
+            "are cancelled first, then one reduce-only market order closes it.",
             default_yes=True,
         )
 
@@ -321,8 +323,8 @@ class OrderActions(QObject):
             lambda: self.exit_positions(positions, "exit all positions"),
             yes_text="E&xit all",
             no_text="&Keep them",
-            informative="Each position's stop-loss / target legs are cancelled first, then "
-            "reduce-only market orders close them.",
+            informative="Orders on each position's closing side (stop-loss / target legs, "
+            "resting exits) are cancelled first, then reduce-only market orders close them.",
             default_yes=True,
         )
 

@@ -1,6 +1,6 @@
 """KiteStream's connection: the WebSocket connect/serve loop, watchdog and reconnects.
 
-`KiteStreamConnectionMixin` is a mixin of `KiteStream` (kite_stream.py), not a helper
+`KiteStreamConnectionMixin` is a mixin of `KiteStream` (stream.py), not a helper
 object: one coroutine (`_run`) owns the connection, stops for good on a 401/403
 handshake (state EXPIRED), backs off exponentially otherwise, and aborts a socket that
 sends nothing for `watchdog_timeout` seconds while the watchdog is armed (NSE market

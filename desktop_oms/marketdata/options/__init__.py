@@ -1,0 +1,125 @@
+"""Index options: rules, tradingsymbols, pricing, chains and freeze-quantity slicing.
+
+Entry points:
+- `FnoRules.bundled()` - the dated rules file (lot size, freeze quantity, strike step,
+  expiry days); `rules.for_underlying("NIFTY", day)` is the revision in force that day.
+- `option_symbol` / `future_symbol` / `parse_symbol` and `ExpiryCalendar` - Kite
+  tradingsymbols (weekly NIFTY26D0826400CE, monthly NIFTY26DEC26400CE, NIFTY26DECFUT).
+- `option_chain` / `paper_contracts` / `price_option_chain` - paper-mode chains and quotes.
+- `implied_vol` / `black76_greeks` / `analyse` - vectorised IV and Greeks of a whole chain.
+- `plan_slices` - split a quantity into orders each <= the freeze quantity, whole lots.
+
+Invariants: money crosses the boundary as Decimal (numerics inside are float64 arrays);
+quantities are units, whole lots; the only I/O is the rules loader reading its file; no Qt.
+Paper quotes are free of static arbitrage at bid/ask; LTPs within half a tick of the model.
+"""
+
+from desktop_oms.marketdata.options.chain import (
+    CALL,
+    PUT,
+    ChainRow,
+    OptionChain,
+    OptionContract,
+    atm_strike,
+    future_contracts,
+    index_instrument,
+    listed_expiries,
+    option_chain,
+    paper_contracts,
+    paper_token,
+    price_option_chain,
+    strikes_around,
+)
+from desktop_oms.marketdata.options.pricing import (
+    ChainPrices,
+    Greeks,
+    ImpliedVols,
+    IVStatus,
+    OptionAnalytics,
+    Quote,
+    Smile,
+    SpreadModel,
+    analyse,
+    atm_vol_after_move,
+    black76_greeks,
+    black76_price,
+    forward_price,
+    implied_vol,
+    price_chain,
+    years_to_expiry,
+)
+from desktop_oms.marketdata.options.rules import (
+    FnoRules,
+    FnoRulesError,
+    RulesRevision,
+    UnderlyingRules,
+    UnknownUnderlying,
+)
+from desktop_oms.marketdata.options.slicing import (
+    MAX_QUANTITY,
+    ORDER_SHAPE,
+    SlicePlan,
+    SliceRefused,
+    max_slice_quantity,
+    plan_slices,
+)
+from desktop_oms.marketdata.options.symbols import (
+    Expiry,
+    ExpiryCalendar,
+    ParsedSymbol,
+    SymbolError,
+    future_symbol,
+    option_symbol,
+    parse_symbol,
+)
+
+__all__ = [
+    "CALL",
+    "MAX_QUANTITY",
+    "ORDER_SHAPE",
+    "PUT",
+    "ChainPrices",
+    "ChainRow",
+    "Expiry",
+    "ExpiryCalendar",
+    "FnoRules",
+    "FnoRulesError",
+    "Greeks",
+    "IVStatus",
+    "ImpliedVols",
+    "OptionAnalytics",
+    "OptionChain",
+    "OptionContract",
+    "ParsedSymbol",
+    "Quote",
+    "RulesRevision",
+    "SlicePlan",
+    "SliceRefused",
+    "Smile",
+    "SpreadModel",
+    "SymbolError",
+    "UnderlyingRules",
+    "UnknownUnderlying",
+    "analyse",
+    "atm_strike",
+    "atm_vol_after_move",
+    "black76_greeks",
+    "black76_price",
+    "forward_price",
+    "future_contracts",
+    "future_symbol",
+    "implied_vol",
+    "index_instrument",
+    "listed_expiries",
+    "max_slice_quantity",
+    "option_chain",
+    "option_symbol",
+    "paper_contracts",
+    "paper_token",
+    "parse_symbol",
+    "plan_slices",
+    "price_chain",
+    "price_option_chain",
+    "strikes_around",
+    "years_to_expiry",
+]

@@ -1,0 +1,102 @@
+"""Interpreting broker reports against the journal (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from desktop_oms.domain import Fill, Order, OrderReport, OrderStatus, TradeReport, can_transition
+from desktop_oms.domain.state_machine import status_for_fill
+
+
+def order_after_report(
+    order: Order, report: OrderReport, now: datetime, *, take_terms: bool = True
+) -> tuple[Order, str | None, dict[str, tuple]]:
+    """The order as the report says it is, except fills (those come only from trades).
+
+    Returns (order, reason, adopted): `adopted` maps each term taken from the broker to
+    (old, new), for the audit trail.
+
+    The status moves only along the transition table; a report saying FILLED/PARTIAL
+    before its trades are known keeps the fill-derived status (the caller fetches trades).
+    Stale reports (e.g. OPEN after FILLED) change nothing.
+
+    Terms (quantity, price, trigger price, order type): while nothing of ours is in flight
+    for the order (`take_terms`: the caller knows whether the report predates terms it
+    already has, or our own modify awaits confirmation), the broker's report is the truth
+    — a modify made elsewhere or whose answer was lost, a MARKET order Kite turned into a
+    protected LIMIT — also from a final report: an order modified down and then filled
+    must not stay working for the quantity it no longer has.
+    """
+    changes: dict = {}
+    adopted: dict[str, tuple] = {}
+    if order.broker_order_id is None and report.broker_order_id:
+        changes["broker_order_id"] = report.broker_order_id
+    if take_terms and order.status.is_active:
+        for name in ("quantity", "price", "trigger_price"):
+            value = getattr(report, name)
+            old = getattr(order, name)
+            if value is None or value == old:
+                continue
+            if name == "quantity" and (value <= 0 or value < order.filled_quantity):
+                continue  # never below what already filled
+            if name != "quantity" and value == 0:
+                continue  # Kite reports 0 for "no price" / "no trigger"
+            changes[name] = value
+            adopted[name] = (old, value)
+        kind = getattr(report, "order_type", None)
+        if kind is not None and kind is not order.order_type:
+            changes["order_type"] = kind
+            adopted["order_type"] = (order.order_type, kind)
+    quantity = changes.get("quantity", order.quantity)
+    reason = None
+    target = report.status
+    if target in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+        target = status_for_fill(quantity, order.filled_quantity, order.status)
+        if target is order.status and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+            target = OrderStatus.OPEN
+    if target is not order.status and can_transition(order.status, target):
+        changes["status"] = target
+        if report.status_message:
+            changes["status_message"] = report.status_message
+        reason = report.status_message or f"broker reports {report.status.value}"
+    if adopted:
+        terms = ", ".join(
+            f"{name.replace('_', ' ')} {old} -> {new}" for name, (old, new) in adopted.items()
+        )
+        reason = f"adopted from the broker: {terms}" + (f"; {reason}" if reason else "")
+    if not changes:
+        return order, None, {}
+    changes["updated_at"] = now
+    return order.copy(**changes), reason, adopted
+
+
+def fill_gap(order: Order, report: OrderReport) -> int:
+    """How many units the broker says are filled that our trades don't show yet."""
+    return max(report.filled_quantity - order.filled_quantity, 0)
+
+
+def fill_from_trade(order: Order, trade: TradeReport, multiplier: Decimal) -> Fill:
+    return Fill(
+        trade_id=trade.trade_id,
+        order_id=order.id,
+        broker_order_id=trade.broker_order_id,
+        symbol=order.symbol,
+        exchange=order.exchange,
+        product=order.product,
+        side=order.side,
+        quantity=trade.quantity,
+        price=trade.price,
+        timestamp=trade.timestamp,
+        multiplier=multiplier,
+    )
+
+
+def order_after_fill(order: Order, fill: Fill, now: datetime) -> Order:
+    filled = order.filled_quantity + fill.quantity
+    previous_value = (order.average_price or Decimal(0)) * order.filled_quantity
+    average = (previous_value + fill.price * fill.quantity) / filled
+    status = status_for_fill(order.quantity, filled, order.status)
+    if not can_transition(order.status, status) and status is not order.status:
+        status = order.status  # e.g. a late trade on a REJECTED/FILLED order: keep the status
+    return order.copy(filled_quantity=filled, average_price=average, status=status, updated_at=now)
