@@ -1,4 +1,4 @@
-"""The order ticket's widgets and layout (behaviour lives in order_ticket.OrderTicket)."""
+"""The order ticket's widgets and layout (its behaviour is ticket.OrderTicket, a subclass)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -31,7 +31,13 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType
 from desktop_oms.domain.money import round_to_tick
 from desktop_oms.infra.clock import format_time, now_ist
-from desktop_oms.ui.common import SymbolCompleter, dialogs, parse_int_text, theme
+from desktop_oms.ui.common import (
+    InstrumentSource,
+    SymbolCompleter,
+    dialogs,
+    parse_int_text,
+    theme,
+)
 from desktop_oms.ui.common import format as fmt
 from desktop_oms.ui.ticket.form import NO_SETUP, TicketForm
 from desktop_oms.ui.ticket.logic import TicketCheck, check_ticket
@@ -47,11 +53,6 @@ from desktop_oms.ui.ticket.submit import (
 log = logging.getLogger(__name__)
 
 _OUTCOME_KIND = {OK: "ok", REJECTED: "error", ERROR: "error", INTERRUPTED: "warn"}
-
-
-class InstrumentSource(Protocol):
-    def search(self, prefix: str, limit: int) -> list[Instrument]: ...
-    def get(self, exchange: str, symbol: str) -> Instrument | None: ...
 
 
 class OrderTicket(TicketForm):
