@@ -250,7 +250,7 @@ def _qt_available() -> bool:
     try:
         import PySide6.QtWidgets  # noqa: F401
 
-        from desktop_oms.ui import main_window  # noqa: F401
+        from desktop_oms.ui.shell import main_window  # noqa: F401
     except ImportError:
         return False
     return True

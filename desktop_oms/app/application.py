@@ -149,9 +149,30 @@ class Application:
             )
             await self.market.start()
         if self.with_window:
-            from desktop_oms.ui.main_window import MainWindow
+            from desktop_oms import exports
+            from desktop_oms.ui.shell import MainWindow, WindowServices
 
-            self.window = MainWindow(self)
+            self.window = MainWindow(
+                WindowServices(
+                    settings=self.settings,
+                    events=self.events,
+                    order_manager=self.order_manager,
+                    position_manager=self.position_manager,
+                    kill_switch=self.kill_switch,
+                    quotes=self.quotes,
+                    instruments=self.instruments,
+                    broker=self.broker,
+                    risk=self.risk,
+                    workspace=self.db.workspace,
+                    reporting=self.db.reporting,
+                    pnl_history=self.db.positions,
+                    alert_log=self.db.alerts,
+                    reports=exports,
+                    subscribe=self.subscribe,
+                    pnl_now=self.pnl_now,
+                    data_file=self.settings.db_path,
+                )
+            )
 
     # ------------------------------------------------------------------ Kite
     @property

@@ -86,7 +86,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
     from desktop_oms.app.application import Application
     from desktop_oms.infra.watchdog import LoopWatchdog
     from desktop_oms.storage import DatabaseError
-    from desktop_oms.ui.theme import apply_dark_theme
+    from desktop_oms.ui.common import apply_dark_theme
 
     qapp = QApplication.instance() or QApplication(sys.argv)
     qapp.setApplicationName("Desktop OMS")
@@ -109,7 +109,7 @@ def run_gui(settings: Settings, settings_warning: str | None = None) -> int:
             # and keyring probing the paper broker never needs).
             from desktop_oms.brokers.kite.credentials import CredentialStore
             from desktop_oms.brokers.kite.factory import KiteLoginRequired
-            from desktop_oms.ui.login_dialog import make_login
+            from desktop_oms.ui.login import make_login
 
             credentials = CredentialStore()
             login = make_login(

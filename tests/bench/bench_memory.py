@@ -6,7 +6,7 @@ OPEN ones today with 2 events; written straight into the tables) is
 opened by the real composition root in a fresh process (`memory_probe`, offscreen Qt,
 qasync): Application(Settings(data_dir, broker="paper", simulate_market=False)).start().
 Then the blotter holds all 100,000 orders: the MainWindow's own blotter when
-desktop_oms.ui.main_window exists (window shown; if the window does not load the day's
+desktop_oms.ui.shell.main_window exists (window shown; if the window does not load the day's
 orders itself, they are loaded into its blotter model), else a stand-in: OrdersModel in
 a shown QTableView, reset with journal.list_orders() (what a blotter shows).
 RSS (VmRSS) after gc at each stage, and the peak (VmHWM). Target: < 300 MB.

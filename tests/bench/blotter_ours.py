@@ -39,12 +39,12 @@ def main() -> int:
     )
     from desktop_oms.domain.events import OrderStatusChanged
     from desktop_oms.oms import EventBus
-    from desktop_oms.ui.orders_model import OrdersModel
-    from desktop_oms.ui.theme import apply_dark_theme
+    from desktop_oms.ui.blotter.orders_model import OrdersModel
+    from desktop_oms.ui.common.theme import apply_dark_theme
     from tests.bench.blotter_events import event_stream, order_fields
 
     try:
-        from desktop_oms.ui.blotter_panel import make_table
+        from desktop_oms.ui.common.tables import make_table
     except ImportError:  # before the blotter panel existed
         from PySide6.QtWidgets import QTableView
 

@@ -604,14 +604,14 @@ def filesystem_of(path: str) -> str:
 
 
 def window_missing() -> str | None:
-    """Why the window benchmarks cannot run (None: desktop_oms.ui.main_window imports)."""
+    """Why the window benchmarks cannot run (None: desktop_oms.ui.shell.main_window imports)."""
     try:
         import importlib.util
 
-        if importlib.util.find_spec("desktop_oms.ui.main_window") is None:
-            return "desktop_oms/ui/main_window.py does not exist yet"
+        if importlib.util.find_spec("desktop_oms.ui.shell.main_window") is None:
+            return "desktop_oms/ui/shell/main_window.py does not exist yet"
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        import desktop_oms.ui.main_window  # noqa: F401
+        import desktop_oms.ui.shell.main_window  # noqa: F401
     except Exception as exc:  # noqa: BLE001
-        return f"desktop_oms.ui.main_window cannot be imported: {type(exc).__name__}: {exc}"
+        return f"desktop_oms.ui.shell.main_window cannot be imported: {type(exc).__name__}: {exc}"
     return None

@@ -30,11 +30,11 @@ def main() -> int:
 
     from desktop_oms.app import Application
     from desktop_oms.config import Settings
-    from desktop_oms.ui.orders_model import OrdersModel
-    from desktop_oms.ui.theme import apply_dark_theme
+    from desktop_oms.ui.blotter.orders_model import OrdersModel
+    from desktop_oms.ui.common.theme import apply_dark_theme
 
     try:
-        import desktop_oms.ui.main_window  # noqa: F401
+        import desktop_oms.ui.shell.main_window  # noqa: F401
 
         has_window = True
     except ImportError:

@@ -57,7 +57,7 @@ def app(data_dir: str) -> int:
 
     from desktop_oms.app import Application
     from desktop_oms.config import Settings
-    from desktop_oms.ui.theme import apply_dark_theme
+    from desktop_oms.ui.common.theme import apply_dark_theme
 
     stage("imports")
     qapp = QApplication.instance() or QApplication(sys.argv)

@@ -86,7 +86,7 @@ def main() -> int:
     from desktop_oms.domain.events import OrderModified
     from desktop_oms.risk.limits import RiskLimits
     from desktop_oms.storage import Database
-    from desktop_oms.ui.theme import apply_dark_theme
+    from desktop_oms.ui.common.theme import apply_dark_theme
     from tests.bench.common import BlockMonitor, LagSampler, bulk_journal, synthetic_instruments
 
     qapp = QApplication.instance() or QApplication([])

@@ -695,7 +695,7 @@ def run(args) -> int:
     )
     from desktop_oms.config import Settings
     from desktop_oms.infra.logs import setup_logging
-    from desktop_oms.ui.theme import apply_dark_theme
+    from desktop_oms.ui.common import apply_dark_theme
 
     settings, warning = Settings.load(Path(args.data_dir), broker="paper", simulate_market=False)
     settings.ensure_dirs()

@@ -29,7 +29,7 @@ from desktop_oms.domain import (  # noqa: E402
     Validity,
     Variety,
 )
-from desktop_oms.ui.theme import apply_dark_theme  # noqa: E402
+from desktop_oms.ui.common.theme import apply_dark_theme  # noqa: E402
 
 T0 = datetime(2025, 1, 6, 3, 45, tzinfo=UTC)  # 09:15 IST
 

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
 
 from desktop_oms.domain import OrderSide, OrderStatus, OrderType
-from desktop_oms.ui import dialogs, theme
-from desktop_oms.ui.alerts_panel import AlertsModel, AlertsPanel, attach_logging
+from desktop_oms.ui.alerts.panel import AlertsModel, AlertsPanel, attach_logging
+from desktop_oms.ui.common import dialogs, theme
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -12,8 +12,8 @@ import pytest
 from desktop_oms.domain.events import Alert
 from desktop_oms.storage import AlertRecord, DatabaseError
 from desktop_oms.storage.alerts import RETENTION_DAYS
-from desktop_oms.ui import alerts_panel
-from desktop_oms.ui.alerts_panel import AlertJournal, AlertsPanel
+from desktop_oms.ui.alerts import panel as alerts_panel
+from desktop_oms.ui.alerts.panel import AlertJournal, AlertsPanel
 from tests.gui.conftest import run_async
 
 DAY = date(2026, 5, 5)  # the IST trading day of these tests

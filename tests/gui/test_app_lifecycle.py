@@ -124,7 +124,7 @@ def test_clean_shutdown_leaves_no_task_no_error_and_closes_the_database(
 
 
 def test_shutdown_interrupts_work_that_does_not_finish(qtbot, arun, make_app, qloop, monkeypatch):
-    from desktop_oms.ui import main_window
+    from desktop_oms.ui.shell import main_window
 
     monkeypatch.setattr(main_window, "SHUTDOWN_GRACE_S", 0.2)
     app = make_app(show=False)

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableView
 
 from desktop_oms.domain import OrderSide, OrderStatus
-from desktop_oms.ui.columns import SORT_ROLE
-from desktop_oms.ui.orders_model import OrdersModel
+from desktop_oms.ui.blotter.orders_model import OrdersModel
+from desktop_oms.ui.common import SORT_ROLE
 
 BUDGET_S = 2.0  # generous: the measured times are ~0.05-0.2 s
 

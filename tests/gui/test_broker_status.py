@@ -16,8 +16,8 @@ from desktop_oms.brokers.kite.stream.stream import StreamState, StreamStatus
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.config import Settings
 from desktop_oms.infra.clock import utcnow
-from desktop_oms.ui.broker_status import BrokerStatus
-from desktop_oms.ui.status_bar import OmsStatusBar
+from desktop_oms.ui.shell.broker_status import BrokerStatus
+from desktop_oms.ui.shell.status_bar import OmsStatusBar
 
 
 class StreamingPaperBroker(PaperBroker):
@@ -158,7 +158,7 @@ def test_the_window_shows_a_streaming_brokers_states(qtbot, kite_like_app, caplo
     w = app.window
     status = w.status
     assert len(broker.state_listeners) == 1  # the window's, registered once
-    w._refresh()
+    w.live.refresh()
     assert status.broker.text() == "kite \u00b7 connecting\u2026"
     broker.push(StreamState.CONNECTED)
     qtbot.waitUntil(lambda: status.broker.text() == "kite \u00b7 connected", timeout=2000)
@@ -167,7 +167,7 @@ def test_the_window_shows_a_streaming_brokers_states(qtbot, kite_like_app, caplo
     # the network drops: amber "broker reconnecting" and "market data stale N s"
     broker.push(StreamState.RECONNECTING, connection_attempts=2)
     app.quotes.last_tick_at = utcnow() - timedelta(seconds=12)
-    w._refresh()
+    w.live.refresh()
     assert (status.broker.text(), status.broker.property("level")) == (
         "broker reconnecting",
         "warn",
@@ -177,7 +177,7 @@ def test_the_window_shows_a_streaming_brokers_states(qtbot, kite_like_app, caplo
     broker.push(StreamState.CONNECTED)
     broker.set_last_price("NSE", "RELIANCE", Decimal("2450"))
     qtbot.waitUntil(
-        lambda: (w._refresh(), status.market_data.text())[1].startswith("market data live"),
+        lambda: (w.live.refresh(), status.market_data.text())[1].startswith("market data live"),
         timeout=2000,
     )
     assert status.broker.text() == "kite \u00b7 connected"
@@ -186,7 +186,7 @@ def test_the_window_shows_a_streaming_brokers_states(qtbot, kite_like_app, caplo
     broker.expire()
     app._on_session_expired("TokenException: token expired")
     caplog.clear()  # the expiry is logged as an error, as it should be
-    w._refresh()
+    w.live.refresh()
     assert status.session.isVisible()
     assert status.session.text() == "Kite session expired \u2014 log in"
     assert status.broker.property("level") == "error"

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
-from desktop_oms.ui.close_guard import close_question
+from desktop_oms.ui.shell.close_guard import close_question
 
 
 def place(arun, app, qty=10, price="2400.00", side=OrderSide.BUY):

@@ -12,9 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QDockWidget
 
 from desktop_oms.domain import OrderSide
-from desktop_oms.ui import format as fmt
-from desktop_oms.ui.notes import NoteDialog, tooltip_text
-from desktop_oms.ui.setups import SetupsDialog
+from desktop_oms.ui.common import format as fmt
+from desktop_oms.ui.review.notes import NoteDialog, tooltip_text
+from desktop_oms.ui.review.setups import SetupsDialog
 
 LEFT_AREA = Qt.DockWidgetArea.LeftDockWidgetArea
 D = Decimal
@@ -60,7 +60,8 @@ def test_market_watch_is_a_dock_of_the_default_layout_and_the_review_a_hidden_on
     assert view_actions.index(review.toggleViewAction()) < view_actions.index(w.reset_layout_action)
     ui = w.workspace_ui
     assert (
-        ui.setups_action.text() == "&Setups\u2026" and ui.setups_action in ui.journal_menu.actions()
+        ui.setups_action.text() == "&Setups\u2026"
+        and ui.setups_action in w.menus.journal_menu.actions()
     )
 
     # View > Day review shows it as a tab beside the blotter, in front

@@ -41,13 +41,13 @@ def far_zone(request):
 
 
 def test_formatters_models_and_panels_show_ist(far_zone, qtbot, make_order, make_position):
-    from desktop_oms.ui import format as fmt
-    from desktop_oms.ui.alerts_panel import AlertsModel
-    from desktop_oms.ui.audit_view import AuditModel
-    from desktop_oms.ui.orders_model import OrdersModel
-    from desktop_oms.ui.review_columns import ist_text
-    from desktop_oms.ui.status_bar import OmsStatusBar
-    from desktop_oms.ui.trades_model import TradeRow, TradesModel
+    from desktop_oms.ui.alerts.panel import AlertsModel
+    from desktop_oms.ui.blotter.audit import AuditModel
+    from desktop_oms.ui.blotter.orders_model import OrdersModel
+    from desktop_oms.ui.blotter.trades_model import TradeRow, TradesModel
+    from desktop_oms.ui.common import format as fmt
+    from desktop_oms.ui.review.columns import ist_text
+    from desktop_oms.ui.shell.status_bar import OmsStatusBar
 
     assert fmt.ist_time(LATE) == fmt.local_time(LATE) == ist(LATE) == "00:15:30"
     assert fmt.ist_datetime(LATE) == fmt.local_datetime(LATE) == "2026-05-05 00:15:30"
@@ -105,7 +105,7 @@ def test_formatters_models_and_panels_show_ist(far_zone, qtbot, make_order, make
 
 def test_log_records_are_ist_in_the_panel_and_the_log_file(far_zone, qtbot):
     from desktop_oms.infra.logs import log_formatter
-    from desktop_oms.ui.alerts_panel import AlertsPanel, QtLogHandler
+    from desktop_oms.ui.alerts.panel import AlertsPanel, QtLogHandler
 
     record = logging.LogRecord("desktop_oms.test", logging.WARNING, __file__, 1, "hi", (), None)
     record.created = LATE.timestamp()
@@ -125,8 +125,8 @@ def test_csv_exports_are_ist(far_zone, tmp_path, make_order):
     from desktop_oms.domain.enums import OrderSide as Side
     from desktop_oms.domain.history import TradeRecord
     from desktop_oms.exports import write_trades_csv
-    from desktop_oms.ui.columns import export_csv
-    from desktop_oms.ui.orders_model import OrdersModel
+    from desktop_oms.ui.blotter.orders_model import OrdersModel
+    from desktop_oms.ui.common import export_csv
 
     model = OrdersModel(flush_interval_ms=0)
     model.upsert([make_order(1, created_at=LATE)])
@@ -167,7 +167,7 @@ def test_csv_exports_are_ist(far_zone, tmp_path, make_order):
 
 
 def test_pnl_chart_time_axis_is_ist(far_zone, qtbot):
-    from desktop_oms.ui.pnl_chart import PnlChart
+    from desktop_oms.ui.pnl.chart import PnlChart
 
     chart = PnlChart()
     qtbot.addWidget(chart)
@@ -231,9 +231,9 @@ def _check_window(qtbot, arun, app, name: str) -> None:
         f".{first.at.microsecond // 1000:03d}"
     )
 
-    qtbot.waitUntil(lambda: w._recon[0] is not None, timeout=5000)
-    w._refresh()
-    at = w._recon[0]
+    qtbot.waitUntil(lambda: w.live.reconciliation[0] is not None, timeout=5000)
+    w.live.refresh()
+    at = w.live.reconciliation[0]
     assert w.status.reconciliation.text().startswith(f"reconciled {ist(at)}"), name
 
     w.alerts.add("info", "an alert at a known time", "test", at=LATE)

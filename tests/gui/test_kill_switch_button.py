@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop_oms.ui.kill_switch_button import KillSwitchButton, KillSwitchState
+from desktop_oms.ui.risk.kill_switch_button import KillSwitchButton, KillSwitchState
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.risk import RiskLimits
-from desktop_oms.ui.window_layout import COMPACT, ROOMY, layout_profile
+from desktop_oms.ui.shell.layout import COMPACT, ROOMY, layout_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(os.environ.get("OMS_SCREENSHOT_DIR", "/tmp"))
@@ -203,7 +203,7 @@ def _rows_shown(view) -> float:
 
 
 def _fitted(w) -> bool:
-    return not w._fit_pending
+    return not w.layout_manager.fit_pending
 
 
 def _maximized(w) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop_oms.brokers.kite.credentials import CredentialStore
-from desktop_oms.ui.login_dialog import KiteLoginDialog
+from desktop_oms.ui.login.dialog import KiteLoginDialog
 from tests.helpers import MemoryKeyring
 from tests.kite_server import KiteTestServer
 

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product
 from desktop_oms.infra.clock import utcnow
-from desktop_oms.ui.kill_switch_button import KillSwitchState
-from desktop_oms.ui.pnl_chart import PnlChart
+from desktop_oms.ui.pnl.chart import PnlChart
+from desktop_oms.ui.risk.kill_switch_button import KillSwitchState
 
 LEFT = Qt.MouseButton.LeftButton
 PRICE = Decimal("2450")
@@ -181,12 +181,12 @@ def test_status_bar_shows_broker_market_data_reconciliation_and_data_file(qtbot,
     assert "oms.db" in status.data_file.toolTip()
     assert str(app.settings.db_path) in status.data_file.toolTip()
     app.quotes.last_tick_at = utcnow() - timedelta(seconds=12)
-    w._refresh()
+    w.live.refresh()
     assert status.market_data.text() == "market data stale 12 s"
     assert status.market_data.property("level") == "warn"  # amber
     app.broker.set_last_price("NSE", "RELIANCE", Decimal("2451"))
     qtbot.waitUntil(
-        lambda: (w._refresh(), status.market_data.text())[1].startswith("market data live"),
+        lambda: (w.live.refresh(), status.market_data.text())[1].startswith("market data live"),
         timeout=2000,
     )
     assert status.market_data.property("level") == "ok"
@@ -645,8 +645,8 @@ def test_rejected_order_reason_is_on_the_ticket_and_in_the_alerts(qtbot, arun, a
 
 def test_audit_model_and_positions_exit_column_pass_qtmodeltester(qtmodeltester, make_position, t0):
     from desktop_oms.domain.history import OrderEventRecord
-    from desktop_oms.ui.audit_view import AuditModel
-    from desktop_oms.ui.positions_model import PositionsModel, PositionsTotalsModel
+    from desktop_oms.ui.blotter.audit import AuditModel
+    from desktop_oms.ui.positions.model import PositionsModel, PositionsTotalsModel
 
     audit = AuditModel()
     qtmodeltester.check(audit, force_py=True)

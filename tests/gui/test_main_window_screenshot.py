@@ -159,7 +159,7 @@ def test_render_main_window(qtbot, arun, make_app, india_time):
     w.ticket.take_profit.setText("1555.00")
     w.ticket.set_setup("Breakout")
     w.ticket.refresh_market()
-    w._refresh()
+    w.live.refresh()
     qtbot.wait(700)  # the market watch's flashes fade
     w.pnl_chart.flush()
     assert clipped_labels(w) == []

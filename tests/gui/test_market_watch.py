@@ -12,8 +12,8 @@ from desktop_oms.domain import OrderSide
 from desktop_oms.domain.market import Tick
 from desktop_oms.marketdata.instruments import load_bundled_instruments
 from desktop_oms.storage import Database
-from desktop_oms.ui.market_watch import MarketWatch
-from desktop_oms.ui.watchlist_model import WatchlistModel
+from desktop_oms.ui.watch.market_watch import MarketWatch
+from desktop_oms.ui.watch.model import WatchlistModel
 
 D = Decimal
 

@@ -13,15 +13,14 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QTableView
 
 from desktop_oms.domain import OrderSide, OrderStatus, Product
-from desktop_oms.ui import theme
-from desktop_oms.ui.columns import SORT_ROLE, export_csv
-from desktop_oms.ui.orders_model import OrderFilter, OrdersModel
-from desktop_oms.ui.positions_model import (
+from desktop_oms.ui.blotter.orders_model import OrderFilter, OrdersModel
+from desktop_oms.ui.blotter.trades_model import TradeRow, TradesModel
+from desktop_oms.ui.common import SORT_ROLE, export_csv, theme
+from desktop_oms.ui.positions.model import (
     PositionsModel,
     PositionsTotalsModel,
     configure_totals_footer,
 )
-from desktop_oms.ui.trades_model import TradeRow, TradesModel
 
 T0_FALLBACK = datetime(2025, 1, 6, 3, 45, tzinfo=UTC)
 DISPLAY = Qt.ItemDataRole.DisplayRole

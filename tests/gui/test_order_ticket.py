@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton, QSpinBo
 
 from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product, Validity
 from desktop_oms.oms.errors import OrderRejected, OrderSubmissionFailed
-from desktop_oms.ui.order_ticket import OrderTicket
+from desktop_oms.ui.ticket.ticket import OrderTicket
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop_oms.domain import Instrument, OrderSide, OrderType
 from desktop_oms.oms.errors import OrderRejected
-from desktop_oms.ui.order_ticket import OrderTicket
+from desktop_oms.ui.ticket.ticket import OrderTicket
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier

@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
-from desktop_oms.ui.pnl_chart_slot import PnlChartSlot
+from desktop_oms.ui.pnl.slot import PnlChartSlot
 
 D = Decimal
 
@@ -71,7 +71,7 @@ def test_the_window_keeps_its_contracts_with_the_chart_in_a_slot(qtbot, make_app
     # B / S from the chart open the ticket (the shortcuts sit on the slot, the chart's parent)
     keys = {
         s.key().toString()
-        for s in w._letter_shortcuts
+        for s in w.menus.letter_shortcuts
         if s.parent() is w.pnl_slot and s.context() is Qt.ShortcutContext.WidgetWithChildrenShortcut
     }
     assert keys == {"B", "S"}
@@ -108,13 +108,13 @@ _CHILD = textwrap.dedent(
                 break
             await asyncio.sleep(0.004)
         out["built_later"] = w.pnl_slot.is_built
-        from desktop_oms.ui.pnl_chart import PnlChart
+        from desktop_oms.ui.pnl.chart import PnlChart
         chart = w.findChild(PnlChart, "pnlChart")
         out["found"] = chart is not None and chart is w.pnl_chart
         out["points"] = chart.point_count() if chart is not None else None
         out["in_dock"] = w.pnl_dock.widget() is w.pnl_slot and chart.parent() is w.pnl_slot
-        w._pnl_dirty = True
-        w._add_pnl_point()
+        w.live.pnl_dirty = True
+        w.live.add_pnl_point()
         out["points_after"] = chart.point_count()
         out["import_threads"] = [
             t.name for t in __import__("threading").enumerate() if t.name == "pnl-chart-import"

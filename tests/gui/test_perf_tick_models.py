@@ -13,12 +13,12 @@ from PySide6.QtWidgets import QTableView
 
 from desktop_oms.domain import OrderStatus, OrderType
 from desktop_oms.domain.positions import mark_to_market
-from desktop_oms.ui import columns as columns_module
-from desktop_oms.ui.columns import SORT_ROLE, Column, KeyedTableModel
-from desktop_oms.ui.orders_model import OrderFilter, OrdersModel
-from desktop_oms.ui.positions_model import PositionsModel
-from desktop_oms.ui.watchlist_model import COLUMNS as WATCH_COLUMNS
-from desktop_oms.ui.watchlist_model import WatchlistModel
+from desktop_oms.ui.blotter.orders_model import OrderFilter, OrdersModel
+from desktop_oms.ui.common import SORT_ROLE, Column, KeyedTableModel
+from desktop_oms.ui.common import table_model as columns_module
+from desktop_oms.ui.positions.model import PositionsModel
+from desktop_oms.ui.watch.model import COLUMNS as WATCH_COLUMNS
+from desktop_oms.ui.watch.model import WatchlistModel
 
 STATUSES = list(OrderStatus)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pyqtgraph as pg
 import pytest
 
-from desktop_oms.ui.pnl_chart import PnlChart
+from desktop_oms.ui.pnl.chart import PnlChart
 
 T_OPEN = datetime(2026, 5, 4, 3, 47, 12, tzinfo=UTC)  # 09:17:12 IST
 D0 = Decimal(0)

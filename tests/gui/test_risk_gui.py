@@ -19,10 +19,10 @@ from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, 
 from desktop_oms.oms.errors import OrderRejected
 from desktop_oms.risk import RiskLimits
 from desktop_oms.risk.limits import RISK_FIELDS
-from desktop_oms.ui import format as fmt
-from desktop_oms.ui.columns import SORT_ROLE
-from desktop_oms.ui.kill_switch_button import KillSwitchState
-from desktop_oms.ui.orders_model import bracket_leg
+from desktop_oms.ui.blotter.orders_model import bracket_leg
+from desktop_oms.ui.common import SORT_ROLE
+from desktop_oms.ui.common import format as fmt
+from desktop_oms.ui.risk.kill_switch_button import KillSwitchState
 
 OUT = Path(os.environ.get("OMS_SCREENSHOT_DIR", "/tmp"))
 PRICE = Decimal("2450")
@@ -473,7 +473,7 @@ def test_render_risk_features(qtbot, arun, make_app):
     qtbot.waitUntil(lambda: (panel.flush(), panel.level)[1] == "warn", timeout=3000)
     for model in (w.orders_model, w.positions_model):
         model.flush()
-    w._refresh()
+    w.live.refresh()
     qtbot.wait(300)
     w.pnl_chart.flush()
     image = w.grab().toImage()

@@ -12,16 +12,16 @@ import pytest
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableView, QVBoxLayout, QWidget
 
 from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
-from desktop_oms.ui.alerts_panel import AlertsPanel
-from desktop_oms.ui.kill_switch_button import KillSwitchButton, KillSwitchState
-from desktop_oms.ui.order_ticket import OrderTicket
-from desktop_oms.ui.orders_model import OrdersModel
-from desktop_oms.ui.pnl_chart import PnlChart
-from desktop_oms.ui.positions_model import (
+from desktop_oms.ui.alerts.panel import AlertsPanel
+from desktop_oms.ui.blotter.orders_model import OrdersModel
+from desktop_oms.ui.pnl.chart import PnlChart
+from desktop_oms.ui.positions.model import (
     PositionsModel,
     PositionsTotalsModel,
     configure_totals_footer,
 )
+from desktop_oms.ui.risk.kill_switch_button import KillSwitchButton, KillSwitchState
+from desktop_oms.ui.ticket.ticket import OrderTicket
 
 OUT = Path(os.environ.get("OMS_SCREENSHOT_DIR", "/tmp"))
 

@@ -190,7 +190,7 @@ def test_no_two_shortcuts_of_the_window_share_a_key(make_app, arun, qtbot):
     # the states in which the selection-dependent actions are enabled
     window.select_rows(window.blotter, [order_row()])
     window.select_rows(window.positions_grid, [0])
-    window._refresh_menu_actions()
+    window.menus.refresh_menu_actions()
     assert window.blotter_panel.cancel_action.isEnabled()  # Del: cancel the selected order
 
     found = conflicts(window_bindings(window))

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
-from desktop_oms.ui.order_ticket import OrderTicket
+from desktop_oms.ui.ticket.ticket import OrderTicket
 
 
 def offered(combo: QComboBox) -> list[str]:

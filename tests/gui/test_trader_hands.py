@@ -12,8 +12,8 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product
-from desktop_oms.ui.kill_switch_button import KillSwitchState
-from desktop_oms.ui.shortcuts_dialog import shortcut_bindings
+from desktop_oms.ui.risk.kill_switch_button import KillSwitchState
+from desktop_oms.ui.shell.shortcuts import shortcut_bindings
 from tests.gui.test_main_window import alert_texts, place, row_of
 
 D = Decimal
@@ -195,6 +195,28 @@ def test_ctrl_shift_k_works_again_after_a_rearm_without_opening_a_menu(qtbot, ar
         qtbot.waitUntil(lambda: not ks.engaged, timeout=3000)  # the engage may not be done
         qtbot.waitUntil(lambda: w.ticket.buy_button.isEnabled(), timeout=3000)
         assert "Kill switch" not in w.ticket.message.text()
+
+
+def test_an_engage_is_not_held_up_by_an_earlier_outcome_still_on_its_way(qtbot, arun, app, qloop):
+    """The kill switch finished (and was re-armed) before the window heard the outcome of
+    that engage: the next engage is a new one, and the late outcome changes nothing."""
+    w = app.window
+    ks = app.kill_switch
+    controller = w.kill_switch_controller
+    late = qloop.create_future()  # an earlier engage whose outcome has not arrived yet
+    controller.task = late
+    controller._round += 1
+    earlier = controller._round
+    assert not ks.engaged and not ks.busy
+    task = w.engage_kill_switch()
+    assert task is not late
+    qtbot.waitUntil(lambda: ks.engaged and not ks.busy, timeout=15000)
+    qtbot.waitUntil(lambda: task.done(), timeout=5000)
+    assert w.kill_button.state is KillSwitchState.ENGAGED
+    shown = w.kill_button.text()
+    controller._done({"message": "the earlier engage's outcome"}, earlier)
+    assert w.kill_button.text() == shown
+    late.cancel()
 
 
 # ------------------------------------------------------------------ 6. refusals in the dialog

@@ -90,7 +90,7 @@ def run_spec(monkeypatch, platform: str, binaries=(), datas=()):
             f"{package}.__main__",
             f"{package}.storage.migrations",
             f"{package}.storage.migrations.env",
-            f"{package}.ui.main_window",
+            f"{package}.ui.shell.main_window",
         ]
         return [n for n in names if filter is None or filter(n)]
 
@@ -178,7 +178,7 @@ def test_spec_imports_and_excludes(spec):
     platform, ns = spec
     hidden = set(ns["a"].kwargs["hiddenimports"])
     excludes = set(ns["a"].kwargs["excludes"])
-    assert "desktop_oms.cli" in hidden and "desktop_oms.ui.main_window" in hidden
+    assert "desktop_oms.cli" in hidden and "desktop_oms.ui.shell.main_window" in hidden
     assert "desktop_oms.__main__" not in hidden, "importing __main__ would start the app"
     assert not any(h.startswith("desktop_oms.storage.migrations.") for h in hidden)
     assert {

@@ -71,7 +71,7 @@ def test_trading_days_are_ist_days(far_zone):
     from desktop_oms.exports import day_range
     from desktop_oms.infra.clock import trading_day as ist_trading_day
     from desktop_oms.oms.position_manager import day_start as positions_day_start
-    from desktop_oms.ui.window_events import day_start as window_day_start
+    from desktop_oms.ui.shell.live_updates import day_start as window_day_start
 
     midnight = datetime(2026, 5, 4, 18, 30, tzinfo=UTC)  # 00:00 IST on 5 May
     assert window_day_start(LATE) == midnight

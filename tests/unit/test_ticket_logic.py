@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from desktop_oms.domain import Instrument, OrderSide, OrderType
-from desktop_oms.ui.ticket_logic import TicketInput, check_ticket, fills_at_once
+from desktop_oms.ui.ticket.logic import TicketInput, check_ticket, fills_at_once
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL

@@ -1,0 +1,166 @@
+"""Where the window's PnL chart lives: built once pyqtgraph is loaded, not at start-up.
+
+pyqtgraph (with numpy) takes about as long to import as the rest of the window takes to
+build, so the window does not wait for it: the P&L dock holds a `PnlChartSlot`, which
+shows a short note until the chart exists and keeps the points it is given meanwhile.
+
+    slot = PnlChartSlot()          # no pyqtgraph import
+    slot.load(points)              # buffered until the chart exists, then drawn
+    slot.add_point(ts, total, realized, net)
+    slot.build_soon()              # window shown: import in the background, then build
+    slot.chart                     # the PnlChart now (built on the spot if need be)
+
+The import runs on a worker thread (no Qt objects are made there; importing is pure
+Python plus loading the extension modules), so the event loop keeps running meanwhile;
+the chart itself is made on the GUI thread when the import is done. When pyqtgraph is
+already imported (another module loaded it), there is nothing to wait for and the chart
+is built at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop_oms.ui.common import theme
+
+if TYPE_CHECKING:
+    from desktop_oms.ui.pnl.chart import PnlChart
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 20  # how often the GUI thread looks whether the background import is done
+
+
+def _import_chart_module() -> None:
+    from desktop_oms.ui.pnl import chart  # noqa: F401 - pyqtgraph and numpy, off the GUI thread
+
+
+class PnlChartSlot(QWidget):
+    """objectName "pnlChartSlot": the P&L dock's widget; the chart ("pnlChart") goes in it."""
+
+    chartReady = Signal(object)  # the PnlChart, once built  # noqa: N815 - Qt naming
+
+    def __init__(self, parent: QWidget | None = None, *, show_net: bool = False) -> None:
+        super().__init__(parent)
+        self.setObjectName("pnlChartSlot")
+        self._show_net = show_net
+        self._chart: PnlChart | None = None
+        self._points: list[tuple] = []  # given before the chart existed
+        self._loaded = False  # load() was called before the chart existed
+        self._import_thread: threading.Thread | None = None
+        self._import_done = threading.Event()
+        self._poll: QTimer | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._note = QLabel("Loading the P&L chart\u2026", self)
+        self._note.setObjectName("pnlChartPending")
+        self._note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._note.setStyleSheet(f"color: {theme.TEXT_DIM}; background: {theme.BASE};")
+        self._layout.addWidget(self._note)
+
+    # ---- the chart -----------------------------------------------------------------
+
+    @property
+    def chart(self) -> PnlChart:
+        """The chart, built now if it does not exist yet (importing pyqtgraph if need be)."""
+        if self._chart is None:
+            self._build()
+        assert self._chart is not None
+        return self._chart
+
+    @property
+    def is_built(self) -> bool:
+        return self._chart is not None
+
+    def build_soon(self, delay_ms: int = 0) -> None:
+        """Build the chart without holding up the GUI: at once if pyqtgraph is loaded,
+        else import it on a worker thread (after `delay_ms`) and build when it is done."""
+        if self._chart is not None or self._import_thread is not None:
+            return
+        if "pyqtgraph" in sys.modules and "desktop_oms.ui.pnl.chart" in sys.modules:
+            self._build()
+            return
+        if delay_ms > 0:
+            QTimer.singleShot(delay_ms, self, self._start_import)
+        else:
+            self._start_import()
+
+    def _start_import(self) -> None:
+        if self._chart is not None or self._import_thread is not None:
+            return
+
+        def work() -> None:
+            try:
+                _import_chart_module()
+            except Exception:  # noqa: BLE001 - the GUI thread imports again and reports
+                log.debug("background import of the PnL chart failed", exc_info=True)
+            finally:
+                self._import_done.set()
+
+        # Not a daemon: an interpreter exiting meanwhile waits for the import to finish
+        # rather than tearing down numpy half-loaded.
+        self._import_thread = threading.Thread(target=work, name="pnl-chart-import")
+        self._import_thread.start()
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._check_import)
+        self._poll.start()
+
+    def _check_import(self) -> None:
+        if not self._import_done.is_set():
+            return
+        if self._poll is not None:
+            self._poll.stop()
+        if self._chart is None:
+            try:
+                self._build()
+            except Exception:  # a timer slot must not raise into Qt
+                log.exception("could not build the PnL chart")
+                self._note.setText("The P&L chart could not be shown (see the log)")
+
+    def _build(self) -> None:
+        from desktop_oms.ui.pnl.chart import PnlChart  # waits for a background import still running
+
+        chart = PnlChart(self, show_net=self._show_net)
+        if self._loaded or self._points:
+            chart.load(self._points)
+        self._points = []
+        self._chart = chart
+        self._layout.removeWidget(self._note)
+        self._note.hide()
+        self._note.deleteLater()
+        self._layout.addWidget(chart)
+        if self._poll is not None:
+            self._poll.stop()
+        self.chartReady.emit(chart)
+
+    # ---- data (the chart's own API, buffered until it exists) ---------------------------
+
+    def load(self, points: Iterable[Any]) -> None:
+        """Replace the history (see PnlChart.load)."""
+        if self._chart is not None:
+            self._chart.load(points)
+            return
+        self._points = list(points)
+        self._loaded = True
+
+    def add_point(
+        self, ts: datetime, total: Decimal, realized: Decimal, net: Decimal | None = None
+    ) -> None:
+        """One more point (see PnlChart.add_point)."""
+        if self._chart is not None:
+            self._chart.add_point(ts, total, realized, net)
+            return
+        self._points.append((ts, total, realized, net))
+
+    def point_count(self) -> int:
+        return self._chart.point_count() if self._chart is not None else len(self._points)
