@@ -306,6 +306,11 @@ class OrderManager:
             exchange, symbol, product, confirmed_quantity=confirmed_quantity, reason=reason
         )
 
+    def exit_plan(self, exchange: str, symbol: str, product) -> tuple[list[Order], list[Order]]:
+        """What an exit of this position would do besides its market order: (orders it
+        cancels first, orders it leaves working) — for the confirmation the trader sees."""
+        return self.exits.plan(exchange, symbol, product)
+
     # ------------------------------------------------------------------ cancel / modify
     async def cancel_order(self, order_id: int) -> Order:
         order = await self.get_order(order_id)

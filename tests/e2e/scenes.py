@@ -27,7 +27,7 @@ def a_trading_morning(oms: OmsProcess) -> dict:
         "order_id"
     ]
     oms.wait(
-        f"len(await live_legs({entry})) == 2 and (await status({resting})) == 'OPEN'"
+        f"len(await live_legs({entry})) == 1 and (await status({resting})) == 'OPEN'"
         f" and (await status({stop_entry})) in ('OPEN', 'TRIGGER_PENDING', 'TRIGGER PENDING')"
         " and position_qty('SBIN') == 10 and position_qty('ITC') == -20",
         20,

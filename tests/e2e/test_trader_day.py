@@ -28,15 +28,15 @@ def test_open_and_buy_with_a_bracket_by_keyboard(launch):
     assert oms.eval("window.isMaximized() and window.isActiveWindow()")
     price(oms, "TCS", "3140")
     entry = buy_bracket_by_keyboard(oms, "TCS", 5, "3120", "3190")
-    # the entry fills at once (paper broker, marketable) and the bracket's legs go live
+    # the entry fills at once (paper broker, marketable); its stop rests at the broker and
+    # the target is watched by the app (one exit working at a time: never doubled)
     oms.wait(f"(await status({entry})) == 'FILLED'", 15)
     oms.wait("position_qty('TCS') == 5", 15)
-    legs = oms.wait(f"len(await live_legs({entry})) == 2 and await live_legs({entry})", 15)
-    by_side = sorted((leg["side"], leg["order_type"], leg["quantity"]) for leg in legs)
-    assert by_side == [("SELL", "LIMIT", 5), ("SELL", "SL-M", 5)], legs
-    stop = next(leg for leg in legs if leg["order_type"] == "SL-M")
-    target = next(leg for leg in legs if leg["order_type"] == "LIMIT")
-    assert stop["trigger_price"] == "3120" and target["price"] == "3190"
+    legs = oms.wait(f"len(await live_legs({entry})) == 1 and await live_legs({entry})", 15)
+    [stop] = legs
+    assert (stop["side"], stop["order_type"], stop["quantity"]) == ("SELL", "SL-M", 5), legs
+    assert stop["trigger_price"] == "3120"
+    assert oms.eval(f"str(app.risk.brackets.view({entry}).take_profit)") == "3190"
     # what she sees: the blotter has the entry and its legs, the grid the position
     oms.wait(f"blotter_row({entry}) >= 0 and shown_positions() == [('TCS', 5)]", 10)
 
@@ -190,7 +190,7 @@ def test_restart_brings_everything_back(launch, tmp_path):
     price(oms, "INFY", "1540")
     entry = buy_bracket_by_keyboard(oms, "TCS", 5, "3120", "3190")
     resting = oms.eval("await place('INFY', 'BUY', 10, 'LIMIT', price='1500')")["order_id"]
-    oms.wait(f"len(await live_legs({entry})) == 2 and (await status({resting})) == 'OPEN'", 15)
+    oms.wait(f"len(await live_legs({entry})) == 1 and (await status({resting})) == 'OPEN'", 15)
     oms.wait("position_qty('TCS') == 5")
 
     # her layout: the ticket column narrower (drag the separator), the P&L dock hidden
@@ -230,7 +230,7 @@ def test_restart_brings_everything_back(launch, tmp_path):
     assert after["geometry"] == before["geometry"] and after["maximized"] == before["maximized"]
     assert abs(after["ticket_width"] - before["ticket_width"]) <= 2, (before, after)
     assert oms.eval("not window.pnl_dock.isVisible()")
-    assert oms.eval(f"len(await live_legs({entry})) == 2")
+    assert oms.eval(f"len(await live_legs({entry})) == 1")
     oms.wait(f"blotter_row({resting}) >= 0 and blotter_row({entry}) >= 0", 10)
 
     # the kill switch engaged stays engaged across a restart

@@ -81,7 +81,8 @@ def test_closing_with_an_open_order_asks_and_waits_for_the_answer(qtbot, arun, a
     box = w.close_guard.box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert box.text() == "2 open orders and 1 position stay at the broker. Close anyway?"
-    assert "nothing manages bracket" in box.informativeText()
+    assert "stop-losses keep resting at the broker" in box.informativeText()
+    assert "nothing watches the targets" in box.informativeText()
     assert w.isVisible() and not closing and not w._closed
     # ... "Keep open": nothing happens
     box.findChild(QPushButton, "confirmNo").click()

@@ -360,57 +360,48 @@ def test_a_bracket_entrys_exits_appear_grouped_under_it(qtbot, arun, make_app, q
     entry = place(
         arun, app, qty=10, price="2450.00", stop_loss=Decimal("2440"), take_profit=Decimal("2470")
     ).order_id
-    qtbot.waitUntil(lambda: len(app.risk.brackets.view(entry).exit_order_ids) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(app.risk.brackets.view(entry).exit_order_ids) == 1, timeout=5000)
     view = app.risk.brackets.view(entry)
-    (stop_id,), (target_id,) = view.stop_order_ids, view.target_order_ids
+    ((stop_id,), ()) = view.stop_order_ids, view.target_order_ids  # the target is watched
     after = place(arun, app, qty=3, price="2401.00").order_id
     model = w.orders_model
-    qtbot.waitUntil(lambda: (model.flush(), len(model))[1] == 5, timeout=3000)
-    stop, target = model.get(stop_id), model.get(target_id)
-    assert (bracket_leg(stop), bracket_leg(target)) == ("SL", "TGT")
+    qtbot.waitUntil(lambda: (model.flush(), len(model))[1] == 4, timeout=3000)
+    stop = model.get(stop_id)
+    assert bracket_leg(stop) == "SL"
     assert stop.parent_order_id == entry and stop.source == "bracket"
 
     # the blotter's default order (newest first) keeps the exits under their entry
     assert model.sort_column == model.column_index("time")
-    assert ids_shown(w) == [after, entry, stop_id, target_id, before]
-    assert symbol_texts(w) == [
-        "RELIANCE",
-        "RELIANCE",
-        "\u21b3 SL  RELIANCE",
-        "\u21b3 TGT  RELIANCE",
-        "RELIANCE",
-    ]
+    assert ids_shown(w) == [after, entry, stop_id, before]
+    assert symbol_texts(w) == ["RELIANCE", "RELIANCE", "\u21b3 SL  RELIANCE", "RELIANCE"]
     # oldest first too, and the sort key is the group, then the order
     w.blotter.sortByColumn(model.column_index("time"), Qt.SortOrder.AscendingOrder)
-    assert ids_shown(w) == [before, entry, stop_id, target_id, after]
+    assert ids_shown(w) == [before, entry, stop_id, after]
     row = model.row_for_key(stop_id)
     assert model.index(row, 0).data(SORT_ROLE) == (entry, 1, stop_id)
     w.blotter.sortByColumn(model.column_index("time"), Qt.SortOrder.DescendingOrder)
-    assert ids_shown(w) == [after, entry, stop_id, target_id, before]
 
     # the symbol cell's tooltip tells the bracket's state
     col = model.column_index("symbol")
     tip = model.index(model.row_for_key(stop_id), col).data(TIP)
     assert f"Bracket stop-loss exit of #{entry}" in tip
     assert f"Bracket on #{entry} (BUY RELIANCE MIS): active" in tip
-    assert "stop-loss 2,440.00, target 2,470.00" in tip
+    assert "stop-loss 2,440.00, target 2,470.00 (watched by the app)" in tip
     assert "entry filled 10, open 10" in tip
-    assert f"target #{target_id}: SELL 10 OPEN" in tip
     assert f"stop #{stop_id}: SELL 10 TRIGGER PENDING" in tip
     entry_tip = model.index(model.row_for_key(entry), col).data(TIP)
     assert f"Bracket on #{entry}" in entry_tip
     assert "Bracket" not in model.index(model.row_for_key(after), col).data(TIP)
 
-    # the stop fills: the target is cancelled; the group stays together, the state shows it
-    app.broker.set_last_price("NSE", "RELIANCE", Decimal("2439"))
-    qtbot.waitUntil(
-        lambda: (model.flush(), model.get(target_id).status)[1] is OrderStatus.CANCELLED,
-        timeout=5000,
-    )
-    assert model.get(stop_id).status is OrderStatus.FILLED
-    assert ids_shown(w) == [after, entry, stop_id, target_id, before]
-    qtbot.waitUntil(lambda: app.risk.brackets.view(entry).status == "closed", timeout=3000)
-    tip = model.index(model.row_for_key(target_id), col).data(TIP)
+    # the target is reached: the stop goes, one exit at market, grouped under the entry
+    app.broker.set_last_price("NSE", "RELIANCE", Decimal("2471"))
+    qtbot.waitUntil(lambda: app.risk.brackets.view(entry).status == "closed", timeout=5000)
+    model.flush()
+    assert model.get(stop_id).status is OrderStatus.CANCELLED
+    exits = [o for o in model.items() if o.parent_order_id == entry and o.id != stop_id]
+    assert [(bracket_leg(o), o.status) for o in exits] == [("EXIT", OrderStatus.FILLED)]
+    assert ids_shown(w)[:2] == [after, entry] and set(ids_shown(w)[2:4]) == {stop_id, exits[0].id}
+    tip = model.index(model.row_for_key(stop_id), col).data(TIP)
     assert f"Bracket on #{entry} (BUY RELIANCE MIS): closed" in tip
 
 
@@ -466,7 +457,7 @@ def test_render_risk_features(qtbot, arun, make_app):
         arun, app, qty=30, price="2450.00", stop_loss=Decimal("2400"), take_profit=Decimal("2560")
     ).order_id
     place(arun, app, qty=10, price="2380.00")
-    qtbot.waitUntil(lambda: len(app.risk.brackets.view(entry).exit_order_ids) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(app.risk.brackets.view(entry).exit_order_ids) == 1, timeout=5000)
     app.broker.set_last_price("NSE", "TCS", Decimal("3880"))
     app.broker.set_last_price("NSE", "RELIANCE", Decimal("2404"))
     panel = w.risk_gui.panel

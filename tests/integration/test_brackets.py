@@ -1,5 +1,7 @@
-"""Brackets on the paper broker: exits follow partial fills of the entry, one-cancels-other
-when either exit fills (also partly), links survive a restart."""
+"""Brackets on the paper broker (issue 18): the stop rests at the broker and follows the
+filled quantity; the target is watched by the app (the stop goes first, then one market
+exit), so the position is never doubled; links survive a restart; the stop can be moved,
+set to break-even and trail the price."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ async def place_entry(r, qty=100, price="2440", side=OrderSide.BUY, sl="2420", t
     return await r.om.get_order(result.order_id)
 
 
-async def test_entry_fills_partly_then_fully_stop_fills_target_cancelled(tmp_path):
+async def test_entry_fills_partly_then_fully_the_stop_rests_and_only_the_stop(tmp_path):
     r = await rig(tmp_path)
     try:
         entry = await place_entry(r)
@@ -55,94 +57,74 @@ async def test_entry_fills_partly_then_fully_stop_fills_target_cancelled(tmp_pat
         await until(lambda: r.position() == 40)
         await r.brackets.settle()
         legs = await exits(r, entry.id)
-        stop, target = working(legs, OrderType.SL_M), working(legs, OrderType.LIMIT)
-        assert [(o.quantity, o.trigger_price, o.side) for o in stop] == [
-            (40, D("2420"), OrderSide.SELL)
+        # one order at the broker: the stop; the target is watched, never resting
+        assert [(o.order_type, o.quantity, o.trigger_price, o.side) for o in working(legs)] == [
+            (OrderType.SL_M, 40, D("2420"), OrderSide.SELL)
         ]
-        assert [(o.quantity, o.price) for o in target] == [(40, D("2490"))]
         assert all(o.source == "bracket" and o.parent_order_id == entry.id for o in legs)
 
         r.broker.fill(entry.broker_order_id, 60)
         await until(lambda: r.position() == 100)
         await r.brackets.settle()
         legs = await exits(r, entry.id)
-        assert [o.quantity for o in working(legs, OrderType.SL_M)] == [100]
-        assert [o.quantity for o in working(legs, OrderType.LIMIT)] == [100]
-        assert len(legs) == 2  # grown by modification, not by new orders
+        assert [o.quantity for o in working(legs)] == [100]
+        assert len(legs) == 1  # grown by modification, not by new orders
 
         r.broker.set_last_price("NSE", "RELIANCE", D("2415"))  # through the stop
         await until(lambda: r.position() == 0)
         await r.brackets.settle()
-        legs = await exits(r, entry.id)
-        stop = [o for o in legs if o.order_type is OrderType.SL_M][0]
-        target = [o for o in legs if o.order_type is OrderType.LIMIT][0]
+        [stop] = await exits(r, entry.id)
         assert (stop.status, stop.filled_quantity) == (OrderStatus.FILLED, 100)
-        assert (target.status, target.filled_quantity) == (OrderStatus.CANCELLED, 0)
         assert await r.broker_open_orders() == []
         assert r.store.bracket(entry.id).status == "closed"
-        # The audit trail says why the target went.
-        events = await r.om.get_order_events(target.id)
-        assert any(e.event_type == "BRACKET" and "one-cancels-other" in e.reason for e in events)
         views = [e.bracket for e in r.recorded if isinstance(e, BracketChanged)]
         assert views[-1].status == "closed" and views[-1].entry_filled == 100
     finally:
         await r.close()
 
 
-async def test_a_partly_filled_stop_shrinks_the_target_and_its_rest_cancels_it(tmp_path):
+async def test_the_target_reached_cancels_the_stop_then_exits_at_market(tmp_path):
     r = await rig(tmp_path)
     try:
-        entry = await place_entry(r, price="2450", sl="2430")  # marketable: fills at once
+        entry = await place_entry(r, price="2450", sl="2430", tp="2490")  # fills at once
         await r.brackets.settle()
-        legs = await exits(r, entry.id)
-        stop = working(legs, OrderType.SL_M)[0]
-        r.broker.fill(stop.broker_order_id, 30, "2430")
-        await until(lambda: r.position() == 70)
-        await r.brackets.settle()
-        legs = {o.id: o for o in await exits(r, entry.id)}
-        target = working(legs.values(), OrderType.LIMIT)[0]
-        assert target.quantity == 70
-        assert (legs[stop.id].filled_quantity, legs[stop.id].status) == (
-            30,
-            OrderStatus.PARTIALLY_FILLED,
-        )
-        r.broker.fill(stop.broker_order_id, 70, "2429")  # the triggered stop fills the rest
+        [stop] = working(await exits(r, entry.id))
+        r.broker.set_last_price("NSE", "RELIANCE", D("2491"))  # the target is reached
         await until(lambda: r.position() == 0)
         await r.brackets.settle()
         legs = {o.id: o for o in await exits(r, entry.id)}
-        assert (legs[stop.id].status, legs[stop.id].filled_quantity) == (OrderStatus.FILLED, 100)
-        assert (legs[target.id].status, legs[target.id].filled_quantity) == (
-            OrderStatus.CANCELLED,
-            0,
-        )
-        assert await r.broker_positions() == {}
+        assert legs[stop.id].status is OrderStatus.CANCELLED and legs[stop.id].filled_quantity == 0
+        [market] = [o for o in legs.values() if o.order_type is OrderType.MARKET]
+        assert (market.status, market.filled_quantity, market.side) == (
+            OrderStatus.FILLED, 100, OrderSide.SELL,
+        )  # fmt: skip
+        assert await r.broker_open_orders() == [] and await r.broker_positions() == {}
+        link = r.store.bracket(entry.id)
+        assert link.status == "closed" and "target reached" in link.status_message
+        events = await r.om.get_order_events(stop.id)
+        assert any(e.event_type == "BRACKET" and "target" in e.reason for e in events)
+        pos = r.pm.peek("NSE", "RELIANCE", entry.product)
+        assert pos.realized_pnl == (D("2491") - D("2450")) * 100
     finally:
         await r.close()
 
 
-async def test_a_partly_filled_target_shrinks_the_stop_and_the_stop_cancels_the_rest(tmp_path):
+async def test_a_partly_filled_stop_leaves_the_stop_for_the_rest(tmp_path):
     r = await rig(tmp_path)
     try:
-        entry = await place_entry(r, price="2450", sl="2430")
+        entry = await place_entry(r, price="2450", sl="2430")  # marketable: fills at once
         await r.brackets.settle()
-        target = working(await exits(r, entry.id), OrderType.LIMIT)[0]
-        r.broker.fill(target.broker_order_id, 30)
+        [stop] = working(await exits(r, entry.id))
+        r.broker.fill(stop.broker_order_id, 30, "2430")
         await until(lambda: r.position() == 70)
         await r.brackets.settle()
         legs = await exits(r, entry.id)
-        stop = working(legs, OrderType.SL_M)[0]
-        assert (stop.quantity, stop.filled_quantity) == (70, 0)
-        r.broker.set_last_price("NSE", "RELIANCE", D("2425"))  # the stop triggers and fills
+        assert [(o.id, o.quantity - o.filled_quantity) for o in working(legs)] == [(stop.id, 70)]
+        r.broker.fill(stop.broker_order_id, 70, "2429")  # the triggered stop fills the rest
         await until(lambda: r.position() == 0)
         await r.brackets.settle()
-        legs = {o.id: o for o in await exits(r, entry.id)}
-        assert legs[stop.id].status is OrderStatus.FILLED and legs[stop.id].filled_quantity == 70
-        assert (
-            legs[target.id].status is OrderStatus.CANCELLED
-            and legs[target.id].filled_quantity == 30
-        )
         assert await r.broker_positions() == {} and await r.broker_open_orders() == []
-        assert not [a for a in r.alerts("brackets") if a.level == "error"]
+        assert r.store.bracket(entry.id).status == "closed"
     finally:
         await r.close()
 
@@ -153,7 +135,7 @@ async def test_restart_in_the_middle_reattaches_from_database_and_broker(tmp_pat
     r.broker.fill(entry.broker_order_id, 40)
     await until(lambda: r.position() == 40)
     await r.brackets.settle()
-    assert sorted(o.quantity for o in working(await exits(r, entry.id))) == [40, 40]
+    assert [o.quantity for o in working(await exits(r, entry.id))] == [40]
     await r.close()
     # While the app is down the rest of the entry fills at the broker.
     r.broker.fill(entry.broker_order_id, 60)
@@ -161,11 +143,10 @@ async def test_restart_in_the_middle_reattaches_from_database_and_broker(tmp_pat
     try:
         await until(lambda: r.position() == 100)
         await r.brackets.settle()
-        legs = await exits(r, entry.id)
-        assert sorted(o.quantity for o in working(legs)) == [100, 100]
+        assert [o.quantity for o in working(await exits(r, entry.id))] == [100]
         with r.db.read() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM bracket_links")).scalar() == 1
-        r.broker.set_last_price("NSE", "RELIANCE", D("2490"))
+        r.broker.set_last_price("NSE", "RELIANCE", D("2490"))  # the target
         await until(lambda: r.position() == 0)
         await r.brackets.settle()
         legs = await exits(r, entry.id)
@@ -175,19 +156,93 @@ async def test_restart_in_the_middle_reattaches_from_database_and_broker(tmp_pat
         await r.close()
 
 
-async def test_restart_after_an_exit_filled_while_down_cancels_the_other(tmp_path):
+async def test_the_stop_filled_while_the_app_was_down_closes_the_bracket(tmp_path):
     r = await rig(tmp_path)
     entry = await place_entry(r, price="2450", sl="2430")
     await r.brackets.settle()
-    stop = working(await exits(r, entry.id), OrderType.SL_M)[0]
+    [stop] = working(await exits(r, entry.id))
     await r.close()
     r.broker.set_last_price("NSE", "RELIANCE", D("2410"))  # the stop fills while we are down
     await r.open()
     try:
         await until(lambda: r.position() == 0)
         await r.brackets.settle()
-        assert await r.broker_open_orders() == []  # the target was cancelled on re-attach
+        assert await r.broker_open_orders() == []
         assert (await r.om.get_order(stop.id)).status is OrderStatus.FILLED
+        assert r.store.bracket(entry.id).status == "closed"
+        pos = r.pm.peek("NSE", "RELIANCE", entry.product)
+        assert pos.realized_pnl == (D("2410") - D("2450")) * 100  # the stop's price
+    finally:
+        await r.close()
+
+
+async def test_the_target_passed_while_the_app_was_closed_exits_when_it_starts(tmp_path):
+    """The documented failure mode: with the app closed nothing exits at the target (the
+    stop still protects the position); started while the price is still beyond the
+    target, it exits then."""
+    r = await rig(tmp_path)
+    await place_entry(r, price="2450", sl="2430", tp="2490")
+    await r.brackets.settle()
+    await r.close()
+    r.broker.set_last_price("NSE", "RELIANCE", D("2495"))
+    assert len(await r.broker_open_orders()) == 1  # only the stop: no doubled exit
+    assert r.position() == 100
+    await r.open()
+    try:
+        r.broker.set_last_price("NSE", "RELIANCE", D("2496"))  # the next tick
+        await until(lambda: r.position() == 0)
+        await r.brackets.settle()
+        assert await r.broker_open_orders() == [] and await r.broker_positions() == {}
+    finally:
+        await r.close()
+
+
+async def test_the_target_passed_and_came_back_while_closed_keeps_the_stop(tmp_path):
+    r = await rig(tmp_path)
+    entry = await place_entry(r, price="2450", sl="2430", tp="2490")
+    await r.brackets.settle()
+    await r.close()
+    r.broker.set_last_price("NSE", "RELIANCE", D("2495"))
+    r.broker.set_last_price("NSE", "RELIANCE", D("2470"))  # back below the target
+    await r.open()
+    try:
+        r.broker.set_last_price("NSE", "RELIANCE", D("2471"))
+        await r.brackets.settle()
+        assert r.position() == 100
+        [stop] = working(await exits(r, entry.id))
+        assert stop.order_type is OrderType.SL_M and stop.trigger_price == D("2430")
+    finally:
+        await r.close()
+
+
+async def test_move_stop_break_even_and_trailing(tmp_path):
+    r = await rig(tmp_path)
+    try:
+        entry = await place_entry(r, price="2450", sl="2430", tp=None)
+        await r.brackets.settle()
+        [stop] = working(await exits(r, entry.id))
+        assert r.brackets.move_stop(entry.id, D("2455")) is not None  # above the last price
+        assert r.brackets.move_stop(entry.id, D("2440")) is None
+        await r.brackets.settle()
+        assert r.om.order_now(stop.id).trigger_price == D("2440")
+        assert r.store.bracket(entry.id).stop_loss == D("2440")
+        r.broker.set_last_price("NSE", "RELIANCE", D("2460"))
+        assert r.brackets.stop_to_break_even(entry.id) is None
+        await r.brackets.settle()
+        assert r.om.order_now(stop.id).trigger_price == D("2450")
+        # trailing 100 ticks (5.00) behind the best price; it never moves back
+        assert r.brackets.trail_stop(entry.id, 100) is None
+        r.broker.set_last_price("NSE", "RELIANCE", D("2470"))
+        await until(lambda: r.om.order_now(stop.id).trigger_price == D("2465"))
+        r.broker.set_last_price("NSE", "RELIANCE", D("2466"))
+        await r.brackets.settle()
+        assert r.om.order_now(stop.id).trigger_price == D("2465")
+        # the trail survives a restart
+        await r.restart()
+        r.broker.set_last_price("NSE", "RELIANCE", D("2480"))
+        await until(lambda: r.om.order_now(stop.id).trigger_price == D("2475"))
+        events = await r.om.get_order_events(stop.id)
+        assert any("stop moved to 2475" in (e.reason or "") for e in events)
     finally:
         await r.close()
 
@@ -218,15 +273,13 @@ async def test_short_entry_and_a_manual_close_removes_the_exits(tmp_path):
         )
         await r.brackets.settle()
         legs = await exits(r, entry.id)
-        assert sorted((o.order_type.value, o.side.value, o.quantity) for o in working(legs)) == [
-            ("LIMIT", "BUY", 50), ("SL-M", "BUY", 50)
-        ]  # fmt: skip
-        # The trader buys back 20 by hand: the exits shrink to the 30 still held.
+        assert [(o.order_type.value, o.side.value, o.quantity) for o in working(legs)] == [
+            ("SL-M", "BUY", 50)
+        ]
+        # The trader buys back 20 by hand: the stop shrinks to the 30 still held.
         await r.om.place_order(limit(qty=20, price="2450", side=OrderSide.BUY))
         await r.brackets.settle()
-        assert sorted(
-            o.quantity - o.filled_quantity for o in working(await exits(r, entry.id))
-        ) == [30, 30]
+        assert [o.quantity - o.filled_quantity for o in working(await exits(r, entry.id))] == [30]
         await r.om.place_order(limit(qty=30, price="2450.05", side=OrderSide.BUY))
         await r.brackets.settle()
         assert working(await exits(r, entry.id)) == []
@@ -244,7 +297,7 @@ async def test_a_leg_the_trader_cancels_is_no_longer_managed(tmp_path):
         await r.om.cancel_order(stop.id)
         await r.brackets.settle()
         legs = await exits(r, entry.id)
-        assert [o.order_type for o in working(legs)] == [OrderType.LIMIT]  # not re-placed
+        assert working(legs) == []  # not re-placed
         assert r.store.bracket(entry.id).stop_enabled is False
         assert any("no longer managed" in a.message for a in r.alerts("brackets"))
     finally:
@@ -285,14 +338,14 @@ async def test_the_kill_switch_takes_over_a_bracketed_position(tmp_path):
     try:
         entry = await place_entry(r, price="2450", sl="2430")
         await r.brackets.settle()
-        assert len(working(await exits(r, entry.id))) == 2
+        assert len(working(await exits(r, entry.id))) == 1  # the stop
         result = await r.ks.engage(reason="enough")
-        assert result.verified and result.cancelled == 2 and result.flattened == 1
+        assert result.verified and result.cancelled == 1 and result.flattened == 1
         await r.brackets.settle()
         assert await r.broker_open_orders() == [] and await r.broker_positions() == {}
         assert r.store.bracket(entry.id).status == "closed"
         # Nothing was re-placed behind the kill switch's back.
-        assert [o.status for o in await exits(r, entry.id)] == [OrderStatus.CANCELLED] * 2
+        assert [o.status for o in await exits(r, entry.id)] == [OrderStatus.CANCELLED]
     finally:
         await r.close()
 

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.domain import Product
-from desktop_oms.domain.events import Alert, Event, KillSwitchProgress
-from desktop_oms.infra.clock import IST, now_ist
+from desktop_oms.domain.events import Alert, Event, KillSwitchProgress, QuotesUpdated
+from desktop_oms.infra.clock import IST, now_ist, utcnow
 from desktop_oms.marketdata.instruments import load_bundled_instruments
 from desktop_oms.oms import EventBus, OrderManager, PositionManager
 from desktop_oms.risk import (
@@ -93,6 +93,10 @@ class RiskRig(SimpleNamespace):
         await self.om.start()
         self.validator.orders = self.om
         self.validator.kill_switch = self.ks
+        # As the app does (coalesced there): ticks reach subscribers as QuotesUpdated.
+        events = self.events
+        self._ticks = lambda ticks: events.publish(QuotesUpdated(tuple(ticks), utcnow()))
+        self.broker.add_tick_listener(self._ticks)
         self.brackets = BracketManager(
             self.om, self.store, last_price=self.broker.last_price, retry_delay=0.05
         )
@@ -116,6 +120,7 @@ class RiskRig(SimpleNamespace):
         return self
 
     async def close(self):
+        self.broker.remove_tick_listener(self._ticks)
         self.monitor.stop()
         self.achievements.stop()
         await self.brackets.stop()

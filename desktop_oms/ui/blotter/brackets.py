@@ -29,7 +29,8 @@ def describe_bracket(view: BracketView, orders) -> str:
         )
     if view.take_profit is not None:
         legs.append(
-            f"target {fmt.price(view.take_profit)}" + ("" if view.target_enabled else " (off)")
+            f"target {fmt.price(view.take_profit)}"
+            + (" (watched by the app)" if view.target_enabled else " (off)")
         )
     lines = [head]
     if legs:

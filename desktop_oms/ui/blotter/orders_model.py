@@ -66,10 +66,13 @@ EXIT_MARK = "\u21b3"  # ↳
 
 
 def bracket_leg(order: Order) -> str | None:
-    """ "SL" / "TGT" for a bracket's exit (placed by the bracket manager under its entry),
-    None for any other order."""
+    """ "SL" (its resting stop), "EXIT" (its exit at market: the target reached, or the
+    stop already crossed) or "TGT" (a resting target, from brackets made before targets
+    were watched) for a bracket's exit under its entry; None for any other order."""
     if order.parent_order_id is None or order.source != "bracket":
         return None
+    if order.order_type is OrderType.MARKET:
+        return "EXIT"
     return "TGT" if order.order_type is OrderType.LIMIT else "SL"
 
 

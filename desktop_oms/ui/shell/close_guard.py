@@ -1,8 +1,8 @@
 """Ask before the trader closes the window while orders or positions are live.
 
 Closing the app does not cancel anything at the broker: open orders keep working and
-positions stay open, but nothing manages bracket exits (one-cancels-other), the daily
-loss limit or the kill switch any more. So a close *the trader asked for* (the window's
+positions stay open, bracket stop-losses keep resting at the broker, but no target is
+watched, and neither the daily loss limit nor the kill switch acts any more. So a close *the trader asked for* (the window's
 close button / Alt+F4, which Qt delivers as a spontaneous close event, or File > Quit
 through `request_close()`) first asks, without blocking:
 
@@ -73,11 +73,9 @@ class CloseGuard(QObject):
     def counts(self) -> tuple[int, int]:
         """(open orders, open positions) as the OMS knows them now."""
         orders = positions = 0
-        # OrderManager has no public synchronous "active orders" yet: its order sync does
-        sync = getattr(self.om, "sync", None)
         try:
-            if sync is not None:
-                orders = len(sync.active_orders())
+            if self.om is not None:
+                orders = len(self.om.live_orders())
             else:
                 orders = len(self.orders_model.open_orders())
         except Exception:  # noqa: BLE001 - never keep the trader from closing over this
@@ -132,9 +130,9 @@ class CloseGuard(QObject):
             yes_text="&Close anyway",
             no_text="&Keep open",
             informative=(
-                "Nothing is cancelled or squared off by closing. While the app is closed, "
-                "nothing manages bracket stop-loss/target exits (one-cancels-other), the "
-                "daily loss limit or the kill switch."
+                "Nothing is cancelled or squared off by closing. Bracket stop-losses keep "
+                "resting at the broker and protect the positions; while the app is closed "
+                "nothing watches the targets, the daily loss limit or the kill switch."
             ),
         )
         self.box.setProperty("question", "close")

@@ -97,9 +97,7 @@ class LiveUpdates(QObject):
             True,
             None,
         )
-        # the reconciliation before the window existed (the OrderManager's order sync keeps
-        # it; no public accessor yet)
-        last = getattr(getattr(self.om, "sync", None), "last_reconciliation", None)
+        last = self.om.last_reconciliation  # the one before the window existed
         if last is not None:
             self.reconciliation = (last.at, len(last.mismatches), True, None)
         self._halt_reason: str | None = self.om.halt_reason

@@ -272,7 +272,7 @@ class OrderActions(QObject):
         om = self.om
         lines = []
         for p in positions:
-            legs, others = om.exits.plan(p.exchange, p.symbol, p.product)
+            legs, others = om.exit_plan(p.exchange, p.symbol, p.product)
             for leg in legs:
                 kind = "bracket leg" if leg.source == "bracket" else "resting exit"
                 lines.append(f"Cancels first: {_order_text(leg)} ({kind})")
