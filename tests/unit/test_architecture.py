@@ -64,3 +64,41 @@ def test_no_mixin_splits_a_class_over_files():
         if isinstance(node, ast.ClassDef) and node.name.endswith("Mixin")
     ]
     assert mixins == []
+
+
+def test_every_contract_import_path_of_the_architecture_keeps_working():
+    """The names acceptance checks import (../shared/ARCHITECTURE.md, "Public API")."""
+    from desktop_oms.app import Application
+    from desktop_oms.brokers import Broker
+    from desktop_oms.brokers.kite import KiteBroker, KiteLogin
+    from desktop_oms.brokers.paper import PaperBroker
+    from desktop_oms.config import Settings
+    from desktop_oms.domain import (
+        OrderRequest,
+        OrderSide,
+        OrderStatus,
+        OrderType,
+        Product,
+        Validity,
+    )
+    from desktop_oms.oms import (
+        OrderManager,
+        OrderNotCancellable,
+        OrderNotFound,
+        OrderNotModifiable,
+        OrderRejected,
+        OrderSubmissionFailed,
+        PositionManager,
+    )
+    from desktop_oms.risk import KillSwitch, PreTradeValidator, RiskLimits
+    from desktop_oms.storage import Database
+
+    names = [Application, Broker, KiteBroker, KiteLogin, PaperBroker, Settings, OrderRequest,
+             OrderSide, OrderStatus, OrderType, Product, Validity, OrderManager,
+             OrderNotCancellable, OrderNotFound, OrderNotModifiable, OrderRejected,
+             OrderSubmissionFailed, PositionManager, KillSwitch, PreTradeValidator, RiskLimits,
+             Database]  # fmt: skip
+    assert all(names)
+    statuses = {s.name for s in OrderStatus}
+    assert {"PENDING", "SUBMITTED", "OPEN", "TRIGGER_PENDING", "PARTIALLY_FILLED", "FILLED",
+            "CANCELLED", "REJECTED"} <= statuses  # fmt: skip
