@@ -1,8 +1,9 @@
 """Render the whole main window with a realistic morning (orders, fills, positions, a
 rejection, PnL history) offscreen, and check nothing is blank or clipped.
 
-The render goes to $OMS_SCREENSHOT_DIR/oms_main_window.png (default /tmp). To refresh the
-README's screenshot: OMS_UPDATE_SCREENSHOT=1 uv run pytest tests/gui/test_main_window_screenshot.py
+The render goes to $OMS_SCREENSHOT_DIR/oms_main_window.png (default /tmp). The README's
+screenshots are made by the real app on a real X screen: OMS_E2E_SCREENSHOT_DIR=docs uv run
+pytest tests/e2e/test_screenshots.py
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from desktop_oms.oms.errors import OrderRejected
 from desktop_oms.risk import RiskLimits
 
 OUT = Path(os.environ.get("OMS_SCREENSHOT_DIR", "/tmp"))
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshot-offscreen.png"
 
 PRICES = {  # near the bundled instruments' previous closes (the market watch's change %)
     "RELIANCE": "1520.00",
