@@ -103,7 +103,9 @@ def test_exit_all_and_cancel_all_by_keyboard(launch):
     price(oms, "INFY", "1540")
     oms.eval("await place('TCS', 'BUY', 5, 'MARKET')")
     oms.eval("await place('INFY', 'SELL', 10, 'MARKET')")
-    resting = oms.eval("await place('INFY', 'BUY', 10, 'LIMIT', price='1500')")["order_id"]
+    # an order Exit all leaves working (it would only add to nothing): Cancel all takes it
+    price(oms, "RELIANCE", "1520")
+    resting = oms.eval("await place('RELIANCE', 'BUY', 10, 'LIMIT', price='1400')")["order_id"]
     oms.wait(f"len(shown_positions()) == 2 and (await status({resting})) == 'OPEN'", 15)
     oms.key("ctrl+alt+x")
     assert "2 open positions" in confirm_shown(oms)
