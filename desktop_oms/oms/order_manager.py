@@ -179,7 +179,9 @@ class OrderManager:
             raise OrderRejected(f"Trading is halted: {self.halt_reason}", "kill_switch")
         if request.reduce_only:
             position = self.positions.peek(request.exchange, request.symbol, request.product)
-            pending = reducing_total(self.sync.active_orders(), request)  # issue 4: OCO-aware
+            pending = reducing_total(
+                self.live_orders_on(request.exchange, request.symbol, request.product), request
+            )
             if position.quantity * request.side.sign >= 0 or pending > abs(position.quantity):
                 raise OrderRejected(
                     f"Reduce-only order for {request.quantity} {request.symbol} would not only reduce the position "
@@ -476,6 +478,18 @@ class OrderManager:
         """Orders working now (journaled and not final), oldest first."""
         return self.sync.active_orders()
 
+    def live_orders_on(self, exchange: str, symbol: str, product) -> list[Order]:
+        """Orders working now on one position key (exchange, symbol, product)."""
+        return self.sync.orders.active_on(exchange, symbol, product)
+
+    def open_quantity(self, exchange: str, symbol: str, product, side) -> int:
+        """Unfilled quantity working on one side of a position key (bracket exits aside)."""
+        return self.sync.orders.open_quantity(exchange, symbol, product, side)
+
+    def live_keys(self) -> set[tuple]:
+        """The (exchange, symbol, product) keys with orders working now."""
+        return self.sync.orders.active_keys()
+
     def live_order(self, order_id: int) -> Order | None:
         """The order if it is working now, else None."""
         return self.sync.current(order_id)
@@ -538,7 +552,7 @@ class OrderManager:
 
     def inflight_orders(self) -> list[Order]:
         """Journaled orders the broker has not acknowledged yet (for risk checks)."""
-        return [o for o in self.sync.active_orders() if o.status is OrderStatus.PENDING]
+        return self.sync.orders.pending()
 
     # ------------------------------------------------------------------ reconciliation
     async def reconcile_positions(self):

@@ -151,14 +151,12 @@ class PreTradeValidator:
             position_quantity = self.positions.peek(
                 request.exchange, request.symbol, request.product
             ).quantity
-        pending = sum(
-            max(o.quantity - o.filled_quantity, 0)
-            for o in self.active_orders()
-            if o.exchange == request.exchange
-            and o.symbol == request.symbol
-            and o.product is request.product
-            and o.side is request.side
-            and o.source != "bracket"
+        pending = (
+            0
+            if self.orders is None
+            else self.orders.open_quantity(
+                request.exchange, request.symbol, request.product, request.side
+            )
         )
         return OrderContext(
             request=request,
@@ -207,11 +205,15 @@ class PreTradeValidator:
             open_keys = (
                 {p.key for p in self.positions.open_positions()} if self.positions else set()
             )
-            pending_keys = {
-                (o.exchange, o.symbol, o.product)
-                for o in self.active_orders()
-                if o.source not in SYSTEM_SOURCES
-            }
+            pending_keys = (
+                set()
+                if self.orders is None
+                else {
+                    key
+                    for key in self.orders.live_keys()
+                    if any(o.source not in SYSTEM_SOURCES for o in self.orders.live_orders_on(*key))
+                }
+            )
             key = (request.exchange, request.symbol, request.product)
             return check_max_open_positions(key, limits, open_keys, pending_keys, ctx.reduces_only)
         if name == "duplicate_order":
@@ -265,8 +267,8 @@ class PreTradeValidator:
         total = Decimal(0)
         if self.margin is None:
             return total
-        for o in self.active_orders():
-            if o.status is not OrderStatus.PENDING or o.source in SYSTEM_SOURCES:
+        for o in self.orders.inflight_orders() if self.orders is not None else ():
+            if o.source in SYSTEM_SOURCES:
                 continue
             price = o.price or o.trigger_price or self.last_price(o.exchange, o.symbol)
             if price is None:

@@ -91,6 +91,25 @@ class FakeOrders:
     def live_orders(self):
         return list(self.active)
 
+    def live_orders_on(self, exchange, symbol, product):
+        return [o for o in self.active if (o.exchange, o.symbol, o.product) == (exchange, symbol, product)]
+
+    def live_keys(self):
+        return {(o.exchange, o.symbol, o.product) for o in self.active}
+
+    def open_quantity(self, exchange, symbol, product, side):
+        return sum(
+            max(o.quantity - o.filled_quantity, 0)
+            for o in self.active
+            if (o.exchange, o.symbol, o.product, o.side) == (exchange, symbol, product, side)
+            and o.source != "bracket"
+        )
+
+    def inflight_orders(self):
+        from desktop_oms.domain import OrderStatus
+
+        return [o for o in self.active if o.status is OrderStatus.PENDING]
+
     def order_now(self, order_id):
         return next((o for o in self.active if o.id == order_id), None)
 

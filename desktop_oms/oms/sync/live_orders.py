@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from desktop_oms.domain import Order
+from desktop_oms.domain import Order, OrderStatus
 
 # Orders that reached a final status, kept in memory for the answers that follow them.
 RECENT_FINISHED = 1024
@@ -22,6 +22,14 @@ class LiveOrders:
     def __init__(self, journal) -> None:
         self._journal = journal
         self._active: dict[int, Order] = {}
+        self._sorted = True  # `_active` iterates in id order (ids only grow, as a rule)
+        # Live orders per (exchange, symbol, product), and those not yet acknowledged: the
+        # pre-trade checks read them per order, so their cost must not grow with the book.
+        self._by_key: dict[tuple, dict[int, Order]] = {}
+        self._pending: dict[int, Order] = {}
+        # Unfilled quantity per (exchange, symbol, product, side) of live orders other than
+        # bracket exits (the bracket manager sizes those itself).
+        self._open_qty: dict[tuple, int] = {}
         self._by_broker: dict[str, int] = {}
         self._by_client: dict[str, int] = {}
         self._finished: OrderedDict[int, Order] = OrderedDict()
@@ -34,7 +42,17 @@ class LiveOrders:
         if order.status.is_terminal:
             self._finish(order)
             return False
+        before = self._active.get(order.id)
+        if before is None and self._active and order.id < next(reversed(self._active)):
+            self._sorted = False
+        self._count_open(before, -1)
+        self._count_open(order, +1)
         self._active[order.id] = order
+        self._by_key.setdefault((order.exchange, order.symbol, order.product), {})[order.id] = order
+        if order.status is OrderStatus.PENDING:
+            self._pending[order.id] = order
+        else:
+            self._pending.pop(order.id, None)
         self._finished.pop(order.id, None)
         self._by_client[order.client_order_id] = order.id
         if order.broker_order_id:
@@ -42,8 +60,26 @@ class LiveOrders:
             self._foreign.discard(order.broker_order_id)
         return True
 
+    def _count_open(self, order: Order | None, sign: int) -> None:
+        if order is None or order.source == "bracket":
+            return
+        key = (order.exchange, order.symbol, order.product, order.side)
+        left = self._open_qty.get(key, 0) + sign * max(order.quantity - order.filled_quantity, 0)
+        if left:
+            self._open_qty[key] = left
+        else:
+            self._open_qty.pop(key, None)
+
     def _finish(self, order: Order) -> None:
+        self._count_open(self._active.get(order.id), -1)
         self._active.pop(order.id, None)
+        self._pending.pop(order.id, None)
+        key = (order.exchange, order.symbol, order.product)
+        same_key = self._by_key.get(key)
+        if same_key is not None:
+            same_key.pop(order.id, None)
+            if not same_key:
+                del self._by_key[key]
         self._finished[order.id] = order
         self._finished.move_to_end(order.id)
         if len(self._finished) > RECENT_FINISHED:
@@ -56,8 +92,12 @@ class LiveOrders:
 
     def clear(self) -> None:
         """Forget everything (no I/O): what is read next comes from the journal."""
+        self._sorted = True
         for cache in (
             self._active,
+            self._by_key,
+            self._pending,
+            self._open_qty,
             self._by_broker,
             self._by_client,
             self._settled,
@@ -77,7 +117,30 @@ class LiveOrders:
         return order if order is not None else self._journal.get(order_id)
 
     def active(self) -> list[Order]:
-        return sorted(self._active.values(), key=lambda o: o.id)
+        """Live orders, oldest first."""
+        if not self._sorted:
+            self._active = dict(sorted(self._active.items()))
+            self._sorted = True
+        return list(self._active.values())
+
+    def active_on(self, exchange: str, symbol: str, product) -> list[Order]:
+        """Live orders of one position key (exchange, symbol, product), in the order they
+        were tracked (id order, as a rule)."""
+        same_key = self._by_key.get((exchange, symbol, product))
+        return list(same_key.values()) if same_key else []
+
+    def open_quantity(self, exchange: str, symbol: str, product, side) -> int:
+        """Unfilled quantity of live orders on one side of a position key, bracket exits
+        excluded: kept as orders change, so reading it costs nothing per order."""
+        return self._open_qty.get((exchange, symbol, product, side), 0)
+
+    def active_keys(self) -> set[tuple]:
+        """The (exchange, symbol, product) keys that have live orders."""
+        return set(self._by_key)
+
+    def pending(self) -> list[Order]:
+        """Live orders the broker has not acknowledged yet."""
+        return sorted(self._pending.values(), key=lambda o: o.id)
 
     def live_count(self) -> int:
         return len(self._active)
