@@ -241,6 +241,7 @@ async def test_move_stop_break_even_and_trailing(tmp_path):
         await r.restart()
         r.broker.set_last_price("NSE", "RELIANCE", D("2480"))
         await until(lambda: r.om.order_now(stop.id).trigger_price == D("2475"))
+        await r.brackets.settle()  # the move's note follows the modify
         events = await r.om.get_order_events(stop.id)
         assert any("stop moved to 2475" in (e.reason or "") for e in events)
     finally:
