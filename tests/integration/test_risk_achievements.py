@@ -16,9 +16,22 @@ def announced(r):
     return [a.message for a in r.alerts("achievements")]
 
 
+class Paced:
+    """A monotonic clock that moves a second at every reading: a trader's pace, not a burst.
+    Twelve orders at machine speed, counted across the restart, meet Kite's 10-a-second
+    limit on a fast machine, which is not what this test is about."""
+
+    def __init__(self) -> None:
+        self.t = 1_000.0
+
+    def __call__(self) -> float:
+        self.t += 1.0
+        return self.t
+
+
 async def test_first_trade_stop_loss_streak_and_a_day_within_the_limit(tmp_path):
     clock = FakeClock()
-    r = await rig(tmp_path, clock=clock)
+    r = await rig(tmp_path, clock=clock, monotonic=Paced())
     try:
         await r.om.place_order(market(qty=1))  # no stop-loss
         assert announced(r) == ["First trade: welcome aboard"]
