@@ -395,7 +395,11 @@ def _connection_error(reason: Exception) -> requests.exceptions.ConnectionError:
     [
         (kex.TokenException("Incorrect `api_key` or `access_token`."), Failure.SESSION_EXPIRED),
         (kex.InputException("Invalid `price`."), Failure.REJECTED),
-        (kex.OrderException("Order rejected by RMS"), Failure.REJECTED),
+        (kex.OrderException("Order rejected by RMS", code=400), Failure.REJECTED),
+        # pykiteconnect's default code for OrderException is 500: not proof of a refusal
+        (kex.OrderException("Order rejected by RMS"), Failure.SERVER_ERROR),
+        (kex.InputException("Something went wrong", code=502), Failure.SERVER_ERROR),
+        (kex.PermissionException("Gateway error", code=503), Failure.SERVER_ERROR),
         (kex.PermissionException("Insufficient permission for that call."), Failure.REJECTED),
         (kex.InputException("Couldn't find that `order_id`.", code=400), Failure.NOT_FOUND),
         (kex.GeneralException("Couldn't find that `order_id`.", code=404), Failure.NOT_FOUND),
