@@ -21,7 +21,7 @@ from decimal import Decimal
 import pytest
 from kiteconnect import exceptions as kex
 
-from desktop_oms.brokers.errors import BrokerRateLimited, BrokerRejected
+from desktop_oms.brokers.errors import BrokerRateLimited
 from desktop_oms.brokers.kite.failures import Failure, classify_failure
 from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
 from desktop_oms.oms import OrderRejected
@@ -336,12 +336,6 @@ async def test_twenty_sixth_modification_is_refused_before_reaching_kite(kite_om
 _PLAIN = re.compile(r"\d+(\.\d+)?")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BrokerRejected,
-    reason="issue 14 item 6: order_params sends str(Decimal): price=1E+3, which Kite "
-    "refuses as an invalid price",
-)
 async def test_place_sends_plain_decimals(server, broker):
     await broker.place_order(make_order(price=D("1E+3")))
     assert server.form_of_last("POST", PLACE)["price"] == "1000"
@@ -357,12 +351,6 @@ async def test_place_sends_plain_decimals(server, broker):
     assert (sent["price"], sent["trigger_price"]) == ("990", "1000")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BrokerRejected,
-    reason="issue 14 item 6: KiteOrdersMixin.modify_order sends str(Decimal): "
-    "price=1.5E+3, which Kite refuses",
-)
 async def test_modify_sends_plain_decimals(server, broker):
     order_id = await broker.place_order(
         make_order(order_type=OrderType.SL, price="1400", trigger_price="1390")

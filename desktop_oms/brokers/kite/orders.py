@@ -21,7 +21,7 @@ from desktop_oms.brokers.errors import (
     SessionExpired,
 )
 from desktop_oms.brokers.kite.failures import Classified, Failure, classify_failure, to_broker_error
-from desktop_oms.brokers.kite.mapping import order_params
+from desktop_oms.brokers.kite.mapping import order_params, plain_decimal
 from desktop_oms.brokers.kite.parsing.values import BrokerDataError, _id, has_tag, iter_rows
 from desktop_oms.domain import Order, OrderStatus, OrderType, Variety
 
@@ -138,9 +138,9 @@ class KiteOrdersMixin:
         if quantity is not None:
             params["quantity"] = int(quantity)
         if price is not None:
-            params["price"] = str(price)
+            params["price"] = plain_decimal(price)
         if trigger_price is not None:
-            params["trigger_price"] = str(trigger_price)
+            params["trigger_price"] = plain_decimal(trigger_price)
         if order_type is not None:
             order_type = OrderType(order_type)
             params["order_type"] = order_type.value
