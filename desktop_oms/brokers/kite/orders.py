@@ -166,9 +166,12 @@ class KiteOrdersMixin:
     async def cancel_order(
         self, broker_order_id: str, *, variety: Variety = Variety.REGULAR
     ) -> None:
-        """Cancel an order. An unanswered cancel is checked against the order's history."""
+        """Cancel an order. An unanswered cancel is checked against the order's history.
+
+        A cancel waits its turn at the rate limiter however long that takes: unlike a new
+        order or a new price, it never goes stale (it only takes risk off)."""
         self._check_session()
-        await self.order_limiter.acquire(max_wait=self.order_wait_limit)
+        await self.order_limiter.acquire()
         self._check_session()
         try:
             await self._call("cancel_order", Variety(variety).value, str(broker_order_id))
