@@ -2,7 +2,8 @@
 
 `KiteStreamConnectionMixin` is a mixin of `KiteStream` (stream.py), not a helper
 object: one coroutine (`_run`) owns the connection, stops for good on a 401/403
-handshake (state EXPIRED), backs off exponentially otherwise, and aborts a socket that
+handshake when REST confirms the session is dead (state EXPIRED; a refused handshake
+alone proves nothing), backs off exponentially otherwise, and aborts a socket that
 sends nothing for `watchdog_timeout` seconds while the watchdog is armed (NSE market
 hours by default). The state it keeps (`_generation`, `_ws`, `_outbox`, counters) is set
 up in `KiteStream.__init__`; subscriptions, message handling and listeners
@@ -90,14 +91,30 @@ class KiteStreamConnectionMixin:
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 if status in (401, 403):
-                    reason = f"Kite refused the stream connection (HTTP {status}): the session has expired"
-                    log.warning(reason)
-                    self._error = reason
-                    self._set_state(StreamState.EXPIRED)
-                    self._notify(self._expired_listeners, reason)
-                    return
-                self._error = f"stream handshake refused with HTTP {status}"
-                log.warning("Kite stream: %s", self._error)
+                    # Not proof of an expired session: Kite's ticker refuses handshakes
+                    # now and then while REST takes the token. Only REST decides.
+                    valid = await self._session_valid()
+                    if generation != self._generation:
+                        return  # stopped (or expired by REST) meanwhile
+                    if valid is False:
+                        reason = (
+                            f"Kite refused the stream connection (HTTP {status}) and the "
+                            "session check confirms it: the session has expired"
+                        )
+                        log.warning(reason)
+                        self._error = reason
+                        self._set_state(StreamState.EXPIRED)
+                        self._notify(self._expired_listeners, reason)
+                        return
+                    self._error = f"Kite refused the stream connection (HTTP {status}) " + (
+                        "though the session is valid (REST answers); retrying"
+                        if valid
+                        else "and the session could not be checked; retrying"
+                    )
+                    log.warning("Kite stream: %s", self._error)
+                else:
+                    self._error = f"stream handshake refused with HTTP {status}"
+                    log.warning("Kite stream: %s", self._error)
             except _WatchdogExpired:
                 self._error = f"no data for {self.watchdog_timeout:g} s: connection treated as dead"
                 log.warning("Kite stream: %s; reconnecting", self._error)
@@ -115,6 +132,19 @@ class KiteStreamConnectionMixin:
             failures += 1
             self._set_state(StreamState.RECONNECTING)
             await asyncio.sleep(delay)
+
+    async def _session_valid(self) -> bool | None:
+        """Ask REST whether the session is alive: True, False (expired), None (could not
+        tell). Without a way to ask, a refused handshake is taken as an expiry."""
+        if self._verify_session is None:
+            return False
+        try:
+            return await self._verify_session()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - an unanswered check proves nothing
+            log.exception("Kite stream: the session check failed")
+            return None
 
     async def _serve(self, ws, generation: int) -> None:
         self._ws = ws

@@ -9,8 +9,9 @@ wire format, instead of `KiteTicker(threaded=True)`.
 * Reconnect control: KiteTicker's ReconnectingClientFactory retries on its own schedule
   (minimum max-delay 5 s, up to 300 tries) and keeps retrying a handshake refused with
   403, i.e. an expired token produces a reconnect storm unless callbacks race to call
-  `stop_retry()` from the reactor thread. Here one coroutine owns the connection: it
-  stops for good on 401/403 (state EXPIRED) and backs off exponentially otherwise.
+  `stop_retry()` from the reactor thread. Here one coroutine owns the connection: on a
+  401/403 it asks REST (`verify_session`) and stops for good only when REST confirms the
+  expiry (state EXPIRED); otherwise it backs off exponentially and tries again.
 * Dead-socket detection: KiteTicker's ping loop cannot see a socket that is open and
   answering pings but sends no data; our watchdog (no frame for N seconds during market
   hours) aborts the connection and reconnects, and every reconnect asks for a REST
@@ -44,7 +45,7 @@ import logging
 import random
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +121,7 @@ class KiteStream(KiteStreamConnectionMixin):
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
         jitter: Callable[[], float] = random.random,
+        verify_session: Callable[[], Awaitable[bool | None]] | None = None,
     ) -> None:
         self.api_key = api_key
         self._access_token = access_token
@@ -137,6 +139,8 @@ class KiteStream(KiteStreamConnectionMixin):
         self._clock = clock
         self._now = now or (lambda: datetime.now(IST))
         self._jitter = jitter
+        # Asked after a 401/403 handshake: True (valid), False (expired), None (unknown).
+        self._verify_session = verify_session
 
         self._names: dict[int, tuple[str, str]] = {}
         self._modes: dict[int, str] = {}
