@@ -27,6 +27,11 @@ class OrderReport:
     status: OrderStatus
     status_message: str | None
     timestamp: datetime
+    # The broker's status was an interim one (Kite's UPDATE, MODIFY PENDING, CANCEL
+    # PENDING, ...): the order is still working, but whether a stop has triggered is not
+    # said. `status` is a guess for an order seen for the first time; a working order
+    # keeps the status it has.
+    interim: bool = False
 
 
 @dataclass(frozen=True, slots=True)

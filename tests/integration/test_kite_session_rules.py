@@ -164,13 +164,6 @@ def stepping_clock(server) -> list[datetime]:
     return clock
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: order_after_report moves the status whatever the report's "
-    "exchange_update_timestamp, so a stale TRIGGER PENDING update (10:00:00) reverts the "
-    "OPEN order (10:00:02) until the next poll",
-)
 async def test_a_stale_trigger_pending_update_does_not_revert_an_open_order(oms, server):
     clock = stepping_clock(server)
     result = await oms.om.place_order(stop_buy())
@@ -190,12 +183,6 @@ async def test_a_stale_trigger_pending_update_does_not_revert_an_open_order(oms,
     assert (await oms.om.get_order(result.order_id)).status is OrderStatus.OPEN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: map_kite_status maps UPDATE to OPEN for an SL order "
-    '(kite_parse.py: `text != "UPDATE"`), so modifying an untriggered stop shows it OPEN',
-)
 async def test_modifying_an_untriggered_stop_keeps_it_trigger_pending(oms, server):
     stepping_clock(server)
     result = await oms.om.place_order(stop_buy())

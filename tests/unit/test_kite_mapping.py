@@ -178,6 +178,8 @@ def test_fills_refine_active_statuses_only():
 
 def test_transient_states_of_stop_orders_stay_trigger_pending():
     assert map_kite_status("MODIFY PENDING", order_type=OrderType.SL) is OrderStatus.TRIGGER_PENDING
+    # Kite pushes a modification as UPDATE: an untriggered stop is still TRIGGER PENDING
+    assert map_kite_status("UPDATE", order_type=OrderType.SL) is OrderStatus.TRIGGER_PENDING
     assert (
         map_kite_status("CANCEL PENDING", order_type=OrderType.SL_M) is OrderStatus.TRIGGER_PENDING
     )

@@ -8,9 +8,17 @@ from decimal import Decimal
 from desktop_oms.domain import Fill, Order, OrderReport, OrderStatus, TradeReport, can_transition
 from desktop_oms.domain.state_machine import status_for_fill
 
+# Statuses of an order working at the exchange (a stale or interim report keeps them).
+_WORKING = frozenset({OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.PARTIALLY_FILLED})
+
 
 def order_after_report(
-    order: Order, report: OrderReport, now: datetime, *, take_terms: bool = True
+    order: Order,
+    report: OrderReport,
+    now: datetime,
+    *,
+    take_terms: bool = True,
+    take_status: bool = True,
 ) -> tuple[Order, str | None, dict[str, tuple]]:
     """The order as the report says it is, except fills (those come only from trades).
 
@@ -19,7 +27,11 @@ def order_after_report(
 
     The status moves only along the transition table; a report saying FILLED/PARTIAL
     before its trades are known keeps the fill-derived status (the caller fetches trades).
-    Stale reports (e.g. OPEN after FILLED) change nothing.
+    Stale reports (e.g. OPEN after FILLED) change nothing; with `take_status` False (the
+    caller found the report older than one already applied) a working status is not
+    moved to another working one (a late TRIGGER PENDING does not revert OPEN), while a
+    final one still applies. An interim report (Kite's UPDATE, MODIFY PENDING: still
+    working, triggered or not unsaid) leaves a working order's status as it is.
 
     Terms (quantity, price, trigger price, order type): while nothing of ours is in flight
     for the order (`take_terms`: the caller knows whether the report predates terms it
@@ -55,6 +67,13 @@ def order_after_report(
         target = status_for_fill(quantity, order.filled_quantity, order.status)
         if target is order.status and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             target = OrderStatus.OPEN
+    if (
+        target.is_active
+        and target not in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED)
+        and order.status in _WORKING
+        and (not take_status or getattr(report, "interim", False))
+    ):
+        target = order.status  # stale or interim: the working status stays
     if target is not order.status and can_transition(order.status, target):
         changes["status"] = target
         if report.status_message:

@@ -25,6 +25,7 @@ from desktop_oms.brokers.kite.parsing.values import (
     _req_dec,
     _text,
     client_order_id_of,
+    is_interim_status,
     map_kite_status,
     parse_timestamp,
 )
@@ -98,6 +99,7 @@ def order_report_from_kite(row: object, *, now: datetime | None = None) -> Order
         status=status,
         status_message=message if isinstance(message, str) and message else None,
         timestamp=timestamp,
+        interim=status.is_active and is_interim_status(row["status"]),
     )
 
 

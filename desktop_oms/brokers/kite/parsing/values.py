@@ -91,14 +91,25 @@ def map_kite_status(
         if text not in ACTIVE_KITE_STATUSES and text not in _warned_statuses:
             _warned_statuses.add(text)
             log.warning("unknown Kite order status %r: treating the order as still active", text)
+        # A stop order's modification (UPDATE, MODIFY PENDING, ...) leaves it
+        # untriggered unless Kite says OPEN: the guess is TRIGGER_PENDING (the OMS keeps
+        # the status a working order already has, see `is_interim_status`).
         status = (
             OrderStatus.TRIGGER_PENDING
-            if order_type in (OrderType.SL, OrderType.SL_M) and text != "UPDATE"
+            if order_type in (OrderType.SL, OrderType.SL_M)
             else OrderStatus.OPEN
         )
     if status.is_active and filled_quantity > 0:
         return OrderStatus.PARTIALLY_FILLED
     return status
+
+
+def is_interim_status(kite_status: object) -> bool:
+    """Whether Kite's status only says the order is still working (a modification or
+    cancellation in flight, a fill or modification notice, a status this app does not
+    know) without saying where it stands: TRIGGER PENDING or OPEN."""
+    text = str(kite_status or "").strip().upper()
+    return text not in KITE_STATUS_MAP
 
 
 # ---------------------------------------------------------------------------------------
