@@ -201,12 +201,6 @@ async def test_modifying_an_untriggered_stop_keeps_it_trigger_pending(oms, serve
 # ===================================================================== item 7: cover orders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: order_params sends variety=co without its mandatory trigger "
-    "price (Kite refuses it) instead of refusing it locally like iceberg",
-)
 async def test_a_cover_order_without_its_trigger_never_reaches_kite(server):
     broker = make_broker(server)
     try:
@@ -217,13 +211,6 @@ async def test_a_cover_order_without_its_trigger_never_reaches_kite(server):
         await broker.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: order_params drops a cover order's trigger price (sent only "
-    "for SL/SL-M types), Kite refuses it; and were it sent, Kite's product-CO rows are "
-    "skipped as UnsupportedKiteRow, so the OMS would never see its own order",
-)
 async def test_a_cover_order_is_supported_or_refused_never_lost(server):
     broker = make_broker(server)
     try:
@@ -243,12 +230,6 @@ async def test_a_cover_order_is_supported_or_refused_never_lost(server):
 # ======================================================================== item 7: IOC on MCX
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: IOC on MCX (refused by Kite for API orders since April 2026) "
-    "is sent and refused by the broker instead of by the OMS before sending",
-)
 async def test_ioc_on_mcx_is_refused_before_sending(tmp_path, server):
     crude = server.add_contract("CRUDEOIL", price="6000")
     h = await KiteOms.open(tmp_path, server)

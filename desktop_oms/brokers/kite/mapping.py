@@ -108,6 +108,13 @@ def order_params(order: Order) -> dict[str, Any]:
         raise BrokerRejected(f"client order id {tag!r} cannot be a Kite tag (<= 20 letters/digits)")
     if order.variety in (Variety.ICEBERG, Variety.AUCTION):
         raise BrokerRejected(f"{order.variety.value} orders are not supported by this app")
+    if order.variety is Variety.CO:
+        # A cover order needs its stop-loss trigger and comes back as product CO with a
+        # second (stop) leg; this app models neither, so it would lose track of it.
+        raise BrokerRejected(
+            "cover orders (variety co) are not supported by this app: place a regular "
+            "order with a bracket stop-loss instead"
+        )
     if order.validity is Validity.TTL:
         raise BrokerRejected(
             "TTL validity needs a duration in minutes, which this app does not send"
