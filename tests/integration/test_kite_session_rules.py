@@ -265,12 +265,6 @@ def _frozen(moment: datetime):
     return Frozen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: the default watchdog is armed only 09:15-15:30 Mon-Fri "
-    "(is_nse_market_hours), so a dead socket at 21:00 during MCX's session is never noticed",
-)
 async def test_watchdog_guards_the_mcx_evening_session(server, monkeypatch):
     evening = datetime(2026, 12, 8, 21, 0, tzinfo=IST)  # a Tuesday; MCX trades until 23:30
     for module in (kite_stream, kite_stream_connection):

@@ -4,8 +4,8 @@
 object: one coroutine (`_run`) owns the connection, stops for good on a 401/403
 handshake when REST confirms the session is dead (state EXPIRED; a refused handshake
 alone proves nothing), backs off exponentially otherwise, and aborts a socket that
-sends nothing for `watchdog_timeout` seconds while the watchdog is armed (NSE market
-hours by default). The state it keeps (`_generation`, `_ws`, `_outbox`, counters) is set
+sends nothing for `watchdog_timeout` seconds while the watchdog is armed (by default
+whenever a Kite segment is in session, MCX's evening included). The state it keeps (`_generation`, `_ws`, `_outbox`, counters) is set
 up in `KiteStream.__init__`; subscriptions, message handling and listeners
 (`_resubscribe`, `_handle`, `_set_state`, `_notify`) live on `KiteStream`. The
 connection states (`StreamState`, `StreamStatus`) are the Broker port's.
@@ -31,10 +31,25 @@ _MARKET_OPEN = dtime(9, 15)
 _MARKET_CLOSE = dtime(15, 30)
 
 
+# Some Kite segment trades from 09:00 (MCX, CDS; NSE's pre-open) until MCX's evening
+# session ends (23:30, 23:55 while the US is on winter time); Kite's ticker sends
+# heartbeats all that time, so a silent socket is a dead one.
+_SESSION_OPEN = dtime(9, 0)
+_SESSION_CLOSE = dtime(23, 55)
+
+
 def is_nse_market_hours(now: datetime | None = None) -> bool:
     """Mon-Fri 09:15-15:30 IST (exchange holidays are not known here)."""
     current = (now or datetime.now(IST)).astimezone(IST)
     return current.weekday() < 5 and _MARKET_OPEN <= current.time() <= _MARKET_CLOSE
+
+
+def is_kite_session_hours(now: datetime | None = None) -> bool:
+    """Whether any Kite segment is in session: Mon-Fri 09:00-23:55 IST (NSE, BSE, CDS
+    and MCX's evening session; exchange holidays are not known here). The dead-socket
+    watchdog is armed then."""
+    current = (now or datetime.now(IST)).astimezone(IST)
+    return current.weekday() < 5 and _SESSION_OPEN <= current.time() <= _SESSION_CLOSE
 
 
 class _WatchdogExpired(Exception):

@@ -13,9 +13,10 @@ wire format, instead of `KiteTicker(threaded=True)`.
   401/403 it asks REST (`verify_session`) and stops for good only when REST confirms the
   expiry (state EXPIRED); otherwise it backs off exponentially and tries again.
 * Dead-socket detection: KiteTicker's ping loop cannot see a socket that is open and
-  answering pings but sends no data; our watchdog (no frame for N seconds during market
-  hours) aborts the connection and reconnects, and every reconnect asks for a REST
-  catch-up (orders, trades) so nothing missed while disconnected is lost.
+  answering pings but sends no data; our watchdog (no frame for N seconds while a Kite
+  segment is in session, MCX's evening included) aborts the connection and reconnects,
+  and every reconnect asks for a REST catch-up (orders, trades) so nothing missed while
+  disconnected is lost.
 * Thread handoff: with KiteTicker every callback runs on the reactor thread and must be
   marshalled with `loop.call_soon_threadsafe`; subscribe/unsubscribe from the GUI would
   have to go the other way with `reactor.callFromThread`. Here there is no second
@@ -65,6 +66,7 @@ from desktop_oms.brokers.kite.parsing.ticks import (
 )
 from desktop_oms.brokers.kite.stream.connection import (
     KiteStreamConnectionMixin,
+    is_kite_session_hours,
     is_nse_market_hours,
 )
 from desktop_oms.brokers.kite.stream.connection import _SessionRejected as _SessionRejected
@@ -82,6 +84,7 @@ __all__ = [
     "KiteStream",
     "StreamState",
     "StreamStatus",
+    "is_kite_session_hours",
     "is_nse_market_hours",
     "parse_binary",
     "tick_from_packet",
@@ -127,7 +130,7 @@ class KiteStream(KiteStreamConnectionMixin):
         self._access_token = access_token
         self.root = (root or DEFAULT_TICKER_ROOT).rstrip("/")
         self.watchdog_timeout = watchdog_timeout
-        self._watchdog_active = watchdog_active or is_nse_market_hours
+        self._watchdog_active = watchdog_active or (lambda: is_kite_session_hours(self._now()))
         self.coalesce_interval = coalesce_interval
         self.reconnect_initial_delay = reconnect_initial_delay
         self.reconnect_max_delay = reconnect_max_delay
