@@ -305,13 +305,6 @@ async def test_static_ip_refusal_explains_and_never_asks_to_log_in(tmp_path, ser
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: OrderManager.cancel_order turns the broker's StaticIpRejected "
-    "into OrderNotCancellable('cannot be cancelled in status ...'): the IP explanation is "
-    "lost and the trader is told the order cannot be cancelled",
-)
 async def test_static_ip_refusal_on_cancel_says_why(tmp_path, server):
     app = await start_kite_app(tmp_path, server)
     try:
