@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import re
 import time
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from kiteconnect import exceptions as kex
 
 from desktop_oms.brokers.errors import BrokerRateLimited
+from desktop_oms.brokers.kite.contracts import bundled_contract_multipliers
 from desktop_oms.brokers.kite.failures import Failure, classify_failure
 from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
 from desktop_oms.oms import OrderRejected
@@ -73,12 +75,6 @@ async def filled(app, server, request, price) -> int:
 # ============================================================================ item 1: MCX/CDS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: instrument_from_kite gives every instrument multiplier 1; "
-    "Kite's dump says lot_size 1 for MCX/CDS and no table supplies the contract multiplier",
-)
 async def test_mcx_and_cds_instruments_carry_the_contract_multiplier(server, broker):
     lead = server.add_contract("LEADMINI")
     usdinr = server.add_contract("USDINR")
@@ -88,12 +84,6 @@ async def test_mcx_and_cds_instruments_carry_the_contract_multiplier(server, bro
     assert instruments[usdinr].multiplier == D("1000")  # 1,000 USD quoted per USD
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: the fill path uses the instrument's multiplier (1) so BUY 1 "
-    "LEADMINI @161.05, SELL 1 @150 realizes -11.05 where Kite shows -11050",
-)
 async def test_mcx_round_trip_realizes_what_kite_shows(tmp_path, server):
     lead = server.add_contract("LEADMINI")
     app = await start_kite_app(tmp_path, server)
@@ -112,12 +102,6 @@ async def test_mcx_round_trip_realizes_what_kite_shows(tmp_path, server):
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="issue 14 item 1: the order value check multiplies by the instrument's "
-    "multiplier (1): 4 LEADMINI @161 pass as 644 rupees instead of 644,000",
-)
 async def test_mcx_order_value_counts_the_contract_multiplier(tmp_path, server):
     lead = server.add_contract("LEADMINI")
     app = await start_kite_app(tmp_path, server)
@@ -132,12 +116,6 @@ async def test_mcx_order_value_counts_the_contract_multiplier(tmp_path, server):
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: MCX P&L is 1000x too small, so a 60,150 loss on 3 LEADMINI "
-    "(6% of 10 lakh capital) is seen as 60.15 and the daily loss limit never trips",
-)
 async def test_mcx_loss_trips_the_daily_loss_limit(tmp_path, server):
     lead = server.add_contract("LEADMINI")
     app = await start_kite_app(tmp_path, server)
@@ -151,12 +129,6 @@ async def test_mcx_loss_trips_the_daily_loss_limit(tmp_path, server):
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: order_sync_fills._apply_trade prefers the instrument's "
-    "multiplier (1) and overwrites the 1000 reconciliation took from Kite's positions",
-)
 async def test_a_fill_never_overwrites_kites_multiplier_with_1(tmp_path, server):
     lead = server.add_contract("LEADMINI", price="161.05")
     # Bought on Kite web before the app started: not ours, but a position Kite reports.
@@ -182,6 +154,62 @@ async def test_a_fill_never_overwrites_kites_multiplier_with_1(tmp_path, server)
         closed = await app.position_manager.get_position(lead, "MCX", Product.NRML)
         assert closed.multiplier == D("1000")
         assert closed.quantity == 0 and closed.realized_pnl == D("-11050.00")
+    finally:
+        await app.stop()
+
+
+async def test_a_contract_missing_from_the_table_takes_kites_multiplier(tmp_path, server):
+    """Kite's positions carry the multiplier: a contract the bundled table does not name
+    takes it for order value and risk, and its fills never fall back to 1."""
+    mentha = server.add_contract("MENTHAOIL", price="950")
+    table = bundled_contract_multipliers()
+    assert table.multiplier("MCX", "MENTHAOIL", date.today()) is None
+    outside = server.book.place(  # bought on Kite web before the app started
+        "regular",
+        {
+            "exchange": "MCX",
+            "tradingsymbol": mentha,
+            "transaction_type": "BUY",
+            "quantity": "2",
+            "product": "NRML",
+            "order_type": "LIMIT",
+            "price": "950",
+        },
+    )
+    server.book.fill(outside["order_id"])
+    app = await start_kite_app(tmp_path, server)
+    try:
+        held = await app.position_manager.get_position(mentha, "MCX", Product.NRML)
+        assert (held.quantity, held.multiplier) == (2, D("360"))
+        assert app.instruments.get("MCX", mentha).multiplier == D("360")  # learned
+        await stream_price(app, server, "MCX", mentha, "950")
+        # 2 lots x 950 x 360 = 684,000 > the 500,000 fat-finger limit
+        with pytest.raises(OrderRejected) as refused:
+            await app.order_manager.place_order(mcx(mentha, qty=2, price="950"))
+        assert refused.value.failed_check == "max_order_value"
+        await stream_price(app, server, "MCX", mentha, "940")
+        await filled(app, server, mcx(mentha, OrderSide.SELL, price="940"), "940")
+        after = await app.position_manager.get_position(mentha, "MCX", Product.NRML)
+        assert (after.quantity, after.multiplier) == (1, D("360"))
+        assert after.realized_pnl == D("-3600.00")  # 1 x (940 - 950) x 360
+    finally:
+        await app.stop()
+
+
+async def test_an_mcx_order_draws_on_the_commodity_segment(tmp_path, server):
+    """Kite keeps MCX margin in its commodity segment: the margin check reads that one."""
+    lead = server.add_contract("LEADMINI")
+    server.margins["commodity"]["net"] = 1000  # Kite's order margin for it: 1,498
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "MCX", lead, "161")
+        with pytest.raises(OrderRejected) as refused:
+            await app.order_manager.place_order(mcx(lead, price="161"))
+        assert refused.value.failed_check == "margin"
+        server.margins["commodity"]["net"] = 100000
+        server.margins["equity"]["net"] = 10  # the equity segment does not matter
+        result = await app.order_manager.place_order(mcx(lead, price="161"))
+        assert result.broker_order_id is not None
     finally:
         await app.stop()
 

@@ -44,6 +44,7 @@ from desktop_oms.brokers.kite.account import KiteAccountMixin
 from desktop_oms.brokers.kite.calls import _RETRYABLE_READ as _RETRYABLE_READ
 from desktop_oms.brokers.kite.calls import _WRITES as _WRITES
 from desktop_oms.brokers.kite.calls import KiteCallsMixin
+from desktop_oms.brokers.kite.contracts import bundled_contract_multipliers
 from desktop_oms.brokers.kite.failures import Failure, classify_failure
 from desktop_oms.brokers.kite.market_data import KiteMarketDataMixin
 from desktop_oms.brokers.kite.orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
@@ -66,6 +67,7 @@ from desktop_oms.brokers.rate_limit import (
     kite_quote_limiter,
 )
 from desktop_oms.domain import Instrument
+from desktop_oms.domain.contracts import ContractMultipliers
 from desktop_oms.domain.market import Tick
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
         lookup_attempts: int = 4,
         lookup_interval: float = 0.5,
         catch_up_on_reconnect: bool = True,
+        contract_multipliers: ContractMultipliers | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("a Kite API key is required")
@@ -166,6 +169,9 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
         self._last_prices: dict[tuple[str, str], Decimal] = {}  # of the ticks streamed
         # The instruments Kite lists: the app sets it once it has read the day's dump.
         self.instrument_store: InstrumentCatalog | None = None
+        # MCX/CDS/BCD multipliers (Kite's dump has none): the bundled dated table.
+        self.contract_multipliers = contract_multipliers or bundled_contract_multipliers()
+        self._unknown_contracts: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------------------------
     # Lifecycle, session, listeners

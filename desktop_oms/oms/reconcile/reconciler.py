@@ -47,7 +47,9 @@ class Reconciler:
         positions = self._positions
         async with sync.lock:
             changed_meanwhile = {
-                key for key, count in sync.fill_counts().items() if fills_before.get(key) != count
+                key
+                for key, count in sync.fill_counts().items()
+                if fills_before.get(key) != count
             }
             changed_meanwhile |= sync.keys_awaiting_fills()
             sync.apply_reports((), trades)

@@ -196,8 +196,9 @@ def tick_from_quote(key: str, row: object, *, now: datetime | None = None) -> Ti
 def instrument_from_kite(row: Mapping[str, Any]) -> Instrument:
     """One instruments-dump row (raw CSV strings or kiteconnect's parsed values).
 
-    Same conventions as `domain.catalog`: symbols upper-case, multiplier 1 (the
-    dump has none; positions carry Kite's multiplier), indices kept but not tradable.
+    Same conventions as `domain.catalog`: symbols upper-case, multiplier 1 (the dump
+    has none: the broker applies the bundled MCX/CDS table, and Kite's positions carry
+    the multiplier), indices kept but not tradable.
     """
     expiry = row.get("expiry")
     if isinstance(expiry, datetime):
