@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import re
 import time
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -192,6 +193,30 @@ async def test_a_contract_missing_from_the_table_takes_kites_multiplier(tmp_path
         after = await app.position_manager.get_position(mentha, "MCX", Product.NRML)
         assert (after.quantity, after.multiplier) == (1, D("360"))
         assert after.realized_pnl == D("-3600.00")  # 1 x (940 - 950) x 360
+    finally:
+        await app.stop()
+
+
+async def test_a_position_journaled_with_multiplier_1_takes_kites(tmp_path, server):
+    """A position journaled before the app knew MCX multipliers says 1: the next
+    reconciliation takes Kite's (the quantities agree, the multiplier does not)."""
+    lead = server.add_contract("LEADMINI")
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "MCX", lead, "161.05")
+        await filled(app, server, mcx(lead), "161.05")
+        held = await app.position_manager.get_position(lead, "MCX", Product.NRML)
+        app.db.positions.upsert(replace(held, multiplier=D(1)))  # as an older version kept it
+    finally:
+        await app.stop()
+    app = await start_kite_app(tmp_path, server)
+    try:
+        held = await app.position_manager.get_position(lead, "MCX", Product.NRML)
+        assert (held.quantity, held.multiplier) == (1, D("1000"))
+        await stream_price(app, server, "MCX", lead, "160.05")
+        await until(
+            lambda: app.pnl_now().unrealized_pnl == D("-1000.00"), timeout=5
+        )  # 1 x (160.05 - 161.05) x 1000
     finally:
         await app.stop()
 
