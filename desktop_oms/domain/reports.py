@@ -32,6 +32,10 @@ class OrderReport:
     # said. `status` is a guess for an order seen for the first time; a working order
     # keeps the status it has.
     interim: bool = False
+    # Kite's market protection turned this MARKET / SL-M order into a LIMIT at the
+    # protection price (tags "mktp", "mktp:2.00"): the percent, when the broker says it.
+    protected: bool = False
+    protection_pct: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,14 @@ from kiteconnect import exceptions as kex
 from desktop_oms.brokers.errors import BrokerRateLimited
 from desktop_oms.brokers.kite.contracts import bundled_contract_multipliers
 from desktop_oms.brokers.kite.failures import Failure, classify_failure
-from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.domain import (
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Product,
+    Validity,
+)
 from desktop_oms.oms import OrderRejected
 from tests.helpers import limit, until
 from tests.kite_server import KiteTestServer
@@ -272,6 +279,30 @@ async def test_protected_market_exit_can_be_repriced(tmp_path, server):
         assert server.book.orders[row["order_id"]]["price"] == 97.5
     finally:
         await app.stop()
+
+
+async def test_the_trader_is_told_the_market_order_is_now_a_protected_limit(kite_oms):
+    h = kite_oms
+    result = await h.om.place_order(
+        OrderRequest(
+            symbol=EQ,
+            exchange="NSE",
+            side=OrderSide.BUY,
+            quantity=5,
+            order_type=OrderType.MARKET,
+            product=Product.MIS,
+            validity=Validity.DAY,
+        )
+    )
+    await until(lambda: h.om.sync.latest(result.order_id).order_type is OrderType.LIMIT, timeout=5)
+    order = await h.om.get_order(result.order_id)
+    assert order.price == D("102")  # 100 + Kite's automatic 2%
+    note = "the broker made this MARKET order a protected LIMIT at 102 (market protection 2.00%)"
+    assert order.status_message.startswith(note)
+    [adopted] = [
+        e for e in await h.om.get_order_events(result.order_id) if e.event_type == "TERMS_ADOPTED"
+    ]
+    assert adopted.reason.startswith(note) and "order type MARKET -> LIMIT" in adopted.reason
 
 
 # ============================================================ item 4: live at Kite, REJECTED

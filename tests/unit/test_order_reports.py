@@ -131,3 +131,24 @@ def test_terms_guard_judges_staleness_by_broker_time_then_arrival():
     fetched_before = guard.judge(order, report(OrderStatus.TRIGGER_PENDING, later), seq=1)
     assert not fetched_before.take_status  # same second, but fetched before seq 2 arrived
     assert guard.judge(order, report(OrderStatus.OPEN, later), seq=4).take_status
+
+
+def test_kites_market_protection_tags_are_read():
+    row = {
+        "order_id": "1002",
+        "status": "OPEN",
+        "tag": "ABC000000002",
+        "tags": ["ABC000000002", "mktp", "mktp:2.00"],
+        "tradingsymbol": "INFY",
+        "exchange": "NSE",
+        "transaction_type": "SELL",
+        "order_type": "LIMIT",
+        "product": "MIS",
+        "quantity": 5,
+        "price": 98,
+    }
+    parsed = order_report_from_kite(row)
+    assert (parsed.protected, parsed.protection_pct) == (True, Decimal("2.00"))
+    assert parsed.client_order_id == "ABC000000002"
+    plain = order_report_from_kite({**row, "tags": ["ABC000000002"]})
+    assert (plain.protected, plain.protection_pct) == (False, None)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from desktop_oms.domain import Fill, Order, OrderReport, OrderStatus, TradeReport, can_transition
+from desktop_oms.domain import (
+    Fill,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    TradeReport,
+    can_transition,
+)
 from desktop_oms.domain.state_machine import status_for_fill
 
 # Statuses of an order working at the exchange (a stale or interim report keeps them).
@@ -84,10 +92,33 @@ def order_after_report(
             f"{name.replace('_', ' ')} {old} -> {new}" for name, (old, new) in adopted.items()
         )
         reason = f"adopted from the broker: {terms}" + (f"; {reason}" if reason else "")
+        protection = protection_note(order, report, changes)
+        if protection:
+            reason = f"{protection}; {reason}"
+            if "status_message" not in changes:
+                changes["status_message"] = protection
     if not changes:
         return order, None, {}
     changes["updated_at"] = now
     return order.copy(**changes), reason, adopted
+
+
+def protection_note(order: Order, report: OrderReport, changes: dict) -> str | None:
+    """What the trader is told when the broker made a MARKET / SL-M order a protected
+    LIMIT (Kite's market protection): None when this report did not do that."""
+    kind = changes.get("order_type")
+    if kind is not OrderType.LIMIT or order.order_type not in (OrderType.MARKET, OrderType.SL_M):
+        return None
+    if not getattr(report, "protected", False):
+        return None
+    price = changes.get("price", order.price)
+    at = f" at {price}" if price is not None else ""
+    pct = getattr(report, "protection_pct", None)
+    band = f" {pct}%" if pct is not None else ""
+    return (
+        f"the broker made this {order.order_type.value} order a protected LIMIT{at} "
+        f"(market protection{band}): it rests at that price and can be modified"
+    )
 
 
 def fill_gap(order: Order, report: OrderReport) -> int:

@@ -27,6 +27,7 @@ from desktop_oms.brokers.kite.parsing.values import (
     client_order_id_of,
     is_interim_status,
     map_kite_status,
+    market_protection_of,
     parse_timestamp,
 )
 from desktop_oms.domain import (
@@ -82,6 +83,7 @@ def order_report_from_kite(row: object, *, now: datetime | None = None) -> Order
         or datetime.now(IST)
     )
     message = row.get("status_message")
+    protected, protection_pct = market_protection_of(row)
     return OrderReport(
         broker_order_id=broker_order_id,
         client_order_id=client_order_id_of(row),
@@ -100,6 +102,8 @@ def order_report_from_kite(row: object, *, now: datetime | None = None) -> Order
         status_message=message if isinstance(message, str) and message else None,
         timestamp=timestamp,
         interim=status.is_active and is_interim_status(row["status"]),
+        protected=protected,
+        protection_pct=protection_pct,
     )
 
 

@@ -239,6 +239,24 @@ def client_order_id_of(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+def market_protection_of(row: Mapping[str, Any]) -> tuple[bool, Decimal | None]:
+    """Whether Kite made the order a protected LIMIT (tag "mktp"), and its percent
+    ("mktp:2.00"), as Kite's order rows and updates say."""
+    tags = _tags(row)
+    protected = False
+    percent = None
+    for tag in tags:
+        if tag == "mktp":
+            protected = True
+        elif tag.startswith("mktp:"):
+            protected = True
+            try:
+                percent = Decimal(tag[5:])
+            except InvalidOperation:
+                percent = None
+    return protected, percent if percent is not None and percent.is_finite() else None
+
+
 def has_tag(row: Mapping[str, Any], client_order_id: str) -> bool:
     return client_order_id in _tags(row)
 
