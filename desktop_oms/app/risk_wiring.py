@@ -159,6 +159,7 @@ def build_risk(
         last_price=quotes.last_price,
         positions=positions,
         funds=broker.funds,
+        funds_by_exchange=True,  # Broker.funds(exchange): Kite's MCX margin is commodity
         margin=margin,
         day_pnl=ledger,
     )

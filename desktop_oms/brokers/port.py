@@ -81,6 +81,10 @@ class InstrumentCatalog(Protocol):
     def last_prices(self) -> dict[tuple[str, str], Decimal]:
         """Last prices the listing quoted (the previous close), where it quoted one."""
 
+    def set_multiplier(self, exchange: str, symbol: str, multiplier: Decimal) -> Instrument | None:
+        """The instrument takes this contract multiplier (Kite's positions show it); None
+        if it is not listed."""
+
 
 @runtime_checkable
 class Broker(Protocol):
@@ -127,8 +131,9 @@ class Broker(Protocol):
 
     async def instruments(self) -> list[Instrument]: ...
 
-    async def funds(self) -> Funds | None:
-        """Available margin, or None where the broker cannot say."""
+    async def funds(self, exchange: str | None = None) -> Funds | None:
+        """Available margin of the segment an order on `exchange` draws on (Kite: MCX is
+        its commodity segment), or None where the broker cannot say."""
 
     async def order_margins(self, order: Order) -> Decimal | None:
         """Margin the order would block now (given positions and orders), or None where

@@ -85,6 +85,8 @@ class RateLimiter:
         # One deque of send times per limit, oldest first.
         self._sent: tuple[deque[float], ...] = tuple(deque() for _ in self.limits)
         self._lock: asyncio.Lock | None = None
+        # When each request waiting in `acquire` is expected to leave, in arrival order.
+        self._queued: list[float] = []
 
     # -- looking -------------------------------------------------------------------------
 
@@ -135,28 +137,61 @@ class RateLimiter:
         self.record(count)
         return True
 
+    def _projected_start(self, now: float) -> float:
+        """When a request asked for now would leave: after every request already sent
+        and every one queued ahead of it (FIFO), within every window."""
+        self._prune(now)
+        start = now
+        if self._queued:
+            start = max(start, self._queued[-1])
+        queued = len(self._queued)
+        for limit, sent in zip(self.limits, self._sent, strict=True):
+            # The request `limit.requests` places back (sent ones are older than queued
+            # ones) must have left the window.
+            back = len(sent) + queued - limit.requests
+            if back >= 0:
+                at = sent[back] if back < len(sent) else self._queued[back - len(sent)]
+                start = max(start, at + limit.period + self.margin)
+        return start
+
     async def acquire(self, *, max_wait: float | None = None) -> float:
         """Wait until one request may be sent, record it, return the seconds waited.
 
-        Raises BrokerRateLimited (recording nothing) if that would take longer than
-        `max_wait`: a stale order is worse than a refused one.
+        The wait limit runs from this call: time spent queued behind other requests
+        counts. A request that could not leave within `max_wait` seconds of being asked
+        is refused with BrokerRateLimited (recording nothing) - at once when the queue
+        ahead already says so, else as soon as it would: a stale order is worse than a
+        refused one.
         """
         if self._lock is None:
             self._lock = asyncio.Lock()
-        async with self._lock:  # FIFO: waiters are served in arrival order
-            waited = 0.0
-            while True:
-                wait = self.delay()
-                if wait <= 0:
-                    self.record()
-                    return waited
-                if max_wait is not None and waited + wait > max_wait:
-                    raise BrokerRateLimited(
-                        f"Kite's {self.name} rate limit is reached "
-                        f"({self._describe()}); try again in {wait:.1f} s"
-                    )
-                await self._sleep(wait)
-                waited += wait
+        asked = self._clock()
+        deadline = None if max_wait is None else asked + max_wait
+        projected = self._projected_start(asked)
+        if deadline is not None and projected > deadline:
+            raise self._refusal(projected - asked, max_wait, ahead=len(self._queued))
+        self._queued.append(projected)
+        try:
+            async with self._lock:  # FIFO: waiters are served in arrival order
+                while True:
+                    now = self._clock()
+                    wait = self.delay()
+                    if deadline is not None and now + wait > deadline:
+                        raise self._refusal(now + wait - asked, max_wait, ahead=0)
+                    if wait <= 0:
+                        self.record()
+                        return now - asked
+                    await self._sleep(wait)
+        finally:
+            self._queued.remove(projected)
+
+    def _refusal(self, would_wait: float, max_wait: float, *, ahead: int) -> BrokerRateLimited:
+        queue = f"; {ahead} request(s) are queued ahead of it" if ahead else ""
+        return BrokerRateLimited(
+            f"Not sent: Kite's {self.name} rate limit ({self._describe()}) would hold this "
+            f"request {would_wait:.1f} s, longer than its {max_wait:g} s wait limit{queue}. "
+            "Send it again when the burst is over."
+        )
 
     def _describe(self) -> str:
         parts = []

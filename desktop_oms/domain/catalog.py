@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -251,6 +251,25 @@ class InstrumentStore:
     def last_prices(self) -> dict[tuple[str, str], Decimal]:
         """Last prices the instruments file quoted (> 0 only), by (exchange, symbol)."""
         return dict(self._last_prices)
+
+    def set_multiplier(self, exchange: str, symbol: str, multiplier: Decimal) -> Instrument | None:
+        """Replace the instrument's contract multiplier (Kite's positions show MCX/CDS
+        multipliers its dump lacks); returns the new instrument, None if not listed."""
+        key = self._key(exchange, symbol)
+        old = self._by_key.get(key)
+        if old is None:
+            return None
+        multiplier = Decimal(multiplier)
+        if multiplier <= 0:
+            raise ValueError(f"a multiplier must be positive, got {multiplier}")
+        if old.multiplier == multiplier:
+            return old
+        new = replace(old, multiplier=multiplier)
+        self._items[self._items.index(old)] = new
+        self._by_key[key] = new
+        if old.instrument_token and self._by_token.get(old.instrument_token) is old:
+            self._by_token[old.instrument_token] = new
+        return new
 
     def search(self, prefix: str, limit: int = 20) -> list[Instrument]:
         """Symbol completion, case-insensitive.

@@ -27,6 +27,15 @@ class OrderReport:
     status: OrderStatus
     status_message: str | None
     timestamp: datetime
+    # The broker's status was an interim one (Kite's UPDATE, MODIFY PENDING, CANCEL
+    # PENDING, ...): the order is still working, but whether a stop has triggered is not
+    # said. `status` is a guess for an order seen for the first time; a working order
+    # keeps the status it has.
+    interim: bool = False
+    # Kite's market protection turned this MARKET / SL-M order into a LIMIT at the
+    # protection price (tags "mktp", "mktp:2.00"): the percent, when the broker says it.
+    protected: bool = False
+    protection_pct: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """The OMS: OrderManager, PositionManager, reconciliation, event bus, errors."""
 
+from desktop_oms.oms.checks import allowed_validities, validity_problem
 from desktop_oms.oms.errors import (
     OMSError,
     OrderNotCancellable,
@@ -26,4 +27,6 @@ __all__ = [
     "OrderSubmissionFailed",
     "PositionManager",
     "StorageError",
+    "allowed_validities",
+    "validity_problem",
 ]

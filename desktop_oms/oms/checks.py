@@ -4,14 +4,39 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from desktop_oms.domain import Order, OrderRequest, OrderType
+from desktop_oms.domain import Order, OrderRequest, OrderType, Validity
 from desktop_oms.domain.money import MAX_PRICE, ZERO, format_inr, to_decimal
 from desktop_oms.domain.orders import EXIT_SOURCES, MAX_QUANTITY
 from desktop_oms.oms.errors import OrderRejected
 
+# Kite refuses IOC for API orders on MCX (since April 2026).
+_NO_IOC_EXCHANGES = frozenset({"MCX"})
+
+
+def allowed_validities(exchange: str) -> tuple[Validity, ...]:
+    """The validities an order on this exchange may carry (what the ticket offers):
+    DAY everywhere, IOC except on MCX. TTL is not sent by this app."""
+    if str(exchange).strip().upper() in _NO_IOC_EXCHANGES:
+        return (Validity.DAY,)
+    return (Validity.DAY, Validity.IOC)
+
+
+def validity_problem(exchange: str, validity: Validity) -> str | None:
+    """Why this validity cannot go on this exchange, or None."""
+    if validity is Validity.IOC and validity not in allowed_validities(exchange):
+        return (
+            f"IOC orders are not accepted on {exchange.upper()} for API orders (Kite's rule "
+            "since April 2026): send it as DAY"
+        )
+    return None
+
 
 def instrument_problem(instruments, request: OrderRequest) -> str | None:
-    """Exchange rules for the instrument: known, tradable, lot multiple, prices on the tick."""
+    """Exchange rules for the instrument: validity allowed on the exchange, known,
+    tradable, lot multiple, prices on the tick."""
+    problem = validity_problem(request.exchange, request.validity)
+    if problem:
+        return problem
     if instruments is None:
         return None
     instrument = instruments.get(request.exchange, request.symbol)

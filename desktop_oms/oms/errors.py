@@ -37,9 +37,13 @@ class OrderNotFound(OMSError):
 
 
 class OrderNotCancellable(OMSError):
-    def __init__(self, status: object, order_id: object = None) -> None:
+    """The order cannot be cancelled: it is final, not yet known to the broker, or the
+    broker refused the cancel (then `reason` carries the broker's explanation, e.g. the
+    static-IP rule)."""
+
+    def __init__(self, status: object, order_id: object = None, reason: str | None = None) -> None:
         status_name = getattr(status, "value", status)
-        super().__init__(f"Order {order_id} cannot be cancelled in status {status_name}")
+        super().__init__(reason or f"Order {order_id} cannot be cancelled in status {status_name}")
         self.status = status
         self.order_id = order_id
 

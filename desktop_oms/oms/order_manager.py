@@ -329,6 +329,16 @@ class OrderManager:
         except (BrokerRejected, OrderNotFoundAtBroker) as exc:
             self.sync.wake()
             current = await self.get_order(order_id)
+            if isinstance(exc, BrokerRejected) and current.status in CANCELLABLE_STATUSES:
+                # Still working here and the broker said no (the static-IP rule, ...): the
+                # trader must hear why, and that the order is live.
+                reason = (
+                    f"Cancel of order #{order_id} {order.symbol} refused by the broker; the "
+                    f"order is still working: {exc.message}"
+                )
+                self.db.journal.add_event(order.id, "CANCEL_REJECTED", exc.message, current.status)
+                self.alert("error", reason)
+                raise OrderNotCancellable(current.status, order_id, reason) from exc
             raise OrderNotCancellable(current.status, order_id) from exc
         except BrokerError as exc:
             raise OrderSubmissionFailed(f"Cancel not confirmed: {exc.message}", order_id) from exc

@@ -170,6 +170,22 @@ class PositionManager:
             position = replace(position, last_price=last_price)
         return force_quantity(position, quantity, average_price, utcnow())
 
+    def adopt_multiplier(
+        self, exchange: str, symbol: str, product: Product, multiplier: Decimal
+    ) -> Position | None:
+        """The open position takes the broker's contract multiplier (Kite's positions
+        show it for MCX/CDS; a position journaled before the app knew it says 1), valued
+        again at its last mark and stored. None if there is no such open position."""
+        position = self._cache().get((exchange, symbol, product))
+        if position is None or not position.is_open or position.multiplier == multiplier:
+            return None
+        adopted = replace(position, multiplier=multiplier)
+        if adopted.last_price is not None and adopted.last_price > ZERO:
+            adopted = mark_to_market(adopted, adopted.last_price, utcnow())
+        self._db.positions.upsert(adopted)
+        self.commit(adopted)
+        return adopted
+
     # ------------------------------------------------------------ marks
     async def update_unrealized_pnl(
         self, symbol: str, current_price: Decimal, exchange: str | None = None

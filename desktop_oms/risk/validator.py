@@ -72,7 +72,8 @@ class PreTradeValidator:
         quotes=None,
         positions=None,
         orders=None,
-        funds: Callable[[], Awaitable] | None = None,
+        funds: Callable[..., Awaitable] | None = None,
+        funds_by_exchange: bool = False,
         margin: MarginEstimator | None = None,
         kill_switch=None,
         day_pnl=None,
@@ -90,6 +91,9 @@ class PreTradeValidator:
         self.positions = positions
         self.orders = orders  # OrderManager (or anything with sync/active_orders, halted)
         self.funds = funds
+        # True: `funds(exchange)` gives the segment an order draws on (Kite: MCX margin
+        # is in its commodity segment); False: `funds()` for every order.
+        self.funds_by_exchange = funds_by_exchange
         self.margin = margin
         self.kill_switch = kill_switch
         self.day_pnl = day_pnl  # DayPnlLedger (.net()) or a callable returning Decimal
@@ -253,7 +257,9 @@ class PreTradeValidator:
                 return None
         try:
             async with asyncio.timeout(self.funds_timeout_s):
-                funds = await self.funds()
+                funds = await (
+                    self.funds(request.exchange) if self.funds_by_exchange else self.funds()
+                )
         except Exception as exc:  # noqa: BLE001 - the broker checks margin itself
             log.warning("margin check skipped: funds unavailable (%s)", exc)
             return None

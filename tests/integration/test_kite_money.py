@@ -16,14 +16,24 @@ import asyncio
 import contextlib
 import re
 import time
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from kiteconnect import exceptions as kex
 
-from desktop_oms.brokers.errors import BrokerRateLimited, BrokerRejected
+from desktop_oms.brokers.errors import BrokerRateLimited
+from desktop_oms.brokers.kite.contracts import bundled_contract_multipliers
 from desktop_oms.brokers.kite.failures import Failure, classify_failure
-from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.domain import (
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Product,
+    Validity,
+)
 from desktop_oms.oms import OrderRejected
 from tests.helpers import limit, until
 from tests.kite_server import KiteTestServer
@@ -73,12 +83,6 @@ async def filled(app, server, request, price) -> int:
 # ============================================================================ item 1: MCX/CDS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: instrument_from_kite gives every instrument multiplier 1; "
-    "Kite's dump says lot_size 1 for MCX/CDS and no table supplies the contract multiplier",
-)
 async def test_mcx_and_cds_instruments_carry_the_contract_multiplier(server, broker):
     lead = server.add_contract("LEADMINI")
     usdinr = server.add_contract("USDINR")
@@ -88,12 +92,6 @@ async def test_mcx_and_cds_instruments_carry_the_contract_multiplier(server, bro
     assert instruments[usdinr].multiplier == D("1000")  # 1,000 USD quoted per USD
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: the fill path uses the instrument's multiplier (1) so BUY 1 "
-    "LEADMINI @161.05, SELL 1 @150 realizes -11.05 where Kite shows -11050",
-)
 async def test_mcx_round_trip_realizes_what_kite_shows(tmp_path, server):
     lead = server.add_contract("LEADMINI")
     app = await start_kite_app(tmp_path, server)
@@ -112,12 +110,6 @@ async def test_mcx_round_trip_realizes_what_kite_shows(tmp_path, server):
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="issue 14 item 1: the order value check multiplies by the instrument's "
-    "multiplier (1): 4 LEADMINI @161 pass as 644 rupees instead of 644,000",
-)
 async def test_mcx_order_value_counts_the_contract_multiplier(tmp_path, server):
     lead = server.add_contract("LEADMINI")
     app = await start_kite_app(tmp_path, server)
@@ -132,12 +124,6 @@ async def test_mcx_order_value_counts_the_contract_multiplier(tmp_path, server):
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: MCX P&L is 1000x too small, so a 60,150 loss on 3 LEADMINI "
-    "(6% of 10 lakh capital) is seen as 60.15 and the daily loss limit never trips",
-)
 async def test_mcx_loss_trips_the_daily_loss_limit(tmp_path, server):
     lead = server.add_contract("LEADMINI")
     app = await start_kite_app(tmp_path, server)
@@ -151,12 +137,6 @@ async def test_mcx_loss_trips_the_daily_loss_limit(tmp_path, server):
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 1: order_sync_fills._apply_trade prefers the instrument's "
-    "multiplier (1) and overwrites the 1000 reconciliation took from Kite's positions",
-)
 async def test_a_fill_never_overwrites_kites_multiplier_with_1(tmp_path, server):
     lead = server.add_contract("LEADMINI", price="161.05")
     # Bought on Kite web before the app started: not ours, but a position Kite reports.
@@ -182,6 +162,86 @@ async def test_a_fill_never_overwrites_kites_multiplier_with_1(tmp_path, server)
         closed = await app.position_manager.get_position(lead, "MCX", Product.NRML)
         assert closed.multiplier == D("1000")
         assert closed.quantity == 0 and closed.realized_pnl == D("-11050.00")
+    finally:
+        await app.stop()
+
+
+async def test_a_contract_missing_from_the_table_takes_kites_multiplier(tmp_path, server):
+    """Kite's positions carry the multiplier: a contract the bundled table does not name
+    takes it for order value and risk, and its fills never fall back to 1."""
+    mentha = server.add_contract("MENTHAOIL", price="950")
+    table = bundled_contract_multipliers()
+    assert table.multiplier("MCX", "MENTHAOIL", date.today()) is None
+    outside = server.book.place(  # bought on Kite web before the app started
+        "regular",
+        {
+            "exchange": "MCX",
+            "tradingsymbol": mentha,
+            "transaction_type": "BUY",
+            "quantity": "2",
+            "product": "NRML",
+            "order_type": "LIMIT",
+            "price": "950",
+        },
+    )
+    server.book.fill(outside["order_id"])
+    app = await start_kite_app(tmp_path, server)
+    try:
+        held = await app.position_manager.get_position(mentha, "MCX", Product.NRML)
+        assert (held.quantity, held.multiplier) == (2, D("360"))
+        assert app.instruments.get("MCX", mentha).multiplier == D("360")  # learned
+        await stream_price(app, server, "MCX", mentha, "950")
+        # 2 lots x 950 x 360 = 684,000 > the 500,000 fat-finger limit
+        with pytest.raises(OrderRejected) as refused:
+            await app.order_manager.place_order(mcx(mentha, qty=2, price="950"))
+        assert refused.value.failed_check == "max_order_value"
+        await stream_price(app, server, "MCX", mentha, "940")
+        await filled(app, server, mcx(mentha, OrderSide.SELL, price="940"), "940")
+        after = await app.position_manager.get_position(mentha, "MCX", Product.NRML)
+        assert (after.quantity, after.multiplier) == (1, D("360"))
+        assert after.realized_pnl == D("-3600.00")  # 1 x (940 - 950) x 360
+    finally:
+        await app.stop()
+
+
+async def test_a_position_journaled_with_multiplier_1_takes_kites(tmp_path, server):
+    """A position journaled before the app knew MCX multipliers says 1: the next
+    reconciliation takes Kite's (the quantities agree, the multiplier does not)."""
+    lead = server.add_contract("LEADMINI")
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "MCX", lead, "161.05")
+        await filled(app, server, mcx(lead), "161.05")
+        held = await app.position_manager.get_position(lead, "MCX", Product.NRML)
+        app.db.positions.upsert(replace(held, multiplier=D(1)))  # as an older version kept it
+    finally:
+        await app.stop()
+    app = await start_kite_app(tmp_path, server)
+    try:
+        held = await app.position_manager.get_position(lead, "MCX", Product.NRML)
+        assert (held.quantity, held.multiplier) == (1, D("1000"))
+        await stream_price(app, server, "MCX", lead, "160.05")
+        await until(
+            lambda: app.pnl_now().unrealized_pnl == D("-1000.00"), timeout=5
+        )  # 1 x (160.05 - 161.05) x 1000
+    finally:
+        await app.stop()
+
+
+async def test_an_mcx_order_draws_on_the_commodity_segment(tmp_path, server):
+    """Kite keeps MCX margin in its commodity segment: the margin check reads that one."""
+    lead = server.add_contract("LEADMINI")
+    server.margins["commodity"]["net"] = 1000  # Kite's order margin for it: 1,498
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "MCX", lead, "161")
+        with pytest.raises(OrderRejected) as refused:
+            await app.order_manager.place_order(mcx(lead, price="161"))
+        assert refused.value.failed_check == "margin"
+        server.margins["commodity"]["net"] = 100000
+        server.margins["equity"]["net"] = 10  # the equity segment does not matter
+        result = await app.order_manager.place_order(mcx(lead, price="161"))
+        assert result.broker_order_id is not None
     finally:
         await app.stop()
 
@@ -221,6 +281,30 @@ async def test_protected_market_exit_can_be_repriced(tmp_path, server):
         await app.stop()
 
 
+async def test_the_trader_is_told_the_market_order_is_now_a_protected_limit(kite_oms):
+    h = kite_oms
+    result = await h.om.place_order(
+        OrderRequest(
+            symbol=EQ,
+            exchange="NSE",
+            side=OrderSide.BUY,
+            quantity=5,
+            order_type=OrderType.MARKET,
+            product=Product.MIS,
+            validity=Validity.DAY,
+        )
+    )
+    await until(lambda: h.om.sync.latest(result.order_id).order_type is OrderType.LIMIT, timeout=5)
+    order = await h.om.get_order(result.order_id)
+    assert order.price == D("102")  # 100 + Kite's automatic 2%
+    note = "the broker made this MARKET order a protected LIMIT at 102 (market protection 2.00%)"
+    assert order.status_message.startswith(note)
+    [adopted] = [
+        e for e in await h.om.get_order_events(result.order_id) if e.event_type == "TERMS_ADOPTED"
+    ]
+    assert adopted.reason.startswith(note) and "order type MARKET -> LIMIT" in adopted.reason
+
+
 # ============================================================ item 4: live at Kite, REJECTED
 
 
@@ -231,12 +315,6 @@ def test_an_order_exception_400_stays_a_rejection():
     assert classify_failure(kex.OrderException("x", code=400)).failure is Failure.REJECTED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BrokerRejected,
-    reason="issue 14 item 4a: classify_failure treats OrderException as a definite "
-    "rejection whatever the HTTP status; a 500 is an unknown outcome to look up by tag",
-)
 async def test_order_exception_500_with_the_order_placed_is_found_by_tag(server, broker):
     order = make_order()
     server.order_exception_next(process=True)  # Kite placed it, then answered 500
@@ -246,12 +324,6 @@ async def test_order_exception_500_with_the_order_placed_is_found_by_tag(server,
     assert server.count("POST", PLACE) == 1  # looked up, never resent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OrderRejected,
-    reason="issue 14 item 4a: an OrderException 500 becomes BrokerRejected, so the OMS "
-    "journals REJECTED an order that is OPEN at Kite",
-)
 async def test_oms_keeps_an_order_kite_placed_despite_an_order_exception_500(kite_oms):
     h = kite_oms
     h.server.order_exception_next(process=True)
@@ -261,7 +333,8 @@ async def test_oms_keeps_an_order_kite_placed_despite_an_order_exception_500(kit
     await until(
         lambda: h.om.sync.current(result.order_id).broker_order_id == row["order_id"], timeout=5
     )
-    assert (await h.om.get_order(result.order_id)).status is OrderStatus.OPEN
+    # Acknowledged as SUBMITTED by the look-up; the next poll reads it OPEN at Kite.
+    await until(lambda: h.om.sync.latest(result.order_id).status is OrderStatus.OPEN, timeout=5)
     assert OrderStatus.REJECTED not in h.statuses(result.order_id)
 
 
@@ -304,12 +377,6 @@ async def test_kill_switch_cancels_every_live_order_with_our_tag_prefix(tmp_path
 # ================================================================= item 5: stale queued orders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 5: RateLimiter.acquire holds its lock while sleeping and counts "
-    "only its own sleep, so with a 1.5 s wait limit orders still leave ~2.3 s after asked",
-)
 async def test_queued_orders_never_leave_later_than_the_wait_limit(server):
     broker = make_broker(server, order_wait_limit=1.5)
     try:
@@ -323,6 +390,21 @@ async def test_queued_orders_never_leave_later_than_the_wait_limit(server):
         assert max(sent) <= 1.5 + 0.3, f"an order left {max(sent):.2f} s after it was asked"
         assert len(refused) + len(sent) == 30 and refused
         assert all("rate limit" in r.message for r in refused)
+    finally:
+        await broker.close()
+
+
+async def test_a_cancel_waits_its_turn_however_long(server):
+    """A cancel never goes stale: past the wait limit it still goes, in its turn."""
+    broker = make_broker(server, order_wait_limit=0.1)
+    try:
+        order_id = await broker.place_order(make_order())
+        broker.order_limiter.record(10)  # the second is full: the next slot is ~1 s away
+        asked = time.monotonic()
+        await broker.cancel_order(order_id)
+        assert time.monotonic() - asked >= 0.8
+        assert server.book.orders[order_id]["status"] == "CANCELLED"
+        assert server.http.rate_limited == 0
     finally:
         await broker.close()
 
@@ -347,12 +429,6 @@ async def test_twenty_sixth_modification_is_refused_before_reaching_kite(kite_om
 _PLAIN = re.compile(r"\d+(\.\d+)?")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BrokerRejected,
-    reason="issue 14 item 6: order_params sends str(Decimal): price=1E+3, which Kite "
-    "refuses as an invalid price",
-)
 async def test_place_sends_plain_decimals(server, broker):
     await broker.place_order(make_order(price=D("1E+3")))
     assert server.form_of_last("POST", PLACE)["price"] == "1000"
@@ -368,12 +444,6 @@ async def test_place_sends_plain_decimals(server, broker):
     assert (sent["price"], sent["trigger_price"]) == ("990", "1000")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BrokerRejected,
-    reason="issue 14 item 6: KiteOrdersMixin.modify_order sends str(Decimal): "
-    "price=1.5E+3, which Kite refuses",
-)
 async def test_modify_sends_plain_decimals(server, broker):
     order_id = await broker.place_order(
         make_order(order_type=OrderType.SL, price="1400", trigger_price="1390")

@@ -29,7 +29,7 @@ from desktop_oms.domain import (
     Validity,
     Variety,
 )
-from desktop_oms.oms import OrderNotCancellable, OrderRejected, OrderSubmissionFailed
+from desktop_oms.oms import OrderNotCancellable, OrderRejected
 from tests.helpers import limit, until
 from tests.kite_server import KiteTestServer
 from tests.kite_server.apps import KiteOms, start_kite_app, stream_price
@@ -72,13 +72,6 @@ def stop_buy(qty: int = 5, trigger: str = "101", price: str = "101.50") -> Order
 # ============================================================= item 3: a refused handshake
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 3: KiteStreamConnectionMixin._run declares the session expired "
-    "on any 401/403 handshake, KiteBroker marks it expired and _check_session then "
-    "refuses every REST write locally (SessionExpired on cancel) without asking REST",
-)
 async def test_a_refused_handshake_with_a_valid_session_locks_out_nothing(server):
     broker = await streaming_broker(server)
     try:
@@ -98,12 +91,6 @@ async def test_a_refused_handshake_with_a_valid_session_locks_out_nothing(server
         await broker.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OrderSubmissionFailed,
-    reason="issue 14 item 3: one refused ticker handshake halts the app (session), asks "
-    "for a re-login and makes the cancel fail locally with SessionExpired",
-)
 async def test_cancel_during_a_refused_socket_works_in_the_app(tmp_path, server):
     asked: list[str] = []
 
@@ -127,6 +114,22 @@ async def test_cancel_during_a_refused_socket_works_in_the_app(tmp_path, server)
         assert not app.order_manager.halted and asked == []
     finally:
         await app.stop()
+
+
+async def test_a_refused_handshake_with_no_answer_from_rest_keeps_retrying(server):
+    """When the session check itself fails (Kite's REST side answers 503), nothing is
+    proven: the stream backs off and tries again, and the session stays usable."""
+    broker = await streaming_broker(server)
+    try:
+        server.fail_next("GET", "/user/profile", status=503, error_type="NetworkException")
+        server.ticker.refuse_handshakes(2)
+        server.ticker.drop_all()
+        await until(lambda: server.ticker.refused == 2, timeout=5)
+        await until(lambda: broker.stream.state is StreamState.CONNECTED, timeout=5)
+        assert not broker.session_expired
+        assert server.count("GET", "/user/profile") == 2  # asked after each refusal
+    finally:
+        await broker.close()
 
 
 async def test_a_refused_handshake_with_a_dead_token_still_expires_the_session(server):
@@ -161,13 +164,6 @@ def stepping_clock(server) -> list[datetime]:
     return clock
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: order_after_report moves the status whatever the report's "
-    "exchange_update_timestamp, so a stale TRIGGER PENDING update (10:00:00) reverts the "
-    "OPEN order (10:00:02) until the next poll",
-)
 async def test_a_stale_trigger_pending_update_does_not_revert_an_open_order(oms, server):
     clock = stepping_clock(server)
     result = await oms.om.place_order(stop_buy())
@@ -187,12 +183,6 @@ async def test_a_stale_trigger_pending_update_does_not_revert_an_open_order(oms,
     assert (await oms.om.get_order(result.order_id)).status is OrderStatus.OPEN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: map_kite_status maps UPDATE to OPEN for an SL order "
-    '(kite_parse.py: `text != "UPDATE"`), so modifying an untriggered stop shows it OPEN',
-)
 async def test_modifying_an_untriggered_stop_keeps_it_trigger_pending(oms, server):
     stepping_clock(server)
     result = await oms.om.place_order(stop_buy())
@@ -211,12 +201,6 @@ async def test_modifying_an_untriggered_stop_keeps_it_trigger_pending(oms, serve
 # ===================================================================== item 7: cover orders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: order_params sends variety=co without its mandatory trigger "
-    "price (Kite refuses it) instead of refusing it locally like iceberg",
-)
 async def test_a_cover_order_without_its_trigger_never_reaches_kite(server):
     broker = make_broker(server)
     try:
@@ -227,13 +211,6 @@ async def test_a_cover_order_without_its_trigger_never_reaches_kite(server):
         await broker.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: order_params drops a cover order's trigger price (sent only "
-    "for SL/SL-M types), Kite refuses it; and were it sent, Kite's product-CO rows are "
-    "skipped as UnsupportedKiteRow, so the OMS would never see its own order",
-)
 async def test_a_cover_order_is_supported_or_refused_never_lost(server):
     broker = make_broker(server)
     try:
@@ -253,12 +230,6 @@ async def test_a_cover_order_is_supported_or_refused_never_lost(server):
 # ======================================================================== item 7: IOC on MCX
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: IOC on MCX (refused by Kite for API orders since April 2026) "
-    "is sent and refused by the broker instead of by the OMS before sending",
-)
 async def test_ioc_on_mcx_is_refused_before_sending(tmp_path, server):
     crude = server.add_contract("CRUDEOIL", price="6000")
     h = await KiteOms.open(tmp_path, server)
@@ -294,12 +265,6 @@ def _frozen(moment: datetime):
     return Frozen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: the default watchdog is armed only 09:15-15:30 Mon-Fri "
-    "(is_nse_market_hours), so a dead socket at 21:00 during MCX's session is never noticed",
-)
 async def test_watchdog_guards_the_mcx_evening_session(server, monkeypatch):
     evening = datetime(2026, 12, 8, 21, 0, tzinfo=IST)  # a Tuesday; MCX trades until 23:30
     for module in (kite_stream, kite_stream_connection):
@@ -340,13 +305,6 @@ async def test_static_ip_refusal_explains_and_never_asks_to_log_in(tmp_path, ser
         await app.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: OrderManager.cancel_order turns the broker's StaticIpRejected "
-    "into OrderNotCancellable('cannot be cancelled in status ...'): the IP explanation is "
-    "lost and the trader is told the order cannot be cancelled",
-)
 async def test_static_ip_refusal_on_cancel_says_why(tmp_path, server):
     app = await start_kite_app(tmp_path, server)
     try:

@@ -50,6 +50,9 @@ CONTRACTS: dict[str, Contract] = {
         Contract("ZINCMINI", "MCX", Decimal("0.05"), 1000, 208_980),
         Contract("USDINR", "CDS", Decimal("0.0025"), 1000, 9_001),
         Contract("EURINR", "CDS", Decimal("0.0025"), 1000, 9_002),
+        # Not in the app's bundled table (resources/contract_multipliers.toml): the app
+        # learns its multiplier (360 kg per lot, quoted per kg) from Kite's positions.
+        Contract("MENTHAOIL", "MCX", Decimal("0.1"), 360, 208_981),
     )
 }
 

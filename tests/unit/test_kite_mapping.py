@@ -178,6 +178,8 @@ def test_fills_refine_active_statuses_only():
 
 def test_transient_states_of_stop_orders_stay_trigger_pending():
     assert map_kite_status("MODIFY PENDING", order_type=OrderType.SL) is OrderStatus.TRIGGER_PENDING
+    # Kite pushes a modification as UPDATE: an untriggered stop is still TRIGGER PENDING
+    assert map_kite_status("UPDATE", order_type=OrderType.SL) is OrderStatus.TRIGGER_PENDING
     assert (
         map_kite_status("CANCEL PENDING", order_type=OrderType.SL_M) is OrderStatus.TRIGGER_PENDING
     )
@@ -395,7 +397,11 @@ def _connection_error(reason: Exception) -> requests.exceptions.ConnectionError:
     [
         (kex.TokenException("Incorrect `api_key` or `access_token`."), Failure.SESSION_EXPIRED),
         (kex.InputException("Invalid `price`."), Failure.REJECTED),
-        (kex.OrderException("Order rejected by RMS"), Failure.REJECTED),
+        (kex.OrderException("Order rejected by RMS", code=400), Failure.REJECTED),
+        # pykiteconnect's default code for OrderException is 500: not proof of a refusal
+        (kex.OrderException("Order rejected by RMS"), Failure.SERVER_ERROR),
+        (kex.InputException("Something went wrong", code=502), Failure.SERVER_ERROR),
+        (kex.PermissionException("Gateway error", code=503), Failure.SERVER_ERROR),
         (kex.PermissionException("Insufficient permission for that call."), Failure.REJECTED),
         (kex.InputException("Couldn't find that `order_id`.", code=400), Failure.NOT_FOUND),
         (kex.GeneralException("Couldn't find that `order_id`.", code=404), Failure.NOT_FOUND),

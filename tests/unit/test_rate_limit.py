@@ -145,3 +145,71 @@ def test_limits_must_be_positive():
         RateLimiter([])
     with pytest.raises(ValueError):
         RateLimiter(KITE_ORDER_LIMITS, margin=-1)
+
+
+class SteppedClock:
+    """Time stands still while tasks run; `run` wakes the sleepers one by one, earliest
+    first, moving the clock to each one's wake time (plus `late`: a slow event loop)."""
+
+    def __init__(self, late: float = 0.0) -> None:
+        self.now = 1000.0
+        self.late = late
+        self._sleepers: list[tuple[float, int, asyncio.Future]] = []
+        self._seq = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        self._sleepers.append((self.now + seconds, self._seq, future))
+        await future
+
+    async def run(self, *aws):
+        gathered = asyncio.gather(*aws, return_exceptions=True)
+        while not gathered.done():
+            for _ in range(20):  # let every runnable task reach its sleep (no real time)
+                await asyncio.sleep(0)
+            if self._sleepers:
+                self._sleepers.sort(key=lambda s: s[:2])
+                wake_at, _, future = self._sleepers.pop(0)
+                self.now = max(self.now, wake_at + self.late)
+                future.set_result(None)
+        return await gathered
+
+
+async def test_time_spent_queued_counts_against_the_wait_limit():
+    """Issue 14 item 5: the wait limit runs from the call, not from the lock. 2 per second
+    and a 1.5 s limit: of 8 orders asked together, the first 4 leave within 1 s, the rest
+    would leave at 2 s or later and are refused at once, before waiting at all."""
+    clock = SteppedClock()
+    limiter = RateLimiter([RateLimit(2, 1.0)], clock=clock, sleep=clock.sleep)
+    asked = clock.now
+    left: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire(max_wait=1.5)
+        left.append(clock.now - asked)
+
+    results = await clock.run(*(one() for _ in range(8)))
+    refused = [r for r in results if isinstance(r, BrokerRateLimited)]
+    assert sorted(left) == [0.0, 0.0, 1.0, 1.0]
+    assert len(refused) == 4
+    assert all("rate limit" in r.message and "1.5 s wait limit" in r.message for r in refused)
+    assert limiter.usage()[1.0] == 2  # the refused ones were never counted
+
+
+async def test_an_order_held_up_behind_a_late_one_is_refused_at_its_deadline():
+    """A request queued behind one that left late (a slow loop) is refused rather than
+    sent after its wait limit, though its place in the queue first said it would fit."""
+    clock = SteppedClock(late=0.6)  # every sleeper wakes 0.6 s late
+    limiter = RateLimiter([RateLimit(1, 1.0)], clock=clock, sleep=clock.sleep)
+    limiter.record()
+    first, second = await clock.run(
+        limiter.acquire(max_wait=2.0),  # fits at 1 s; leaves at 1.6 s
+        limiter.acquire(max_wait=2.5),  # fits at 2 s by the queue; could only go at 2.6 s
+    )
+    assert first == pytest.approx(1.6)
+    assert isinstance(second, BrokerRateLimited) and "wait limit" in second.message
+    assert limiter.usage()[1.0] == 1

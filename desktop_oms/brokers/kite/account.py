@@ -20,6 +20,10 @@ from desktop_oms.brokers.kite.parsing.values import BrokerDataError, iter_rows
 from desktop_oms.domain import Order, OrderReport, PositionReport, TradeReport
 from desktop_oms.domain.market import Funds
 
+# Kite's margins come in two segments; orders on these exchanges draw on the commodity one.
+COMMODITY_SEGMENT = "commodity"
+COMMODITY_EXCHANGES = frozenset({"MCX", "NCO"})
+
 
 class KiteAccountMixin:
     """Reads of the account: orders, trades, positions, margins, funds, profile."""
@@ -55,6 +59,7 @@ class KiteAccountMixin:
         if not isinstance(data, Mapping) or "net" not in data:
             raise BrokerDataError("Kite sent positions without a 'net' list")
         reports = self._map_rows(data["net"], position_report_from_kite, "position")
+        self.learn_multipliers(reports)  # closed rows too: Kite's multiplier is the truth
         return [r for r in reports if include_closed or r.quantity != 0]
 
     async def margins(self) -> dict:
@@ -64,10 +69,13 @@ class KiteAccountMixin:
             raise BrokerDataError("Kite sent margins that are not an object")
         return dict(data)
 
-    async def funds(self) -> Funds | None:
-        """Equity segment: available = net margin, used = utilised debits."""
+    async def funds(self, exchange: str | None = None) -> Funds | None:
+        """The segment's margin that an order on `exchange` draws on (Kite keeps MCX in
+        its commodity segment, everything else in equity): available = net margin, used =
+        utilised debits. Without an exchange: the equity segment."""
         data = await self.margins()
-        equity = data.get("equity")
+        segment = COMMODITY_SEGMENT if (exchange or "").upper() in COMMODITY_EXCHANGES else "equity"
+        equity = data.get(segment)
         if not isinstance(equity, Mapping):
             return None
         try:
@@ -80,7 +88,7 @@ class KiteAccountMixin:
             )
         except Exception as exc:  # noqa: BLE001
             raise BrokerDataError(
-                f"Kite sent equity margins that could not be read: {exc}"
+                f"Kite sent {segment} margins that could not be read: {exc}"
             ) from exc
         return Funds(available=available, used=used)
 

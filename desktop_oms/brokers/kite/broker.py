@@ -13,7 +13,8 @@ Safety rules (a duplicated or lost order is the worst possible bug):
   that certainly never reached Kite (connection refused) is BrokerUnavailable.
 * Reads (order book, trades, positions, margins, quotes) retry with exponential backoff
   on 5xx, 429, network errors and unreadable answers.
-* A TokenException marks the session expired: new requests fail fast with SessionExpired
+* A TokenException marks the session expired (a 401/403 on the stream's handshake only
+  when REST confirms it): new requests fail fast with SessionExpired
   (no request is sent) until `set_access_token()` installs a new token, the stream stops
   reconnecting, and session-expired listeners are told (the GUI offers a re-login).
 * Order requests pass through one shared client-side RateLimiter at Kite's limits.
@@ -43,6 +44,8 @@ from desktop_oms.brokers.kite.account import KiteAccountMixin
 from desktop_oms.brokers.kite.calls import _RETRYABLE_READ as _RETRYABLE_READ
 from desktop_oms.brokers.kite.calls import _WRITES as _WRITES
 from desktop_oms.brokers.kite.calls import KiteCallsMixin
+from desktop_oms.brokers.kite.contracts import bundled_contract_multipliers
+from desktop_oms.brokers.kite.failures import Failure, classify_failure
 from desktop_oms.brokers.kite.market_data import KiteMarketDataMixin
 from desktop_oms.brokers.kite.orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
 from desktop_oms.brokers.kite.orders import KiteOrdersMixin
@@ -64,6 +67,7 @@ from desktop_oms.brokers.rate_limit import (
     kite_quote_limiter,
 )
 from desktop_oms.domain import Instrument
+from desktop_oms.domain.contracts import ContractMultipliers
 from desktop_oms.domain.market import Tick
 
 log = logging.getLogger(__name__)
@@ -110,6 +114,7 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
         lookup_attempts: int = 4,
         lookup_interval: float = 0.5,
         catch_up_on_reconnect: bool = True,
+        contract_multipliers: ContractMultipliers | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("a Kite API key is required")
@@ -164,6 +169,9 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
         self._last_prices: dict[tuple[str, str], Decimal] = {}  # of the ticks streamed
         # The instruments Kite lists: the app sets it once it has read the day's dump.
         self.instrument_store: InstrumentCatalog | None = None
+        # MCX/CDS/BCD multipliers (Kite's dump has none): the bundled dated table.
+        self.contract_multipliers = contract_multipliers or bundled_contract_multipliers()
+        self._unknown_contracts: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------------------------
     # Lifecycle, session, listeners
@@ -210,6 +218,7 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
                 self._access_token,
                 self.ticker_root,
                 resolve=self._names.get,
+                verify_session=self._session_alive,
                 **options,
             )
             stream.add_tick_listener(self._dispatch_ticks)
@@ -279,6 +288,25 @@ class KiteBroker(KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteCal
 
     def _dispatch_stream_state(self, status: StreamStatus) -> None:
         self._notify(self._stream_state_listeners, status)
+
+    async def _session_alive(self) -> bool | None:
+        """The stream's question after a refused handshake: does REST still take the
+        token? True / False (Kite says the token is dead) / None (no answer). It marks
+        nothing itself: the stream reports a confirmed expiry."""
+        if self._closed:
+            return None
+        if self._session_expired:
+            return False
+        await self.api_limiter.acquire()
+        try:
+            await self._call("profile")
+        except Exception as exc:  # noqa: BLE001 - classified below
+            failure = classify_failure(exc).failure
+            if failure is Failure.SESSION_EXPIRED:
+                return False
+            log.warning("Kite session check after a refused stream handshake failed: %s", exc)
+            return None
+        return True
 
     def _session_expired_from_stream(self, reason: str) -> None:
         self._mark_session_expired(reason, from_stream=True)

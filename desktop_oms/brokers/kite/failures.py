@@ -129,6 +129,12 @@ def classify_failure(exc: BaseException) -> Classified:
         if code == 429:
             return Classified(Failure.RATE_LIMITED, message, code)
         if isinstance(exc, kex.InputException | kex.OrderException | kex.PermissionException):
+            # The class alone proves nothing: pykiteconnect's OrderException defaults to
+            # HTTP 500, and Kite answers 5xx with these types when its back end failed
+            # after taking the order. Only a 4xx is Kite saying no; anything else is an
+            # unknown outcome (a write is then looked up by its tag, never resent).
+            if code is None or not 400 <= code < 500:
+                return Classified(Failure.SERVER_ERROR, message, code)
             if code == 404 or _NOT_FOUND_PATTERN.search(message):
                 return Classified(Failure.NOT_FOUND, message, code)
             return Classified(Failure.REJECTED, message, code)

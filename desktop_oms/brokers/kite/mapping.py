@@ -17,6 +17,7 @@ lives in three modules: `kite_parse` (timestamps, numbers, enums, statuses, tags
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from desktop_oms.brokers.errors import BrokerRejected
@@ -71,6 +72,7 @@ __all__ = [
     "order_params",
     "order_report_from_kite",
     "parse_instruments_csv",
+    "plain_decimal",
     "parse_timestamp",
     "position_report_from_kite",
     "tick_from_quote",
@@ -86,6 +88,15 @@ __all__ = [
 MARKET_PROTECTION_AUTO = -1
 
 
+def plain_decimal(value) -> str:
+    """A price as Kite reads it: plain digits, never exponent form (`str(Decimal("1E+3"))`
+    is "1E+3", which Kite refuses as an invalid price; this gives "1000")."""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        raise BrokerRejected(f"{value!r} is not a price")
+    return format(number, "f")
+
+
 def order_params(order: Order) -> dict[str, Any]:
     """Keyword arguments for `KiteConnect.place_order` (kiteconnect 5.2 signature).
 
@@ -97,6 +108,13 @@ def order_params(order: Order) -> dict[str, Any]:
         raise BrokerRejected(f"client order id {tag!r} cannot be a Kite tag (<= 20 letters/digits)")
     if order.variety in (Variety.ICEBERG, Variety.AUCTION):
         raise BrokerRejected(f"{order.variety.value} orders are not supported by this app")
+    if order.variety is Variety.CO:
+        # A cover order needs its stop-loss trigger and comes back as product CO with a
+        # second (stop) leg; this app models neither, so it would lose track of it.
+        raise BrokerRejected(
+            "cover orders (variety co) are not supported by this app: place a regular "
+            "order with a bracket stop-loss instead"
+        )
     if order.validity is Validity.TTL:
         raise BrokerRejected(
             "TTL validity needs a duration in minutes, which this app does not send"
@@ -115,11 +133,11 @@ def order_params(order: Order) -> dict[str, Any]:
     if order.order_type.needs_price:
         if order.price is None:
             raise BrokerRejected(f"a {order.order_type.value} order needs a price")
-        params["price"] = str(order.price)
+        params["price"] = plain_decimal(order.price)
     if order.order_type.needs_trigger:
         if order.trigger_price is None:
             raise BrokerRejected(f"a {order.order_type.value} order needs a trigger price")
-        params["trigger_price"] = str(order.trigger_price)
+        params["trigger_price"] = plain_decimal(order.trigger_price)
     if order.order_type in (OrderType.MARKET, OrderType.SL_M):
         # Mandatory since April 2026 (0 is rejected); -1 lets Kite apply its default band.
         params["market_protection"] = MARKET_PROTECTION_AUTO

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 
 from desktop_oms.brokers.errors import BrokerError
 from desktop_oms.brokers.kite.parsing.reports import instrument_from_kite, tick_from_quote
 from desktop_oms.brokers.kite.parsing.ticks import MODE_QUOTE
 from desktop_oms.brokers.kite.parsing.values import BrokerDataError, instruments_day, iter_rows
-from desktop_oms.domain import Instrument
+from desktop_oms.domain import Instrument, PositionReport
 from desktop_oms.domain.market import Tick
 
 # Split out of kite: log under its name, as before.
@@ -90,8 +91,9 @@ class KiteMarketDataMixin:
                 log.exception("instruments cache load failed")
                 cached = None
             if cached:
+                cached = self._with_contract_multipliers(cached, day)  # older copies say 1
                 self._index_instruments(cached)
-                return list(cached)
+                return cached
         args = (exchange.upper(),) if exchange else ()
         rows = await self._read("download the instruments list", "instruments", *args)
         instruments: list[Instrument] = []
@@ -103,6 +105,7 @@ class KiteMarketDataMixin:
                 bad += 1
         if bad:
             log.warning("skipped %d unreadable instruments", bad)
+        instruments = self._with_contract_multipliers(instruments, day)
         self._index_instruments(instruments)
         if cache is not None:
             try:
@@ -110,6 +113,50 @@ class KiteMarketDataMixin:
             except Exception:  # noqa: BLE001
                 log.exception("instruments cache save failed")
         return instruments
+
+    def _with_contract_multipliers(
+        self, instruments: Sequence[Instrument], day: date
+    ) -> list[Instrument]:
+        """MCX/CDS/BCD contracts with the bundled table's multiplier (Kite's dump says
+        lot_size 1 and has no multiplier); a contract the table does not know is logged
+        once and keeps 1 until a position shows Kite's."""
+        table = self.contract_multipliers
+        if table is None:
+            return list(instruments)
+        applied, unknown = table.apply(instruments, day)
+        new = unknown - self._unknown_contracts
+        if new:
+            self._unknown_contracts |= new
+            log.warning(
+                "no contract multiplier for %s: P&L, order value and margin of these "
+                "contracts count 1 unit per lot until a Kite position shows the multiplier "
+                "(add them to resources/contract_multipliers.toml)",
+                ", ".join(sorted(f"{e}:{n}" for e, n in new)),
+            )
+        return applied
+
+    def learn_multipliers(self, reports: Sequence[PositionReport]) -> None:
+        """Kite's positions carry each contract's multiplier: the instrument takes it
+        (order value, margin and risk checks then use it before the next fill)."""
+        store = self.instrument_store
+        if store is None:
+            return
+        for report in reports:
+            if report.multiplier is None or report.multiplier <= 0:
+                continue
+            instrument = store.get(report.exchange, report.symbol)
+            if instrument is None or instrument.multiplier == report.multiplier:
+                continue
+            if report.multiplier == 1 and instrument.multiplier != 1:
+                continue  # never trade a known multiplier for 1
+            log.info(
+                "Kite reports multiplier %s for %s:%s (was %s): using Kite's",
+                report.multiplier,
+                report.exchange,
+                report.symbol,
+                instrument.multiplier,
+            )
+            store.set_multiplier(report.exchange, report.symbol, report.multiplier)
 
     def _index_instruments(self, instruments: Sequence[Instrument]) -> None:
         for instrument in instruments:

@@ -21,7 +21,7 @@ from desktop_oms.brokers.errors import (
     SessionExpired,
 )
 from desktop_oms.brokers.kite.failures import Classified, Failure, classify_failure, to_broker_error
-from desktop_oms.brokers.kite.mapping import order_params
+from desktop_oms.brokers.kite.mapping import order_params, plain_decimal
 from desktop_oms.brokers.kite.parsing.values import BrokerDataError, _id, has_tag, iter_rows
 from desktop_oms.domain import Order, OrderStatus, OrderType, Variety
 
@@ -138,9 +138,9 @@ class KiteOrdersMixin:
         if quantity is not None:
             params["quantity"] = int(quantity)
         if price is not None:
-            params["price"] = str(price)
+            params["price"] = plain_decimal(price)
         if trigger_price is not None:
-            params["trigger_price"] = str(trigger_price)
+            params["trigger_price"] = plain_decimal(trigger_price)
         if order_type is not None:
             order_type = OrderType(order_type)
             params["order_type"] = order_type.value
@@ -166,9 +166,12 @@ class KiteOrdersMixin:
     async def cancel_order(
         self, broker_order_id: str, *, variety: Variety = Variety.REGULAR
     ) -> None:
-        """Cancel an order. An unanswered cancel is checked against the order's history."""
+        """Cancel an order. An unanswered cancel is checked against the order's history.
+
+        A cancel waits its turn at the rate limiter however long that takes: unlike a new
+        order or a new price, it never goes stale (it only takes risk off)."""
         self._check_session()
-        await self.order_limiter.acquire(max_wait=self.order_wait_limit)
+        await self.order_limiter.acquire()
         self._check_session()
         try:
             await self._call("cancel_order", Variety(variety).value, str(broker_order_id))

@@ -235,7 +235,8 @@ class PaperBroker:
     async def instruments(self) -> list[Instrument]:
         return list(self.instrument_store)
 
-    async def funds(self) -> Funds:
+    async def funds(self, exchange: str | None = None) -> Funds:
+        """One account for every exchange (the paper broker has no segments)."""
         await self._enter()
         return self._exchange.funds()
 

@@ -47,9 +47,7 @@ class Reconciler:
         positions = self._positions
         async with sync.lock:
             changed_meanwhile = {
-                key
-                for key, count in sync.fill_counts().items()
-                if fills_before.get(key) != count
+                key for key, count in sync.fill_counts().items() if fills_before.get(key) != count
             }
             changed_meanwhile |= sync.keys_awaiting_fills()
             sync.apply_reports((), trades)
@@ -78,6 +76,7 @@ class Reconciler:
                         report.last_price if report else None,
                     )
                 )
+            self._adopt_multipliers(second, {(m.exchange, m.symbol, m.product) for m in found})
             if stable:
                 self._position_log.log_reconciliation([m.record(now) for m in stable], fixes)
             for fixed in fixes:
@@ -105,3 +104,21 @@ class Reconciler:
         self.last = result
         self._events.publish(ReconciliationCompleted(at=now, mismatches=len(stable), ok=True))
         return result
+
+    def _adopt_multipliers(self, reports, mismatched: set) -> None:
+        """A position both sides agree on takes the broker's contract multiplier where it
+        differs (Kite's positions show MCX/CDS multipliers; one journaled before the app
+        knew them says 1). A broker's 1 never replaces a known multiplier."""
+        for report in reports:
+            key = (report.exchange, report.symbol, report.product)
+            multiplier = report.multiplier
+            if key in mismatched or multiplier is None or multiplier <= 0 or multiplier == 1:
+                continue
+            adopted = self._positions.adopt_multiplier(*key, multiplier)
+            if adopted is not None:
+                self._alert(
+                    "info",
+                    f"Position {report.exchange}:{report.symbol} {report.product.value} takes "
+                    f"the broker's contract multiplier {multiplier}",
+                    "reconciliation",
+                )

@@ -25,6 +25,15 @@ TRADE_KEY_DAYS = 7
 TradeKey = tuple[str, str]
 
 
+def known_multiplier(listed: Decimal | None, held: Decimal) -> Decimal:
+    """The contract multiplier a fill uses: the instrument's, unless it says 1 (or is not
+    listed) while the position knows another (Kite's positions show MCX/CDS multipliers
+    the instruments dump lacks): a known multiplier is never overwritten with 1."""
+    if listed is None or (listed == 1 and held != 1):
+        return held
+    return listed
+
+
 class FillApplier:
     """Applies broker trades (see the module docstring). `control` is the OrderManager's
     halting side (halt / resume / halts / alert): a fill that cannot be recorded holds new
@@ -87,7 +96,9 @@ class FillApplier:
         instrument = (
             instruments.get(order.exchange, order.symbol) if instruments is not None else None
         )
-        multiplier = instrument.multiplier if instrument is not None else position.multiplier
+        multiplier = known_multiplier(
+            instrument.multiplier if instrument is not None else None, position.multiplier
+        )
         fill = fill_from_trade(order, trade, multiplier)
         if position.multiplier != multiplier:
             position = evolve(position, multiplier=multiplier)

@@ -346,8 +346,13 @@ class OrderSync:
             self.fills.apply(trade, now)
         for order, report in known:
             current = self.latest(order.id) or order
+            verdict = self._terms.judge(current, report, seq)
             after, reason, adopted = order_after_report(
-                current, report, now, take_terms=self._terms.takes_terms(current, report, seq)
+                current,
+                report,
+                now,
+                take_terms=verdict.take_terms,
+                take_status=verdict.take_status,
             )
             if after is not current:
                 if adopted:

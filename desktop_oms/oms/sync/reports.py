@@ -5,12 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from desktop_oms.domain import Fill, Order, OrderReport, OrderStatus, TradeReport, can_transition
+from desktop_oms.domain import (
+    Fill,
+    Order,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    TradeReport,
+    can_transition,
+)
 from desktop_oms.domain.state_machine import status_for_fill
+
+# Statuses of an order working at the exchange (a stale or interim report keeps them).
+_WORKING = frozenset({OrderStatus.OPEN, OrderStatus.TRIGGER_PENDING, OrderStatus.PARTIALLY_FILLED})
 
 
 def order_after_report(
-    order: Order, report: OrderReport, now: datetime, *, take_terms: bool = True
+    order: Order,
+    report: OrderReport,
+    now: datetime,
+    *,
+    take_terms: bool = True,
+    take_status: bool = True,
 ) -> tuple[Order, str | None, dict[str, tuple]]:
     """The order as the report says it is, except fills (those come only from trades).
 
@@ -19,7 +35,11 @@ def order_after_report(
 
     The status moves only along the transition table; a report saying FILLED/PARTIAL
     before its trades are known keeps the fill-derived status (the caller fetches trades).
-    Stale reports (e.g. OPEN after FILLED) change nothing.
+    Stale reports (e.g. OPEN after FILLED) change nothing; with `take_status` False (the
+    caller found the report older than one already applied) a working status is not
+    moved to another working one (a late TRIGGER PENDING does not revert OPEN), while a
+    final one still applies. An interim report (Kite's UPDATE, MODIFY PENDING: still
+    working, triggered or not unsaid) leaves a working order's status as it is.
 
     Terms (quantity, price, trigger price, order type): while nothing of ours is in flight
     for the order (`take_terms`: the caller knows whether the report predates terms it
@@ -55,6 +75,13 @@ def order_after_report(
         target = status_for_fill(quantity, order.filled_quantity, order.status)
         if target is order.status and order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             target = OrderStatus.OPEN
+    if (
+        target.is_active
+        and target not in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED)
+        and order.status in _WORKING
+        and (not take_status or getattr(report, "interim", False))
+    ):
+        target = order.status  # stale or interim: the working status stays
     if target is not order.status and can_transition(order.status, target):
         changes["status"] = target
         if report.status_message:
@@ -65,10 +92,33 @@ def order_after_report(
             f"{name.replace('_', ' ')} {old} -> {new}" for name, (old, new) in adopted.items()
         )
         reason = f"adopted from the broker: {terms}" + (f"; {reason}" if reason else "")
+        protection = protection_note(order, report, changes)
+        if protection:
+            reason = f"{protection}; {reason}"
+            if "status_message" not in changes:
+                changes["status_message"] = protection
     if not changes:
         return order, None, {}
     changes["updated_at"] = now
     return order.copy(**changes), reason, adopted
+
+
+def protection_note(order: Order, report: OrderReport, changes: dict) -> str | None:
+    """What the trader is told when the broker made a MARKET / SL-M order a protected
+    LIMIT (Kite's market protection): None when this report did not do that."""
+    kind = changes.get("order_type")
+    if kind is not OrderType.LIMIT or order.order_type not in (OrderType.MARKET, OrderType.SL_M):
+        return None
+    if not getattr(report, "protected", False):
+        return None
+    price = changes.get("price", order.price)
+    at = f" at {price}" if price is not None else ""
+    pct = getattr(report, "protection_pct", None)
+    band = f" {pct}%" if pct is not None else ""
+    return (
+        f"the broker made this {order.order_type.value} order a protected LIMIT{at} "
+        f"(market protection{band}): it rests at that price and can be modified"
+    )
 
 
 def fill_gap(order: Order, report: OrderReport) -> int:

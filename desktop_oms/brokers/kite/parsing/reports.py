@@ -25,7 +25,9 @@ from desktop_oms.brokers.kite.parsing.values import (
     _req_dec,
     _text,
     client_order_id_of,
+    is_interim_status,
     map_kite_status,
+    market_protection_of,
     parse_timestamp,
 )
 from desktop_oms.domain import (
@@ -81,6 +83,7 @@ def order_report_from_kite(row: object, *, now: datetime | None = None) -> Order
         or datetime.now(IST)
     )
     message = row.get("status_message")
+    protected, protection_pct = market_protection_of(row)
     return OrderReport(
         broker_order_id=broker_order_id,
         client_order_id=client_order_id_of(row),
@@ -98,6 +101,9 @@ def order_report_from_kite(row: object, *, now: datetime | None = None) -> Order
         status=status,
         status_message=message if isinstance(message, str) and message else None,
         timestamp=timestamp,
+        interim=status.is_active and is_interim_status(row["status"]),
+        protected=protected,
+        protection_pct=protection_pct,
     )
 
 
@@ -194,8 +200,9 @@ def tick_from_quote(key: str, row: object, *, now: datetime | None = None) -> Ti
 def instrument_from_kite(row: Mapping[str, Any]) -> Instrument:
     """One instruments-dump row (raw CSV strings or kiteconnect's parsed values).
 
-    Same conventions as `domain.catalog`: symbols upper-case, multiplier 1 (the
-    dump has none; positions carry Kite's multiplier), indices kept but not tradable.
+    Same conventions as `domain.catalog`: symbols upper-case, multiplier 1 (the dump
+    has none: the broker applies the bundled MCX/CDS table, and Kite's positions carry
+    the multiplier), indices kept but not tradable.
     """
     expiry = row.get("expiry")
     if isinstance(expiry, datetime):

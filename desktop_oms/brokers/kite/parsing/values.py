@@ -91,14 +91,25 @@ def map_kite_status(
         if text not in ACTIVE_KITE_STATUSES and text not in _warned_statuses:
             _warned_statuses.add(text)
             log.warning("unknown Kite order status %r: treating the order as still active", text)
+        # A stop order's modification (UPDATE, MODIFY PENDING, ...) leaves it
+        # untriggered unless Kite says OPEN: the guess is TRIGGER_PENDING (the OMS keeps
+        # the status a working order already has, see `is_interim_status`).
         status = (
             OrderStatus.TRIGGER_PENDING
-            if order_type in (OrderType.SL, OrderType.SL_M) and text != "UPDATE"
+            if order_type in (OrderType.SL, OrderType.SL_M)
             else OrderStatus.OPEN
         )
     if status.is_active and filled_quantity > 0:
         return OrderStatus.PARTIALLY_FILLED
     return status
+
+
+def is_interim_status(kite_status: object) -> bool:
+    """Whether Kite's status only says the order is still working (a modification or
+    cancellation in flight, a fill or modification notice, a status this app does not
+    know) without saying where it stands: TRIGGER PENDING or OPEN."""
+    text = str(kite_status or "").strip().upper()
+    return text not in KITE_STATUS_MAP
 
 
 # ---------------------------------------------------------------------------------------
@@ -226,6 +237,24 @@ def client_order_id_of(row: Mapping[str, Any]) -> str | None:
             continue
         return candidate
     return None
+
+
+def market_protection_of(row: Mapping[str, Any]) -> tuple[bool, Decimal | None]:
+    """Whether Kite made the order a protected LIMIT (tag "mktp"), and its percent
+    ("mktp:2.00"), as Kite's order rows and updates say."""
+    tags = _tags(row)
+    protected = False
+    percent = None
+    for tag in tags:
+        if tag == "mktp":
+            protected = True
+        elif tag.startswith("mktp:"):
+            protected = True
+            try:
+                percent = Decimal(tag[5:])
+            except InvalidOperation:
+                percent = None
+    return protected, percent if percent is not None and percent.is_finite() else None
 
 
 def has_tag(row: Mapping[str, Any], client_order_id: str) -> bool:

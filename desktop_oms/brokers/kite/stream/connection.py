@@ -2,9 +2,10 @@
 
 `KiteStreamConnectionMixin` is a mixin of `KiteStream` (stream.py), not a helper
 object: one coroutine (`_run`) owns the connection, stops for good on a 401/403
-handshake (state EXPIRED), backs off exponentially otherwise, and aborts a socket that
-sends nothing for `watchdog_timeout` seconds while the watchdog is armed (NSE market
-hours by default). The state it keeps (`_generation`, `_ws`, `_outbox`, counters) is set
+handshake when REST confirms the session is dead (state EXPIRED; a refused handshake
+alone proves nothing), backs off exponentially otherwise, and aborts a socket that
+sends nothing for `watchdog_timeout` seconds while the watchdog is armed (by default
+whenever a Kite segment is in session, MCX's evening included). The state it keeps (`_generation`, `_ws`, `_outbox`, counters) is set
 up in `KiteStream.__init__`; subscriptions, message handling and listeners
 (`_resubscribe`, `_handle`, `_set_state`, `_notify`) live on `KiteStream`. The
 connection states (`StreamState`, `StreamStatus`) are the Broker port's.
@@ -30,10 +31,25 @@ _MARKET_OPEN = dtime(9, 15)
 _MARKET_CLOSE = dtime(15, 30)
 
 
+# Some Kite segment trades from 09:00 (MCX, CDS; NSE's pre-open) until MCX's evening
+# session ends (23:30, 23:55 while the US is on winter time); Kite's ticker sends
+# heartbeats all that time, so a silent socket is a dead one.
+_SESSION_OPEN = dtime(9, 0)
+_SESSION_CLOSE = dtime(23, 55)
+
+
 def is_nse_market_hours(now: datetime | None = None) -> bool:
     """Mon-Fri 09:15-15:30 IST (exchange holidays are not known here)."""
     current = (now or datetime.now(IST)).astimezone(IST)
     return current.weekday() < 5 and _MARKET_OPEN <= current.time() <= _MARKET_CLOSE
+
+
+def is_kite_session_hours(now: datetime | None = None) -> bool:
+    """Whether any Kite segment is in session: Mon-Fri 09:00-23:55 IST (NSE, BSE, CDS
+    and MCX's evening session; exchange holidays are not known here). The dead-socket
+    watchdog is armed then."""
+    current = (now or datetime.now(IST)).astimezone(IST)
+    return current.weekday() < 5 and _SESSION_OPEN <= current.time() <= _SESSION_CLOSE
 
 
 class _WatchdogExpired(Exception):
@@ -90,14 +106,30 @@ class KiteStreamConnectionMixin:
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 if status in (401, 403):
-                    reason = f"Kite refused the stream connection (HTTP {status}): the session has expired"
-                    log.warning(reason)
-                    self._error = reason
-                    self._set_state(StreamState.EXPIRED)
-                    self._notify(self._expired_listeners, reason)
-                    return
-                self._error = f"stream handshake refused with HTTP {status}"
-                log.warning("Kite stream: %s", self._error)
+                    # Not proof of an expired session: Kite's ticker refuses handshakes
+                    # now and then while REST takes the token. Only REST decides.
+                    valid = await self._session_valid()
+                    if generation != self._generation:
+                        return  # stopped (or expired by REST) meanwhile
+                    if valid is False:
+                        reason = (
+                            f"Kite refused the stream connection (HTTP {status}) and the "
+                            "session check confirms it: the session has expired"
+                        )
+                        log.warning(reason)
+                        self._error = reason
+                        self._set_state(StreamState.EXPIRED)
+                        self._notify(self._expired_listeners, reason)
+                        return
+                    self._error = f"Kite refused the stream connection (HTTP {status}) " + (
+                        "though the session is valid (REST answers); retrying"
+                        if valid
+                        else "and the session could not be checked; retrying"
+                    )
+                    log.warning("Kite stream: %s", self._error)
+                else:
+                    self._error = f"stream handshake refused with HTTP {status}"
+                    log.warning("Kite stream: %s", self._error)
             except _WatchdogExpired:
                 self._error = f"no data for {self.watchdog_timeout:g} s: connection treated as dead"
                 log.warning("Kite stream: %s; reconnecting", self._error)
@@ -115,6 +147,19 @@ class KiteStreamConnectionMixin:
             failures += 1
             self._set_state(StreamState.RECONNECTING)
             await asyncio.sleep(delay)
+
+    async def _session_valid(self) -> bool | None:
+        """Ask REST whether the session is alive: True, False (expired), None (could not
+        tell). Without a way to ask, a refused handshake is taken as an expiry."""
+        if self._verify_session is None:
+            return False
+        try:
+            return await self._verify_session()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - an unanswered check proves nothing
+            log.exception("Kite stream: the session check failed")
+            return None
 
     async def _serve(self, ws, generation: int) -> None:
         self._ws = ws

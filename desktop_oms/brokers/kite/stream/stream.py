@@ -9,12 +9,14 @@ wire format, instead of `KiteTicker(threaded=True)`.
 * Reconnect control: KiteTicker's ReconnectingClientFactory retries on its own schedule
   (minimum max-delay 5 s, up to 300 tries) and keeps retrying a handshake refused with
   403, i.e. an expired token produces a reconnect storm unless callbacks race to call
-  `stop_retry()` from the reactor thread. Here one coroutine owns the connection: it
-  stops for good on 401/403 (state EXPIRED) and backs off exponentially otherwise.
+  `stop_retry()` from the reactor thread. Here one coroutine owns the connection: on a
+  401/403 it asks REST (`verify_session`) and stops for good only when REST confirms the
+  expiry (state EXPIRED); otherwise it backs off exponentially and tries again.
 * Dead-socket detection: KiteTicker's ping loop cannot see a socket that is open and
-  answering pings but sends no data; our watchdog (no frame for N seconds during market
-  hours) aborts the connection and reconnects, and every reconnect asks for a REST
-  catch-up (orders, trades) so nothing missed while disconnected is lost.
+  answering pings but sends no data; our watchdog (no frame for N seconds while a Kite
+  segment is in session, MCX's evening included) aborts the connection and reconnects,
+  and every reconnect asks for a REST catch-up (orders, trades) so nothing missed while
+  disconnected is lost.
 * Thread handoff: with KiteTicker every callback runs on the reactor thread and must be
   marshalled with `loop.call_soon_threadsafe`; subscribe/unsubscribe from the GUI would
   have to go the other way with `reactor.callFromThread`. Here there is no second
@@ -44,7 +46,7 @@ import logging
 import random
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +66,7 @@ from desktop_oms.brokers.kite.parsing.ticks import (
 )
 from desktop_oms.brokers.kite.stream.connection import (
     KiteStreamConnectionMixin,
+    is_kite_session_hours,
     is_nse_market_hours,
 )
 from desktop_oms.brokers.kite.stream.connection import _SessionRejected as _SessionRejected
@@ -81,6 +84,7 @@ __all__ = [
     "KiteStream",
     "StreamState",
     "StreamStatus",
+    "is_kite_session_hours",
     "is_nse_market_hours",
     "parse_binary",
     "tick_from_packet",
@@ -120,12 +124,13 @@ class KiteStream(KiteStreamConnectionMixin):
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
         jitter: Callable[[], float] = random.random,
+        verify_session: Callable[[], Awaitable[bool | None]] | None = None,
     ) -> None:
         self.api_key = api_key
         self._access_token = access_token
         self.root = (root or DEFAULT_TICKER_ROOT).rstrip("/")
         self.watchdog_timeout = watchdog_timeout
-        self._watchdog_active = watchdog_active or is_nse_market_hours
+        self._watchdog_active = watchdog_active or (lambda: is_kite_session_hours(self._now()))
         self.coalesce_interval = coalesce_interval
         self.reconnect_initial_delay = reconnect_initial_delay
         self.reconnect_max_delay = reconnect_max_delay
@@ -137,6 +142,8 @@ class KiteStream(KiteStreamConnectionMixin):
         self._clock = clock
         self._now = now or (lambda: datetime.now(IST))
         self._jitter = jitter
+        # Asked after a 401/403 handshake: True (valid), False (expired), None (unknown).
+        self._verify_session = verify_session
 
         self._names: dict[int, tuple[str, str]] = {}
         self._modes: dict[int, str] = {}
