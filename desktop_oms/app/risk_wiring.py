@@ -150,7 +150,9 @@ def build_risk(
     ledger = DayPnlLedger(positions, store, last_price=quotes.last_price)
     ledger.load_or_capture()  # before the OMS catches up on fills: today's stay in the day
     if broker.name == "paper":  # the documented model, exactly what the paper broker blocks
-        margin = paper_margin_estimator(broker.instrument_store or instruments)
+        margin = paper_margin_estimator(
+            broker.instrument_store or instruments, last_price=broker.last_price
+        )
     else:  # the broker's own estimate (Kite's order-margins API)
         margin = broker_margin_estimator(broker)
     validator = PreTradeValidator(

@@ -9,6 +9,11 @@ rounded away on low-priced instruments.
 Prices start from the broker's last known price (a restarted paper account continues
 where it was), else from the instruments file's last price; instruments with neither
 are left out. With the same seed, symbols and start prices, the path is the same.
+
+What walks (by default): the indices (NIFTY 50, SENSEX, ...; not tradable, but their
+spot drives their futures and options) and every tradable instrument that is not an
+index derivative. The derivatives follow their index at the paper exchange (priced from
+it in the same batch), so a step of all indices is one repricing of every chain.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ class PriceTaker(Protocol):
     def set_last_prices(self, prices: dict[Key, Decimal]) -> None: ...
 
 
+def walks(instrument) -> bool:
+    """What the market moves itself: the indices and what is traded on its own price.
+    An index derivative (it names the index it follows) is priced from that index by the
+    paper exchange, never walked."""
+    if instrument.is_index:
+        return True
+    return instrument.tradable and instrument.underlying is None
+
+
 class SimulatedMarket:
     def __init__(
         self,
@@ -60,7 +74,7 @@ class SimulatedMarket:
         self.error: BaseException | None = None
         store = broker.instrument_store
         if symbols is None:
-            keys = [i.key for i in store if i.tradable]
+            keys = [i.key for i in store if walks(i)]
         else:
             keys = [store.require(exchange, symbol).key for exchange, symbol in symbols]
         known = broker.last_prices()
@@ -74,6 +88,8 @@ class SimulatedMarket:
                 log.info("simulated market: no start price for %s:%s, left out", *key)
                 continue
             tick = store.require(*key).tick_size
+            if tick <= 0:  # Kite lists indices with no tick: their values have 2 decimals
+                tick = Decimal("0.01")
             self._ticks[key] = tick
             self._fair[key] = float(start)
             self._last[key] = self._publishable(start, tick)
