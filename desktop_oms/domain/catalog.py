@@ -210,6 +210,7 @@ class InstrumentStore:
             if instrument.instrument_token:
                 self._by_token.setdefault(instrument.instrument_token, instrument)
         self._last_prices: dict[tuple[str, str], Decimal] = {}
+        self.version = 0  # counts listing changes (put / remove): caches key on it
         for key, price in (last_prices or {}).items():
             if key not in self._by_key:
                 raise ValueError(f"last price given for unknown instrument {key[0]}:{key[1]}")
@@ -271,6 +272,7 @@ class InstrumentStore:
             self._by_key[instrument.key] = instrument
             if instrument.instrument_token:
                 self._by_token.setdefault(instrument.instrument_token, instrument)
+            self.version += 1
 
     def remove(self, keys: Iterable[tuple[str, str]]) -> list[Instrument]:
         """Delist these instruments (unknown keys are ignored); returns those removed."""
@@ -286,6 +288,7 @@ class InstrumentStore:
         if gone:
             dropped = {id(i) for i in gone}
             self._items = [i for i in self._items if id(i) not in dropped]
+            self.version += 1
         return gone
 
     def search(self, prefix: str, limit: int = 20) -> list[Instrument]:

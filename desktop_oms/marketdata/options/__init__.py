@@ -8,6 +8,9 @@ Entry points:
 - `option_chain` / `paper_contracts` / `price_option_chain` - paper-mode chains and quotes.
 - `implied_vol` / `black76_greeks` / `analyse` - vectorised IV and Greeks of a whole chain.
 - `plan_slices` - split a quantity into orders each <= the freeze quantity, whole lots.
+- `OptionChainService` - the chain the window shows (rows of strikes with LTP, change,
+  bid/ask, volume, OI, IV and Greeks; ATM, spot/future, days to expiry, ATM IV, PCR) from
+  the catalogue and the last ticks; `expires_today` flags a contract expiring today.
 - `paper_market` / `PaperDerivatives` - paper mode's listing (indices, futures, chains)
   and the quotes of its derivatives, derived from each index's spot; `apply_fno_rules`
   adds the rules' freeze quantity and index to a broker's instruments (Kite's dump).
@@ -67,6 +70,12 @@ from desktop_oms.marketdata.options.slicing import (
     max_slice_quantity,
     plan_slices,
 )
+from desktop_oms.marketdata.options.snapshot import (
+    ChainSnapshot,
+    OptionChainService,
+    OptionQuote,
+    expires_today,
+)
 from desktop_oms.marketdata.options.symbols import (
     Expiry,
     ExpiryCalendar,
@@ -84,6 +93,7 @@ __all__ = [
     "PUT",
     "ChainPrices",
     "ChainRow",
+    "ChainSnapshot",
     "Expiry",
     "ExpiryCalendar",
     "FnoRules",
@@ -93,7 +103,9 @@ __all__ = [
     "ImpliedVols",
     "OptionAnalytics",
     "OptionChain",
+    "OptionChainService",
     "OptionContract",
+    "OptionQuote",
     "PaperDerivatives",
     "ParsedSymbol",
     "Quote",
@@ -107,6 +119,7 @@ __all__ = [
     "UnknownUnderlying",
     "analyse",
     "apply_fno_rules",
+    "expires_today",
     "atm_strike",
     "atm_vol_after_move",
     "black76_greeks",

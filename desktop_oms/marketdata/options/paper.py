@@ -414,15 +414,12 @@ class PaperDerivatives:
         return out
 
     def quotes_now(self, now: datetime) -> dict[Key, MarketQuote]:
-        """Every derivative's quote at the last spots seen (published or not)."""
+        """Every derivative's quote at the last spots seen (the next `derive` still sends
+        all that changed since it last sent them)."""
         out: dict[Key, MarketQuote] = {}
         for book in self._by_index.values():
             if book.spot is not None:
-                for future in book.futures:
-                    future.last = None
-                for chain in book.chains:
-                    chain.last = None
-                self._price(book, float(book.spot), now, out)
+                self._price(book, float(book.spot), now, out, remember=False)
         return out
 
     def _session_share(self, now: datetime) -> float:
@@ -430,7 +427,11 @@ class PaperDerivatives:
         opened = datetime.combine(local.date(), SESSION_OPEN, tzinfo=IST)
         return min(max((local - opened).total_seconds() / SESSION_SECONDS, 0.0), 1.0)
 
-    def _price(self, book: _Underlying, spot: float, now: datetime, out: dict) -> None:
+    def _price(
+        self, book: _Underlying, spot: float, now: datetime, out: dict, remember: bool = True
+    ) -> None:
+        """Quotes into `out`: those that changed since last sent (`remember`: they count
+        as sent now), or all of them (not `remember`)."""
         for future in book.futures:
             years = years_to_expiry(now, future.day)
             if years < 0:
@@ -438,9 +439,10 @@ class PaperDerivatives:
             fwd = float(forward_price(spot, years, self.rate))
             ticks = max(round(fwd / float(future.tick)), 1)
             last = future.tick * ticks
-            if last == future.last:
-                continue
-            future.last = last
+            if remember:
+                if last == future.last:
+                    continue
+                future.last = last
             out[future.key] = MarketQuote(
                 last_price=last,
                 bid=last - future.tick if ticks > 1 else None,
@@ -467,13 +469,14 @@ class PaperDerivatives:
                     prices.put_ltp,
                 )
             )
-            if chain.last is None or chain.last.shape != table.shape:
+            if not remember or chain.last is None or chain.last.shape != table.shape:
                 changed_calls = changed_puts = np.arange(len(chain.strikes))
             else:
                 diff = table != chain.last
                 changed_calls = np.flatnonzero(diff[0] | diff[1] | diff[2])
                 changed_puts = np.flatnonzero(diff[3] | diff[4] | diff[5])
-            chain.last = table
+            if remember:
+                chain.last = table
             tick = chain.tick
             for side, rows, keys, oi, closes in (
                 (0, changed_calls, chain.calls, chain.oi_calls, chain.close_calls),
