@@ -41,7 +41,9 @@ class PriceTaker(Protocol):
 
     def last_prices(self) -> dict[Key, Decimal]: ...
 
-    def set_last_prices(self, prices: dict[Key, Decimal]) -> None: ...
+    def set_last_prices(self, prices: dict[Key, Decimal], *, coalesce: bool = False) -> None:
+        """New last prices; `coalesce`: from a continuous feed (far option expiries may
+        follow their index in turn rather than at every tick)."""
 
 
 def walks(instrument) -> bool:
@@ -82,12 +84,16 @@ class SimulatedMarket:
         self._ticks: dict[Key, Decimal] = {}
         self._fair: dict[Key, float] = {}
         self._last: dict[Key, Decimal] = {}
+        self._indices: set[Key] = set()
         for key in keys:
             start = known.get(key) or listed.get(key)
             if start is None:
                 log.info("simulated market: no start price for %s:%s, left out", *key)
                 continue
-            tick = store.require(*key).tick_size
+            instrument = store.require(*key)
+            if instrument.is_index:
+                self._indices.add(key)
+            tick = instrument.tick_size
             if tick <= 0:  # Kite lists indices with no tick: their values have 2 decimals
                 tick = Decimal("0.01")
             self._ticks[key] = tick
@@ -163,11 +169,28 @@ class SimulatedMarket:
         except Exception:
             pass  # already logged by _run and kept in self.error
 
+    async def step_spread(self) -> dict[Key, Decimal]:
+        """`step`, published as several batches with a loop turn between them: each index
+        alone (its futures and options are priced with it at the paper exchange, the far
+        expiries in turn: `coalesce`), the rest together, so repricing every chain never
+        holds the loop in one piece."""
+        batch = self.next_prices()
+        rest = {}
+        for key, price in batch.items():
+            if key in self._indices:
+                self.broker.set_last_prices({key: price}, coalesce=True)
+                await asyncio.sleep(0)
+            else:
+                rest[key] = price
+        if rest:
+            self.broker.set_last_prices(rest)
+        return batch
+
     async def _run(self) -> None:
         try:
             while True:
                 await asyncio.sleep(self.interval_s)
-                self.step()
+                await self.step_spread()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -150,7 +150,7 @@ async def test_a_failing_step_is_logged_and_kept_on_the_task(caplog):
     market = SimulatedMarket(broker, seed=4, interval_s=0.001)
     await market.start()
 
-    def explode(prices):
+    def explode(prices, **options):
         raise RuntimeError("broker is gone")
 
     broker.set_last_prices = explode  # type: ignore[method-assign]

@@ -309,14 +309,19 @@ class PaperBroker:
         return self.set_last_prices({(exchange, symbol): price})
 
     def set_last_prices(
-        self, prices: Mapping[tuple[str, str] | str, Decimal | int | str]
+        self,
+        prices: Mapping[tuple[str, str] | str, Decimal | int | str],
+        *,
+        coalesce: bool = False,
     ) -> list[TradeReport]:
         """Set last prices (keys (exchange, symbol) or "EXCHANGE:SYMBOL"), match, push ticks.
+        An index's price prices its futures and options too (all of them; with `coalesce`,
+        a continuous feed's, far expiries follow in turn: see PaperDerivatives.derive).
 
         Unknown instruments raise UnknownInstrument (a KeyError); a price that is not a
         positive number raises ValueError. Nothing changes unless every entry is valid.
         """
-        ticks, updates = self._exchange.set_prices(prices)
+        ticks, updates = self._exchange.set_prices(prices, coalesce=coalesce)
         self._delivery.publish(ticks, updates)
         return [trade for update in updates for trade in update.trades]
 

@@ -73,8 +73,11 @@ class PriceDeriver(Protocol):
     Called under the exchange's lock; it may list and delist instruments in the
     exchange's catalogue (new strikes, the day roll)."""
 
-    def derive(self, prices: Mapping[Key, Decimal], now: datetime) -> Mapping[Key, MarketQuote]:
-        """Quotes of the derivatives of the indices among `prices` that changed."""
+    def derive(
+        self, prices: Mapping[Key, Decimal], now: datetime, *, coalesce: bool = False
+    ) -> Mapping[Key, MarketQuote]:
+        """Quotes of the derivatives of the indices among `prices` that changed (with
+        `coalesce`, a continuous feed's: far expiries may be sent in turn)."""
 
     def quotes_now(self, now: datetime) -> Mapping[Key, MarketQuote]:
         """Every derivative's quote at the last index prices seen."""
@@ -310,7 +313,10 @@ class SimulatedExchange:
     # ====================================================================================
 
     def set_prices(
-        self, prices: Mapping[tuple[str, str] | str, Decimal | int | str]
+        self,
+        prices: Mapping[tuple[str, str] | str, Decimal | int | str],
+        *,
+        coalesce: bool = False,
     ) -> tuple[list[Tick], list[BrokerUpdate]]:
         """New last prices (keys (exchange, symbol) or "EXCHANGE:SYMBOL"): the ticks to
         push and the updates of the matching pass they cause.
@@ -334,13 +340,9 @@ class SimulatedExchange:
                 ticks.append(self._tick(key, price, now))
             matched: list[Key] = list(parsed)
             if self._deriver is not None:
-                for key, quote in self._deriver.derive(parsed, now).items():
-                    if key in parsed:
-                        continue  # a price set on the derivative itself wins
-                    self._quotes[key] = quote
-                    self.state.prices[key] = quote.last_price
-                    ticks.append(self._tick(key, quote.last_price, now, quote))
-                    matched.append(key)
+                derived = self._deriver.derive(parsed, now, coalesce=coalesce)
+                ticks += self._derived_ticks(derived, parsed, now)
+                matched += derived
             events = self._run_matching(matched, now)
             return ticks, self._store.commit_prices(parsed, events)
 
@@ -412,37 +414,68 @@ class SimulatedExchange:
                 )
         return events
 
-    def _tick(
-        self, key: Key, price: Decimal, now: datetime, quote: MarketQuote | None = None
-    ) -> Tick:
+    def _tick(self, key: Key, price: Decimal, now: datetime) -> Tick:
         opened, high, low = self._session.get(key, (price, price, price))
         high, low = max(high, price), min(low, price)
         self._session[key] = (opened, high, low)
-        if quote is None:
-            return Tick(
-                exchange=key[0],
-                symbol=key[1],
-                last_price=price,
-                timestamp=now,
-                open=opened,
-                high=high,
-                low=low,
-                close=self._reference_prices.get(key),
-            )
         return Tick(
             exchange=key[0],
             symbol=key[1],
             last_price=price,
             timestamp=now,
-            volume=quote.volume,
-            bid=quote.bid,
-            ask=quote.ask,
             open=opened,
             high=high,
             low=low,
-            close=quote.close if quote.close is not None else self._reference_prices.get(key),
-            extra={} if quote.oi is None else {"oi": quote.oi},
+            close=self._reference_prices.get(key),
         )
+
+    def _derived_ticks(
+        self, quotes: Mapping[Key, MarketQuote], explicit: Mapping[Key, Decimal], now: datetime
+    ) -> list[Tick]:
+        """Record derived quotes as last prices and make their ticks (`_tick`, inlined:
+        an index tick can price thousands of options). A price set on a derivative in the
+        same batch wins over its derived one."""
+        prices = self.state.prices
+        session = self._session
+        reference = self._reference_prices
+        kept = self._quotes
+        ticks = []
+        for key, quote in quotes.items():
+            if key in explicit:
+                continue
+            price = quote.last_price
+            kept[key] = quote
+            prices[key] = price
+            day = session.get(key)
+            if day is None:
+                opened = high = low = price
+            else:
+                opened, high, low = day
+                if price > high:
+                    high = price
+                elif price < low:
+                    low = price
+            session[key] = (opened, high, low)
+            close = quote.close
+            ticks.append(
+                Tick(
+                    key[0],
+                    key[1],
+                    price,
+                    now,
+                    quote.volume,
+                    quote.bid,
+                    quote.ask,
+                    None,
+                    None,
+                    opened,
+                    high,
+                    low,
+                    close if close is not None else reference.get(key),
+                    {} if quote.oi is None else {"oi": quote.oi},
+                )
+            )
+        return ticks
 
     def quote(self, exchange: str, symbol: str) -> MarketQuote | None:
         """The last derived quote of an index derivative (bid/ask), None for others."""

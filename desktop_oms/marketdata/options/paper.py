@@ -53,8 +53,10 @@ from desktop_oms.marketdata.options.pricing import (
     Smile,
     SpreadModel,
     atm_vol_after_move,
+    black76_price,
     forward_price,
     price_chain,
+    quote_on_ticks,
     years_to_expiry,
 )
 from desktop_oms.marketdata.options.rules import FnoRules, UnderlyingRules, UnknownUnderlying
@@ -120,7 +122,6 @@ class _Chain:
     oi_puts: list[int]
     close_calls: list[Decimal | None] = field(default_factory=list)
     close_puts: list[Decimal | None] = field(default_factory=list)
-    last: np.ndarray | None = None  # 6 x n tick counts last published (bid, ask, ltp) x 2
 
 
 @dataclass(slots=True)
@@ -139,6 +140,17 @@ class _Underlying:
     futures: list[_Future] = field(default_factory=list)
     chains: list[_Chain] = field(default_factory=list)
     spot: Decimal | None = None
+    # Every chain's options end to end (priced in one vectorised pass per index tick):
+    strikes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sizes: list[int] = field(default_factory=list)
+    calls: list[Key] = field(default_factory=list)
+    puts: list[Key] = field(default_factory=list)
+    oi_calls: list[int] = field(default_factory=list)
+    oi_puts: list[int] = field(default_factory=list)
+    close_calls: list[Decimal | None] = field(default_factory=list)
+    close_puts: list[Decimal | None] = field(default_factory=list)
+    last: np.ndarray | None = None  # 6 x n tick counts last sent: (bid, ask, ltp) x 2
+    far_turn: int = 0  # the far chain a coalesced call sends next
 
 
 class PaperDerivatives:
@@ -155,6 +167,7 @@ class PaperDerivatives:
         now: datetime,
         strikes_each_side: int = 20,
         extend_within: int = 5,
+        hot_expiries: int = 2,
         rate: float = RATE,
         vols: Mapping[str, float] | None = None,
         spread: SpreadModel | None = None,
@@ -164,6 +177,7 @@ class PaperDerivatives:
         self.rules = rules
         self.strikes_each_side = strikes_each_side
         self.extend_within = max(1, min(extend_within, strikes_each_side))
+        self.hot_expiries = max(1, hot_expiries)
         self.rate = rate
         self.vols = dict(BASE_VOLS if vols is None else vols)
         self.spread = spread or SpreadModel()
@@ -171,6 +185,7 @@ class PaperDerivatives:
         self.day: date = now.astimezone(IST).date()
         self._closes = store.last_prices()  # previous closes of the indices (and others)
         self._by_index: dict[Key, _Underlying] = {}
+        self._money_cache: dict[Decimal, dict[int, Decimal]] = {}
         self.list_contracts(self.day)
 
     # ------------------------------------------------------------------ what is listed
@@ -309,6 +324,15 @@ class PaperDerivatives:
         book.futures = futures
         book.chains = chains
         self._closing_prices(book)
+        book.strikes = np.array([float(k) for c in chains for k in c.strikes])
+        book.sizes = [len(c.strikes) for c in chains]
+        book.calls = [k for c in chains for k in c.calls]
+        book.puts = [k for c in chains for k in c.puts]
+        book.oi_calls = [x for c in chains for x in c.oi_calls]
+        book.oi_puts = [x for c in chains for x in c.oi_puts]
+        book.close_calls = [x for c in chains for x in c.close_calls]
+        book.close_puts = [x for c in chains for x in c.close_puts]
+        book.last = None  # all are sent at the next tick
 
     def _open_interest(
         self, chain: _Chain, spot: float, nearness: int
@@ -395,9 +419,17 @@ class PaperDerivatives:
         return grew
 
     # ------------------------------------------------------------------ pricing
-    def derive(self, prices: Mapping[Key, Decimal], now: datetime) -> dict[Key, MarketQuote]:
+    def derive(
+        self, prices: Mapping[Key, Decimal], now: datetime, *, coalesce: bool = False
+    ) -> dict[Key, MarketQuote]:
         """Quotes of the derivatives of the indices in `prices` that changed (see the module
-        docstring). Relists first when `now` is a new day (the day roll)."""
+        docstring). Relists first when `now` is a new day (the day roll).
+
+        `coalesce` (a continuous feed, the simulated market): the futures and the
+        `hot_expiries` nearest chains are sent at every call, the farther chains in turn,
+        one per call (at 4-5 index ticks a second each far chain is sent about once a
+        second, as far months trade less often); what changed meanwhile goes out when its
+        turn comes. Without it every chain is priced and sent (an explicit price)."""
         if not self._by_index and not prices:
             return {}
         day = now.astimezone(IST).date()
@@ -410,7 +442,7 @@ class PaperDerivatives:
                 continue
             book.spot = Decimal(price)
             self._extend(book, book.spot)
-            self._price(book, float(price), now, out)
+            self._price(book, float(price), now, out, coalesce=coalesce)
         return out
 
     def quotes_now(self, now: datetime) -> dict[Key, MarketQuote]:
@@ -428,10 +460,16 @@ class PaperDerivatives:
         return min(max((local - opened).total_seconds() / SESSION_SECONDS, 0.0), 1.0)
 
     def _price(
-        self, book: _Underlying, spot: float, now: datetime, out: dict, remember: bool = True
+        self,
+        book: _Underlying,
+        spot: float,
+        now: datetime,
+        out: dict,
+        remember: bool = True,
+        coalesce: bool = False,
     ) -> None:
         """Quotes into `out`: those that changed since last sent (`remember`: they count
-        as sent now), or all of them (not `remember`)."""
+        as sent now), or all of them (not `remember`); `coalesce`: see `derive`."""
         for future in book.futures:
             years = years_to_expiry(now, future.day)
             if years < 0:
@@ -449,53 +487,88 @@ class PaperDerivatives:
                 ask=last + future.tick,
                 close=future.close,
             )
+        if not book.chains:
+            return
         smile = self._smile(book, spot)
-        turnover = 3.0 * self._session_share(now)
-        for chain in book.chains:
-            years = years_to_expiry(now, chain.day)
-            if years < -1.0 / 365.0:
-                continue  # expired yesterday or before: delisted at the roll
-            fwd = float(forward_price(spot, years, self.rate))
-            prices = price_chain(
-                fwd, chain.strikes, years, self.rate, smile, chain.tick, self.spread
+        tick = book.rules.tick_size
+        tick_f = float(tick)
+        years = np.repeat(np.array([years_to_expiry(now, c.day) for c in book.chains]), book.sizes)
+        forwards = spot * np.exp(self.rate * np.maximum(years, 0.0))
+        vols = smile.vol(forwards, book.strikes, years)
+        table = np.stack(
+            (
+                *quote_on_ticks(
+                    black76_price(forwards, book.strikes, years, self.rate, vols, True),
+                    tick_f,
+                    self.spread,
+                ),
+                *quote_on_ticks(
+                    black76_price(forwards, book.strikes, years, self.rate, vols, False),
+                    tick_f,
+                    self.spread,
+                ),
             )
-            table = np.stack(
-                (
-                    prices.call_bid,
-                    prices.call_ask,
-                    prices.call_ltp,
-                    prices.put_bid,
-                    prices.put_ask,
-                    prices.put_ltp,
-                )
-            )
-            if not remember or chain.last is None or chain.last.shape != table.shape:
-                changed_calls = changed_puts = np.arange(len(chain.strikes))
-            else:
-                diff = table != chain.last
-                changed_calls = np.flatnonzero(diff[0] | diff[1] | diff[2])
-                changed_puts = np.flatnonzero(diff[3] | diff[4] | diff[5])
+        )
+        if not remember or book.last is None or book.last.shape != table.shape:
+            changed_calls = changed_puts = np.arange(table.shape[1])
             if remember:
-                chain.last = table
-            tick = chain.tick
-            for side, rows, keys, oi, closes in (
-                (0, changed_calls, chain.calls, chain.oi_calls, chain.close_calls),
-                (3, changed_puts, chain.puts, chain.oi_puts, chain.close_puts),
-            ):
-                if not len(rows):
-                    continue
-                bids = table[side, rows].tolist()
-                asks = table[side + 1, rows].tolist()
-                ltps = table[side + 2, rows].tolist()
-                for i, bid, ask, ltp in zip(rows.tolist(), bids, asks, ltps, strict=True):
-                    out[keys[i]] = MarketQuote(
-                        last_price=tick * ltp,
-                        bid=tick * bid if bid > 0 else None,
-                        ask=tick * ask,
-                        close=closes[i] if closes else None,
-                        volume=int(oi[i] * turnover) // chain.lot_size * chain.lot_size,
-                        oi=oi[i],
-                    )
+                book.last = table
+        else:
+            diff = table != book.last
+            if coalesce:
+                diff &= self._due(book)
+            changed_calls = np.flatnonzero(diff[0] | diff[1] | diff[2])
+            changed_puts = np.flatnonzero(diff[3] | diff[4] | diff[5])
+            if remember:
+                book.last = np.where(diff, table, book.last)
+        money = self._money(tick)
+        lot = book.rules.lot_size
+        turnover = 3.0 * self._session_share(now)
+        for side, rows, keys, oi, closes in (
+            (0, changed_calls, book.calls, book.oi_calls, book.close_calls),
+            (3, changed_puts, book.puts, book.oi_puts, book.close_puts),
+        ):
+            if not len(rows):
+                continue
+            bids = table[side, rows].tolist()
+            asks = table[side + 1, rows].tolist()
+            ltps = table[side + 2, rows].tolist()
+            for i, bid, ask, ltp in zip(rows.tolist(), bids, asks, ltps, strict=True):
+                last = money.get(ltp)
+                if last is None:
+                    last = money[ltp] = tick * ltp
+                offer = money.get(ask)
+                if offer is None:
+                    offer = money[ask] = tick * ask
+                if bid > 0:
+                    bid_price = money.get(bid)
+                    if bid_price is None:
+                        bid_price = money[bid] = tick * bid
+                else:
+                    bid_price = None
+                out[keys[i]] = MarketQuote(
+                    last, bid_price, offer, closes[i], int(oi[i] * turnover) // lot * lot, oi[i]
+                )
+
+    def _due(self, book: _Underlying) -> np.ndarray:
+        """Which options a coalesced call sends: the nearest chains, and the next far one."""
+        hot = min(self.hot_expiries, len(book.sizes))
+        far = len(book.sizes) - hot
+        due = np.zeros(len(book.strikes), dtype=bool)
+        due[: sum(book.sizes[:hot])] = True
+        if far:
+            turn = hot + book.far_turn % far
+            book.far_turn += 1
+            start = sum(book.sizes[:turn])
+            due[start : start + book.sizes[turn]] = True
+        return due
+
+    def _money(self, tick: Decimal) -> dict[int, Decimal]:
+        """Prices as Decimal by whole ticks (made once: thousands are needed per tick)."""
+        cache = self._money_cache.get(tick)
+        if cache is None or len(cache) > 500_000:
+            cache = self._money_cache[tick] = {}
+        return cache
 
     # ------------------------------------------------------------------ for the window
     def spot(self, index: Key) -> Decimal | None:

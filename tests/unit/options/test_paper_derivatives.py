@@ -201,3 +201,28 @@ def test_prices_on_expiry_day_after_the_close_are_intrinsic(rules):
     assert np.all(np.diff(ce) <= 0)
     assert timedelta(0) < after_close - NOW
     assert replace(store.require("NFO", "NIFTY26DECFUT")).expiry == date(2026, 12, 29)
+
+
+def test_a_continuous_feed_sends_the_near_expiries_every_tick_the_far_ones_in_turn(rules):
+    store, derivatives = listing(rules)
+    derivatives.derive({NIFTY: D("26292.40")}, NOW)  # everything, once
+    expiry_of = {i.key: i.expiry for i in store if i.name == "NIFTY" and i.is_option}
+    expiries = derivatives.expiries("NIFTY")
+    near, far = expiries[:2], expiries[2:]
+    seen_far = []
+    spot = D("26292.40")
+    for _ in range(len(far)):
+        spot += 20  # every option moves
+        quotes = derivatives.derive({NIFTY: spot}, NOW, coalesce=True)
+        sent = {expiry_of[k] for k in quotes if k in expiry_of}
+        assert set(near) <= sent and len(sent - set(near)) == 1
+        seen_far += sorted(sent - set(near))
+        assert ("NFO", "NIFTY26DECFUT") in quotes  # futures at every tick
+    assert seen_far == far  # each far chain had its turn
+    # a far chain's change is sent at its turn even if the index has not moved since
+    derivatives.derive({NIFTY: spot + 50}, NOW, coalesce=True)
+    pending = derivatives.derive({NIFTY: spot + 50}, NOW, coalesce=True)
+    assert {expiry_of[k] for k in pending if k in expiry_of} == {far[1]}
+    # an explicit price (not coalesced) sends every chain that changed
+    everything = derivatives.derive({NIFTY: spot + 100}, NOW)
+    assert {expiry_of[k] for k in everything if k in expiry_of} == set(expiries)
