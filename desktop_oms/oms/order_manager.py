@@ -46,6 +46,7 @@ from desktop_oms.domain.ids import new_install_prefix
 from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.marketdata.options.slicing import SlicePlan, SliceRefused, plan_slices
+from desktop_oms.oms.baskets import BasketOutcome, place_basket
 from desktop_oms.oms.checks import (
     check_modification,
     instrument_problem,
@@ -461,6 +462,13 @@ class OrderManager:
             current.status,
             current.status_message,
         ), False
+
+    # ------------------------------------------------------------------ baskets
+    async def place_basket(self, legs: list[OrderRequest]) -> BasketOutcome:
+        """Send several legs as one action: buy legs before sell legs, each through
+        `place_order`; the first that fails stops the rest (oms/baskets.py). Never raises
+        for a refused leg: the outcome says which failed and what was not sent."""
+        return await place_basket(self, legs)
 
     # ------------------------------------------------------------------ exits
     async def exit_position(
