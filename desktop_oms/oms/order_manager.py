@@ -374,6 +374,17 @@ class OrderManager:
                 continue
             try:
                 result, unknown = await self._send(order)
+            except asyncio.CancelledError:
+                # Interrupted (the app closing): this slice's fate is the broker's to tell
+                # (found by its tag, or marked not sent at the next start); the later ones
+                # were certainly not sent.
+                for later in orders[index:]:
+                    await self.sync.finish_unsent(
+                        later,
+                        OrderStatus.REJECTED,
+                        f"Not sent: sending slice {index} of {count} was interrupted",
+                    )
+                raise
             except OMSError as exc:  # refused, not sent, or the journal failed
                 current = self.sync.latest(order.id) or order
                 results.append(

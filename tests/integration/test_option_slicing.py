@@ -4,6 +4,7 @@ lost slice stops the rest; SL-M on an option is refused; exits slice too."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
 
 import pytest
@@ -255,3 +256,85 @@ async def test_with_kite_the_oms_slices_itself_each_slice_tagged(tmp_path, kite_
     finally:
         await h.close()
         await broker.close()
+
+
+async def test_interrupted_slices_are_never_sent_and_a_restart_settles_the_one_in_flight(fno):
+    h = fno
+    real = h.broker.place_order
+    calls = []
+
+    async def crash_on_second(order):
+        calls.append(order.client_order_id)
+        if len(calls) == 2:
+            raise asyncio.CancelledError  # the app closes while slice 2 is being sent
+        return await real(order)
+
+    h.broker.place_order = crash_on_second
+    with pytest.raises(asyncio.CancelledError):
+        await h.om.place_order(option(qty=1755 * 3))
+    rows = h.om.db.journal.list_orders()
+    assert [(o.quantity, o.status) for o in rows] == [
+        (1755, OrderStatus.FILLED),
+        (1755, OrderStatus.PENDING),  # in flight: the broker may have it
+        (1755, OrderStatus.REJECTED),
+    ]
+    assert rows[2].status_message == "Not sent: sending slice 2 of 3 was interrupted"
+    h.broker.place_order = real
+    await h.restart()
+    second = await h.om.get_order(rows[1].id)
+    assert second.status is OrderStatus.REJECTED  # the broker never had it
+    assert second.status_message == "not sent (recovered after restart)"
+    assert [r.client_order_id for r in await h.broker.orders()] == [rows[0].client_order_id]
+
+
+async def test_a_slice_cannot_be_modified_above_the_freeze_quantity(fno):
+    h = fno
+    last = h.broker.last_price("NFO", WEEKLY_ATM_CE)
+    result = await h.om.place_order(
+        option(qty=65 * 30, order_type=OrderType.LIMIT, price=last - 20)  # resting
+    )
+    first = result.slices[0]
+    assert h.om.order_now(first.order_id).status is OrderStatus.OPEN
+    with pytest.raises(OrderRejected) as refused:
+        await h.om.modify_order(first.order_id, quantity=1820)
+    assert refused.value.failed_check == "max_quantity"
+    assert "above the freeze quantity 1,800" in refused.value.reason
+    modified = await h.om.modify_order(first.order_id, quantity=1690, price=last - 25)
+    assert modified.quantity == 1690
+
+
+async def test_a_bracketed_entry_above_the_freeze_quantity_is_one_bracket_per_slice(tmp_path):
+    from desktop_oms.app import Application
+    from desktop_oms.config import Settings
+
+    app = Application(
+        Settings(data_dir=tmp_path, broker="paper", simulate_market=False), with_window=False
+    )
+    await app.start()
+    try:
+        symbol = nearest_atm_call(app)
+        last = app.broker.last_price("NFO", symbol)
+        result = await app.order_manager.place_order(
+            option(
+                qty=65 * 40,
+                symbol=symbol,
+                order_type=OrderType.LIMIT,
+                price=last,
+                stop_loss=last - 5,
+                take_profit=last + 15,
+            )
+        )
+        assert len(result.slices) == 2
+        brackets = app.risk.brackets
+        await brackets.settle()
+        stops = [
+            o
+            for o in app.order_manager.live_orders()
+            if o.source == "bracket" and o.symbol == symbol
+        ]
+        # each slice protects itself: SL (limit) stops, none above the freeze quantity
+        assert sorted(o.quantity for o in stops) == [845, 1755]
+        assert {o.order_type for o in stops} == {OrderType.SL}
+        assert {o.parent_order_id for o in stops} == set(result.order_ids)
+    finally:
+        await app.stop()
