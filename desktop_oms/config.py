@@ -48,7 +48,9 @@ class Settings:
     confirm_above_value: Decimal = Decimal("200000")
     db_synchronous: str = "FULL"
     kite_api_key: str | None = None
-    kite_root: str | None = None  # Kite API address; None = Kite's own (tests point it at a local server)
+    kite_root: str | None = (
+        None  # Kite API address; None = Kite's own (tests point it at a local server)
+    )
     kite_ticker_root: str | None = None
     kite_redirect_port: int = 5010  # the app's registered redirect: http://127.0.0.1:<port>/
 
@@ -60,10 +62,16 @@ class Settings:
             raise SettingsError("risk must be RiskLimits")
         for name in ("tick_interval_s", "monitor_interval_s", "reconcile_interval_s"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < 86400):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (0 < value < 86400)
+            ):
                 raise SettingsError(f"{name} must be a positive number of seconds, got {value!r}")
         if not isinstance(self.simulate_market, bool):
-            raise SettingsError(f"simulate_market must be true or false, got {self.simulate_market!r}")
+            raise SettingsError(
+                f"simulate_market must be true or false, got {self.simulate_market!r}"
+            )
         seed = self.market_seed
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise SettingsError(f"market_seed must be a whole number, got {seed!r}")
@@ -72,7 +80,9 @@ class Settings:
             if value is not None and not isinstance(value, str):
                 raise SettingsError(f"{name} must be text, got {value!r}")
         if not isinstance(self.db_synchronous, str):
-            raise SettingsError(f"db_synchronous must be FULL, NORMAL or EXTRA, got {self.db_synchronous!r}")
+            raise SettingsError(
+                f"db_synchronous must be FULL, NORMAL or EXTRA, got {self.db_synchronous!r}"
+            )
         try:
             confirm = to_decimal(self.confirm_above_value, "confirm above value")
         except ValueError as exc:
@@ -82,7 +92,9 @@ class Settings:
         object.__setattr__(self, "confirm_above_value", confirm)
         port = self.kite_redirect_port
         if isinstance(port, bool) or not isinstance(port, int) or not (1024 <= port <= 65535):
-            raise SettingsError(f"kite_redirect_port must be a port number 1024-65535, got {port!r}")
+            raise SettingsError(
+                f"kite_redirect_port must be a port number 1024-65535, got {port!r}"
+            )
         if self.db_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise SettingsError("db_synchronous must be FULL, NORMAL or EXTRA")
 

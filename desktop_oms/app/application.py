@@ -78,6 +78,7 @@ class Application:
         self.validator = None
         self.risk: RiskServices | None = None
         self.market = None
+        self._fno_rules = None
         self.window = None
         self._tasks = TaskGroup(self.events.task_failed)
         self._started = False
@@ -135,6 +136,7 @@ class Application:
             monitor_interval=s.monitor_interval_s,
             reconcile_interval=s.reconcile_interval_s,
             charges=self.risk.charges,
+            max_slices=self.fno_rules.max_slices,
         )
         self.kill_switch = self.risk.attach(self.order_manager, self.position_manager)
         await self.order_manager.start()
@@ -174,6 +176,15 @@ class Application:
                 )
             )
 
+    @property
+    def fno_rules(self):
+        """The dated F&O rules file (lot sizes, freeze quantities, slicing limit)."""
+        if self._fno_rules is None:
+            from desktop_oms.marketdata.options import FnoRules
+
+            self._fno_rules = FnoRules.bundled()
+        return self._fno_rules
+
     # ------------------------------------------------------------------ Kite
     @property
     def credentials(self):
@@ -210,7 +221,12 @@ class Application:
         unique = {}
         for instrument in instruments:  # Kite's dump can repeat a symbol; keep its first row
             unique.setdefault(instrument.key, instrument)
-        broker.instrument_store = InstrumentStore(unique.values())
+        # Kite's lot sizes stand; freeze quantities (not in the dump) come from the rules.
+        from desktop_oms.infra.clock import trading_day
+        from desktop_oms.marketdata.options import apply_fno_rules
+
+        listed = apply_fno_rules(unique.values(), self.fno_rules, trading_day())
+        broker.instrument_store = InstrumentStore(listed)
         self._injected_broker = broker
 
     def _after_start(self) -> None:
@@ -279,17 +295,20 @@ class Application:
             return broker, broker.instrument_store
         if s.broker == "paper":
             from desktop_oms.brokers.paper import PaperBroker
-            from desktop_oms.marketdata.instruments import load_bundled_instruments
+            from desktop_oms.marketdata.options import paper_market
 
-            instruments = load_bundled_instruments()
-            broker = PaperBroker(state_path=s.paper_state_path, instruments=instruments)
+            # Stocks, the indices and their futures and option chains (priced from them).
+            instruments, derivatives = paper_market(utcnow(), self.fno_rules)
+            broker = PaperBroker(
+                state_path=s.paper_state_path, instruments=instruments, derivatives=derivatives
+            )
             prices = instruments.last_prices()
             known = broker.last_prices()
             missing = {k: v for k, v in prices.items() if k not in known}
             if missing:
                 broker.set_last_prices(missing)
             now = utcnow()
-            for (exchange, symbol), price in {**prices, **known}.items():
+            for (exchange, symbol), price in {**prices, **broker.last_prices()}.items():
                 self.quotes.set_price(exchange, symbol, price, now)
             return broker, instruments
         raise ValueError(f"unknown broker {s.broker!r}")

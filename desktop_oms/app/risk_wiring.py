@@ -15,7 +15,8 @@ links are made here, once, in the one composition root.
 What the window uses (`services.risk`): update_limits(RiskLimits) (validator, monitor, kill
 switch, settings.toml), limits, monitor (.snapshot; RiskUpdated events), brackets (.views(),
 .view(entry_id), .entry_of(order_id); BracketChanged events), achievements (.records()),
-charges (.contract_note(trades)), validator (.problems(request) for the ticket).
+charges (.contract_note(trades)), validator (.problems(request) for the ticket), basket
+(.preview(legs): a multi-leg order's margin, charges and premium before it is sent).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import timedelta
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.tasks import TaskGroup
 from desktop_oms.risk.achievements import Achievements
+from desktop_oms.risk.basket import BasketPreviewer
 from desktop_oms.risk.brackets import BracketManager
 from desktop_oms.risk.charges import ChargesCalculator
 from desktop_oms.risk.checks.margin import broker_margin_estimator, paper_margin_estimator
@@ -58,6 +60,7 @@ class RiskServices:
     monitor: RealTimeRiskMonitor | None = None
     brackets: BracketManager | None = None
     achievements: Achievements | None = None
+    basket: BasketPreviewer | None = None  # margin/charges of a multi-leg order, before sending
 
     @property
     def limits(self) -> RiskLimits:
@@ -150,7 +153,9 @@ def build_risk(
     ledger = DayPnlLedger(positions, store, last_price=quotes.last_price)
     ledger.load_or_capture()  # before the OMS catches up on fills: today's stay in the day
     if broker.name == "paper":  # the documented model, exactly what the paper broker blocks
-        margin = paper_margin_estimator(broker.instrument_store or instruments)
+        margin = paper_margin_estimator(
+            broker.instrument_store or instruments, last_price=broker.last_price
+        )
     else:  # the broker's own estimate (Kite's order-margins API)
         margin = broker_margin_estimator(broker)
     validator = PreTradeValidator(
@@ -163,4 +168,12 @@ def build_risk(
         margin=margin,
         day_pnl=ledger,
     )
-    return RiskServices(store, charges, ledger, validator, on_limits_changed, problems)
+    basket = BasketPreviewer(
+        validator,
+        charges,
+        funds=broker.funds,
+        source="paper margin model" if broker.name == "paper" else "Kite order margins, per leg",
+    )
+    return RiskServices(
+        store, charges, ledger, validator, on_limits_changed, problems, basket=basket
+    )

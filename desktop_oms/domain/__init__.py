@@ -14,7 +14,7 @@ from desktop_oms.domain.enums import (
 )
 from desktop_oms.domain.ids import ClientOrderIdGenerator, is_valid_client_order_id
 from desktop_oms.domain.instrument import Instrument
-from desktop_oms.domain.market import Funds, Tick
+from desktop_oms.domain.market import Funds, MarketQuote, Tick
 from desktop_oms.domain.orders import Fill, Order, OrderRequest, OrderResult, order_shape_problem
 from desktop_oms.domain.positions import (
     FillOutcome,
@@ -28,6 +28,7 @@ from desktop_oms.domain.state_machine import TRANSITIONS, InvalidTransition, can
 
 __all__ = [
     "Funds",
+    "MarketQuote",
     "Tick",
     "ACTIVE_STATUSES",
     "CANCELLABLE_STATUSES",

@@ -7,7 +7,9 @@ file uses):
 
 Kite's dump has no multiplier column: every parsed instrument gets multiplier 1 (Kite
 reports NFO quantities in units, so 1 is right there too). Index rows (segment
-INDICES, tick and lot size 0) are kept but marked not tradable.
+INDICES, tick and lot size 0) are kept but marked not tradable. Options keep their strike;
+the freeze quantity and the index a derivative follows are not in the dump (the F&O rules
+file adds them: `marketdata.options.apply_fno_rules`).
 
 Pure: it parses text it is given; opening files is marketdata's (`read_instruments_csv`,
 `load_bundled_instruments`).
@@ -22,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from desktop_oms.domain.instrument import Instrument
+from desktop_oms.domain.instrument import OPTION_TYPES, Instrument
 
 COLUMNS = (
     "instrument_token",
@@ -163,7 +165,8 @@ def _instrument_from_row(values: Mapping[str, str]) -> tuple[Instrument, Decimal
     else:
         lot_size = max(lot_size, 1)  # indices: Kite says 0; 1 keeps lot arithmetic safe
     last_price = _decimal(values, "last_price")
-    _decimal(values, "strike")
+    strike = _decimal(values, "strike")
+    instrument_type = values["instrument_type"].upper()
     expiry_text = values["expiry"]
     expiry = None
     if expiry_text:
@@ -179,10 +182,11 @@ def _instrument_from_row(values: Mapping[str, str]) -> tuple[Instrument, Decimal
         tick_size=tick_size,
         lot_size=lot_size,
         multiplier=Decimal(1),
-        instrument_type=values["instrument_type"].upper(),
+        instrument_type=instrument_type,
         segment=segment,
         expiry=expiry,
         tradable=tradable,
+        strike=strike if instrument_type in OPTION_TYPES and strike > 0 else None,
     )
     return instrument, last_price
 
@@ -206,6 +210,7 @@ class InstrumentStore:
             if instrument.instrument_token:
                 self._by_token.setdefault(instrument.instrument_token, instrument)
         self._last_prices: dict[tuple[str, str], Decimal] = {}
+        self.version = 0  # counts listing changes (put / remove): caches key on it
         for key, price in (last_prices or {}).items():
             if key not in self._by_key:
                 raise ValueError(f"last price given for unknown instrument {key[0]}:{key[1]}")
@@ -269,7 +274,42 @@ class InstrumentStore:
         self._by_key[key] = new
         if old.instrument_token and self._by_token.get(old.instrument_token) is old:
             self._by_token[old.instrument_token] = new
+        self.version += 1
         return new
+
+    # -- changes (the paper exchange lists and delists its index derivatives) -----------
+    def put(self, instruments: Iterable[Instrument]) -> None:
+        """Add instruments; one already listed under the same (exchange, symbol) is
+        replaced in place (e.g. with its freeze quantity added)."""
+        for instrument in instruments:
+            old = self._by_key.get(instrument.key)
+            if old is not None:
+                self._items[self._items.index(old)] = instrument
+                if self._by_token.get(old.instrument_token) is old:
+                    del self._by_token[old.instrument_token]
+            else:
+                self._items.append(instrument)
+            self._by_key[instrument.key] = instrument
+            if instrument.instrument_token:
+                self._by_token.setdefault(instrument.instrument_token, instrument)
+            self.version += 1
+
+    def remove(self, keys: Iterable[tuple[str, str]]) -> list[Instrument]:
+        """Delist these instruments (unknown keys are ignored); returns those removed."""
+        gone = []
+        for key in keys:
+            instrument = self._by_key.pop(self._key(*key), None)
+            if instrument is None:
+                continue
+            gone.append(instrument)
+            if self._by_token.get(instrument.instrument_token) is instrument:
+                del self._by_token[instrument.instrument_token]
+            self._last_prices.pop(instrument.key, None)
+        if gone:
+            dropped = {id(i) for i in gone}
+            self._items = [i for i in self._items if id(i) not in dropped]
+            self.version += 1
+        return gone
 
     def search(self, prefix: str, limit: int = 20) -> list[Instrument]:
         """Symbol completion, case-insensitive.

@@ -182,6 +182,11 @@ class Order:
     parent_order_id: int | None = None
     source: str = "manual"
     modification_count: int = 0
+    slice_group: str | None = None
+    """Set on every slice of an order sent as several (above the freeze quantity): the
+    client order id of its first slice. The blotter groups the slices by it. (Not
+    `parent_order_id`: that links a bracket's exits to their entry, and every slice of a
+    bracketed entry is an entry of its own.)"""
 
     @property
     def pending_quantity(self) -> int:
@@ -205,11 +210,30 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class OrderResult:
+    """What `place_order` did. For an order sent as slices (above the freeze quantity) the
+    fields are its first slice's and `slices` holds every slice's result, first included
+    (empty for an order sent whole); `message` then says how many went."""
+
     order_id: int
     client_order_id: str
     broker_order_id: str | None
     status: OrderStatus
     message: str | None = None
+    slices: tuple[OrderResult, ...] = ()
+
+    @property
+    def sliced(self) -> bool:
+        return len(self.slices) > 1
+
+    @property
+    def slice_group(self) -> str | None:
+        """The slices' group (the first slice's client order id), None if sent whole."""
+        return self.client_order_id if self.slices else None
+
+    @property
+    def order_ids(self) -> tuple[int, ...]:
+        """Every journaled order of this request (one unless sliced)."""
+        return tuple(s.order_id for s in self.slices) if self.slices else (self.order_id,)
 
 
 @dataclass(frozen=True, slots=True)

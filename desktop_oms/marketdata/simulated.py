@@ -9,6 +9,11 @@ rounded away on low-priced instruments.
 Prices start from the broker's last known price (a restarted paper account continues
 where it was), else from the instruments file's last price; instruments with neither
 are left out. With the same seed, symbols and start prices, the path is the same.
+
+What walks (by default): the indices (NIFTY 50, SENSEX, ...; not tradable, but their
+spot drives their futures and options) and every tradable instrument that is not an
+index derivative. The derivatives follow their index at the paper exchange (priced from
+it in the same batch), so a step of all indices is one repricing of every chain.
 """
 
 from __future__ import annotations
@@ -36,7 +41,18 @@ class PriceTaker(Protocol):
 
     def last_prices(self) -> dict[Key, Decimal]: ...
 
-    def set_last_prices(self, prices: dict[Key, Decimal]) -> None: ...
+    def set_last_prices(self, prices: dict[Key, Decimal], *, coalesce: bool = False) -> None:
+        """New last prices; `coalesce`: from a continuous feed (far option expiries may
+        follow their index in turn rather than at every tick)."""
+
+
+def walks(instrument) -> bool:
+    """What the market moves itself: the indices and what is traded on its own price.
+    An index derivative (it names the index it follows) is priced from that index by the
+    paper exchange, never walked."""
+    if instrument.is_index:
+        return True
+    return instrument.tradable and instrument.underlying is None
 
 
 class SimulatedMarket:
@@ -60,7 +76,7 @@ class SimulatedMarket:
         self.error: BaseException | None = None
         store = broker.instrument_store
         if symbols is None:
-            keys = [i.key for i in store if i.tradable]
+            keys = [i.key for i in store if walks(i)]
         else:
             keys = [store.require(exchange, symbol).key for exchange, symbol in symbols]
         known = broker.last_prices()
@@ -68,12 +84,18 @@ class SimulatedMarket:
         self._ticks: dict[Key, Decimal] = {}
         self._fair: dict[Key, float] = {}
         self._last: dict[Key, Decimal] = {}
+        self._indices: set[Key] = set()
         for key in keys:
             start = known.get(key) or listed.get(key)
             if start is None:
                 log.info("simulated market: no start price for %s:%s, left out", *key)
                 continue
-            tick = store.require(*key).tick_size
+            instrument = store.require(*key)
+            if instrument.is_index:
+                self._indices.add(key)
+            tick = instrument.tick_size
+            if tick <= 0:  # Kite lists indices with no tick: their values have 2 decimals
+                tick = Decimal("0.01")
             self._ticks[key] = tick
             self._fair[key] = float(start)
             self._last[key] = self._publishable(start, tick)
@@ -147,11 +169,28 @@ class SimulatedMarket:
         except Exception:
             pass  # already logged by _run and kept in self.error
 
+    async def step_spread(self) -> dict[Key, Decimal]:
+        """`step`, published as several batches with a loop turn between them: each index
+        alone (its futures and options are priced with it at the paper exchange, the far
+        expiries in turn: `coalesce`), the rest together, so repricing every chain never
+        holds the loop in one piece."""
+        batch = self.next_prices()
+        rest = {}
+        for key, price in batch.items():
+            if key in self._indices:
+                self.broker.set_last_prices({key: price}, coalesce=True)
+                await asyncio.sleep(0)
+            else:
+                rest[key] = price
+        if rest:
+            self.broker.set_last_prices(rest)
+        return batch
+
     async def _run(self) -> None:
         try:
             while True:
                 await asyncio.sleep(self.interval_s)
-                self.step()
+                await self.step_spread()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -1,5 +1,6 @@
 """The OMS: OrderManager, PositionManager, reconciliation, event bus, errors."""
 
+from desktop_oms.oms.baskets import BasketLeg, BasketOutcome
 from desktop_oms.oms.checks import allowed_validities, validity_problem
 from desktop_oms.oms.errors import (
     OMSError,
@@ -16,6 +17,8 @@ from desktop_oms.oms.order_manager import OrderManager
 from desktop_oms.oms.position_manager import PositionManager
 
 __all__ = [
+    "BasketLeg",
+    "BasketOutcome",
     "EventBus",
     "ExitOutcome",
     "OMSError",

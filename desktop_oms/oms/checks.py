@@ -1,12 +1,15 @@
-"""Checks the OMS makes itself (shape and instrument rules), before anything is journaled."""
+"""Checks the OMS makes itself (shape, instrument and exchange rules: no SL-M on options, no
+modification above the freeze quantity), before anything is journaled."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from desktop_oms.domain import Order, OrderRequest, OrderType, Validity
+from desktop_oms.domain.instrument import NO_SL_M_OPTION_EXCHANGES
 from desktop_oms.domain.money import MAX_PRICE, ZERO, format_inr, to_decimal
 from desktop_oms.domain.orders import EXIT_SOURCES, MAX_QUANTITY
+from desktop_oms.marketdata.options.symbols import SymbolError, parse_symbol
 from desktop_oms.oms.errors import OrderRejected
 
 # Kite refuses IOC for API orders on MCX (since April 2026).
@@ -59,6 +62,36 @@ def instrument_problem(instruments, request: OrderRequest) -> str | None:
     return None
 
 
+def is_exchange_option(instruments, exchange: str, symbol: str) -> bool:
+    """An option on NFO/BFO (no SL-M there): by the instrument when listed, else by its
+    Kite tradingsymbol (NIFTY26D0826400CE)."""
+    instrument = instruments.get(exchange, symbol) if instruments is not None else None
+    if instrument is not None:
+        return not instrument.sl_m_allowed
+    if exchange not in NO_SL_M_OPTION_EXCHANGES or not symbol.endswith(("CE", "PE")):
+        return False
+    try:
+        return parse_symbol(symbol).is_option
+    except SymbolError:
+        return False
+
+
+def sl_m_refusal(request: OrderRequest) -> str:
+    return (
+        f"SL-M orders are not allowed on options ({request.exchange}:{request.symbol}): "
+        "the exchange refuses them. Use an SL order (a trigger and a limit price)"
+    )
+
+
+def order_type_problem(instruments, request: OrderRequest) -> str | None:
+    """What the exchange refuses of the order type: SL-M on an option (NSE since 2021)."""
+    if request.order_type is OrderType.SL_M and is_exchange_option(
+        instruments, request.exchange, request.symbol
+    ):
+        return sl_m_refusal(request)
+    return None
+
+
 def check_modification(order: Order, instruments, price, quantity, trigger_price):
     """Validate modify arguments; returns (price, quantity, trigger_price) normalised."""
     if price is None and quantity is None and trigger_price is None:
@@ -95,6 +128,14 @@ def check_modification(order: Order, instruments, price, quantity, trigger_price
             raise OrderRejected(
                 f"Quantity {quantity} is not a multiple of the lot size {instrument.lot_size}",
                 "instrument",
+            )
+        freeze = instrument.freeze_quantity
+        if quantity is not None and freeze is not None and quantity > freeze:
+            raise OrderRejected(
+                f"Quantity {quantity:,} is above the freeze quantity {freeze:,} of "
+                f"{order.exchange}:{order.symbol}: one order may not carry more (place "
+                "another order for the rest)",
+                "max_quantity",
             )
         for label, value in (("Price", price), ("Trigger price", trigger_price)):
             if value is not None and not instrument.price_on_tick(value):

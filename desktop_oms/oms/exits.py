@@ -11,7 +11,8 @@ blocked by the position's own protection**. In order:
 2. it waits (bounded) until those legs are finished at the broker. A leg that filled
    meanwhile reduced the position: the exit sends only what is left (nothing if flat);
 3. one reduce-only MARKET order (source "exit") closes what is held now, audited with
-   the legs it cancelled.
+   the legs it cancelled (above the freeze quantity the OMS sends it as slices, each
+   audited; `ExitOutcome.order_ids` names them all).
 
 Orders on the other side (adding to the position) are left working, never block the
 exit, and are named in the outcome. Another exit already working (a kill switch's
@@ -48,6 +49,7 @@ class ExitOutcome:
     status: OrderStatus | None = None
     cancelled: tuple[int, ...] = ()
     left_working: tuple[int, ...] = ()
+    order_ids: tuple[int, ...] = ()  # every order the exit sent (its slices, above the freeze)
     level: str = "info"
     message: str = ""
     notes: tuple[str, ...] = field(default=())
@@ -165,8 +167,11 @@ class PositionExit:
                 left_working=tuple(o.id for o in left), level="error", notes=tuple(notes),
                 message=f"Exit {label}: {exc}",
             )  # fmt: skip
-        self._audit(result.order_id, result.status, reason, now, cancelled)
-        level = "error" if result.status is OrderStatus.REJECTED else "info"
+        parts = result.slices or (result,)
+        for part in parts:
+            self._audit(part.order_id, part.status, reason, now, cancelled)
+        refused = [p for p in parts if p.status is OrderStatus.REJECTED]
+        level = "error" if refused else "info"
         tail = f" ({result.message})" if result.message else ""
         legs_text = (
             f"; cancelled first: {', '.join(f'#{o.id}' for o in cancelled)}" if cancelled else ""
@@ -179,11 +184,12 @@ class PositionExit:
             status=result.status,
             cancelled=tuple(o.id for o in cancelled),
             left_working=tuple(o.id for o in left),
+            order_ids=result.order_ids,
             level=level,
             notes=tuple(notes),
             message=(
                 f"Exit {label}: {request.side.value} {abs(now)} at market \u2014 "
-                f"#{result.order_id} {result.status.value.replace('_', ' ').lower()}{tail}"
+                f"{_sent_text(result)}{tail}"
                 f"{legs_text}{notes_text}"
             ),
         )
@@ -266,6 +272,18 @@ class PositionExit:
             )
         except Exception:  # noqa: BLE001 - the order went; its note is secondary
             log.exception("could not write the exit audit event of order %s", order_id)
+
+
+def _sent_text(result) -> str:
+    """'#12 filled', or for an exit sent as slices '#12, #13 filled' / '#12 filled, #13
+    rejected'."""
+    parts = result.slices or (result,)
+    by_status: dict[str, list[str]] = {}
+    for part in parts:
+        by_status.setdefault(part.status.value.replace("_", " ").lower(), []).append(
+            f"#{part.order_id}"
+        )
+    return ", ".join(f"{', '.join(ids)} {status}" for status, ids in by_status.items())
 
 
 def _within(now: int, confirmed: int) -> bool:

@@ -1,6 +1,8 @@
 """OrderManager: the order journal's owner and the only path to the broker.
 
 place_order: checks -> PENDING row committed (write-ahead) -> broker -> ack -> monitoring.
+An order above its instrument's freeze quantity (index options and futures) is sent as
+slices: see `place_order`.
 Broker facts (pushed updates and the 1 s polling fallback) are applied by one consumer
 under one lock, so order state, fills and positions change in a single order. Fills are
 applied exactly once, keyed by (exchange, trade id), in the same transaction as the trade
@@ -43,8 +45,16 @@ from desktop_oms.domain.events import (
 from desktop_oms.domain.ids import new_install_prefix
 from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
 from desktop_oms.infra.clock import utcnow
-from desktop_oms.oms.checks import check_modification, instrument_problem, reducing_total
+from desktop_oms.marketdata.options.slicing import SlicePlan, SliceRefused, plan_slices
+from desktop_oms.oms.baskets import BasketOutcome, place_basket
+from desktop_oms.oms.checks import (
+    check_modification,
+    instrument_problem,
+    order_type_problem,
+    reducing_total,
+)
 from desktop_oms.oms.errors import (
+    OMSError,
     OrderNotCancellable,
     OrderNotFound,
     OrderNotModifiable,
@@ -61,6 +71,7 @@ from desktop_oms.storage import Database, DatabaseError, explain_storage_error
 log = logging.getLogger(__name__)
 
 MAX_MODIFICATIONS = 25  # Kite's limit per order
+MAX_SLICES = 10  # Kite's limit on the orders one sliced order may become (2026)
 SYSTEM_SOURCES = EXIT_SOURCES
 MODIFY_CHECKS = ("price_band", "max_quantity", "max_order_value")
 
@@ -80,8 +91,12 @@ class OrderManager:
         unknown_outcome_grace: float = 15.0,
         id_generator: ClientOrderIdGenerator | None = None,
         charges=None,
+        max_slices: int = MAX_SLICES,
     ) -> None:
         self.db = db
+        if isinstance(max_slices, bool) or not isinstance(max_slices, int) or max_slices < 1:
+            raise ValueError(f"max_slices must be a whole number >= 1, got {max_slices!r}")
+        self.max_slices = max_slices  # the F&O rules file's [slicing] max_slices
         # Issue 4 (risk): per-fill charges (risk.charges.ChargesCalculator); OrderSync adds
         # them to the position inside the fill's transaction. None: positions carry no charges.
         self.charges = charges
@@ -159,16 +174,62 @@ class OrderManager:
 
     # ------------------------------------------------------------------ placing
     async def place_order(self, request: OrderRequest) -> OrderResult:
+        """Check, journal (write-ahead) and send an order.
+
+        Above its instrument's freeze quantity the order is sent as slices (the F&O rules
+        file's freeze quantity; Kite's autoslice is not used, so that every slice is our
+        own order with its own tag): each at most the freeze quantity in whole lots, full
+        slices first, at most `max_slices` — more is refused (OrderRejected "max_quantity",
+        or "order_shape" for a quantity that is not whole lots) before anything is
+        journaled. The whole order passes the checks once; then every slice is journaled
+        PENDING with its own client order id and `slice_group` = the first slice's client
+        order id, all in one transaction, before the first is sent. Slices go one after
+        the other; one that is refused, or whose answer is lost, stops the rest (marked
+        REJECTED "not sent"). If the first is refused, place_order raises as for an
+        unsliced order. Otherwise the result is the first slice's, with `slices` holding
+        every slice's result and `message` saying how many went.
+        """
         if not isinstance(request, OrderRequest):
             raise TypeError("place_order takes an OrderRequest")
         if not self.started:
             raise OrderSubmissionFailed("The OMS is not started")
         async with self._submit_lock:
             self._pre_checks(request)
+            plan = self.slice_plan(request)
             if self.validator is not None:
                 await self.validator.validate(request)
-            order = self._journal_new(request)
-        return await self._submit(order)
+            if plan is None:
+                order = self._journal_new(request)
+            else:
+                orders = self._journal_slices(request, plan)
+        if plan is None:
+            return await self._submit(order)
+        return await self._submit_slices(request, plan, orders)
+
+    def slice_plan(self, request: OrderRequest) -> SlicePlan | None:
+        """How the order would be sliced (None: it goes whole); OrderRejected if it
+        cannot be sent even as `max_slices` slices, or is not whole lots."""
+        instrument = (
+            self.instruments.get(request.exchange, request.symbol)
+            if self.instruments is not None
+            else None
+        )
+        if (
+            instrument is None
+            or instrument.freeze_quantity is None
+            or request.quantity <= instrument.freeze_quantity
+        ):
+            return None
+        try:
+            return plan_slices(
+                request.quantity,
+                instrument.lot_size,
+                instrument.freeze_quantity,
+                self.max_slices,
+                label=f"{request.exchange}:{request.symbol}",
+            )
+        except SliceRefused as exc:
+            raise OrderRejected(str(exc), exc.check) from None
 
     def _pre_checks(self, request: OrderRequest) -> None:
         if "storage" in self._halts:
@@ -198,9 +259,11 @@ class OrderManager:
         problem = instrument_problem(self.instruments, request)
         if problem:
             raise OrderRejected(problem, "instrument")
+        problem = order_type_problem(self.instruments, request)
+        if problem:
+            raise OrderRejected(problem, "order_shape")
 
-    def _journal_new(self, request: OrderRequest) -> Order:
-        now = utcnow()
+    def _draft(self, request: OrderRequest, now, **changes) -> Order:
         draft = Order(
             id=0,
             client_order_id=self._ids.next_id(),
@@ -223,6 +286,46 @@ class OrderManager:
             parent_order_id=request.parent_order_id,
             source=request.source,
         )
+        return draft.copy(**changes) if changes else draft
+
+    def _journal_slices(self, request: OrderRequest, plan: SlicePlan) -> list[Order]:
+        """Every slice journaled PENDING in one transaction (all or none), then tracked."""
+        now = utcnow()
+        drafts: list[Order] = []
+        for quantity in plan.slices:
+            draft = self._draft(request, now, quantity=quantity)
+            group = drafts[0].client_order_id if drafts else draft.client_order_id
+            drafts.append(draft.copy(slice_group=group))
+        count = plan.count
+        lots = request.quantity // plan.lot_size
+        reasons = [
+            f"slice {i} of {count} ({q:,} of {request.quantity:,}, {lots} lots; freeze quantity "
+            f"{plan.freeze_quantity:,}) journaled before sending"
+            for i, q in enumerate(plan.slices, 1)
+        ]
+        try:
+            orders = self.db.journal.insert_pending_group(drafts, reasons)
+        except Exception as exc:
+            log.exception("journal write failed; sliced order not sent")
+            raise StorageError(
+                f"Order not sent: the order journal could not be written ({explain_storage_error(exc)})"
+            ) from exc
+        for order in orders:
+            self.sync.track(order)
+            self.events.publish(
+                OrderStatusChanged(order, None, OrderStatus.PENDING, "journaled", now)
+            )
+        hook = getattr(self.validator, "slices_journaled", None)
+        if hook is not None:
+            hook(request, orders)
+        elif self.validator is not None and hasattr(self.validator, "order_journaled"):
+            for order in orders:
+                self.validator.order_journaled(order)
+        return orders
+
+    def _journal_new(self, request: OrderRequest) -> Order:
+        draft = self._draft(request, utcnow())
+        now = draft.created_at
         try:
             order = self.db.journal.insert_pending(draft)
         except Exception as exc:
@@ -252,6 +355,88 @@ class OrderManager:
             raise StorageError(f"{what} of order {order_id} not sent: {reason}") from exc
 
     async def _submit(self, order: Order) -> OrderResult:
+        result, _ = await self._send(order)
+        return result
+
+    async def _submit_slices(
+        self, request: OrderRequest, plan: SlicePlan, orders: list[Order]
+    ) -> OrderResult:
+        """Send the journaled slices in turn; the first failure stops the rest."""
+        count = len(orders)
+        results: list[OrderResult] = []
+        stopped: str | None = None
+        first_error: Exception | None = None
+        for index, order in enumerate(orders, 1):
+            if stopped is not None:
+                reason = f"Not sent: {stopped}"
+                await self.sync.finish_unsent(order, OrderStatus.REJECTED, reason)
+                results.append(
+                    OrderResult(order.id, order.client_order_id, None, OrderStatus.REJECTED, reason)
+                )
+                continue
+            try:
+                result, unknown = await self._send(order)
+            except asyncio.CancelledError:
+                # Interrupted (the app closing): this slice's fate is the broker's to tell
+                # (found by its tag, or marked not sent at the next start); the later ones
+                # were certainly not sent.
+                for later in orders[index:]:
+                    await self.sync.finish_unsent(
+                        later,
+                        OrderStatus.REJECTED,
+                        f"Not sent: sending slice {index} of {count} was interrupted",
+                    )
+                raise
+            except OMSError as exc:  # refused, not sent, or the journal failed
+                current = self.sync.latest(order.id) or order
+                results.append(
+                    OrderResult(
+                        order.id,
+                        order.client_order_id,
+                        current.broker_order_id,
+                        current.status,
+                        str(exc),
+                    )
+                )
+                if index == 1:
+                    first_error = exc
+                stopped = f"slice {index} of {count} was refused ({exc})"
+                continue
+            results.append(result)
+            if unknown:
+                stopped = (
+                    f"the broker's answer to slice {index} of {count} was lost (it is looked up "
+                    "by its tag); the rest were not sent so that nothing is doubled"
+                )
+            elif result.status is OrderStatus.REJECTED:
+                stopped = f"slice {index} of {count} was rejected ({result.message})"
+        if stopped is not None:
+            self.alert(
+                "error" if first_error is None else "warning",
+                f"{request.side.value} {request.quantity:,} {request.exchange}:{request.symbol} in "
+                f"{count} slices: {stopped}; "
+                f"{sum(1 for r in results if r.broker_order_id is not None)} of {count} sent",
+            )
+        if first_error is not None:
+            raise first_error
+        sent = [r for r in results if r.broker_order_id is not None]
+        sizes = " + ".join(f"{q:,}" for q in plan.slices)
+        if stopped is None:
+            message = f"sent as {count} slices ({sizes}; freeze quantity {plan.freeze_quantity:,})"
+        else:
+            message = f"{len(sent)} of {count} slices sent ({sizes}): {stopped}"
+        first = results[0]
+        return OrderResult(
+            first.order_id,
+            first.client_order_id,
+            first.broker_order_id,
+            first.status,
+            message,
+            slices=tuple(results),
+        )
+
+    async def _send(self, order: Order) -> tuple[OrderResult, bool]:
+        """Send one journaled order: (its result, True if the broker's answer was lost)."""
         try:
             await self._durable_before_broker("Order", order.id)
         except StorageError as exc:
@@ -279,7 +464,7 @@ class OrderManager:
                 current.broker_order_id,
                 current.status,
                 "Broker response lost; finding the order by its tag (it will not be sent again)",
-            )
+            ), True
         await self.sync.acknowledge(order, str(broker_order_id))
         await self.sync.drain()
         current = self.sync.latest(order.id) or order
@@ -289,7 +474,14 @@ class OrderManager:
             current.broker_order_id,
             current.status,
             current.status_message,
-        )
+        ), False
+
+    # ------------------------------------------------------------------ baskets
+    async def place_basket(self, legs: list[OrderRequest]) -> BasketOutcome:
+        """Send several legs as one action: buy legs before sell legs, each through
+        `place_order`; the first that fails stops the rest (oms/baskets.py). Never raises
+        for a refused leg: the outcome says which failed and what was not sent."""
+        return await place_basket(self, legs)
 
     # ------------------------------------------------------------------ exits
     async def exit_position(
@@ -469,6 +661,16 @@ class OrderManager:
 
     async def get_active_orders(self) -> list[Order]:
         return self.sync.active_orders()
+
+    def slices_of(self, order_id: int) -> list[Order]:
+        """Every slice of the sliced order `order_id` belongs to (by `slice_group`), first
+        slice first; [the order] if it was sent whole; [] if unknown."""
+        order = self.sync.latest(order_id)
+        if order is None:
+            return []
+        if order.slice_group is None:
+            return [order]
+        return [self.sync.latest(o.id) or o for o in self.db.journal.slice_group(order.slice_group)]
 
     async def get_orders_by_strategy(self, strategy_id) -> list[Order]:
         return self.db.journal.list_orders(strategy_id=str(strategy_id))

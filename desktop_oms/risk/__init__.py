@@ -2,6 +2,7 @@
 achievements. `from desktop_oms.risk import PreTradeValidator, RiskLimits, KillSwitch`."""
 
 from desktop_oms.risk.achievements import Achievements
+from desktop_oms.risk.basket import BasketPreview, BasketPreviewer, LegPreview
 from desktop_oms.risk.brackets.manager import BracketManager
 from desktop_oms.risk.charges.calculator import (
     Charges,
@@ -28,6 +29,8 @@ __all__ = [
     "CHECK_NAMES",
     "RISK_FIELDS",
     "Achievements",
+    "BasketPreview",
+    "BasketPreviewer",
     "BracketChanged",
     "BracketManager",
     "BracketView",
@@ -39,6 +42,7 @@ __all__ = [
     "DayPnlLedger",
     "KillSwitch",
     "KillSwitchResult",
+    "LegPreview",
     "LossLimitAction",
     "PositionRisk",
     "PreTradeValidator",

@@ -162,6 +162,7 @@ class PreTradeValidator:
                 request.exchange, request.symbol, request.product, request.side
             )
         )
+        underlying = instrument.underlying if instrument is not None else None
         return OrderContext(
             request=request,
             limits=self._limits,
@@ -169,6 +170,7 @@ class PreTradeValidator:
             last_price=self.last_price(request.exchange, request.symbol),
             position_quantity=position_quantity,
             pending_same_side=pending,
+            underlying_price=None if underlying is None else self.last_price(*underlying),
         )
 
     # ------------------------------------------------------------------ the checks
@@ -225,7 +227,7 @@ class PreTradeValidator:
                 request, self.clock(), limits.duplicate_window_s, self.status_of
             )
         if name == "order_rate":
-            return self.rate.check(self.clock())
+            return self.rate.check(self.clock(), ctx.slices)
         if name == "margin":
             raise ValueError("margin is asynchronous: await check_margin(request)")
         raise ValueError(f"unknown check {name!r}; checks are {', '.join(CHECK_NAMES)}")
@@ -314,22 +316,23 @@ class PreTradeValidator:
             if name == "margin":
                 reason = await self.check_margin(request, ctx)
             elif name == "order_rate" and ctx.system_exit:
-                await self._wait_for_rate()
+                await self._wait_for_rate(ctx.slices)
                 continue
             else:
                 reason = self.run_check(name, request, ctx)
             if reason:
                 raise OrderRejected(reason, name)
 
-    async def _wait_for_rate(self) -> None:
+    async def _wait_for_rate(self, count: int = 1) -> None:
         waited = 0.0
         while True:
-            wait, _ = self.rate.delay(self.clock())
+            wait, _ = self.rate.delay(self.clock(), count)
             if wait <= 0:
                 return
             if waited + wait > self.max_rate_wait_s:
                 raise OrderRejected(
-                    self.rate.check(self.clock()) or "Order rate limit reached", "order_rate"
+                    self.rate.check(self.clock(), count) or "Order rate limit reached",
+                    "order_rate",
                 )
             await self.sleep(wait)
             waited += wait
@@ -340,6 +343,16 @@ class PreTradeValidator:
         now = self.clock()
         self.rate.record(now)
         self.recent.record(fingerprint(order), order.id, now)
+
+    def slices_journaled(self, request: OrderRequest, orders: list[Order]) -> None:
+        """Called by the OrderManager right after the slices of one order are journaled:
+        each counts for `order_rate`; the order as asked counts once for
+        `duplicate_order` (under its first slice), so the same click again is caught."""
+        now = self.clock()
+        for _ in orders:
+            self.rate.record(now)
+        if orders:
+            self.recent.record(fingerprint(request), orders[0].id, now)
 
     def prime(self, orders: list[Order], now: datetime | None = None) -> None:
         """Count orders journaled before this validator existed (after a restart)."""

@@ -107,6 +107,30 @@ class OrderJournal:
             )
         return draft.copy(id=order_id)
 
+    def insert_pending_group(
+        self, drafts: list[Order], reasons: list[str] | None = None
+    ) -> list[Order]:
+        """Write several new PENDING orders (the slices of one order) and their first
+        events in ONE transaction: all of them are journaled, or none."""
+        if self._batch is not None:
+            raise RuntimeError("new orders are never buffered: insert_pending inside a batch")
+        reasons = reasons or ["journaled before sending"] * len(drafts)
+        if len(reasons) != len(drafts):
+            raise ValueError("one reason per order")
+        out = []
+        with self._db.write() as conn:
+            for draft, reason in zip(drafts, reasons, strict=True):
+                values = _order_values(draft, _INSERTED)
+                order_id = conn.execute(_INSERT_ORDER, values).inserted_primary_key[0]
+                conn.execute(
+                    _INSERT_EVENT,
+                    _event_values(
+                        order_id, "CREATED", None, draft.status, reason, None, draft.created_at
+                    ),
+                )
+                out.append(draft.copy(id=order_id))
+        return out
+
     def save(
         self,
         before: Order,
@@ -243,6 +267,13 @@ class OrderJournal:
         if limit is not None:
             result.reverse()
         return result
+
+    def slice_group(self, group: str) -> list[Order]:
+        """The slices of one sliced order (`slice_group` = its first slice's client order
+        id), first slice first."""
+        query = orders.select().where(orders.c.slice_group == group).order_by(orders.c.id)
+        with self._db.read() as conn:
+            return [order_from_row(r) for r in conn.execute(query)]
 
     def events(self, order_id: int) -> list[OrderEventRecord]:
         with self._db.read() as conn:

@@ -85,6 +85,7 @@ def order_from_row(row) -> Order:
         parent_order_id=row.parent_order_id,
         source=row.source,
         modification_count=row.modification_count,
+        slice_group=row.slice_group,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -58,10 +58,6 @@ def position_row(position: Position) -> dict:
     return row
 
 
-
-
-
-
 def position_from_row(row) -> Position:
     return Position(
         id=row.id,

@@ -47,6 +47,9 @@ orders = Table(
     Column("modification_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The slices of one order sent above the freeze quantity: its first slice's client
+    # order id (migration 0006).
+    Column("slice_group", String(20), nullable=True),
     Index("ix_orders_status", "status"),
     Index("ix_orders_strategy", "strategy_id"),
     Index("ix_orders_created", "created_at"),

@@ -74,5 +74,3 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return datetime.fromisoformat(value)
-
-

@@ -30,8 +30,19 @@ async def test_new_database_is_migrated_with_safe_pragmas(tmp_path):
             assert conn.execute(text("PRAGMA synchronous")).scalar() == 1
             assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
-            tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
-        assert {"orders", "order_events", "trades", "positions", "reconciliation_log", "pnl_snapshots", "alembic_version"} <= tables
+            tables = {
+                r[0]
+                for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+            }
+        assert {
+            "orders",
+            "order_events",
+            "trades",
+            "positions",
+            "reconciliation_log",
+            "pnl_snapshots",
+            "alembic_version",
+        } <= tables
     finally:
         await db.close()
 

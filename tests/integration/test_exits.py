@@ -17,9 +17,7 @@ D = Decimal
 async def bracketed(r, qty=5, sl="3080", tp="3160"):
     """Buy TCS at market with a stop and a target; wait until the stop rests (the target
     is watched by the app)."""
-    result = await r.om.place_order(
-        market("TCS", qty=qty, stop_loss=D(sl), take_profit=D(tp))
-    )
+    result = await r.om.place_order(market("TCS", qty=qty, stop_loss=D(sl), take_profit=D(tp)))
     await until(lambda: r.position("TCS") == qty)
     await r.brackets.settle()
     legs = [o for o in r.om.sync.active_orders() if o.parent_order_id == result.order_id]

@@ -26,10 +26,16 @@ async def test_marketable_limit_fills_at_once_and_opens_a_position(paper_oms):
     assert result.status is OrderStatus.FILLED
     order = await h.om.get_order(result.order_id)
     assert order.id == result.order_id
-    assert (order.filled_quantity, order.fill_percentage, order.average_price) == (10, 100.0, D("2450"))
+    assert (order.filled_quantity, order.fill_percentage, order.average_price) == (
+        10,
+        100.0,
+        D("2450"),
+    )
     pos = await h.pm.get_position("RELIANCE", exchange="NSE")
     assert (pos.quantity, pos.average_price, pos.realized_pnl) == (10, D("2450"), D("0"))
-    statuses = [(e.old_status, e.new_status) for e in h.recorded if isinstance(e, OrderStatusChanged)]
+    statuses = [
+        (e.old_status, e.new_status) for e in h.recorded if isinstance(e, OrderStatusChanged)
+    ]
     assert statuses[0] == (None, OrderStatus.PENDING)
     assert statuses[-1][1] is OrderStatus.FILLED
     assert [type(e) for e in h.recorded].count(FillApplied) == 1
@@ -37,7 +43,9 @@ async def test_marketable_limit_fills_at_once_and_opens_a_position(paper_oms):
     from sqlalchemy import text
 
     with h.db.read() as conn:
-        row = conn.execute(text("SELECT client_order_id, broker_order_id, status FROM orders")).one()
+        row = conn.execute(
+            text("SELECT client_order_id, broker_order_id, status FROM orders")
+        ).one()
     assert row.client_order_id == result.client_order_id and row.status == "FILLED"
     assert row.broker_order_id == result.broker_order_id
 
@@ -47,7 +55,11 @@ async def test_event_history_records_every_status_change(paper_oms):
     result = await h.om.place_order(limit(qty=5, price="2400"))
     await h.om.cancel_order(result.order_id)
     events = await h.om.get_order_events(result.order_id)
-    chain = [(e.old_status, e.new_status) for e in events if e.event_type in ("CREATED", "ACKNOWLEDGED", "STATUS")]
+    chain = [
+        (e.old_status, e.new_status)
+        for e in events
+        if e.event_type in ("CREATED", "ACKNOWLEDGED", "STATUS")
+    ]
     assert chain[0] == (None, OrderStatus.PENDING)
     assert chain[-1][1] is OrderStatus.CANCELLED
     assert any(e.event_type == "CANCEL_REQUESTED" for e in events)
@@ -86,7 +98,9 @@ async def test_partial_fills_are_tracked(tmp_path, instruments):
         order = await h.om.get_order(result.order_id)
         assert order.status is OrderStatus.FILLED and order.filled_quantity == 10
         pos = await h.pm.get_position("RELIANCE")
-        assert pos.quantity == 10 and pos.average_price == D("2450")  # resting limit fills at its limit
+        assert pos.quantity == 10 and pos.average_price == D(
+            "2450"
+        )  # resting limit fills at its limit
         assert h.count("trades") == 3
     finally:
         await h.close()
@@ -176,7 +190,15 @@ async def test_bad_inputs_are_refused_and_write_nothing(paper_oms):
     with pytest.raises(ValueError):
         limit(qty=-5)
     with pytest.raises(OrderRejected) as shape:
-        await h.om.place_order(OrderRequest(symbol="RELIANCE", exchange="NSE", side="BUY", quantity=1, order_type=OrderType.LIMIT))
+        await h.om.place_order(
+            OrderRequest(
+                symbol="RELIANCE",
+                exchange="NSE",
+                side="BUY",
+                quantity=1,
+                order_type=OrderType.LIMIT,
+            )
+        )
     assert shape.value.failed_check == "order_shape"
     with pytest.raises(OrderRejected) as unknown:
         await h.om.place_order(limit(symbol="NOSUCHCO"))
@@ -246,6 +268,12 @@ async def test_stop_is_clean_and_idempotent(paper_oms, recwarn):
     await h.om.place_order(limit(qty=1, price="2400"))
     await h.om.stop()
     await h.om.stop()
-    tasks = [t for t in __import__("asyncio").all_tasks() if not t.done() and t is not __import__("asyncio").current_task()]
-    assert not [t for t in tasks if t.get_name() in ("order-monitor", "reconciliation", "order-updates")]
+    tasks = [
+        t
+        for t in __import__("asyncio").all_tasks()
+        if not t.done() and t is not __import__("asyncio").current_task()
+    ]
+    assert not [
+        t for t in tasks if t.get_name() in ("order-monitor", "reconciliation", "order-updates")
+    ]
     await h.om.start()

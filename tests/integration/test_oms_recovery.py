@@ -13,10 +13,23 @@ D = Decimal
 
 def _pending_draft(client_order_id: str) -> Order:
     now = datetime.now(UTC)
-    return Order(id=0, client_order_id=client_order_id, symbol="RELIANCE", exchange="NSE", side=OrderSide.BUY,
-                 order_type=OrderType.LIMIT, product=Product.MIS, validity=Validity.DAY, variety=Variety.REGULAR,
-                 quantity=5, price=D("2450"), trigger_price=None, status=OrderStatus.PENDING, created_at=now,
-                 updated_at=now)
+    return Order(
+        id=0,
+        client_order_id=client_order_id,
+        symbol="RELIANCE",
+        exchange="NSE",
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        product=Product.MIS,
+        validity=Validity.DAY,
+        variety=Variety.REGULAR,
+        quantity=5,
+        price=D("2450"),
+        trigger_price=None,
+        status=OrderStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def test_pending_order_never_sent_is_rejected_after_restart(paper_oms):

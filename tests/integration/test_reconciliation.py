@@ -15,7 +15,11 @@ D = Decimal
 
 def _log(h):
     with h.db.read() as conn:
-        return conn.execute(text("SELECT kind, symbol, local_quantity, broker_quantity FROM reconciliation_log ORDER BY id")).all()
+        return conn.execute(
+            text(
+                "SELECT kind, symbol, local_quantity, broker_quantity FROM reconciliation_log ORDER BY id"
+            )
+        ).all()
 
 
 async def test_in_sync_finds_nothing(paper_oms):
@@ -67,7 +71,9 @@ async def test_start_up_reconciliation_runs_before_trading(paper_oms):
     assert (await h.pm.get_position("TCS", "NSE")).quantity == 4
 
 
-async def test_order_placed_outside_the_app_is_not_journaled_but_its_position_is_reconciled(paper_oms):
+async def test_order_placed_outside_the_app_is_not_journaled_but_its_position_is_reconciled(
+    paper_oms,
+):
     from datetime import UTC, datetime
 
     from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Validity, Variety
@@ -75,10 +81,23 @@ async def test_order_placed_outside_the_app_is_not_journaled_but_its_position_is
     h = paper_oms
     await h.om.place_order(limit(qty=1, price="2400"))  # keeps the monitor polling
     now = datetime.now(UTC)
-    web_order = Order(id=0, client_order_id="KITEWEB1", symbol="INFY", exchange="NSE", side=OrderSide.BUY,
-                      order_type=OrderType.MARKET, product=Product.MIS, validity=Validity.DAY,
-                      variety=Variety.REGULAR, quantity=3, price=None, trigger_price=None,
-                      status=OrderStatus.PENDING, created_at=now, updated_at=now)
+    web_order = Order(
+        id=0,
+        client_order_id="KITEWEB1",
+        symbol="INFY",
+        exchange="NSE",
+        side=OrderSide.BUY,
+        order_type=OrderType.MARKET,
+        product=Product.MIS,
+        validity=Validity.DAY,
+        variety=Variety.REGULAR,
+        quantity=3,
+        price=None,
+        trigger_price=None,
+        status=OrderStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
     await h.broker.place_order(web_order)
     await h.om.sync._poll()
     await h.om.sync._poll()

@@ -158,7 +158,9 @@ def test_warning_and_breach_edges_peak_and_drawdown():
 async def test_mis_auto_square_off_at_1515_ist(tmp_path):
     clock = FakeClock()
     clock.at = clock.at.replace(hour=15, minute=14, second=59)
-    r = await rig(tmp_path, limits=RiskLimits(max_open_positions=10, auto_square_off=True), clock=clock)
+    r = await rig(
+        tmp_path, limits=RiskLimits(max_open_positions=10, auto_square_off=True), clock=clock
+    )
     try:
         await r.om.place_order(market(qty=10))  # MIS
         await r.om.place_order(market("INFY", side=OrderSide.SELL, qty=5))  # MIS short

@@ -85,9 +85,8 @@ class Oms(SimpleNamespace):
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         transient = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
-        while (
-            any(sync.unresolved().values())
-            or any(o.status in transient for o in sync.active_orders())
+        while any(sync.unresolved().values()) or any(
+            o.status in transient for o in sync.active_orders()
         ):
             if loop.time() > end:
                 raise AssertionError("the OMS did not settle")

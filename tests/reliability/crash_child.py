@@ -349,9 +349,8 @@ class Worker:
         deadline = time.monotonic() + 10
         quiet_since = None
         while time.monotonic() < deadline:
-            busy = (
-                any(sync.unresolved().values())
-                or any(o.status is OrderStatus.PENDING for o in sync.active_orders())
+            busy = any(sync.unresolved().values()) or any(
+                o.status is OrderStatus.PENDING for o in sync.active_orders()
             )
             if busy:
                 quiet_since = None

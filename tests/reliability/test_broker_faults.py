@@ -71,7 +71,9 @@ async def test_request_that_never_reached_the_broker_is_never_resent_nor_final(k
     h.server.drop_next("POST", PLACE, process=False)  # connection reset before Kite acted
     result = await place(h)
     assert result.status is OrderStatus.PENDING
-    await until(lambda: "outcome unknown" in (h.om.order_now(result.order_id).status_message or ""), 5)
+    await until(
+        lambda: "outcome unknown" in (h.om.order_now(result.order_id).status_message or ""), 5
+    )
     order = h.om.live_order(result.order_id)
     assert order is not None and order.status is OrderStatus.PENDING  # still working
     assert "not sent again" in order.status_message
@@ -105,7 +107,9 @@ async def test_5xx_on_place(kite_oms):
     h.server.fail_next("POST", PLACE, status=500, error_type="GeneralException", process=False)
     lost = await place(h, price="1480")
     assert lost.status is OrderStatus.PENDING
-    await until(lambda: "outcome unknown" in (h.om.order_now(lost.order_id).status_message or ""), 5)
+    await until(
+        lambda: "outcome unknown" in (h.om.order_now(lost.order_id).status_message or ""), 5
+    )
     assert h.om.live_order(lost.order_id) is not None  # never final while Kite may have it
     assert h.server.count("POST", PLACE) == 2 and len(server_orders(h)) == 1
     await h.restart()  # no trace of it at Kite: not sent
@@ -376,7 +380,9 @@ async def test_paper_broker_disk_failure_stops_trading_with_a_clear_error(paper_
     assert result.status is OrderStatus.PENDING  # outcome unknown: looked up, not resent
     with pytest.raises(OrderSubmissionFailed, match="could not save its state"):
         await h.om.place_order(limit("INFY", qty=1, price="1450"))
-    await until(lambda: "outcome unknown" in (h.om.order_now(result.order_id).status_message or ""), 5)
+    await until(
+        lambda: "outcome unknown" in (h.om.order_now(result.order_id).status_message or ""), 5
+    )
     await h.restart()  # no trace of it at the broker: not sent
     assert (await h.om.get_order(result.order_id)).status is OrderStatus.REJECTED
     assert [o.broker_order_id for o in await h.broker.orders()] == [ok.broker_order_id]

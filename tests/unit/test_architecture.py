@@ -44,9 +44,7 @@ def test_no_module_imports_its_own_parent_package():
                 continue
             folder = PACKAGE.parent.joinpath(*node.module.split("."))
             names = [a.name for a in node.names]
-            submodules = all(
-                (folder / f"{n}.py").exists() or (folder / n).is_dir() for n in names
-            )
+            submodules = all((folder / f"{n}.py").exists() or (folder / n).is_dir() for n in names)
             if not submodules:  # a name re-exported by the package front
                 offenders.append(f"{module} imports {', '.join(names)} from {node.module}")
     assert offenders == []

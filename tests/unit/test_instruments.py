@@ -180,7 +180,14 @@ def test_search_symbol_prefix_first_then_name():
     # symbol matches, shortest first, then the name match (TCS is "TATA CONSULTANCY ...")
     assert tata == ["TATASTEEL", "TATACONSUM", "TATAMOTORS", "TCS"]
     assert symbols(store.search("tcs")) == ["TCS"]
-    assert symbols(store.search("nifty")) == ["NIFTY26DECFUT"]
+    # the indices (listed, not tradable) come first: their symbols are the shortest
+    assert symbols(store.search("nifty")) == [
+        "NIFTY 50",
+        "NIFTY BANK",
+        "NIFTY26DECFUT",
+        "NIFTY FIN SERVICE",
+    ]
+    assert symbols(store.search("NFO:NIFTY")) == ["NIFTY26DECFUT"]
     assert symbols(store.search("NFO:BANK")) == ["BANKNIFTY26DECFUT"]
 
 
@@ -213,8 +220,8 @@ def test_bundled_instruments_cover_the_liquid_names_with_real_sizes():
     assert len({i.instrument_token for i in store}) == len(store)
     with resource_path("instruments_paper.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            # Kite token = exchange token << 8 | segment (1 = NSE, 2 = NFO)
-            segment = {"NSE": 1, "NFO": 2}[row["exchange"]]
+            # Kite token = exchange token << 8 | segment (1 = NSE, 2 = NFO, 9 = indices)
+            segment = 9 if row["segment"] == "INDICES" else {"NSE": 1, "NFO": 2}[row["exchange"]]
             assert int(row["instrument_token"]) == int(row["exchange_token"]) << 8 | segment
     prices = store.last_prices()
     for instrument in store:

@@ -330,8 +330,10 @@ def test_instruments_csv():
         "lot_size": 40,
         "expiry": option.expiry,
         "instrument_type": "CE",
+        "strike": 23500.0,
         "name": "",
     }
+    assert option.strike == Decimal(23500)
     assert instrument_from_kite(parsed_by_kiteconnect) == option
     with pytest.raises(BrokerDataError):
         parse_instruments_csv("not,a,dump\n1,2,3\n")

@@ -92,7 +92,11 @@ class FakeOrders:
         return list(self.active)
 
     def live_orders_on(self, exchange, symbol, product):
-        return [o for o in self.active if (o.exchange, o.symbol, o.product) == (exchange, symbol, product)]
+        return [
+            o
+            for o in self.active
+            if (o.exchange, o.symbol, o.product) == (exchange, symbol, product)
+        ]
 
     def live_keys(self):
         return {(o.exchange, o.symbol, o.product) for o in self.active}

@@ -34,13 +34,19 @@ def path(seed, steps=30, **kwargs):
     return [market.step() for _ in range(steps)]
 
 
-def test_default_symbols_are_the_tradable_priced_instruments():
+def test_default_symbols_are_the_tradable_priced_instruments_and_the_indices():
     market = SimulatedMarket(paper_market_broker(), seed=1)
-    assert market.symbols == [("NSE", "RELIANCE"), ("NSE", "TATASTEEL"), ("NSE", "PENNY")]
+    assert market.symbols == [
+        ("NSE", "RELIANCE"),
+        ("NSE", "TATASTEEL"),
+        ("NSE", "PENNY"),
+        ("NSE", "NIFTY 50"),  # not tradable, but its spot drives its futures and options
+    ]
     assert market.prices() == {
         ("NSE", "RELIANCE"): D("2450.00"),
         ("NSE", "TATASTEEL"): D("168.42"),
         ("NSE", "PENNY"): D("1.00"),
+        ("NSE", "NIFTY 50"): D("26000.00"),
     }
 
 
@@ -55,6 +61,7 @@ def test_prices_stay_on_tick_and_positive():
         ("NSE", "RELIANCE"): D("0.05"),
         ("NSE", "TATASTEEL"): D("0.01"),
         ("NSE", "PENNY"): D("0.05"),
+        ("NSE", "NIFTY 50"): D("0.01"),  # Kite lists an index with no tick: 2 decimals
     }
     for _ in range(300):
         for key, price in market.step().items():
@@ -143,7 +150,7 @@ async def test_a_failing_step_is_logged_and_kept_on_the_task(caplog):
     market = SimulatedMarket(broker, seed=4, interval_s=0.001)
     await market.start()
 
-    def explode(prices):
+    def explode(prices, **options):
         raise RuntimeError("broker is gone")
 
     broker.set_last_prices = explode  # type: ignore[method-assign]

@@ -5,6 +5,8 @@
     broker = PaperBroker(config=PaperConfig(max_fill_quantity=100))
     broker = PaperBroker(max_fill_quantity=100)                # the same, shorter
     broker.set_last_price("NSE", "RELIANCE", Decimal("2450"))  # drives matching
+    broker = PaperBroker(instruments=store, derivatives=PaperDerivatives(store, rules, now=...))
+    broker.set_last_price("NSE", "NIFTY 50", Decimal("26350"))  # its options follow
 
 Defaults (`PaperConfig()`): no slippage, no latency, unlimited liquidity at the last
 price. A MARKET order and a marketable LIMIT (buy at or above the last price, sell at or
@@ -46,7 +48,7 @@ from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerRejected, Bro
 from desktop_oms.brokers.paper.config import PaperConfig
 from desktop_oms.brokers.paper.controls import FaultInjector
 from desktop_oms.brokers.paper.delivery import Delivery, RequestPacing
-from desktop_oms.brokers.paper.exchange import SimulatedExchange, opening_event
+from desktop_oms.brokers.paper.exchange import PriceDeriver, SimulatedExchange, opening_event
 from desktop_oms.brokers.paper.matching import MatchingRules
 from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.brokers.paper.store import PaperStore
@@ -62,6 +64,7 @@ from desktop_oms.brokers.port import (
 )
 from desktop_oms.domain import (
     Instrument,
+    MarketQuote,
     Order,
     OrderReport,
     OrderType,
@@ -98,12 +101,15 @@ class PaperBroker:
         state_path: Path | str | None = None,
         instruments: InstrumentCatalog | None = None,
         config: PaperConfig | None = None,
+        derivatives: PriceDeriver | None = None,
         **settings: Any,
     ) -> None:
         """
         state_path: JSON-lines journal of the book (None: in memory only).
         instruments: what can be traded (default: the bundled paper-mode file).
         config: the market model, the account and the journal's tuning (PaperConfig()).
+        derivatives: prices index futures and options from their index (marketdata's
+            PaperDerivatives over the same `instruments`); None: none are derived.
         settings: PaperConfig fields by name (slippage_bps=, latency_s=,
             max_fill_quantity=, funds=, seed=, requests_per_second=, ...), over `config`.
         """
@@ -126,6 +132,7 @@ class PaperBroker:
             ),
             clock=config.clock,
             lock=lock,
+            deriver=derivatives,
         )
         self._delivery = Delivery(self._store)
         self._faults = FaultInjector()
@@ -291,6 +298,11 @@ class PaperBroker:
     def last_prices(self) -> dict[tuple[str, str], Decimal]:
         return self._exchange.last_prices()
 
+    def quote(self, exchange: str, symbol: str) -> MarketQuote | None:
+        """The last quote (bid/ask, volume, open interest) of an index derivative priced
+        from its index; None for anything else."""
+        return self._exchange.quote(exchange, symbol)
+
     def set_last_price(
         self, exchange: str, symbol: str, price: Decimal | int | str
     ) -> list[TradeReport]:
@@ -298,14 +310,19 @@ class PaperBroker:
         return self.set_last_prices({(exchange, symbol): price})
 
     def set_last_prices(
-        self, prices: Mapping[tuple[str, str] | str, Decimal | int | str]
+        self,
+        prices: Mapping[tuple[str, str] | str, Decimal | int | str],
+        *,
+        coalesce: bool = False,
     ) -> list[TradeReport]:
         """Set last prices (keys (exchange, symbol) or "EXCHANGE:SYMBOL"), match, push ticks.
+        An index's price prices its futures and options too (all of them; with `coalesce`,
+        a continuous feed's, far expiries follow in turn: see PaperDerivatives.derive).
 
         Unknown instruments raise UnknownInstrument (a KeyError); a price that is not a
         positive number raises ValueError. Nothing changes unless every entry is valid.
         """
-        ticks, updates = self._exchange.set_prices(prices)
+        ticks, updates = self._exchange.set_prices(prices, coalesce=coalesce)
         self._delivery.publish(ticks, updates)
         return [trade for update in updates for trade in update.trades]
 

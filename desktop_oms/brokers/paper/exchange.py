@@ -9,6 +9,12 @@ exchange never publishes anything itself, the broker does once its caller may he
 
 Every method takes the book's lock (requests come from the event loop, prices may come
 from other threads). Times come from the configured clock; trading days are IST days.
+
+Index derivatives: with a `PriceDeriver` (the paper F&O listing of marketdata, injected by
+whoever composes the broker), a new price of an index prices its futures and options too,
+in the same batch: their last prices, ticks with bid/ask, volume and open interest, and
+the matching pass of their orders. Derived prices are not journaled (they follow from the
+index's, which is): a reopened exchange derives them again from its indices.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from desktop_oms.brokers.paper.state import JOURNAL_FORMAT, JOURNAL_VERSION, Pap
 from desktop_oms.brokers.port import BrokerUpdate, InstrumentCatalog
 from desktop_oms.domain import (
     Instrument,
+    MarketQuote,
     Order,
     OrderReport,
     OrderStatus,
@@ -59,6 +66,21 @@ _FINISHED_WORDS = {
     OrderStatus.REJECTED: "rejected",
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class PriceDeriver(Protocol):
+    """What prices an index's derivatives from the index (marketdata's PaperDerivatives).
+    Called under the exchange's lock; it may list and delist instruments in the
+    exchange's catalogue (new strikes, the day roll)."""
+
+    def derive(
+        self, prices: Mapping[Key, Decimal], now: datetime, *, coalesce: bool = False
+    ) -> Mapping[Key, MarketQuote]:
+        """Quotes of the derivatives of the indices among `prices` that changed (with
+        `coalesce`, a continuous feed's: far expiries may be sent in turn)."""
+
+    def quotes_now(self, now: datetime) -> Mapping[Key, MarketQuote]:
+        """Every derivative's quote at the last index prices seen."""
 
 
 class Recorder(Protocol):
@@ -117,6 +139,7 @@ class SimulatedExchange:
         rules: MatchingRules,
         clock: Callable[[], datetime],
         lock: threading.RLock,
+        deriver: PriceDeriver | None = None,
     ) -> None:
         self.instruments = instruments
         self.state = state
@@ -124,10 +147,24 @@ class SimulatedExchange:
         self.lock = lock
         self._store = store
         self._clock = clock
+        self._deriver = deriver
         self._reference_prices = instruments.last_prices()  # previous close, for ticks
         self._session: dict[Key, tuple[Decimal, Decimal, Decimal]] = {}  # open, high, low
+        self._quotes: dict[Key, MarketQuote] = {}  # the last derived quote of a derivative
         self._order_alloc = 0
         self._trade_alloc = 0
+        if deriver is not None:
+            with lock:  # the indices' prices of a reopened book price their derivatives
+                now = clock()
+                indices = {}
+                for key, price in state.prices.items():
+                    instrument = instruments.get(*key)
+                    if instrument is not None and instrument.is_index:
+                        indices[key] = price
+                deriver.derive(indices, now)
+                for key, quote in deriver.quotes_now(now).items():
+                    self._quotes[key] = quote
+                    state.prices[key] = quote.last_price
 
     # ====================================================================================
     # Requests
@@ -146,7 +183,13 @@ class SimulatedExchange:
             if reference is not None:
                 position = self.state.position_quantity(order.exchange, order.symbol, order.product)
                 required = order_margin(
-                    instrument, order.product, order.side, order.quantity, reference, position
+                    instrument,
+                    order.product,
+                    order.side,
+                    order.quantity,
+                    reference,
+                    position,
+                    self._underlying_price(instrument),
                 )
                 check_funds(required, self._available())
             paper = PaperOrder(
@@ -270,7 +313,10 @@ class SimulatedExchange:
     # ====================================================================================
 
     def set_prices(
-        self, prices: Mapping[tuple[str, str] | str, Decimal | int | str]
+        self,
+        prices: Mapping[tuple[str, str] | str, Decimal | int | str],
+        *,
+        coalesce: bool = False,
     ) -> tuple[list[Tick], list[BrokerUpdate]]:
         """New last prices (keys (exchange, symbol) or "EXCHANGE:SYMBOL"): the ticks to
         push and the updates of the matching pass they cause.
@@ -292,7 +338,12 @@ class SimulatedExchange:
             for key, price in parsed.items():
                 self.state.prices[key] = price
                 ticks.append(self._tick(key, price, now))
-            events = self._run_matching(parsed, now)
+            matched: list[Key] = list(parsed)
+            if self._deriver is not None:
+                derived = self._deriver.derive(parsed, now, coalesce=coalesce)
+                ticks += self._derived_ticks(derived, parsed, now)
+                matched += derived
+            events = self._run_matching(matched, now)
             return ticks, self._store.commit_prices(parsed, events)
 
     def match(self, exchange: str, symbol: str) -> list[BrokerUpdate]:
@@ -313,11 +364,14 @@ class SimulatedExchange:
     def _run_matching(self, keys: Iterable[Key], now: datetime) -> list[dict]:
         events: list[dict] = []
         for key in keys:
+            orders = self.state.active_orders(*key)
+            if not orders:
+                continue
             instrument = self.instruments.get(*key)
             last = self.state.prices.get(key)
             if instrument is None or last is None:
                 continue
-            for order in self.state.active_orders(*key):
+            for order in orders:
                 events += self._match_events(order, instrument, last, entering=False, now=now)
         return events
 
@@ -374,6 +428,59 @@ class SimulatedExchange:
             low=low,
             close=self._reference_prices.get(key),
         )
+
+    def _derived_ticks(
+        self, quotes: Mapping[Key, MarketQuote], explicit: Mapping[Key, Decimal], now: datetime
+    ) -> list[Tick]:
+        """Record derived quotes as last prices and make their ticks (`_tick`, inlined:
+        an index tick can price thousands of options). A price set on a derivative in the
+        same batch wins over its derived one."""
+        prices = self.state.prices
+        session = self._session
+        reference = self._reference_prices
+        kept = self._quotes
+        ticks = []
+        for key, quote in quotes.items():
+            if key in explicit:
+                continue
+            price = quote.last_price
+            kept[key] = quote
+            prices[key] = price
+            day = session.get(key)
+            if day is None:
+                opened = high = low = price
+            else:
+                opened, high, low = day
+                if price > high:
+                    high = price
+                elif price < low:
+                    low = price
+            session[key] = (opened, high, low)
+            close = quote.close
+            ticks.append(
+                Tick(
+                    key[0],
+                    key[1],
+                    price,
+                    now,
+                    quote.volume,
+                    quote.bid,
+                    quote.ask,
+                    None,
+                    None,
+                    opened,
+                    high,
+                    low,
+                    close if close is not None else reference.get(key),
+                    {} if quote.oi is None else {"oi": quote.oi},
+                )
+            )
+        return ticks
+
+    def quote(self, exchange: str, symbol: str) -> MarketQuote | None:
+        """The last derived quote of an index derivative (bid/ask), None for others."""
+        with self.lock:
+            return self._quotes.get((exchange.upper(), symbol.upper()))
 
     # ====================================================================================
     # Ids
@@ -532,14 +639,22 @@ class SimulatedExchange:
             if reference is None:
                 return None
             position = self.state.position_quantity(order.exchange, order.symbol, order.product)
+            instrument = self.instruments.get(*key)
             return order_margin(
-                self.instruments.get(*key),
+                instrument,
                 order.product,
                 order.side,
                 order.quantity,
                 reference,
                 position,
+                self._underlying_price(instrument),
             )
+
+    def _underlying_price(self, instrument: Instrument | None) -> Decimal | None:
+        """The last price of the index a derivative follows (None: not one, or no price)."""
+        if instrument is None or instrument.underlying is None:
+            return None
+        return self.state.prices.get(instrument.underlying)
 
     def _cash(self) -> Decimal:
         return self.state.funds + self.state.realized_pnl()

@@ -1,5 +1,9 @@
 """Exchange-like checks and a simple margin model for the paper broker.
 
+Index derivatives: an order above the instrument's freeze quantity is refused as NSE
+refuses it (17070), so is an SL-M order on an NFO/BFO option (16052, since 2021); both at
+placement and on a modification.
+
 Failures raise BrokerRejected with a message in the broker's voice, so the trader sees
 the same kind of reason the real exchange/RMS would give.
 
@@ -21,6 +25,7 @@ from desktop_oms.domain.margin import (
     DERIVATIVE_EXCHANGES,
     margin_rate,
     order_margin,
+    position_margin,
 )
 
 MAX_TAG_LENGTH = 20
@@ -77,6 +82,17 @@ def check_terms(instrument: Instrument, side: OrderSide, terms: OrderTerms) -> N
     if terms.quantity % instrument.lot_size:
         raise BrokerRejected(
             f"Quantity {terms.quantity} is not a multiple of the lot size {instrument.lot_size} for {name}"
+        )
+    if kind is OrderType.SL_M and not instrument.sl_m_allowed:
+        raise BrokerRejected(
+            f"16052: Function not available. SL-M orders are not allowed for options on "
+            f"{instrument.exchange} ({name}): place an SL order with a limit price"
+        )
+    freeze = instrument.freeze_quantity
+    if freeze is not None and terms.quantity > freeze:
+        raise BrokerRejected(
+            f"17070: Order quantity {terms.quantity} is more than the freeze quantity {freeze} "
+            f"of {name}: split it into orders of at most {freeze}"
         )
     if kind.needs_price and terms.price is None:
         raise BrokerRejected(f"Price is required for a {kind.value} order")
@@ -155,11 +171,28 @@ def modified_terms(
 
 
 def used_margin(state: PaperState, lookup: Callable[[str, str], Instrument | None]) -> Decimal:
-    """Margin blocked by open positions (at their average) and by open orders' exposure."""
+    """Margin blocked by open positions (at their average; a short option on its index's
+    last price) and by open orders' exposure."""
     used = Decimal(0)
+
+    def underlying_price(instrument: Instrument | None) -> Decimal | None:
+        if instrument is None or instrument.underlying is None:
+            return None
+        return state.prices.get(instrument.underlying)
+
     for position in state.positions.values():
         if position.quantity:
-            rate = margin_rate(lookup(position.exchange, position.symbol), position.product)
+            instrument = lookup(position.exchange, position.symbol)
+            if instrument is not None and instrument.is_option:
+                used += position_margin(
+                    instrument,
+                    position.product,
+                    position.quantity,
+                    position.average_price,
+                    underlying_price(instrument),
+                )
+                continue
+            rate = margin_rate(instrument, position.product)
             used += abs(position.quantity) * position.average_price * position.multiplier * rate
     for order in state.active_orders():
         reference = order.price or state.prices.get(order.key) or order.trigger_price
@@ -168,6 +201,12 @@ def used_margin(state: PaperState, lookup: Callable[[str, str], Instrument | Non
         held = state.position_quantity(order.exchange, order.symbol, order.product)
         instrument = lookup(order.exchange, order.symbol)
         used += order_margin(
-            instrument, order.product, order.side, order.remaining, reference, held
+            instrument,
+            order.product,
+            order.side,
+            order.remaining,
+            reference,
+            held,
+            underlying_price(instrument),
         )
     return used

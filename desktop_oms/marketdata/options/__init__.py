@@ -8,6 +8,12 @@ Entry points:
 - `option_chain` / `paper_contracts` / `price_option_chain` - paper-mode chains and quotes.
 - `implied_vol` / `black76_greeks` / `analyse` - vectorised IV and Greeks of a whole chain.
 - `plan_slices` - split a quantity into orders each <= the freeze quantity, whole lots.
+- `OptionChainService` - the chain the window shows (rows of strikes with LTP, change,
+  bid/ask, volume, OI, IV and Greeks; ATM, spot/future, days to expiry, ATM IV, PCR) from
+  the catalogue and the last ticks; `expires_today` flags a contract expiring today.
+- `paper_market` / `PaperDerivatives` - paper mode's listing (indices, futures, chains)
+  and the quotes of its derivatives, derived from each index's spot; `apply_fno_rules`
+  adds the rules' freeze quantity and index to a broker's instruments (Kite's dump).
 
 Invariants: money crosses the boundary as Decimal (numerics inside are float64 arrays);
 quantities are units, whole lots; the only I/O is the rules loader reading its file; no Qt.
@@ -30,6 +36,7 @@ from desktop_oms.marketdata.options.chain import (
     price_option_chain,
     strikes_around,
 )
+from desktop_oms.marketdata.options.paper import PaperDerivatives, apply_fno_rules, paper_market
 from desktop_oms.marketdata.options.pricing import (
     ChainPrices,
     Greeks,
@@ -63,6 +70,12 @@ from desktop_oms.marketdata.options.slicing import (
     max_slice_quantity,
     plan_slices,
 )
+from desktop_oms.marketdata.options.snapshot import (
+    ChainSnapshot,
+    OptionChainService,
+    OptionQuote,
+    expires_today,
+)
 from desktop_oms.marketdata.options.symbols import (
     Expiry,
     ExpiryCalendar,
@@ -80,6 +93,7 @@ __all__ = [
     "PUT",
     "ChainPrices",
     "ChainRow",
+    "ChainSnapshot",
     "Expiry",
     "ExpiryCalendar",
     "FnoRules",
@@ -89,7 +103,10 @@ __all__ = [
     "ImpliedVols",
     "OptionAnalytics",
     "OptionChain",
+    "OptionChainService",
     "OptionContract",
+    "OptionQuote",
+    "PaperDerivatives",
     "ParsedSymbol",
     "Quote",
     "RulesRevision",
@@ -101,6 +118,8 @@ __all__ = [
     "UnderlyingRules",
     "UnknownUnderlying",
     "analyse",
+    "apply_fno_rules",
+    "expires_today",
     "atm_strike",
     "atm_vol_after_move",
     "black76_greeks",
@@ -115,6 +134,7 @@ __all__ = [
     "option_chain",
     "option_symbol",
     "paper_contracts",
+    "paper_market",
     "paper_token",
     "parse_symbol",
     "plan_slices",

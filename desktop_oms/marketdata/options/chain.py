@@ -95,6 +95,8 @@ class OptionContract:
             instrument_type=self.instrument_type,
             segment=self.segment,
             expiry=self.expiry,
+            strike=self.strike,
+            freeze_quantity=self.freeze_quantity,
         )
 
 

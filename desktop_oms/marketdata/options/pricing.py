@@ -457,6 +457,15 @@ class ChainPrices:
         return Quote(*(self.money(a[index]) for a in (self.put_bid, self.put_ask, self.put_ltp)))
 
 
+def quote_on_ticks(
+    theo: np.ndarray, tick: float, spread: SpreadModel | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bid, ask, ltp) in whole ticks (int64) around theoretical prices, as `price_chain`
+    quotes them (for callers that price many expiries in one go)."""
+    spread = spread or SpreadModel()
+    return _on_ticks(theo, spread.half_spread(theo, tick), tick)
+
+
 def _on_ticks(theo: np.ndarray, half: np.ndarray, tick: float) -> tuple[np.ndarray, ...]:
     bid = np.maximum(np.floor((theo - half) / tick), 0.0)
     ask = np.maximum(np.ceil((theo + half) / tick), 1.0)

@@ -22,6 +22,7 @@ class OrderContext:
     position_quantity: int = 0  # signed quantity now held in this (exchange, symbol, product)
     pending_same_side: int = 0  # unfilled quantity of other active orders on this side and key
     #                             (bracket exits excluded: the bracket manager resizes them)
+    underlying_price: Decimal | None = None  # a derivative's index, live (options' margin)
 
     @property
     def label(self) -> str:
@@ -44,6 +45,32 @@ class OrderContext:
         if held == 0 or (held > 0) == (self.request.side is OrderSide.BUY):
             return False
         return self.request.quantity + self.pending_same_side <= abs(held)
+
+    @property
+    def slices(self) -> int:
+        """How many orders this one goes as (above the freeze quantity the OMS slices it
+        into whole lots of at most the freeze quantity); 1 for most orders."""
+        instrument = self.instrument
+        quantity = self.request.quantity
+        if instrument is None or instrument.freeze_quantity is None:
+            return 1
+        if quantity <= instrument.freeze_quantity:
+            return 1
+        largest = (instrument.freeze_quantity // instrument.lot_size) * instrument.lot_size
+        return -(-quantity // largest) if largest > 0 else 1
+
+    @property
+    def short_option_quantity(self) -> int:
+        """Units of the order that open or add to a short option position (0 for anything
+        else): their risk is the margin they block, not the premium."""
+        instrument = self.instrument
+        if (
+            instrument is None
+            or not instrument.is_option
+            or self.request.side is not OrderSide.SELL
+        ):
+            return 0
+        return max(0, self.request.quantity - max(0, self.position_quantity))
 
     @property
     def reference_price(self) -> Decimal | None:

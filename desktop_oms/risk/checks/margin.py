@@ -17,12 +17,19 @@ from desktop_oms.domain import OrderSide, Product
 MarginEstimator = Callable[[str, str, Product, OrderSide, int, Decimal, int], object]
 
 
-def paper_margin_estimator(instruments) -> MarginEstimator:
+def paper_margin_estimator(instruments, last_price=None) -> MarginEstimator:
+    """The paper model; `last_price(exchange, symbol)` prices a derivative's index (a short
+    option's margin is on the index's notional: the paper broker's own last price)."""
     from desktop_oms.domain.margin import order_margin
 
     def estimate(exchange, symbol, product, side, quantity, price, position_quantity):
         instrument = instruments.get(exchange, symbol) if instruments is not None else None
-        return order_margin(instrument, product, side, quantity, price, position_quantity)
+        underlying = None
+        if instrument is not None and instrument.underlying is not None and last_price:
+            underlying = last_price(*instrument.underlying)
+        return order_margin(
+            instrument, product, side, quantity, price, position_quantity, underlying
+        )
 
     return estimate
 

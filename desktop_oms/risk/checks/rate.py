@@ -1,12 +1,14 @@
 """A sliding window over orders sent to the broker (Kite: 10/s, 400/min, 5000/day).
 
 An order is counted from the moment it is journaled for sending (in flight included)
-for exactly `period` seconds. Refused attempts are never recorded. The day window is a
+for exactly `period` seconds; an order sent as slices counts once per slice, and needs
+room for all of them. Refused attempts are never recorded. The day window is a
 sliding 24 h, never looser than Kite's calendar day. Time is an injected monotonic clock.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,14 +65,17 @@ class OrderRateWindow:
         self._prune(now)
         return sum(1 for t in self._sent if t > now - period)
 
-    def delay(self, now: float) -> tuple[float, RateLimit | None]:
-        """Seconds until one more order fits every window (0 now), and the binding limit."""
+    def delay(self, now: float, count: int = 1) -> tuple[float, RateLimit | None]:
+        """Seconds until `count` more orders (the slices of one) fit every window (0 now),
+        and the binding limit; infinite if they never can."""
         self._prune(now)
         wait, binding = 0.0, None
         sent = list(self._sent)
         for limit in self.limits:
+            if count > limit.requests:
+                return math.inf, limit
             inside = [t for t in sent if t > now - limit.period]
-            excess = len(inside) + 1 - limit.requests
+            excess = len(inside) + count - limit.requests
             if excess > 0:
                 # The excess-th oldest send must leave the window first.
                 leave = inside[excess - 1] + limit.period - now
@@ -78,14 +83,20 @@ class OrderRateWindow:
                     wait, binding = leave, limit
         return wait, binding
 
-    def check(self, now: float) -> str | None:
-        wait, limit = self.delay(now)
+    def check(self, now: float, count: int = 1) -> str | None:
+        wait, limit = self.delay(now, count)
         if wait <= 0 or limit is None:
             return None
+        if math.isinf(wait):
+            return (
+                f"Order rate limit: this order goes as {fmt.count(count)} orders; the broker allows "
+                f"{fmt.count(limit.requests)} {limit.label}"
+            )
         sent = self.count(now, limit.period)
+        slices = f"; this order goes as {fmt.count(count)} orders" if count > 1 else ""
         return (
-            f"Order rate limit: {fmt.count(sent)} orders sent in {limit.window}; the broker allows "
-            f"{fmt.count(limit.requests)} {limit.label}. Try again in {max(wait, 0.01):.2f} s"
+            f"Order rate limit: {fmt.count(sent)} orders sent in {limit.window}{slices}; the broker "
+            f"allows {fmt.count(limit.requests)} {limit.label}. Try again in {max(wait, 0.01):.2f} s"
         )
 
     def record(self, now: float) -> None:

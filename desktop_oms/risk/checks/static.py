@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from desktop_oms.domain import OrderSide, order_shape_problem
-from desktop_oms.oms.checks import instrument_problem
+from desktop_oms.domain import OrderSide, OrderType, order_shape_problem
+from desktop_oms.domain.margin import exposure_margin
+from desktop_oms.oms.checks import instrument_problem, is_exchange_option, sl_m_refusal
 from desktop_oms.risk.checks import fmt
 from desktop_oms.risk.checks.context import OrderContext
 
@@ -24,12 +25,21 @@ def check_instrument(ctx: OrderContext, instruments) -> str | None:
 
 
 def check_order_shape(ctx: OrderContext) -> str | None:
-    """LIMIT has a price, SL price and trigger, SL-M a trigger, MARKET neither; a stop's
-    trigger is on the far side of the last price (else it would trigger at once)."""
+    """LIMIT has a price, SL price and trigger, SL-M a trigger, MARKET neither; no SL-M on
+    an option (the exchange refuses it); a stop's trigger is on the far side of the last
+    price (else it would trigger at once)."""
     r = ctx.request
     problem = order_shape_problem(r)
     if problem:
         return problem
+    if r.order_type is OrderType.SL_M:
+        option = (
+            not ctx.instrument.sl_m_allowed
+            if ctx.instrument is not None
+            else is_exchange_option(None, r.exchange, r.symbol)
+        )
+        if option:
+            return sl_m_refusal(r)
     if r.order_type.needs_trigger and r.trigger_price is not None and ctx.last_price is not None:
         last = ctx.last_price
         if r.side is OrderSide.BUY and r.trigger_price <= last:
@@ -77,10 +87,32 @@ def check_max_quantity(ctx: OrderContext) -> str | None:
 
 
 def order_value(ctx: OrderContext) -> Decimal | None:
+    """Price x quantity x multiplier (an option's price is its premium), or None without a
+    price. Selling options (opening a short) is valued at the larger of the premium and
+    the margin it blocks (`short_option_margin`)."""
     price = ctx.reference_price
     if price is None:
         return None
-    return ctx.request.quantity * price * ctx.multiplier
+    value = ctx.request.quantity * price * ctx.multiplier
+    margin = short_option_margin(ctx)
+    return value if margin is None else max(value, margin)
+
+
+def short_option_margin(ctx: OrderContext) -> Decimal | None:
+    """The margin (domain/margin.py's SPAN-like model on the index's live price) that the
+    short part of an option sell blocks; None for anything else."""
+    quantity = ctx.short_option_quantity
+    price = ctx.reference_price
+    if quantity <= 0 or price is None or ctx.instrument is None:
+        return None
+    return exposure_margin(
+        ctx.instrument,
+        ctx.request.product,
+        OrderSide.SELL,
+        quantity,
+        price,
+        ctx.underlying_price,
+    )
 
 
 def check_max_order_value(ctx: OrderContext) -> str | None:
@@ -89,6 +121,14 @@ def check_max_order_value(ctx: OrderContext) -> str | None:
         return f"No last price for {ctx.label} yet: the order value cannot be checked"
     limit = ctx.limits.max_order_value
     if value > limit:
+        margin = short_option_margin(ctx)
+        if margin is not None and margin >= value:
+            premium = ctx.request.quantity * (ctx.reference_price or 0) * ctx.multiplier
+            return (
+                f"Selling {fmt.count(ctx.short_option_quantity)} {ctx.label} blocks margin "
+                f"{fmt.rupees(margin)} (a short option risks far more than its premium "
+                f"{fmt.rupees(premium)}), beyond your order value limit of {fmt.rupees(limit)}"
+            )
         return f"Order value {fmt.rupees(value)} exceeds your limit of {fmt.rupees(limit)}"
     return None
 

@@ -463,16 +463,17 @@ class KillSwitch:
             async with sem:
                 try:
                     result = await self._flatten(position)
-                    try:
-                        self.db.journal.add_event(
-                            result.order_id,
-                            "KILL_SWITCH",
-                            f"flatten order placed by the kill switch: {self.reason}",
-                            result.status,
-                            {"position_quantity": position.quantity},
-                        )
-                    except Exception:  # noqa: BLE001
-                        log.exception("could not write the kill switch audit event")
+                    for part in result.slices or (result,):  # sliced above the freeze qty
+                        try:
+                            self.db.journal.add_event(
+                                part.order_id,
+                                "KILL_SWITCH",
+                                f"flatten order placed by the kill switch: {self.reason}",
+                                part.status,
+                                {"position_quantity": position.quantity},
+                            )
+                        except Exception:  # noqa: BLE001
+                            log.exception("could not write the kill switch audit event")
                 except OrderRejected as exc:
                     p.errors.append(f"flatten {position.symbol}: {exc.reason}")
                     if "would not only reduce" in exc.reason:

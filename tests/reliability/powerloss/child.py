@@ -181,9 +181,8 @@ class PowerLossWorker(crash_child.Worker):
         deadline = time.monotonic() + float(self.args.get("settle_timeout", 10))
         quiet_since = None
         while time.monotonic() < deadline:
-            busy = (
-                any(sync.unresolved().values())
-                or any(o.status is OrderStatus.PENDING for o in sync.active_orders())
+            busy = any(sync.unresolved().values()) or any(
+                o.status is OrderStatus.PENDING for o in sync.active_orders()
             )
             if busy:
                 quiet_since = None

@@ -217,6 +217,8 @@ def instrument_from_kite(row: Mapping[str, Any]) -> Instrument:
     lot = _int(row.get("lot_size"), "lot_size", default=0)
     if tradable and (tick <= 0 or lot < 1):
         raise BrokerDataError(f"instrument {row.get('tradingsymbol')!r} has no tick or lot size")
+    kind = str(row.get("instrument_type") or "").upper()
+    strike = _dec(row.get("strike"), "strike", zero_is_none=True) if kind in ("CE", "PE") else None
     return Instrument(
         exchange=_text(row, "exchange").upper(),
         symbol=_text(row, "tradingsymbol").upper(),
@@ -225,10 +227,11 @@ def instrument_from_kite(row: Mapping[str, Any]) -> Instrument:
         tick_size=tick,
         lot_size=max(lot, 1),
         multiplier=Decimal("1"),
-        instrument_type=str(row.get("instrument_type") or "").upper(),
+        instrument_type=kind,
         segment=segment,
         expiry=expiry,
         tradable=tradable,
+        strike=strike,
     )
 
 
