@@ -147,8 +147,9 @@ class Broker(Protocol):
 
     def add_tick_listener(self, listener: TickListener) -> None: ...
 
-    def subscribe(self, instruments: Sequence[tuple[str, str]]) -> None:
-        """Ask for ticks of these (exchange, symbol) pairs (no-op where all are streamed)."""
+    def subscribe(self, instruments: Sequence[tuple[str, str]], *, depth: bool = False) -> None:
+        """Ask for ticks of these (exchange, symbol) pairs (no-op where all are streamed);
+        with `depth`, ticks carrying the five best levels each side (Kite's full mode)."""
 
     def last_prices(self) -> dict[tuple[str, str], Decimal]:
         """The last price of each instrument the broker has seen a price of ({}: none)."""

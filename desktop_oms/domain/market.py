@@ -1,5 +1,6 @@
-"""Market values: a tick (last price and, where known, the quote around it), a derived
-quote (what a model prices an option or future at) and funds."""
+"""Market values: a tick (last price and, where known, the quote around it, up to five
+levels of market depth), a derived quote (what a model prices an option or future at)
+and funds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,32 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
+
+
+@dataclass(frozen=True, slots=True)
+class DepthLevel:
+    """One price level of the order book: the quantity resting there and in how many orders."""
+
+    price: Decimal
+    quantity: int
+    orders: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDepth:
+    """The book around the last price, best level first on each side (Kite's full mode and
+    the paper exchange give five). Bids are below asks; a side may be empty."""
+
+    bids: tuple[DepthLevel, ...] = ()
+    asks: tuple[DepthLevel, ...] = ()
+
+    @property
+    def best_bid(self) -> DepthLevel | None:
+        return self.bids[0] if self.bids else None
+
+    @property
+    def best_ask(self) -> DepthLevel | None:
+        return self.asks[0] if self.asks else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +51,8 @@ class Tick:
     high: Decimal | None = None
     low: Decimal | None = None
     close: Decimal | None = None  # previous close, for change %
-    extra: dict = field(default_factory=dict)  # Kite's other fields: "oi", depth, ...
+    extra: dict = field(default_factory=dict)  # Kite's other fields: "oi", ...
+    depth: MarketDepth | None = None  # the five best levels each side, where streamed
 
     @property
     def oi(self) -> int | None:

@@ -31,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 
 from desktop_oms.infra.files import DurabilityError, FileSyncer
 from desktop_oms.storage.alerts import AlertLog
+from desktop_oms.storage.candles import CandleStore
 from desktop_oms.storage.connection import (
     DatabaseError,
     DatabaseLocked,
@@ -48,7 +49,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration. A journal already at it opens without importing alembic (a third
 # of a second of start-up); a test checks this against the migration scripts.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 
 def _alembic_config():
@@ -165,7 +166,7 @@ def _check_schema(path: Path, tables: set[str], revision: str | None) -> None:
 
 class Database:
     """Owns the engine, the instance lock and the repositories (`journal`, `positions`,
-    `reporting`, `workspace`, `alerts`)."""
+    `reporting`, `workspace`, `alerts`, `candles`)."""
 
     def __init__(
         self, engine: Engine, path: Path | None, lock: FileLock | None, synchronous: str
@@ -179,6 +180,7 @@ class Database:
         self.reporting = Reporting(self)
         self.workspace = Workspace(self)
         self.alerts = AlertLog(self)
+        self.candles = CandleStore(self)
         self.read_only = False
         self._closed = False
         self.syncer: FileSyncer | None = None  # set by open_sync for a FULL file journal

@@ -301,6 +301,10 @@ class KiteHttpApi:
                     json_type,
                     success_body(self.owner.quotes(request.query.get("i", []), full=False)),
                 )
+            m = re.fullmatch(r"/instruments/historical/(\d+)/(\w+)", path)
+            if m:
+                rows = self.owner.history.candles(int(m.group(1)), m.group(2), request.query)
+                return 200, json_type, success_body({"candles": rows})
             if path == "/instruments":
                 return 200, "text/csv", self.owner.instruments_csv()
             m = re.fullmatch(r"/instruments/([A-Z]+)", path)

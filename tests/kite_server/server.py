@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from tests.kite_server.book import OrderBook
 from tests.kite_server.contracts import CONTRACTS, front_month_expiry, instrument_row
+from tests.kite_server.history import HistoricalData
 from tests.kite_server.http_api import Fault, KiteHttpApi, error_body
 from tests.kite_server.mocks import load_mock, mock_data, mock_path
 from tests.kite_server.ticker import KiteTickerServer
@@ -28,6 +29,7 @@ class KiteTestServer:
                                            Kite's rules and their switches: see book.py)
     server.add_contract("LEADMINI")     -> list an MCX/CDS future (lot_size 1, multiplier)
     server.http.requests                -> every REST request received
+    server.history                      -> historical candles (Kite's day limits, 3/s)
     server.ticker                       -> the WebSocket side (push_tick, drop_all, ...)
     """
 
@@ -57,6 +59,7 @@ class KiteTestServer:
             for row in csv.DictReader(handle):
                 self._index_instrument(row)
         self.tokens[("NSE", "INFY")] = 408065
+        self.history = HistoricalData()  # GET /instruments/historical/... (history.py)
         self.http = KiteHttpApi(self)
         self.ticker = KiteTickerServer(self.token_valid, heartbeat_interval=heartbeat_interval)
         self._started = False

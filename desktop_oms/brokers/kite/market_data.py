@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from desktop_oms.brokers.errors import BrokerError
 from desktop_oms.brokers.kite.parsing.reports import instrument_from_kite, tick_from_quote
-from desktop_oms.brokers.kite.parsing.ticks import MODE_QUOTE
+from desktop_oms.brokers.kite.parsing.ticks import MODE_FULL, MODE_QUOTE
 from desktop_oms.brokers.kite.parsing.values import BrokerDataError, instruments_day, iter_rows
 from desktop_oms.domain import Instrument, PositionReport
 from desktop_oms.domain.market import Tick
@@ -169,10 +169,15 @@ class KiteMarketDataMixin:
     # Streaming subscriptions
     # ------------------------------------------------------------------------------------
 
-    def subscribe(self, instruments: Sequence[tuple[str, str]], *, mode: str = MODE_QUOTE) -> None:
-        """Stream ticks for these (exchange, symbol) pairs; unknown tokens are looked up via LTP."""
+    def subscribe(
+        self, instruments: Sequence[tuple[str, str]], *, mode: str = MODE_QUOTE, depth: bool = False
+    ) -> None:
+        """Stream ticks for these (exchange, symbol) pairs; unknown tokens are looked up via
+        LTP. With `depth`, in full mode (the five best levels each side)."""
         if not self._stream_enabled:
             return
+        if depth:
+            mode = MODE_FULL
         known: list[int] = []
         missing: list[tuple[str, str]] = []
         for exchange, symbol in instruments:

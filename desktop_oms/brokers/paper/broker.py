@@ -10,7 +10,10 @@
 
 Defaults (`PaperConfig()`): no slippage, no latency, unlimited liquidity at the last
 price. A MARKET order and a marketable LIMIT (buy at or above the last price, sell at or
-below) fill at once, in full, at the last price. The broker knows no prices until it is
+below) fill at once, in full, at the last price. Ticks carry a five-level book around
+the last price (depth.py; the best bid and ask, the day's volume); with
+`book_fills=True` (the app, with its simulated market) marketable orders take that
+book's levels instead. The broker knows no prices until it is
 told (set_last_price(s), or a simulated market starting from the instruments' last
 prices).
 
@@ -48,6 +51,7 @@ from desktop_oms.brokers.errors import BrokerOutcomeUnknown, BrokerRejected, Bro
 from desktop_oms.brokers.paper.config import PaperConfig
 from desktop_oms.brokers.paper.controls import FaultInjector
 from desktop_oms.brokers.paper.delivery import Delivery, RequestPacing
+from desktop_oms.brokers.paper.depth import DepthBook
 from desktop_oms.brokers.paper.exchange import PriceDeriver, SimulatedExchange, opening_event
 from desktop_oms.brokers.paper.matching import MatchingRules
 from desktop_oms.brokers.paper.state import PaperState
@@ -133,6 +137,8 @@ class PaperBroker:
             clock=config.clock,
             lock=lock,
             deriver=derivatives,
+            book=DepthBook(config.depth_levels, config.seed) if config.depth_levels else None,
+            book_fills=config.book_fills,
         )
         self._delivery = Delivery(self._store)
         self._faults = FaultInjector()
@@ -288,8 +294,9 @@ class PaperBroker:
     def add_session_expired_listener(self, listener: SessionExpiredListener) -> None:
         """Never called: the session never expires."""
 
-    def subscribe(self, instruments: Sequence[tuple[str, str]]) -> None:
-        """Recorded only: the paper broker streams ticks of every instrument it prices."""
+    def subscribe(self, instruments: Sequence[tuple[str, str]], *, depth: bool = False) -> None:
+        """Recorded only: the paper broker streams ticks of every instrument it prices,
+        each with its book's five levels."""
         self.subscribed.update((str(e).upper(), str(s).upper()) for e, s in instruments)
 
     def last_price(self, exchange: str, symbol: str) -> Decimal | None:

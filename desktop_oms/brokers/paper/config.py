@@ -31,6 +31,12 @@ class PaperConfig:
     after, so a caller that gives up in the second half leaves an order that exists)."""
     requests_per_second: float | None = None
     """Order requests wait for a token-bucket limiter at this rate (None or 0: none)."""
+    depth_levels: int = 5
+    """Levels each side of the order book kept around the last price (depth.py); ticks
+    carry them and the best bid / ask (0: no book, ticks carry the last price only)."""
+    book_fills: bool = False
+    """Marketable orders take the book's levels (walking it, one trade per level) instead
+    of filling in full at the last price; the app turns it on with the simulated market."""
 
     # -- the account ----------------------------------------------------------------------
     funds: Decimal = Decimal("1000000")
@@ -62,6 +68,10 @@ class PaperConfig:
             isinstance(self.max_fill_quantity, bool) or self.max_fill_quantity < 1
         ):
             raise ValueError("max_fill_quantity must be a positive whole number or None")
+        if isinstance(self.depth_levels, bool) or not 0 <= int(self.depth_levels) <= 20:
+            raise ValueError("depth_levels must be a whole number from 0 to 20")
+        if self.book_fills and not self.depth_levels:
+            raise ValueError("book_fills needs a book: depth_levels must be at least 1")
         object.__setattr__(self, "funds", to_decimal(self.funds, "funds"))
         for name in ("compact_after_lines", "compact_after_bytes"):
             value = getattr(self, name)

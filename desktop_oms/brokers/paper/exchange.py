@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
+from desktop_oms.brokers.paper.depth import DepthBook
 from desktop_oms.brokers.paper.matching import CancelRest, Execute, MatchingRules, Trigger
 from desktop_oms.brokers.paper.matching import match as match_order
 from desktop_oms.brokers.paper.records import PaperOrder
@@ -140,8 +141,12 @@ class SimulatedExchange:
         clock: Callable[[], datetime],
         lock: threading.RLock,
         deriver: PriceDeriver | None = None,
+        book: DepthBook | None = None,
+        book_fills: bool = False,
     ) -> None:
         self.instruments = instruments
+        self.book = book  # the order book around the last price (None: no depth)
+        self.book_fills = book_fills and book is not None
         self.state = state
         self.rules = rules
         self.lock = lock
@@ -384,6 +389,9 @@ class SimulatedExchange:
         entering: bool,
         now: datetime,
     ) -> list[dict]:
+        liquidity = None
+        if self.book_fills and order.remaining > 0:
+            liquidity = self.book.liquidity(instrument.key, order.side, order.remaining)
         actions = match_order(
             order,
             last,
@@ -391,7 +399,12 @@ class SimulatedExchange:
             lot_size=instrument.lot_size,
             rules=self.rules,
             entering=entering,
+            liquidity=liquidity,
         )
+        if liquidity is not None:
+            taken = [(a.price, a.quantity) for a in actions if isinstance(a, Execute)]
+            if taken:
+                self.book.take(instrument.key, order.side, taken)
         at = now.isoformat()
         events: list[dict] = []
         for action in actions:
@@ -418,15 +431,33 @@ class SimulatedExchange:
         opened, high, low = self._session.get(key, (price, price, price))
         high, low = max(high, price), min(low, price)
         self._session[key] = (opened, high, low)
+        depth = volume = None
+        bid = ask = None
+        bid_quantity = ask_quantity = None
+        if self.book is not None:
+            instrument = self.instruments.get(*key)
+            tick = instrument.tick_size if instrument is not None else Decimal("0.05")
+            lot = instrument.lot_size if instrument is not None else 1
+            depth, volume = self.book.on_price(key, price, tick, lot, now.astimezone(IST).date())
+            if depth.bids:
+                bid, bid_quantity = depth.bids[0].price, depth.bids[0].quantity
+            if depth.asks:
+                ask, ask_quantity = depth.asks[0].price, depth.asks[0].quantity
         return Tick(
             exchange=key[0],
             symbol=key[1],
             last_price=price,
             timestamp=now,
+            volume=volume,
+            bid=bid,
+            ask=ask,
+            bid_quantity=bid_quantity,
+            ask_quantity=ask_quantity,
             open=opened,
             high=high,
             low=low,
             close=self._reference_prices.get(key),
+            depth=depth,
         )
 
     def _derived_ticks(

@@ -13,10 +13,17 @@ Liquidity is unlimited at the last traded price; there is no order book. Rules:
 - With a maximum fill quantity, one matching pass fills at most that many (rounded down
   to whole lots, at least one lot); the rest waits for the next pass.
 - IOC: whatever does not fill when the order enters the book is cancelled.
+
+With the exchange's order book (`liquidity`: the levels the order would take, best
+first), a MARKET order (and a triggered SL-M) takes the levels in turn, one execution
+per level, and a LIMIT entering the book takes those within its limit (the rest rests,
+and fills at its limit once the last price crosses it, as above). Slippage is then the
+book's: the configured slippage does not apply.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -91,11 +98,13 @@ def match(
     lot_size: int,
     rules: MatchingRules,
     entering: bool,
+    liquidity: Sequence[tuple[Decimal, int]] | None = None,
 ) -> list[Action]:
     """What happens to `order` at last price `last` in one matching pass.
 
     `entering` is True when the order (re-)enters the book: on placement and after a
-    modification. A trigger during the pass makes it enter the book too.
+    modification. A trigger during the pass makes it enter the book too. `liquidity`:
+    the book's levels on the side the order takes (None: unlimited at the last price).
     """
     if not order.is_active or order.remaining <= 0:
         return []
@@ -111,7 +120,13 @@ def match(
         actions.append(Trigger())
         triggered, entering = True, True
     remaining = order.remaining
-    if last is not None:
+    takes = order.order_type in (OrderType.MARKET, OrderType.SL_M) or entering
+    if last is not None and liquidity is not None and takes:
+        most = fill_size(remaining, lot_size, rules.max_fill_quantity)
+        for executed in _take(order, liquidity, most):
+            actions.append(executed)
+            remaining -= executed.quantity
+    elif last is not None:
         price = _fill_price(order, last, tick, rules.slippage_bps, entering)
         if price is not None:
             quantity = fill_size(remaining, lot_size, rules.max_fill_quantity)
@@ -120,6 +135,24 @@ def match(
     if order.validity is Validity.IOC and entering and remaining > 0:
         actions.append(CancelRest(f"IOC order: unfilled quantity {remaining} cancelled"))
     return actions
+
+
+def _take(order: PaperOrder, levels: Sequence[tuple[Decimal, int]], most: int) -> list[Execute]:
+    """Executions taking the book's levels in turn, at most `most` in all (a LIMIT only
+    at levels within its limit)."""
+    limit = None if order.order_type in (OrderType.MARKET, OrderType.SL_M) else order.price
+    out: list[Execute] = []
+    left = most
+    for price, available in levels:
+        if left <= 0:
+            break
+        if limit is not None and not limit_marketable(order.side, price, limit):
+            break
+        quantity = min(left, available)
+        if quantity > 0:
+            out.append(Execute(quantity=quantity, price=price))
+            left -= quantity
+    return out
 
 
 def _fill_price(

@@ -36,7 +36,9 @@ no longer managed (the trader meant it). A leg the broker rejects is retried up 
 While trading is halted no leg is placed or grown (the kill switch owns the position).
 
 The stop can be moved (`move_stop`, `stop_to_break_even`) and can trail the price by a
-number of ticks (`trail_stop`; kept in the database's state, so it survives a restart).
+number of ticks (`trail_stop`; kept in the database's state, so it survives a restart);
+the target can be moved too (`move_target`: the app watches it, so only the bracket's
+record changes).
 
 `BracketManager` is one class in banner sections: construction, start/stop and the
 re-attachment after a restart; the bracket links (what a bracket is, its persistence);
@@ -757,6 +759,38 @@ class BracketManager:
             side = "below" if link.side is OrderSide.BUY else "above"
             return f"A stop for this position must be {side} the last price {last}"
         self._set_stop(link, stop, "moved by the trader")
+        self.mark_dirty(entry_order_id)
+        return None
+
+    def move_target(self, entry_order_id: int, target: Decimal) -> str | None:
+        """Move the bracket's target (the app watches it: nothing rests at the broker to
+        change). The reason it cannot, or None. A target the price has already passed
+        is refused: it would exit at once."""
+        link = self._links.get(entry_order_id)
+        if link is None or not link.active:
+            return f"Order #{entry_order_id} has no active bracket"
+        if link.take_profit is None or not link.target_enabled:
+            return f"The bracket of order #{entry_order_id} has no target to move"
+        target = Decimal(target)
+        tick = self._tick(link)
+        if target <= 0 or target % tick:
+            return f"Target {target} is not a positive multiple of the tick {tick}"
+        buying = link.side is OrderSide.BUY
+        last = self.last_price(link.exchange, link.symbol) if self.last_price else None
+        if last is not None and (target <= last if buying else target >= last):
+            side = "above" if buying else "below"
+            return f"A target for this position must be {side} the last price {last}"
+        stop = link.stop_loss
+        if stop is not None and (target <= stop if buying else target >= stop):
+            side = "above" if buying else "below"
+            return f"The target must be {side} the stop-loss {stop}"
+        link = replace(link, take_profit=target)
+        self._links[entry_order_id] = link
+        try:
+            self.store.update_bracket(entry_order_id, take_profit=target)
+        except Exception:  # noqa: BLE001 - kept in memory: the app watches the target
+            log.exception("could not save bracket #%s", entry_order_id)
+        self._note_bracket(entry_order_id, f"target moved to {target} (moved by the trader)")
         self.mark_dirty(entry_order_id)
         return None
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from desktop_oms.brokers.kite.parsing.values import IST
-from desktop_oms.domain.market import Tick
+from desktop_oms.domain.market import DepthLevel, MarketDepth, Tick
 
 # Split out of kite_stream: log under its name, as before.
 log = logging.getLogger("desktop_oms.brokers.kite.stream.stream")
@@ -159,15 +159,27 @@ def parse_binary(payload: bytes) -> list[dict[str, Any]]:
     return ticks
 
 
+def _levels(rows: list[dict[str, Any]]) -> tuple[DepthLevel, ...]:
+    """A side of a full-mode packet's depth; empty levels (price 0) are left out."""
+    return tuple(
+        DepthLevel(row["price"], int(row["quantity"]), int(row.get("orders") or 0))
+        for row in rows
+        if row["price"] > 0
+    )
+
+
 def tick_from_packet(
     data: dict[str, Any], exchange: str, symbol: str, *, now: datetime | None = None
 ) -> Tick:
-    """A parsed packet as the domain Tick (bid/ask from the best depth level in full mode)."""
+    """A parsed packet as the domain Tick (bid/ask from the best depth level and the five
+    levels each side as `depth`, in full mode)."""
     ohlc = data.get("ohlc") or {}
     bid = ask = None
     bid_qty = ask_qty = None
     depth = data.get("depth")
+    book = None
     if depth:
+        book = MarketDepth(_levels(depth["buy"]), _levels(depth["sell"]))
         buy = depth["buy"][0] if depth["buy"] else None
         sell = depth["sell"][0] if depth["sell"] else None
         if buy and buy["price"] > 0:
@@ -194,4 +206,5 @@ def tick_from_packet(
         low=ohlc.get("low") or None,
         close=ohlc.get("close") or None,
         extra=extra,
+        depth=book,
     )
