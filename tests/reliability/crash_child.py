@@ -35,6 +35,30 @@ between, e.g., the journal write and the broker call. Markers:
     trades_read    trade book read (polling, recovery, reconciliation)
     positions_read positions read (reconciliation: between its two reads)
     paper_durable  paper broker wrote + fsync'ed an exchange event, not applied/returned
+
+Bracket mode (`"brackets": true`, paper broker only): the worker also runs the risk
+layer's BracketManager (on a RiskStore of the same journal, started after om.start(),
+last prices from the paper broker, whose ticks are published as QuotesUpdated as the app
+does) and trades bracketed entries on their own instruments (BRACKET_SIDES) besides the
+plain stream: entries with a stop-loss and/or a target, price moves through stops and
+targets, partial fills of entries and of the resting stops, the trader's Exit, cancels
+of resting entries and moves of the stop. Every run first settles (recovery, then the brackets' repair) and
+writes a checkpoint: a copy of the journal (SQLite backup) and the broker's book, side
+by side (`B <run> <path>`), which the parent audits. Kill points of a bracket's life
+(counted besides the generic ones above):
+
+    stop_journaled   a bracket stop (SL-M / SL) journaled, the broker not called yet
+    stop_submitted   the broker accepted a bracket stop, the ack is not journaled yet
+    stop_modified    the broker resized or moved a bracket stop, not journaled yet
+    stop_cancelled   the broker cancelled a bracket stop (shrunk away, or for the target)
+    target_cancel    the same, while the bracket's target is reached (the stop goes
+                     first, the market exit is next)
+    exit_journaled   the bracket's market exit journaled, the broker not called yet
+    exit_submitted   the broker accepted the market exit, the ack is not journaled yet
+
+Mode "away" (bracket mode, between runs): the paper exchange alone, while no OMS runs,
+moves the bracket instruments' prices (through stops and targets, sometimes in a gap)
+and fills some resting orders in part, then closes cleanly (its prices are saved).
 """
 
 from __future__ import annotations
@@ -44,17 +68,22 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from desktop_oms.brokers.errors import BrokerError  # noqa: E402
 from desktop_oms.brokers.paper import PaperBroker  # noqa: E402
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product  # noqa: E402
+from desktop_oms.domain.events import QuotesUpdated  # noqa: E402
+from desktop_oms.infra.clock import utcnow  # noqa: E402
 from desktop_oms.marketdata.instruments import load_bundled_instruments  # noqa: E402
 from desktop_oms.oms import (  # noqa: E402
     EventBus,
@@ -66,7 +95,10 @@ from desktop_oms.oms import (  # noqa: E402
     OrderSubmissionFailed,
     PositionManager,
 )
+from desktop_oms.risk.brackets import BracketManager  # noqa: E402
 from desktop_oms.storage import Database  # noqa: E402
+from desktop_oms.storage.risk_store import RiskStore  # noqa: E402
+from tests.reliability.crash_harness import paper_book  # noqa: E402
 
 MARKERS = (
     "journaled",
@@ -81,7 +113,19 @@ MARKERS = (
     "positions_read",
     "paper_durable",
 )
+BRACKET_MARKERS = (
+    "stop_journaled",
+    "stop_submitted",
+    "stop_modified",
+    "stop_cancelled",
+    "target_cancel",
+    "exit_journaled",
+    "exit_submitted",
+)
 SYMBOLS = ("RELIANCE", "INFY", "TCS")
+# Bracket mode: one side per instrument, so a position on the other side is a doubling.
+BRACKET_SIDES = {"SBIN": OrderSide.BUY, "ITC": OrderSide.SELL, "HDFCBANK": OrderSide.BUY}
+MAX_ACTIVE_BRACKETS = 3  # per instrument
 EXPECTED = (
     OrderRejected,
     OrderSubmissionFailed,
@@ -113,29 +157,56 @@ class Markers:
 
 
 class BrokerProxy:
-    """The real broker with kill points around every call the OMS makes."""
+    """The real broker with kill points around every call the OMS makes.
+
+    In bracket mode the worker sets `bracket_role(broker_order_id) -> str | None` (what a
+    journaled order is to its bracket: "stop", "exit", "target_cancel" or None), and
+    the bracket markers are hit too."""
 
     def __init__(self, inner, markers: Markers) -> None:
         self._inner = inner
         self._m = markers
+        self.bracket_role = None
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
+    @staticmethod
+    def _placed_role(order) -> str | None:
+        if getattr(order, "source", None) != "bracket":
+            return None
+        return "exit" if order.order_type is OrderType.MARKET else "stop"
+
+    def _role(self, broker_order_id) -> str | None:
+        return None if self.bracket_role is None else self.bracket_role(broker_order_id)
+
     async def place_order(self, order):
+        role = self._placed_role(order) if self.bracket_role is not None else None
         self._m.hit("journaled")
+        if role:
+            self._m.hit(f"{role}_journaled")
         result = await self._inner.place_order(order)
         self._m.hit("submitted")
+        if role:
+            self._m.hit(f"{role}_submitted")
         return result
 
     async def modify_order(self, *args, **kwargs):
+        role = self._role(args[0] if args else kwargs.get("broker_order_id"))
         result = await self._inner.modify_order(*args, **kwargs)
         self._m.hit("modify_sent")
+        if role in ("stop", "target_cancel"):
+            self._m.hit("stop_modified")
         return result
 
     async def cancel_order(self, *args, **kwargs):
+        role = self._role(args[0] if args else kwargs.get("broker_order_id"))
         result = await self._inner.cancel_order(*args, **kwargs)
         self._m.hit("cancel_sent")
+        if role in ("stop", "target_cancel"):
+            self._m.hit("stop_cancelled")
+        if role == "target_cancel":
+            self._m.hit("target_cancel")
         return result
 
     async def orders(self):
@@ -196,6 +267,27 @@ def tick_round(value: Decimal, tick: Decimal) -> Decimal:
     return (value / tick).to_integral_value() * tick
 
 
+@dataclass(frozen=True)
+class _Working:
+    broker_order_id: str
+    remaining: int
+    price: Decimal | None
+
+
+def backup_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (its committed state, WAL included)."""
+    target.unlink(missing_ok=True)
+    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(str(target))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
 class Worker:
     def __init__(self, args: dict) -> None:
         self.args = args
@@ -205,6 +297,8 @@ class Worker:
         self.markers = Markers(self.run, args.get("kill_marker"), args.get("kill_at"))
         self.instruments = _INSTRUMENTS or load_bundled_instruments()
         self.stats = {"placed": 0, "modified": 0, "cancelled": 0, "moves": 0, "refused": 0}
+        self.brackets: BracketManager | None = None
+        self.bracket_mode = bool(args.get("brackets"))
 
     async def open(self) -> None:
         args = self.args
@@ -217,7 +311,8 @@ class Worker:
             instrument_paper(inner, self.markers)
             known = inner.last_prices()
             base = self.instruments.last_prices()
-            missing = {("NSE", s): base[("NSE", s)] for s in SYMBOLS if ("NSE", s) not in known}
+            symbols = SYMBOLS + tuple(BRACKET_SIDES) if self.bracket_mode else SYMBOLS
+            missing = {("NSE", s): base[("NSE", s)] for s in symbols if ("NSE", s) not in known}
             if missing:
                 inner.set_last_prices(missing)
         else:
@@ -260,8 +355,47 @@ class Worker:
         await self.om.start()
         if not self.om.ready:
             raise RuntimeError("start-up recovery did not complete (om.ready is False)")
+        if self.bracket_mode:
+            self.start_brackets()
+
+    def start_brackets(self) -> None:
+        """As the app does (app/risk_wiring.py): after om.start(), on the journal's
+        RiskStore, last prices from the broker, its ticks published as QuotesUpdated."""
+        if self.args["broker"] != "paper":
+            raise ValueError("bracket mode runs on the paper broker")
+        events = self.events
+        self._ticks = lambda ticks: events.publish(QuotesUpdated(tuple(ticks), utcnow()))
+        self.inner.add_tick_listener(self._ticks)
+        self.store = RiskStore(self.db)
+        # a refused leg is retried after 0.05 s (the app: 1 s), so a restart settles fast
+        self.brackets = BracketManager(
+            self.om, self.store, last_price=self.inner.last_price, retry_delay=0.05
+        )
+        self.broker.bracket_role = self.bracket_role
+        self.brackets.start()
+
+    def bracket_role(self, broker_order_id) -> str | None:
+        """What the working order with this broker id is to its bracket (kill markers)."""
+        order = next(
+            (o for o in self.om.live_orders() if o.broker_order_id == str(broker_order_id)), None
+        )
+        if order is None or order.source != "bracket":
+            return None
+        if order.order_type is OrderType.MARKET:
+            return "exit"
+        entry = self.om.order_now(order.parent_order_id) if order.parent_order_id else None
+        target = entry.take_profit if entry is not None else None
+        last = self.inner.last_price(order.exchange, order.symbol)
+        if target is not None and last is not None:
+            reached = last >= target if entry.side is OrderSide.BUY else last <= target
+            if reached:
+                return "target_cancel"
+        return "stop"
 
     async def close(self) -> None:
+        if self.brackets is not None:
+            self.inner.remove_tick_listener(self._ticks)
+            await self.brackets.stop()
         await self.om.stop()
         if hasattr(self.inner, "close"):
             await self.inner.close()
@@ -302,7 +436,9 @@ class Worker:
         rng = self.rng
         om = self.om
         roll = rng.random()
-        active = [o for o in await om.get_active_orders() if o.broker_order_id]
+        active = [
+            o for o in await om.get_active_orders() if o.broker_order_id and o.symbol in SYMBOLS
+        ]
         paper = self.args["broker"] == "paper"
         try:
             if roll < 0.4 or (not active and not paper):
@@ -340,8 +476,211 @@ class Worker:
         deadline = time.monotonic() + float(self.args.get("duration", 1.5))
         pause = float(self.args.get("pause", 0.01))
         while time.monotonic() < deadline:
-            await self.step()
+            if self.bracket_mode and self.rng.random() < 0.75:
+                await self.bracket_step()
+            else:
+                await self.step()
             await asyncio.sleep(self.rng.uniform(0, pause))
+
+    # -------------------------------------------------------------- bracket mode
+    def bracket_request(self) -> OrderRequest | None:
+        """A bracketed entry: marketable or resting LIMIT, or MARKET; a stop-loss and/or
+        a target a few ticks away (the price walk reaches them)."""
+        rng = self.rng
+        symbol = rng.choice(tuple(BRACKET_SIDES))
+        working = [v for v in self.brackets.views() if v.symbol == symbol]
+        if len(working) >= MAX_ACTIVE_BRACKETS:
+            return None
+        side = BRACKET_SIDES[symbol]
+        tick = self.instruments.get("NSE", symbol).tick_size
+        last = self.inner.last_price("NSE", symbol)
+        sign = side.sign
+        kind = rng.random()
+        if kind < 0.4:
+            order_type, price = OrderType.LIMIT, last + sign * tick * rng.randint(0, 2)
+        elif kind < 0.75:
+            order_type, price = OrderType.LIMIT, last - sign * tick * rng.randint(1, 4)
+        else:
+            order_type, price = OrderType.MARKET, None
+        ref = price if price is not None else last
+        stop = ref - sign * tick * rng.randint(2, 8)
+        target = ref + sign * tick * rng.randint(2, 8)
+        shape = rng.random()
+        if shape < 0.2:
+            target = None
+        elif shape < 0.3:
+            stop = None
+        return OrderRequest(
+            symbol=symbol,
+            exchange="NSE",
+            side=side,
+            quantity=rng.randint(2, 12),
+            order_type=order_type,
+            price=price,
+            product=Product.MIS,
+            stop_loss=stop,
+            take_profit=target,
+        )
+
+    def move_bracket_price(self, symbol: str, ticks: int, broker=None) -> None:
+        broker = broker or self.inner
+        tick = self.instruments.get("NSE", symbol).tick_size
+        base = self.instruments.last_prices()[("NSE", symbol)]
+        price = broker.last_price("NSE", symbol) + tick * ticks
+        price = min(max(price, base * Decimal("0.97")), base * Decimal("1.03"))
+        broker.set_last_price("NSE", symbol, tick_round(price, tick))
+
+    def part_fill(self, reports, broker) -> bool:
+        """The exchange fills part of a working order (an entry, or a bracket's stop)."""
+        rng = self.rng
+        candidates = [r for r in reports if r.remaining >= 1]
+        if not candidates:
+            return False
+        report = rng.choice(candidates)
+        quantity = rng.randint(1, max(report.remaining - 1, 1))
+        try:
+            broker.fill(report.broker_order_id, quantity, report.price)
+        except (BrokerError, ValueError):
+            return False
+        return True
+
+    def working_at(self, *, stops: bool):
+        """The broker's working orders on the bracket instruments: resting entries (LIMIT)
+        or bracket stops (SL-M / SL), with `remaining`."""
+        out = []
+        for o in self.om.live_orders():
+            if o.symbol not in BRACKET_SIDES or o.broker_order_id is None:
+                continue
+            is_stop = o.source == "bracket" and o.order_type in (OrderType.SL_M, OrderType.SL)
+            is_entry = o.source != "bracket" and o.order_type is OrderType.LIMIT
+            if (is_stop if stops else is_entry) and o.status.is_active:
+                out.append(
+                    _Working(o.broker_order_id, o.quantity - o.filled_quantity, o.trigger_price)
+                )
+        return out
+
+    async def bracket_step(self) -> None:
+        rng, om, stats = self.rng, self.om, self.stats
+        roll = rng.random()
+        symbol = rng.choice(tuple(BRACKET_SIDES))
+        try:
+            if roll < 0.27:
+                request = self.bracket_request()
+                if request is not None:
+                    await om.place_order(request)
+                    stats["entries"] = stats.get("entries", 0) + 1
+            elif roll < 0.67:
+                ticks = rng.randint(-4, 4) if rng.random() < 0.9 else rng.choice((-1, 1)) * 10
+                self.move_bracket_price(symbol, ticks)
+                stats["moves"] += 1
+            elif roll < 0.77:
+                if self.part_fill(self.working_at(stops=False), self.inner):
+                    stats["entry_fills"] = stats.get("entry_fills", 0) + 1
+            elif roll < 0.85:
+                if self.part_fill(self.working_at(stops=True), self.inner):
+                    stats["stop_fills"] = stats.get("stop_fills", 0) + 1
+            elif roll < 0.91:
+                views = [v for v in self.brackets.views() if v.stop_loss is not None]
+                if views:
+                    view = rng.choice(views)
+                    tick = self.instruments.get("NSE", view.symbol).tick_size
+                    stop = view.stop_loss + tick * rng.randint(-3, 3)
+                    if self.brackets.move_stop(view.entry_order_id, stop) is None:
+                        stats["stop_moves"] = stats.get("stop_moves", 0) + 1
+            elif roll < 0.96:
+                entries = [
+                    o for o in om.live_orders()
+                    if o.symbol in BRACKET_SIDES and o.source != "bracket" and o.broker_order_id
+                ]  # fmt: skip
+                if entries:
+                    await om.cancel_order(rng.choice(entries).id)
+                    stats["entry_cancels"] = stats.get("entry_cancels", 0) + 1
+            else:
+                if om.positions.peek("NSE", symbol, Product.MIS).quantity:
+                    await om.exit_position("NSE", symbol, Product.MIS)
+                    stats["exits"] = stats.get("exits", 0) + 1
+        except EXPECTED:
+            stats["refused"] += 1
+
+    async def away(self) -> dict:
+        """The exchange while no OMS runs: prices of the bracket instruments move (through
+        stops and targets, sometimes in a gap) and resting orders fill in part."""
+        rng = self.rng
+        broker = PaperBroker(state_path=self.data_dir / "paper.jsonl", instruments=self.instruments)
+        stats = {"moves": 0, "fills": 0}
+        try:
+            for _ in range(rng.randint(1, 6)):
+                if rng.random() < 0.75:
+                    ticks = rng.randint(-6, 6) if rng.random() < 0.8 else rng.choice((-1, 1)) * 12
+                    self.move_bracket_price(rng.choice(tuple(BRACKET_SIDES)), ticks, broker)
+                    stats["moves"] += 1
+                    continue
+                working = [
+                    _Working(r.broker_order_id, r.pending_quantity, r.price)
+                    for r in await broker.orders()
+                    if r.symbol in BRACKET_SIDES and r.status.is_active
+                    and r.order_type in (OrderType.LIMIT, OrderType.SL_M, OrderType.SL)
+                ]  # fmt: skip
+                if self.part_fill(working, broker):
+                    stats["fills"] += 1
+        finally:
+            await broker.close()  # the prices are saved: they are the market's
+        stats["prices"] = {s: str(broker.last_price("NSE", s)) for s in BRACKET_SIDES}
+        return stats
+
+    async def settle_brackets(self, timeout: float = 10.0) -> bool:
+        """Until the OMS has nothing unresolved and the brackets have nothing to do (no
+        dirty bracket, no retry pending), for 0.3 s. False if never within `timeout`."""
+        sync, brackets = self.om.sync, self.brackets
+        transient = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            await self.om.drain()
+            busy = (
+                any(sync.unresolved().values())
+                or any(o.status in transient for o in sync.active_orders())
+                or not brackets.idle.is_set()
+                or bool(brackets._dirty)
+                or bool(brackets._retry_handles)
+            )
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since > 0.3:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    async def checkpoint(self) -> None:
+        """Restarted and settled: a copy of the journal beside the broker's book, for the
+        parent's audit (B line). Both read with nothing moving: the book read before and
+        after the copy must agree."""
+        started = time.monotonic()
+        settled = await self.settle_brackets()
+        stem = self.data_dir / f"checkpoint-{self.run}"
+        consistent = False
+        for _ in range(5):
+            before = await paper_book(self.inner)
+            backup_sqlite(self.data_dir / "oms.db", stem.with_suffix(".db"))
+            book = await paper_book(self.inner)
+            if book == before:
+                consistent = True
+                break
+        stem.with_suffix(".json").write_text(
+            json.dumps(
+                {
+                    "run": self.run,
+                    "settled": settled,
+                    "consistent": consistent,
+                    "seconds": round(time.monotonic() - started, 3),
+                    "book": book,
+                }
+            )
+        )
+        emit(f"B {self.run} {stem}")
 
     async def settle(self) -> dict:
         """Wait until nothing is unresolved, reconcile once more, report."""
@@ -369,9 +708,14 @@ class Worker:
         }
 
     async def main(self) -> int:
+        if self.args.get("mode") == "away":
+            emit(f"D {self.run} " + json.dumps(await self.away()))
+            return 0
         started = time.monotonic()
         await self.open()
         emit(f"R {self.run} {time.monotonic() - started:.3f}")
+        if self.brackets is not None:
+            await self.checkpoint()
         if self.args.get("mode") == "settle":
             summary = await self.settle()
             await self.close()

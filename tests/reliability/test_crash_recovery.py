@@ -10,6 +10,13 @@ reconciliation's reads, ...) or after a random delay (some during start-up recov
 The next run recovers. At the end a last run settles (recovery + reconciliation, clean
 stop) and the journal is audited against the broker: see crash_harness.audit.
 
+Brackets (issue 18, `test_brackets_survive_random_kills`, soak `test_soak_brackets`):
+the worker also runs the BracketManager and trades bracketed entries (crash_child's
+bracket mode); kills land on a bracket's kill points too (a stop being placed, resized,
+cancelled for the target, the market exit in flight), and between runs the market
+sometimes moves while no OMS runs. Every restart is audited once settled: never doubled,
+never unprotected, the journal equal to the broker (crash_harness.audit_checkpoint).
+
 Replay a failure: OMS_CRASH_SEED=<seed> uv run pytest tests/reliability/test_crash_recovery.py
 (add `-m slow -k soak` for the soak). The seed fixes the order stream and the kill plan;
 thread timing is not seeded, so a replay reproduces the scenario, not every interleaving.
@@ -31,10 +38,16 @@ from desktop_oms.marketdata.instruments import load_bundled_instruments
 from tests.kite_server import KiteTestServer
 from tests.kite_server.book import BookError
 from tests.reliability.crash_harness import (
+    BRACKET_NOTES,
+    BRACKET_WEIGHTS,
     CrashSession,
     CrashTestFailure,
+    KillPlan,
     Zygote,
     audit,
+    audit_checkpoint,
+    bracket_problems,
+    modifies_in_doubt,
     plan_kill,
     truth_from_kite_book,
     truth_from_paper,
@@ -196,6 +209,102 @@ def kite_scenario(zygote, tmp_path, seed: int, kills: int) -> dict:
             exchange.stop()
 
 
+def bracket_scenario(zygote, tmp_path, seed: int, kills: int, duration: float = 0.8) -> dict:
+    """Bracket mode (crash_child): the worker runs the BracketManager beside the OMS and
+    trades bracketed entries; each run restarts, settles and writes a checkpoint that is
+    audited here — (a) never doubled, (b) never unprotected once settled, (c) the usual
+    audit. The first kills land on each bracket kill point in turn, then at random; after
+    a kill the market sometimes moves while no OMS runs (crash_child mode "away")."""
+    # Reconciliation at start-up only, none while trading: the periodic one races an
+    # order in flight and counts its fill twice (a known defect, pinned by a strict xfail
+    # test in test_bracket_suite_findings.py; the plain suites above keep it on).
+    session = CrashSession(
+        zygote, tmp_path, "paper", seed, duration=duration, pause=0.01,
+        reconcile_interval=3600, brackets=True,
+    )  # fmt: skip
+    instruments = load_bundled_instruments()
+    rng = random.Random(f"{seed}-brackets-plan")
+    scripted = [KillPlan("marker", marker, 1) for marker in BRACKET_WEIGHTS]
+    started = time.monotonic()
+    run = 0
+    checkpoints = away = 0
+    problems: list[str] = []
+    figures: dict = {}
+    timeline: list[str] = []
+    zygote.checkpoints.clear()
+
+    def check(run: int) -> None:
+        nonlocal checkpoints
+        stem = zygote.checkpoints.pop(run, None)
+        if stem is None:
+            return  # killed before it had settled: the next run's restart is checked
+        checkpoints += 1
+        found, numbers = audit_checkpoint(stem)
+        for key in ("brackets", "protected_positions", "bracket_exits", "broker_orders"):
+            figures[key] = max(figures.get(key, 0), numbers.get(key, 0))
+        figures["settle_seconds"] = max(figures.get("settle_seconds", 0), numbers["settle_seconds"])
+        problems.extend(f"run {run} (after its restart): {p}" for p in found)
+
+    while session.kills < kills and run < kills * 4 and not problems:
+        run += 1
+        killed_before = session.kills
+        plan = scripted.pop(0) if scripted else plan_kill(rng, "paper", brackets=True)
+        result = session.run_once(run, plan)
+        timeline.append(
+            f"run {run}: {plan.describe()}: "
+            + (f"killed ({result.where})" if result.killed else "not reached, ran out")
+        )
+        check(run)
+        # The market moves while no OMS runs — except after a kill that left a modify in
+        # doubt: the journal then applies a fill there against the old quantity (a known
+        # defect, pinned by test_bracket_suite_findings.py's strict xfail tests).
+        if (
+            session.kills > killed_before
+            and rng.random() < 0.5
+            and not modifies_in_doubt(session.db_path)
+        ):
+            run += 1
+            timeline.append(f"run {run}: away, {session.away(run)}")
+            away += 1
+    trading_time = time.monotonic() - started
+    run += 1
+    summary = session.settle(run)
+    check(run)
+    truth = asyncio.run(truth_from_paper(tmp_path / "paper.jsonl", instruments))
+    final, numbers = audit(session.db_path, truth, strict=True, known_stale=BRACKET_NOTES)
+    more, bracket_numbers = bracket_problems(session.db_path, truth)
+    problems.extend(f"at the end: {p}" for p in final + more)
+    kill_sites: dict[str, int] = {}
+    for r in session.results:
+        if r.killed:
+            site = r.plan.marker if r.plan.kind == "marker" else r.plan.kind
+            kill_sites[site] = kill_sites.get(site, 0) + 1
+    report = {
+        "seed": seed,
+        "runs": run,
+        "kills": session.kills,
+        "away": away,
+        "checkpoints": checkpoints,
+        "seconds": round(trading_time, 1),
+        "kill_sites": kill_sites,
+        "settle": summary,
+        **numbers,
+        **bracket_numbers,
+        **{f"most_{k}": v for k, v in figures.items()},
+    }
+    print(f"bracket crash report: {report}")
+    if session.kills < kills and not problems:
+        problems.append(f"only {session.kills} kills in {run} runs (wanted {kills})")
+    if problems:
+        raise CrashTestFailure(
+            f"{len(problems)} problem(s) after {session.kills} kills:\n  "
+            + "\n  ".join(problems[:40])
+            + "\nthe last runs:\n  "
+            + "\n  ".join(timeline[-12:])
+        )
+    return report
+
+
 def with_replay(test: str, seed: int, slow: bool, body):
     try:
         return body()
@@ -246,4 +355,29 @@ def test_soak_kite_server(zygote, tmp_path):
         seed,
         True,
         lambda: kite_scenario(zygote, tmp_path, seed, kills=120),
+    )
+
+
+def test_brackets_survive_random_kills(zygote, tmp_path):
+    """Issue 18: killed at random points of brackets' lives (each bracket kill point at
+    least once when reached), a restarted OMS never leaves a position doubled or, once
+    settled, without its stop at the broker; the journal equals the broker."""
+    seed = seed_for(DEFAULT_SEED)
+    with_replay(
+        "test_brackets_survive_random_kills",
+        seed,
+        False,
+        lambda: bracket_scenario(zygote, tmp_path, seed, kills=8),
+    )
+
+
+@pytest.mark.slow
+def test_soak_brackets(zygote, tmp_path):
+    seed = seed_for(None)
+    print(replay("test_soak_brackets", seed, True))
+    with_replay(
+        "test_soak_brackets",
+        seed,
+        True,
+        lambda: bracket_scenario(zygote, tmp_path, seed, kills=150, duration=1.0),
     )
