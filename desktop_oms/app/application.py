@@ -43,7 +43,7 @@ def _gc_paused():
             gc.enable()
 
 
-MARK_INTERVAL_S = 0.25
+MARK_INTERVAL_S = 0.1  # quotes reach the window (and a watched target) within ~100 ms
 SNAPSHOT_INTERVAL_S = 5.0
 
 

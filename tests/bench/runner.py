@@ -33,6 +33,7 @@ BENCHES = (
     "startup",
     "window",
     "option_chains",
+    "tick_to_screen",
 )
 
 
@@ -283,6 +284,31 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
                 _ok(r["pass_max"]),
             )
         )
+    elif name == "tick_to_screen":
+        label = (
+            f"tick to screen ({r['instruments']:,} instruments streaming, "
+            f"{_f(r['ticks_per_s'], ' ticks/s', 0)}, market watch)"
+        )
+        rows.append(
+            (
+                label,
+                "tick -> cell painted p50 / p99",
+                f"{_f(r['tick_to_paint_p50_ms'], '', 1)} / {_f(r['tick_to_paint_p99_ms'], ' ms', 1)}",
+                f"coalescing interval {_f(r['coalescing_interval_ms'], ' ms', 0)} + one frame = {_f(r['p50_budget_ms'], ' ms', 0)}; {r['probes_painted']} probes",
+                "p50 <= interval + frame; p99 <= 100 ms",
+                f"{_ok(r['pass_p50'])} / {_ok(r['pass_p99'])}",
+            )
+        )
+        rows.append(
+            (
+                label,
+                "loop lag p99 / max",
+                f"{_f(r['lag_p99_ms'], '', 1)} / {_f(r['lag_max_ms'], ' ms', 1)}",
+                f"process CPU {_f(r['cpu_util'] * 100, '%', 0)}",
+                "< 16 / < 50 ms",
+                _ok(r["pass_lag"]),
+            )
+        )
     elif name == "option_chains":
         label = (
             f"option chains ({r['options_listed']:,} options, {r['underlyings']} indices, "
@@ -338,6 +364,7 @@ def passes(name: str, r: dict) -> list[bool | None]:
         "startup": ["pass_ratio", "pass_abs"],
         "window": ["pass_p99", "pass_max"],
         "option_chains": ["pass_p99"],
+        "tick_to_screen": ["pass_p50", "pass_p99", "pass_lag"],
     }[name]
     return [r.get(k) for k in keys]
 
