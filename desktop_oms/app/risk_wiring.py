@@ -158,6 +158,12 @@ def build_risk(
         )
     else:  # the broker's own estimate (Kite's order-margins API)
         margin = broker_margin_estimator(broker)
+    # The exchange's circuit limits, predicted before sending: the paper exchange's own
+    # (what it refuses), Kite's from the last quote that carried them.
+    own_circuits = getattr(broker, "circuit_limits", None)
+    circuits = own_circuits if broker.name == "paper" and own_circuits else None
+    if circuits is None and hasattr(quotes, "circuit_limits"):
+        circuits = quotes.circuit_limits
     validator = PreTradeValidator(
         limits,
         instruments=instruments,
@@ -167,6 +173,7 @@ def build_risk(
         funds_by_exchange=True,  # Broker.funds(exchange): Kite's MCX margin is commodity
         margin=margin,
         day_pnl=ledger,
+        circuit_limits=circuits,  # and Zerodha's MIS cut-off (the validator's default)
     )
     basket = BasketPreviewer(
         validator,

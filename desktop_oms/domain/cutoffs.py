@@ -116,6 +116,6 @@ def circuit_problem(
         if value is not None and not low <= value <= high:
             return (
                 f"{what} {value} is outside the circuit limits of {name} "
-                f"({low} - {high}): the exchange does not accept it"
+                f"({low:.2f} - {high:.2f}): the exchange does not accept it"
             )
     return None

@@ -14,6 +14,7 @@ from desktop_oms.domain.records import evolve
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9&\-_.]{0,39}$")
 _EXCHANGES = frozenset({"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"})
 MAX_QUANTITY = 10_000_000
+MAX_MODIFICATIONS = 25  # Kite's limit per order (forum 9201)
 
 
 def _price(value: object, field_name: str) -> Decimal | None:
