@@ -149,3 +149,15 @@ def test_the_modify_dialog_predicts_kites_25_modifications(qtbot, qloop, make_or
     assert dlg.message.text().startswith("Kite allows 25 modifications per order")
     dlg, modify = dialog(25)
     assert not modify.isEnabled() and "cancel it and place a new order" in dlg.message.text()
+
+
+def test_the_apps_ticket_predicts_the_paper_exchanges_refusal(qtbot, make_app):
+    """The window's ticket asks the app's own validator (paper: the paper exchange's
+    circuit limits), and the prediction is the refusal the order then meets."""
+    app = make_app()
+    app.broker.set_last_price("NSE", "RELIANCE", Decimal("2450"))
+    ticket = app.window.ticket
+    ticket.show_symbol("NSE", "RELIANCE")
+    fill(qtbot, ticket, price="2950", qty="1")
+    qtbot.waitUntil(lambda: "circuit limits" in shown(ticket), timeout=5000)
+    assert "(1960.00 - 2940.00)" in shown(ticket)
