@@ -19,7 +19,6 @@ import pytest
 from desktop_oms.brokers.errors import BrokerRateLimited, BrokerRejected
 from desktop_oms.brokers.paper import PaperBroker
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
-from tests.helpers import until
 from tests.kite_server.book import IST
 
 _ids = itertools.count(1)
@@ -236,19 +235,16 @@ async def test_a_triggered_stop_made_a_protected_limit_is_still_the_brackets_sto
         await r.close()
 
 
-async def test_ticks_carry_the_circuit_limits_the_exchange_refuses_outside(broker):
-    """As Kite's quote gives them: the validator predicts the refusal from them."""
-    ticks = []
-    broker.add_tick_listener(ticks.extend)
+async def test_the_circuit_limits_the_exchange_refuses_outside(broker):
+    """`circuit_limits` says what the paper exchange accepts (the validator predicts the
+    refusal from it); like Kite's ticker, its ticks do not carry them (Kite's /quote does)."""
     broker.set_last_price("NSE", "RELIANCE", D("2500"))
-    await until(lambda: ticks)
     limits = (D("2000.00"), D("3000.00"))  # 20% around 2500, on the tick
     assert broker.circuit_limits("NSE", "RELIANCE") == limits
-    [tick] = [t for t in ticks if t.symbol == "RELIANCE"]
-    assert (tick.extra["lower_circuit_limit"], tick.extra["upper_circuit_limit"]) == limits
     await broker.place_order(order(price="2000.00"))  # at the lower limit: accepted
     with pytest.raises(BrokerRejected, match="circuit limits"):
         await broker.place_order(order(price="1999.95"))
+    assert PaperBroker(seed=9, price_band_pct=None).circuit_limits("NSE", "RELIANCE") is None
 
 
 async def test_ioc_on_mcx_is_refused_as_kite_refuses_api_orders():

@@ -494,16 +494,11 @@ class SimulatedExchange:
                 bid, bid_quantity = depth.bids[0].price, depth.bids[0].quantity
             if depth.asks:
                 ask, ask_quantity = depth.asks[0].price, depth.asks[0].quantity
-        extra = {}
-        limits = circuit_limits(self.instruments.get(*key), price, self.price_band_pct)
-        if limits is not None:  # as Kite's quote gives them
-            extra = {"lower_circuit_limit": limits[0], "upper_circuit_limit": limits[1]}
         return Tick(
             exchange=key[0],
             symbol=key[1],
             last_price=price,
             timestamp=now,
-            extra=extra,
             volume=volume,
             bid=bid,
             ask=ask,
