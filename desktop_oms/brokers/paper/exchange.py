@@ -403,8 +403,9 @@ class SimulatedExchange:
     def circuit_limits(self, exchange: str, symbol: str) -> tuple[Decimal, Decimal] | None:
         """(lower, upper): the prices the exchange accepts now, or None (no band)."""
         key = (exchange.upper(), symbol.upper())
-        with self.lock:
-            last = self.state.prices.get(key)
+        # One dict read, without the book's lock: the pre-flight asks on the event loop
+        # and must never wait for the market thread pricing a whole option chain.
+        last = self.state.prices.get(key)
         return circuit_limits(self.instruments.get(*key), last, self.price_band_pct)
 
     def _run_matching(self, keys: Iterable[Key], now: datetime) -> list[dict]:

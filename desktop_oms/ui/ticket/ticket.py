@@ -522,12 +522,12 @@ class OrderTicket(TicketForm):
         return request, list(await self._preflight_fn(request))
 
     def _preflight_done(self, task: asyncio.Task) -> None:
+        exc = None if task.cancelled() else task.exception()  # always retrieved
         if task is not self._preflight_task:
             return  # superseded (its order was edited since)
         self._preflight_task = None
         if task.cancelled():
             return
-        exc = task.exception()
         if exc is not None:
             log.warning("pre-flight failed: %s", exc)
             self._show_preflight(None)
