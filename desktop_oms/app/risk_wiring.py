@@ -26,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from desktop_oms.infra.clock import utcnow
+from desktop_oms.infra.clock import trading_day, utcnow
 from desktop_oms.infra.tasks import TaskGroup
+from desktop_oms.marketdata.quotes import QuotedCircuitLimits
 from desktop_oms.risk.achievements import Achievements
 from desktop_oms.risk.basket import BasketPreviewer
 from desktop_oms.risk.brackets import BracketManager
@@ -160,10 +161,13 @@ def build_risk(
         margin = broker_margin_estimator(broker)
     # The exchange's circuit limits, predicted before sending: the paper exchange's own
     # (what it refuses), Kite's from the last quote that carried them.
-    own_circuits = getattr(broker, "circuit_limits", None)
-    circuits = own_circuits if broker.name == "paper" and own_circuits else None
-    if circuits is None and hasattr(quotes, "circuit_limits"):
-        circuits = quotes.circuit_limits
+    circuits = None
+    if broker.name == "paper":
+        circuits = getattr(broker, "circuit_limits", None)
+    elif hasattr(quotes, "circuit_limits") and hasattr(broker, "quote"):
+        circuits = QuotedCircuitLimits(
+            quotes, broker.quote, today=lambda: trading_day(utcnow())
+        )  # Kite's /quote, fetched for an instrument the first time it is asked about
     validator = PreTradeValidator(
         limits,
         instruments=instruments,

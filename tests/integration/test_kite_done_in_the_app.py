@@ -11,6 +11,7 @@ import pytest
 
 from desktop_oms.brokers.kite.stream.stream import StreamState
 from desktop_oms.domain import OrderSide, OrderStatus, OrderType, Product
+from desktop_oms.oms import OrderRejected
 from tests.helpers import limit, until
 from tests.kite_server import KiteTestServer
 from tests.kite_server.apps import start_kite_app, stream_price
@@ -140,5 +141,63 @@ async def test_a_cancel_while_the_socket_stays_refused(tmp_path, server):
         assert asked == []
         server.ticker.refuse_handshakes(0)
         await until(lambda: app.broker.stream.state is StreamState.CONNECTED, timeout=15)
+    finally:
+        await app.stop()
+
+
+# ================================================== pre-flight: Kite's circuit limits
+
+
+async def test_kites_rms_rejects_a_price_outside_the_circuit(server):
+    """The test server as Kite: /quote carries the day's circuit limits, and a price
+    outside them is placed and comes back REJECTED by the RMS."""
+    from tests.kite_server.helpers import make_broker, make_order
+
+    server.set_circuit_limits("NSE", EQ, "90", "110")
+    broker = make_broker(server)
+    await broker.start()
+    try:
+        quote = (await broker.quote([("NSE", EQ)]))[("NSE", EQ)]
+        assert (quote.extra["lower_circuit_limit"], quote.extra["upper_circuit_limit"]) == (
+            D("90"),
+            D("110"),
+        )
+        order_id = await broker.place_order(make_order(symbol=EQ, price="110.05"))
+        [report] = [r for r in await broker.orders() if r.broker_order_id == order_id]
+        assert report.status is OrderStatus.REJECTED
+        assert report.status_message.startswith("RMS:Rule: Check circuit limit")
+    finally:
+        await broker.close()
+
+
+async def test_the_app_predicts_kites_circuit_refusal_before_sending(tmp_path, server):
+    server.set_circuit_limits("NSE", EQ, "90", "110")
+    app = await start_kite_app(tmp_path, server)
+    try:
+        await stream_price(app, server, "NSE", EQ, "100")
+        validator = app.risk.validator
+        outside = limit(EQ, qty=5, price="110.05")
+        await validator.problems(outside)  # the first question fetches the quote ...
+        await validator.circuit_limits.settle()
+        [(check, reason)] = await validator.problems(outside)  # ... then it is known
+        assert check == "price_band"
+        assert reason == (
+            "Price 110.05 is outside the circuit limits of NSE:EMMBI-BL (90.00 - 110.00): "
+            "the exchange does not accept it"
+        )
+        assert server.count("GET", "/quote") == 1  # once for the day, not per keystroke
+        await validator.problems(outside)
+        assert server.count("GET", "/quote") == 1
+        posts = server.count("POST", "/orders/regular")
+        with pytest.raises(OrderRejected) as refused:
+            await app.order_manager.place_order(outside)
+        assert refused.value.failed_check == "price_band"
+        assert server.count("POST", "/orders/regular") == posts  # never sent
+        inside = await app.order_manager.place_order(limit(EQ, qty=5, price="110"))
+        assert inside.broker_order_id is not None  # at the limit: sent, accepted
+        await until(
+            lambda: app.order_manager.order_now(inside.order_id).status is OrderStatus.OPEN,
+            timeout=5,
+        )
     finally:
         await app.stop()
