@@ -4,6 +4,8 @@ Nothing is submitted unless every field passes `logic.check_ticket`; orders abov
 `confirm_above` wait for a non-modal confirmation; the submit coroutine runs as a kept
 asyncio task (`submit.SubmitRunner`) with Buy/Sell disabled until it finishes, and
 its outcome (result, OrderRejected reason, any other error) is shown on `ticketMessage`.
+The pre-flight (`preflight`, the validator's `problems`) shows on `ticketPreflight`, as
+the trader types, what the order would be refused for before it is sent.
 
 Another instrument brings its own terms (`_take_terms_for`): the price from its last
 price (as F1 gives it), the stop-loss, target and trigger typed for the previous one
