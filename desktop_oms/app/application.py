@@ -299,8 +299,13 @@ class Application:
 
             # Stocks, the indices and their futures and option chains (priced from them).
             instruments, derivatives = paper_market(utcnow(), self.fno_rules)
+            # Kite's rules apply on paper; over Kite's order rate a request waits for a
+            # slot (up to 5 s), as the app's Kite adapter makes it wait.
             broker = PaperBroker(
-                state_path=s.paper_state_path, instruments=instruments, derivatives=derivatives
+                state_path=s.paper_state_path,
+                instruments=instruments,
+                derivatives=derivatives,
+                order_wait_limit_s=5.0,
             )
             prices = instruments.last_prices()
             known = broker.last_prices()

@@ -165,6 +165,7 @@ async def test_indexes_match_a_full_scan_through_random_flow(tmp_path, seed):
         seed=seed,
         max_fill_quantity=rng.choice([None, 3]),
         funds=D("1e12"),
+        order_rate_limits=(),  # hundreds of requests at once: the indexes are the point
     )
     broker.set_last_prices({("NSE", s): p for s, p in BASE.items()})
     await _random_flow(broker, rng, 300)
@@ -173,11 +174,11 @@ async def test_indexes_match_a_full_scan_through_random_flow(tmp_path, seed):
     assert any(not r.status.is_active for r in expected)
 
     # Replayed from the event journal (no close: as after a crash), then from a snapshot.
-    again = PaperBroker(state_path=path, instruments=_store())
+    again = PaperBroker(state_path=path, instruments=_store(), order_rate_limits=())
     assert_consistent(again._exchange.state)
     assert await again.orders() == expected
     again.compact()
-    third = PaperBroker(state_path=path, instruments=_store())
+    third = PaperBroker(state_path=path, instruments=_store(), order_rate_limits=())
     assert_consistent(third._exchange.state)
     assert await third.orders() == expected
     # The restored book keeps working (and its indexes with it).
