@@ -84,6 +84,7 @@ async def _one_run(
         instruments=instruments,
         funds=Decimal("1e13"),
         requests_per_second=RATE,
+        order_rate_limits=(),  # paced at RATE by the limiter below, not refused
         derivatives=derivatives,
     )
     broker.set_last_prices(instruments.last_prices())

@@ -70,7 +70,12 @@ async def _one_run(directory: Path, n: int, mode: str) -> dict:
     from desktop_oms.marketdata.instruments import load_bundled_instruments
 
     instruments = load_bundled_instruments()
-    broker = _timed_broker_class()(state_path=None, instruments=instruments, funds=Decimal("1e12"))
+    broker = _timed_broker_class()(
+        state_path=None,
+        instruments=instruments,
+        funds=Decimal("1e12"),
+        order_rate_limits=(),  # the OMS path is measured, not Kite's 10/s
+    )
     last = Decimal("2450.00")
     broker.set_last_price("NSE", "RELIANCE", last)
     rig = await Rig(directory, broker, instruments).open()

@@ -31,7 +31,7 @@ def assert_current(broker) -> None:
 @pytest.mark.parametrize("seed", [11, 12])
 async def test_the_margin_book_follows_option_flow_and_the_index(seed):
     rng = random.Random(seed)
-    broker = paper_fno_broker(funds=D("1e12"))
+    broker = paper_fno_broker(funds=D("1e12"), order_rate_limits=())  # a burst: the book is the point
     exchange = broker._exchange
     tags = iter(range(1, 10_000))
     spot = D("26292.40")
