@@ -966,8 +966,12 @@ class BracketManager:
         )
 
     def _note(self, order: Order, reason: str) -> None:
+        """An audit note on the order, with the status it has now: a note follows the
+        broker call it tells of (a cancel, a modify), which may have changed the status
+        since `order` was read."""
+        current = self._order(order.id) or order
         try:
-            self.om.db.journal.add_event(order.id, "BRACKET", reason, order.status)
+            self.om.db.journal.add_event(order.id, "BRACKET", reason, current.status)
         except Exception:  # noqa: BLE001 - an audit note must not stop the bracket
             log.exception("could not write the bracket audit event")
 
