@@ -102,13 +102,16 @@ class Offline:
         for name in self.reads:
             setattr(r.broker, name, unreachable)
 
-    async def back(self) -> None:
+    def restore(self) -> None:
         r = self.r
         for name, read in self.reads.items():
             setattr(r.broker, name, read)
         r.broker.add_update_listener(self.listener)
-        await r.om.sync.poll(force=True)
-        await r.om.reconcile_positions()
+
+    async def back(self) -> None:
+        self.restore()
+        await self.r.om.sync.poll(force=True)
+        await self.r.om.reconcile_positions()
 
 
 def web_order(side: OrderSide, quantity: int) -> Order:
@@ -201,5 +204,32 @@ async def test_a_stop_the_trader_cancels_in_the_app_is_not_placed_again(tmp_path
         await r.brackets.settle()
         assert [o for o in await _legs(r, entry.id) if o.status.is_active] == []
         assert r.store.bracket(entry.id).stop_enabled is False
+    finally:
+        await r.close()
+
+
+async def test_a_reconnect_reconciles_at_once_so_a_stop_for_a_gone_position_goes(tmp_path):
+    """A broker with a live stream says when it reconnected (KiteBroker's catch-up
+    listeners; the paper broker has no stream, so the test gives it the hook). The OMS
+    reconciles then — not at its next interval (an hour here) — so the stop of a position
+    closed in Kite web while offline is cancelled at once, not left to open a short."""
+    r = await rig(tmp_path)
+    await r.close()
+    reconnect_listeners = []
+    r.broker.add_catch_up_listener = reconnect_listeners.append
+    await r.open()
+    try:
+        entry = await _entry(r)
+        [stop] = await _legs(r, entry.id)
+        offline = Offline(r)
+        await r.broker.place_order(web_order(OrderSide.SELL, 10))
+        offline.restore()
+        assert r.position() == 10  # nothing read yet
+        for listener in reconnect_listeners:
+            listener()  # the stream is back (KiteBroker calls these after each reconnect)
+        await until(lambda: r.position() == 0)
+        await until(lambda: r.om.order_now(stop.id).status is OrderStatus.CANCELLED)
+        assert [o for o in await r.broker_open_orders() if o.symbol == "RELIANCE"] == []
+        assert await r.broker_positions() == {}
     finally:
         await r.close()

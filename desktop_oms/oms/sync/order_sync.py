@@ -99,6 +99,7 @@ class OrderSync:
         self._processed = 0
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
+        self._reconcile_now = asyncio.Event()
         self._tasks = TaskGroup(om.events.task_failed)
         self._listening = False
         self._stopped = True
@@ -109,6 +110,14 @@ class OrderSync:
         self._load_from_journal()
         if not self._listening:
             om.broker.add_update_listener(self._on_update)
+            # A broker with a live stream says when it reconnected (KiteBroker): what
+            # changed while offline is read at once — orders and trades by the broker's
+            # catch-up and the poll, positions by a reconciliation now, not in up to
+            # reconcile_interval (a position closed in Kite web meanwhile must not keep
+            # its bracket's stop working: it would open the other side).
+            on_catch_up = getattr(om.broker, "add_catch_up_listener", None)
+            if on_catch_up is not None:
+                on_catch_up(self.reconnected)
             self._listening = True
         self._stopped = False
         await om.broker.start()
@@ -123,7 +132,12 @@ class OrderSync:
         self._tasks.periodic(
             "order-monitor", lambda: om.monitor_interval, self._poll, wake=self._wake
         )
-        self._tasks.periodic("reconciliation", lambda: om.reconcile_interval, self.reconcile)
+        self._tasks.periodic(
+            "reconciliation",
+            lambda: om.reconcile_interval,
+            self.reconcile,
+            wake=self._reconcile_now,
+        )
 
     async def stop(self) -> None:
         self._stopped = True
@@ -132,6 +146,13 @@ class OrderSync:
     def wake(self) -> None:
         """Poll the broker now (not at the next monitor interval)."""
         self._wake.set()
+
+    def reconnected(self) -> None:
+        """The broker's connection is back: poll and reconcile now (loop thread)."""
+        if self._stopped:
+            return
+        self._wake.set()
+        self._reconcile_now.set()
 
     # ================================================================== memory
     def track(self, order: Order) -> None:
