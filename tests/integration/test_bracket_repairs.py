@@ -233,3 +233,48 @@ async def test_a_reconnect_reconciles_at_once_so_a_stop_for_a_gone_position_goes
         assert await r.broker_positions() == {}
     finally:
         await r.close()
+
+
+async def test_a_stop_cancelled_at_the_broker_while_the_app_was_closed_is_put_back_told(
+    tmp_path,
+):
+    """At start-up: the stop was cancelled at the broker while the app was closed (not
+    from this app); the position is held. The stop is placed again, the trader warned,
+    the cancelled stop's audit says why — once, not again at the next start."""
+    r = await rig(tmp_path)
+    entry = await _entry(r)
+    [stop] = await _legs(r, entry.id)
+    await r.close()
+    await r.broker.cancel_order(stop.broker_order_id)
+    await r.open()
+    try:
+        await r.brackets.settle()
+        working = [o for o in await _legs(r, entry.id) if o.status.is_active]
+        assert [(o.order_type, o.quantity) for o in working] == [(OrderType.SL_M, 10)]
+        told = [
+            a for a in r.alerts("brackets") if f"stop-loss #{stop.id} was cancelled" in a.message
+        ]
+        assert [a.level for a in told] == ["warning"]
+        assert sum("not from this app" in n for n in await _notes(r, stop.id)) == 1
+        await r.restart()
+        await r.brackets.settle()
+        assert [a for a in r.alerts("brackets") if "was cancelled at the broker" in a.message] == []
+        assert sum("not from this app" in n for n in await _notes(r, stop.id)) == 1
+        assert len([o for o in await _legs(r, entry.id) if o.status.is_active]) == 1
+    finally:
+        await r.close()
+
+
+async def test_a_stop_cancelled_from_the_app_before_a_restart_is_not_put_back(tmp_path):
+    r = await rig(tmp_path)
+    entry = await _entry(r)
+    [stop] = await _legs(r, entry.id)
+    await r.om.cancel_order(stop.id)
+    await r.brackets.settle()
+    await r.restart()
+    try:
+        await r.brackets.settle()
+        assert [o for o in await _legs(r, entry.id) if o.status.is_active] == []
+        assert [a for a in r.alerts("brackets") if "was cancelled at the broker" in a.message] == []
+    finally:
+        await r.close()

@@ -95,6 +95,7 @@ MAX_MODIFICATIONS = 24  # Kite allows 25 per order; keep one for the trader
 STOP_LIMIT_BUFFER_PCT = Decimal("5")  # an SL stop's limit, this far beyond its trigger
 OPTION_SEGMENTS = frozenset({"NFO", "BFO"})  # where options forbid SL-M (NSE since 2021)
 TRAIL_STATE = "bracket_trail:"  # + entry id -> ticks, in the database's key-value state
+VANISHED = "cancelled at the broker, not from this app"  # a stop's audit note
 
 
 def leg_of(order: Order) -> str:
@@ -189,6 +190,7 @@ class BracketManager:
         for order in self.om.live_orders():  # an entry journaled just before a crash
             if is_entry(order) and order.id not in self._links:
                 self._link(order)
+        self._find_vanished_stops()
         bus = self.events
         self._unsubscribe = [
             bus.subscribe(OrderStatusChanged, self._on_status),
@@ -346,7 +348,7 @@ class BracketManager:
         the broker's RMS, the exchange; seen at start-up or after a reconnect): the
         position lost its protection, so the bracket places the stop again (the rule sees
         it missing), audited on the cancelled stop and told."""
-        self._note(order, "cancelled at the broker, not from this app: the stop is placed again")
+        self._note(order, f"{VANISHED}: the stop is placed again")
         self.om.alert(
             "warning",
             f"Bracket of order #{entry_id} {order.symbol}: stop-loss #{order.id} was cancelled "
@@ -354,6 +356,28 @@ class BracketManager:
             "again (cancel it from the app to stop managing it)",
             "brackets",
         )
+
+    def _find_vanished_stops(self) -> None:
+        """At start-up: a bracket whose last stop was cancelled at the broker while the app
+        was away (nobody asked from this app) and whose position is still held is told
+        and audited as such; the rule then places the stop again."""
+        for entry_id, link in self._links.items():
+            if not link.active or not link.stop_enabled:
+                continue
+            entry = self._order(entry_id)
+            stops = [e for e in self._exit_orders(entry_id) if leg_of(e) == STOP]
+            if entry is None or not stops or any(e.status.is_active for e in stops):
+                continue
+            last = stops[-1]
+            if (
+                last.status is not OrderStatus.CANCELLED
+                or self._exposure(entry, self._exit_orders(entry_id)) <= 0
+                or self._allocation(link) <= 0
+                or self._cancel_asked(last.id)
+                or any(VANISHED in (e.reason or "") for e in self.om.db.journal.events(last.id))
+            ):
+                continue
+            self._stop_vanished(entry_id, last)
 
     def _on_fill(self, event: FillApplied) -> None:
         order = event.order
