@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from desktop_oms.app.risk_wiring import RiskServices, build_risk
 from desktop_oms.config import Settings
-from desktop_oms.domain.events import QuotesUpdated
+from desktop_oms.domain.events import Alert, QuotesUpdated
 from desktop_oms.domain.history import PnlSnapshot
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.tasks import TaskGroup
@@ -111,6 +111,10 @@ class Application:
 
     async def _start_core(self) -> None:
         s = self.settings
+        # Alerts raised before the window exists (start-up recovery, the brackets' first
+        # repairs) are kept and shown in its alerts panel once it is built.
+        early: list[Alert] = []
+        stop_keeping = self.events.subscribe(Alert, early.append)
         self.broker, self.instruments = self._make_broker()
         self.broker.add_tick_listener(self.quotes.on_ticks)
         self.position_manager = PositionManager(self.db, self.events, self._multiplier_for)
@@ -150,6 +154,7 @@ class Application:
                 self.broker, seed=s.market_seed, interval_s=s.tick_interval_s
             )
             await self.market.start()
+        stop_keeping()  # the window, built now without a pause, hears them from here on
         if self.with_window:
             from desktop_oms import exports
             from desktop_oms.ui.shell import MainWindow, WindowServices
@@ -175,6 +180,8 @@ class Application:
                     data_file=self.settings.db_path,
                 )
             )
+            for alert in early:
+                self.window.alerts.add(alert.level, alert.message, alert.source, at=alert.at)
 
     @property
     def fno_rules(self):

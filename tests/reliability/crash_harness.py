@@ -458,12 +458,6 @@ ANNOTATIONS = frozenset(
 )
 
 
-# The bracket manager's audit notes (BRACKET) are written after the broker call with the
-# status the order had before it: after a cancel that status is stale (a known bug, pinned
-# by a strict xfail test in test_bracket_suite_findings.py). The bracket crash suite counts them.
-BRACKET_NOTES = frozenset({"BRACKET"})
-
-
 def audit(
     db_path: Path, truth: BrokerTruth, *, strict: bool = True, known_stale: frozenset = frozenset()
 ) -> tuple[list[str], dict]:
@@ -767,7 +761,7 @@ def audit_checkpoint(stem: Path) -> tuple[list[str], dict]:
     meta = json.loads(stem.with_suffix(".json").read_text())
     truth = truth_from_book(meta["book"])
     db_path = stem.with_suffix(".db")
-    problems, figures = audit(db_path, truth, strict=True, known_stale=BRACKET_NOTES)
+    problems, figures = audit(db_path, truth, strict=True)
     more, bracket_figures = bracket_problems(db_path, truth)
     problems += more
     if not meta["settled"]:
@@ -775,29 +769,3 @@ def audit_checkpoint(stem: Path) -> tuple[list[str], dict]:
     if not meta["consistent"]:
         problems.append("the broker's book changed while the journal was copied")
     return problems, {**figures, **bracket_figures, "settle_seconds": meta["seconds"]}
-
-
-MODIFY_SETTLED = frozenset(
-    {"MODIFIED", "MODIFY_REJECTED", "MODIFY_NOT_SENT", "MODIFY_UNKNOWN", "TERMS_ADOPTED"}
-)
-
-
-def modifies_in_doubt(db_path: Path) -> list[int]:
-    """Working orders whose last modify the journal has no outcome for (the worker was
-    killed between the broker's answer and the journal): their terms at the broker may be
-    the new ones."""
-    con = connect_ro(db_path)
-    try:
-        rows = con.execute(
-            "SELECT e.order_id, e.event_type FROM order_events e JOIN orders o ON o.id = e.order_id "
-            "WHERE o.status NOT IN ('FILLED', 'CANCELLED', 'REJECTED') ORDER BY e.id"
-        ).fetchall()
-    finally:
-        con.close()
-    asked: dict[int, bool] = {}
-    for order_id, kind in rows:
-        if kind == "MODIFY_REQUESTED":
-            asked[order_id] = True
-        elif kind in MODIFY_SETTLED:
-            asked[order_id] = False
-    return sorted(order_id for order_id, open_ in asked.items() if open_)

@@ -5,7 +5,10 @@ mode of crash_child) found them; here each is reduced to the few steps that show
 the paper broker, without the fork and the SIGKILL: "the app is closed" is the OMS
 stopped, "the crash lost the broker's answer" is the broker's state changed while it is
 stopped (the state a SIGKILL after the broker call and before the journal write leaves).
-They are strict xfails: when the product is fixed they pass, and pytest says so.
+They were strict xfails until the fixes: terms of a report before its trades
+(oms/sync/order_sync.py), no reconciliation of a position with an order in flight
+(oms/reconcile/reconciler.py), the bracket's notes with the status after the call
+(risk/brackets/manager.py).
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-
-import pytest
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderStatus, OrderType, Product
 from desktop_oms.marketdata.instruments import load_bundled_instruments
@@ -43,15 +44,6 @@ async def broker_report(broker, broker_order_id: str):
     return report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "oms/sync/order_sync.py apply_reports applies the trades before the reports' terms: "
-        "a fill up to the journal's (old) quantity makes the order FILLED, final, and the "
-        "broker's larger quantity and PARTIALLY_FILLED are never taken (a final order's "
-        "reports are skipped from then on). The rest keeps working at the broker, unseen."
-    ),
-)
 async def test_an_order_enlarged_at_the_broker_then_partly_filled_while_closed_stays_working(
     paper_oms,
 ):
@@ -79,15 +71,6 @@ async def test_an_order_enlarged_at_the_broker_then_partly_filled_while_closed_s
     assert oms.om.live_order(order.id) is not None  # shown working, cancellable
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the stop grown 9 -> 12 at the broker (its answer lost in the crash) and filled 9 "
-        "while away is FILLED 9/9 in the journal (order_sync applies fills before terms); "
-        "the bracket sees 3 held and no stop working, places a second stop for 3: exits "
-        "for 6 work on a position of 3, and when the price falls the position reverses"
-    ),
-)
 async def test_a_grown_stop_filled_in_part_while_away_is_not_placed_again(tmp_path):
     """Found by the bracket crash suite (seed 62026: killed at stop_modified, the exchange
     filled part of the stop while no OMS ran). The entry BUY 12 fills 9, the stop rests
@@ -137,14 +120,6 @@ async def test_a_grown_stop_filled_in_part_while_away_is_not_placed_again(tmp_pa
         await r.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "risk/brackets/manager.py _note() writes the BRACKET audit event with the status of "
-        "the Order read before `await om.cancel_order()` (in _exit_at_target and _shrink): "
-        "it is journaled after the CANCELLED event, saying the order is TRIGGER_PENDING"
-    ),
-)
 async def test_the_brackets_audit_notes_tell_the_orders_true_status(tmp_path):
     """The target is reached: the stop is cancelled, its note "cancelled by the bracket"
     is journaled. Every event of the order's story starts from the status it had then
@@ -183,15 +158,6 @@ async def test_the_brackets_audit_notes_tell_the_orders_true_status(tmp_path):
         await r.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "oms/reconcile/reconciler.py trusts the broker for a position whose order is in "
-        "flight (journaled, the broker's answer not applied yet): the broker's trade is an "
-        "orphan the journal cannot book yet, the position is 'fixed' 5 -> 8, then the fill "
-        "is applied on top: 11 while the broker has 8"
-    ),
-)
 async def test_reconciliation_while_an_order_is_in_flight_does_not_count_its_fill_twice(
     paper_oms,
 ):

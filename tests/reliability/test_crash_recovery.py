@@ -38,7 +38,6 @@ from desktop_oms.marketdata.instruments import load_bundled_instruments
 from tests.kite_server import KiteTestServer
 from tests.kite_server.book import BookError
 from tests.reliability.crash_harness import (
-    BRACKET_NOTES,
     BRACKET_WEIGHTS,
     CrashSession,
     CrashTestFailure,
@@ -47,7 +46,6 @@ from tests.reliability.crash_harness import (
     audit,
     audit_checkpoint,
     bracket_problems,
-    modifies_in_doubt,
     plan_kill,
     truth_from_kite_book,
     truth_from_paper,
@@ -215,12 +213,11 @@ def bracket_scenario(zygote, tmp_path, seed: int, kills: int, duration: float = 
     audited here — (a) never doubled, (b) never unprotected once settled, (c) the usual
     audit. The first kills land on each bracket kill point in turn, then at random; after
     a kill the market sometimes moves while no OMS runs (crash_child mode "away")."""
-    # Reconciliation at start-up only, none while trading: the periodic one races an
-    # order in flight and counts its fill twice (a known defect, pinned by a strict xfail
-    # test in test_bracket_suite_findings.py; the plain suites above keep it on).
+    # The periodic reconciliation runs while trading, as in the plain suites (it once
+    # raced an order in flight: test_bracket_suite_findings.py).
     session = CrashSession(
         zygote, tmp_path, "paper", seed, duration=duration, pause=0.01,
-        reconcile_interval=3600, brackets=True,
+        reconcile_interval=0.5, brackets=True,
     )  # fmt: skip
     instruments = load_bundled_instruments()
     rng = random.Random(f"{seed}-brackets-plan")
@@ -255,14 +252,9 @@ def bracket_scenario(zygote, tmp_path, seed: int, kills: int, duration: float = 
             + (f"killed ({result.where})" if result.killed else "not reached, ran out")
         )
         check(run)
-        # The market moves while no OMS runs — except after a kill that left a modify in
-        # doubt: the journal then applies a fill there against the old quantity (a known
-        # defect, pinned by test_bracket_suite_findings.py's strict xfail tests).
-        if (
-            session.kills > killed_before
-            and rng.random() < 0.5
-            and not modifies_in_doubt(session.db_path)
-        ):
+        # The market moves while no OMS runs (also after a kill that left a modify in
+        # doubt: a fill there is judged against the broker's quantity).
+        if session.kills > killed_before and rng.random() < 0.5:
             run += 1
             timeline.append(f"run {run}: away, {session.away(run)}")
             away += 1
@@ -271,7 +263,7 @@ def bracket_scenario(zygote, tmp_path, seed: int, kills: int, duration: float = 
     summary = session.settle(run)
     check(run)
     truth = asyncio.run(truth_from_paper(tmp_path / "paper.jsonl", instruments))
-    final, numbers = audit(session.db_path, truth, strict=True, known_stale=BRACKET_NOTES)
+    final, numbers = audit(session.db_path, truth, strict=True)
     more, bracket_numbers = bracket_problems(session.db_path, truth)
     problems.extend(f"at the end: {p}" for p in final + more)
     kill_sites: dict[str, int] = {}

@@ -3,7 +3,9 @@
 Read the broker's positions, its trades, and its positions again; apply the trades (a
 fill not seen yet); compare; log every mismatch and trust the broker — except for
 positions a fill changed while the broker was being read (its snapshot may predate the
-fill) and positions the two reads disagree on (moving): those wait for the next cycle.
+fill), positions with an order in flight (placed, the broker's answer not applied yet:
+its fill may be at the broker already) and positions the two reads disagree on (moving):
+those wait for the next cycle.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class Reconciler:
             }
             changed_meanwhile |= sync.keys_awaiting_fills()
             sync.apply_reports((), trades)
+            # An order in flight (placed, its answer not applied yet) may be filled at the
+            # broker already: its trade cannot be booked until the answer names the order,
+            # and "fixing" the position now would count the fill twice once it is.
+            changed_meanwhile |= sync.keys_in_flight()
             now = utcnow()
             found = diff_positions(positions.all_positions(), second)
             stable, moved = stable_mismatches(first, second, found)

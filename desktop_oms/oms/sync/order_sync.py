@@ -25,7 +25,11 @@ from desktop_oms.oms.reconcile.reconciler import Reconciler
 from desktop_oms.oms.sync.fills import FillApplier
 from desktop_oms.oms.sync.live_orders import LiveOrders
 from desktop_oms.oms.sync.report_terms import TermsGuard
-from desktop_oms.oms.sync.reports import fill_gap, order_after_report
+from desktop_oms.oms.sync.reports import (
+    fill_gap,
+    order_after_report,
+    order_with_report_terms,
+)
 from desktop_oms.storage import explain_storage_error
 
 log = logging.getLogger(__name__)
@@ -95,6 +99,7 @@ class OrderSync:
         self._processed = 0
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
+        self._reconcile_now = asyncio.Event()
         self._tasks = TaskGroup(om.events.task_failed)
         self._listening = False
         self._stopped = True
@@ -105,6 +110,14 @@ class OrderSync:
         self._load_from_journal()
         if not self._listening:
             om.broker.add_update_listener(self._on_update)
+            # A broker with a live stream says when it reconnected (KiteBroker): what
+            # changed while offline is read at once — orders and trades by the broker's
+            # catch-up and the poll, positions by a reconciliation now, not in up to
+            # reconcile_interval (a position closed in Kite web meanwhile must not keep
+            # its bracket's stop working: it would open the other side).
+            on_catch_up = getattr(om.broker, "add_catch_up_listener", None)
+            if on_catch_up is not None:
+                on_catch_up(self.reconnected)
             self._listening = True
         self._stopped = False
         await om.broker.start()
@@ -119,7 +132,12 @@ class OrderSync:
         self._tasks.periodic(
             "order-monitor", lambda: om.monitor_interval, self._poll, wake=self._wake
         )
-        self._tasks.periodic("reconciliation", lambda: om.reconcile_interval, self.reconcile)
+        self._tasks.periodic(
+            "reconciliation",
+            lambda: om.reconcile_interval,
+            self.reconcile,
+            wake=self._reconcile_now,
+        )
 
     async def stop(self) -> None:
         self._stopped = True
@@ -128,6 +146,13 @@ class OrderSync:
     def wake(self) -> None:
         """Poll the broker now (not at the next monitor interval)."""
         self._wake.set()
+
+    def reconnected(self) -> None:
+        """The broker's connection is back: poll and reconcile now (loop thread)."""
+        if self._stopped:
+            return
+        self._wake.set()
+        self._reconcile_now.set()
 
     # ================================================================== memory
     def track(self, order: Order) -> None:
@@ -167,6 +192,16 @@ class OrderSync:
             (o.exchange, o.symbol, o.product)
             for oid in self._fill_gaps
             if (o := self.orders.current(oid)) is not None
+        }
+
+    def keys_in_flight(self) -> set[tuple]:
+        """Positions with a live order the broker's answer has not been applied for yet
+        (placed, no broker order id): the broker may already hold its fills, which the
+        journal cannot book until the answer names the order."""
+        return {
+            (o.exchange, o.symbol, o.product)
+            for o in self.orders.active()
+            if o.broker_order_id is None
         }
 
     def _save(
@@ -342,11 +377,23 @@ class OrderSync:
                     self._save(order, after, "ADOPTED", f"found at broker as {bid}")
                 order = after
             known.append((order, report))
-        for trade in self.fills.pending(trades):
-            self.fills.apply(trade, now)
+        # The reports' terms first, then the trades, then the statuses: a fill is judged
+        # against the broker's quantity (an order raised elsewhere and filled up to its
+        # old quantity still works for the rest), and the status comes from the fills.
+        verdicts = []
         for order, report in known:
             current = self.latest(order.id) or order
             verdict = self._terms.judge(current, report, seq)
+            verdicts.append(verdict)
+            if verdict.take_terms:
+                after, reason, adopted = order_with_report_terms(current, report, now)
+                if adopted:
+                    details = {name: [str(old), str(new)] for name, (old, new) in adopted.items()}
+                    self._save(current, after, "TERMS_ADOPTED", reason, details)
+        for trade in self.fills.pending(trades):
+            self.fills.apply(trade, now)
+        for (order, report), verdict in zip(known, verdicts, strict=True):
+            current = self.latest(order.id) or order
             after, reason, adopted = order_after_report(
                 current,
                 report,

@@ -53,21 +53,8 @@ def order_after_report(
     if order.broker_order_id is None and report.broker_order_id:
         changes["broker_order_id"] = report.broker_order_id
     if take_terms and order.status.is_active:
-        for name in ("quantity", "price", "trigger_price"):
-            value = getattr(report, name)
-            old = getattr(order, name)
-            if value is None or value == old:
-                continue
-            if name == "quantity" and (value <= 0 or value < order.filled_quantity):
-                continue  # never below what already filled
-            if name != "quantity" and value == 0:
-                continue  # Kite reports 0 for "no price" / "no trigger"
-            changes[name] = value
-            adopted[name] = (old, value)
-        kind = getattr(report, "order_type", None)
-        if kind is not None and kind is not order.order_type:
-            changes["order_type"] = kind
-            adopted["order_type"] = (order.order_type, kind)
+        adopted = report_terms(order, report)
+        changes.update({name: new for name, (_old, new) in adopted.items()})
     quantity = changes.get("quantity", order.quantity)
     reason = None
     target = report.status
@@ -88,21 +75,68 @@ def order_after_report(
             changes["status_message"] = report.status_message
         reason = report.status_message or f"broker reports {report.status.value}"
     if adopted:
-        terms = ", ".join(
-            f"{name.replace('_', ' ')} {old} -> {new}" for name, (old, new) in adopted.items()
-        )
-        reason = f"adopted from the broker: {terms}" + (f"; {reason}" if reason else "")
-        protection = protection_note(order, report, changes)
-        if protection:
-            reason = f"{protection}; {reason}"
-            if "status_message" not in changes:
-                changes["status_message"] = protection
-            if order.protected_from is None:
-                changes["protected_from"] = order.order_type
+        reason = adoption_reason(order, report, changes, adopted, reason)
     if not changes:
         return order, None, {}
     changes["updated_at"] = now
     return order.copy(**changes), reason, adopted
+
+
+def adoption_reason(
+    order: Order, report: OrderReport, changes: dict, adopted: dict, reason: str | None
+) -> str:
+    """The audit reason for terms taken from the broker (and the protected-LIMIT note,
+    which also becomes the order's status message unless the report set one, and the
+    journal remembers the type the order was sent as: `protected_from`)."""
+    terms = ", ".join(
+        f"{name.replace('_', ' ')} {old} -> {new}" for name, (old, new) in adopted.items()
+    )
+    reason = f"adopted from the broker: {terms}" + (f"; {reason}" if reason else "")
+    protection = protection_note(order, report, changes)
+    if protection:
+        reason = f"{protection}; {reason}"
+        if "status_message" not in changes:
+            changes["status_message"] = protection
+        if order.protected_from is None:
+            changes["protected_from"] = order.order_type
+    return reason
+
+
+def report_terms(order: Order, report: OrderReport) -> dict[str, tuple]:
+    """The terms (quantity, price, trigger price, order type) the report gives a working
+    order that differ from the journal's, as name -> (old, new). The quantity never goes
+    below what already filled; Kite's 0 for "no price" / "no trigger" is not a term."""
+    adopted: dict[str, tuple] = {}
+    for name in ("quantity", "price", "trigger_price"):
+        value = getattr(report, name)
+        old = getattr(order, name)
+        if value is None or value == old:
+            continue
+        if name == "quantity" and (value <= 0 or value < order.filled_quantity):
+            continue  # never below what already filled
+        if name != "quantity" and value == 0:
+            continue  # Kite reports 0 for "no price" / "no trigger"
+        adopted[name] = (old, value)
+    kind = getattr(report, "order_type", None)
+    if kind is not None and kind is not order.order_type:
+        adopted["order_type"] = (order.order_type, kind)
+    return adopted
+
+
+def order_with_report_terms(
+    order: Order, report: OrderReport, now: datetime
+) -> tuple[Order, str | None, dict[str, tuple]]:
+    """Only the report's terms (no status): taken before the trades that came with the
+    report are applied. A fill is judged against the broker's quantity, not the journal's
+    older one: an order raised from 9 to 12 elsewhere (Kite web, or our own modify whose
+    answer a crash lost) and filled 9 is PARTIALLY_FILLED with 3 working, not FILLED 9/9
+    with the rest working at the broker unseen."""
+    adopted = report_terms(order, report) if order.status.is_active else {}
+    if not adopted:
+        return order, None, {}
+    changes = {name: new for name, (_old, new) in adopted.items()}
+    reason = adoption_reason(order, report, changes, adopted, None)
+    return order.copy(updated_at=now, **changes), reason, adopted
 
 
 def protection_note(order: Order, report: OrderReport, changes: dict) -> str | None:

@@ -30,8 +30,12 @@ place or cancel one. The rule is recomputed from the journal (which the OMS keep
 with the broker), so after a restart `start()` simply re-attaches: links from the
 database, orders and fills from the journal as reconciled with the broker's state.
 
-A leg cancelled by anyone but the bracket (the trader in the blotter, the kill switch) is
-no longer managed (the trader meant it). A leg the broker rejects is retried up to
+A leg cancelled from this app by anyone but the bracket (the trader in the blotter, the
+kill switch) is no longer managed (the trader meant it). A stop cancelled at the broker
+without a request from this app (Kite web, the broker's RMS; found at start-up or after a
+reconnect) is placed again, audited and told: the position must not stay unprotected. A
+bracket closes audited and told, saying which exit filled and whether it was found
+filled at start-up (filled while the app was away). A leg the broker rejects is retried up to
 `max_failures` times, then given up with an error alert: the position is UNPROTECTED.
 While trading is halted no leg is placed or grown (the kill switch owns the position).
 
@@ -91,6 +95,7 @@ MAX_MODIFICATIONS = 24  # Kite allows 25 per order; keep one for the trader
 STOP_LIMIT_BUFFER_PCT = Decimal("5")  # an SL stop's limit, this far beyond its trigger
 OPTION_SEGMENTS = frozenset({"NFO", "BFO"})  # where options forbid SL-M (NSE since 2021)
 TRAIL_STATE = "bracket_trail:"  # + entry id -> ticks, in the database's key-value state
+VANISHED = "cancelled at the broker, not from this app"  # a stop's audit note
 
 
 def leg_of(order: Order) -> str:
@@ -166,6 +171,9 @@ class BracketManager:
         self._closing: dict[int, str] = {}
         self._closing_exits: dict[int, set[int]] = {}  # the market exits sent at a target
         self._trail: dict[int, int] = {}  # entry id -> ticks the stop trails the price by
+        # Exits whose fills this manager heard of (FillApplied) while it ran: an exit filled
+        # and not in here was filled before the app started (found at start-up).
+        self._fills_seen: set[int] = set()
         self.stop_limit_buffer_pct = STOP_LIMIT_BUFFER_PCT
         self.idle = asyncio.Event()
         self.idle.set()
@@ -183,6 +191,7 @@ class BracketManager:
         for order in self.om.live_orders():  # an entry journaled just before a crash
             if is_entry(order) and order.id not in self._links:
                 self._link(order)
+        self._find_vanished_stops()
         bus = self.events
         self._unsubscribe = [
             bus.subscribe(OrderStatusChanged, self._on_status),
@@ -259,15 +268,34 @@ class BracketManager:
         self.om.alert("info", f"Bracket of order #{entry_id}: {name} {why}", "brackets")
 
     def _close(self, link: BracketLink, why: str) -> None:
+        """The bracket is done: saved, audited on its entry and told (a leg found filled
+        at start-up closes it too, and the trader must hear of it)."""
+        entry_id = link.entry_order_id
         closed = replace(link, status="closed", status_message=why)
-        self._links[link.entry_order_id] = closed
+        self._links[entry_id] = closed
         try:
-            self.store.update_bracket(link.entry_order_id, status="closed", status_message=why)
+            self.store.update_bracket(entry_id, status="closed", status_message=why)
         except Exception:  # noqa: BLE001
-            log.exception("could not save bracket #%s", link.entry_order_id)
-        entry = self._order(link.entry_order_id)
+            log.exception("could not save bracket #%s", entry_id)
+        self._note_bracket(entry_id, f"bracket {why}")
+        self.om.alert("info", f"Bracket of order #{entry_id} {link.symbol}: {why}", "brackets")
+        entry = self._order(entry_id)
         if entry is not None:
-            self._publish(closed, entry, self._exit_orders(link.entry_order_id), 0)
+            self._publish(closed, entry, self._exit_orders(entry_id), 0)
+
+    def _exited_by(self, exits: list[Order]) -> str:
+        """How the bracket's exits closed the position, for its closing note: each filled
+        exit, and whether its fill was found at start-up (filled while the app was away)."""
+        parts = []
+        for order in exits:
+            if not order.filled_quantity:
+                continue
+            kind = "stop-loss" if order.order_type in (OrderType.SL, OrderType.SL_M) else "exit"
+            part = f"{kind} #{order.id} filled {order.filled_quantity} @ {order.average_price}"
+            if order.id not in self._fills_seen:
+                part += " (found filled at start-up: filled while the app was away)"
+            parts.append(part)
+        return "; ".join(parts)
 
     def _publish(self, link: BracketLink, entry: Order, exits: list[Order], exposure: int) -> None:
         self.events.publish(BracketChanged(self._view(link, entry, exits, exposure)))
@@ -292,6 +320,8 @@ class BracketManager:
         if event.new_status is OrderStatus.CANCELLED:
             if order.id in self._cancelling:
                 self._cancelling.discard(order.id)
+            elif leg_of(order) == STOP and not self._cancel_asked(order.id):
+                self._stop_vanished(parent, order)
             else:
                 self._disable(
                     parent, leg_of(order), "cancelled outside the bracket: no longer managed"
@@ -303,6 +333,53 @@ class BracketManager:
             self._failed(parent, leg_of(order), order.status_message or "rejected")
         self.mark_dirty(parent)
 
+    def _cancel_asked(self, order_id: int) -> bool:
+        """Whether this app asked the broker to cancel the order (the trader in the blotter,
+        an Exit, the kill switch, the bracket before a restart): its CANCEL_REQUESTED note,
+        journaled before the request is sent."""
+        try:
+            events = self.om.db.journal.events(order_id)
+        except Exception:  # noqa: BLE001 - unknown: take it as the trader's (no new order)
+            log.exception("could not read the events of order %s", order_id)
+            return True
+        return any(e.event_type == "CANCEL_REQUESTED" for e in events)
+
+    def _stop_vanished(self, entry_id: int, order: Order) -> None:
+        """The stop was cancelled at the broker and nobody asked from this app (Kite web,
+        the broker's RMS, the exchange; seen at start-up or after a reconnect): the
+        position lost its protection, so the bracket places the stop again (the rule sees
+        it missing), audited on the cancelled stop and told."""
+        self._note(order, f"{VANISHED}: the stop is placed again")
+        self.om.alert(
+            "warning",
+            f"Bracket of order #{entry_id} {order.symbol}: stop-loss #{order.id} was cancelled "
+            "at the broker, not from this app; the position was UNPROTECTED — the stop is placed "
+            "again (cancel it from the app to stop managing it)",
+            "brackets",
+        )
+
+    def _find_vanished_stops(self) -> None:
+        """At start-up: a bracket whose last stop was cancelled at the broker while the app
+        was away (nobody asked from this app) and whose position is still held is told
+        and audited as such; the rule then places the stop again."""
+        for entry_id, link in self._links.items():
+            if not link.active or not link.stop_enabled:
+                continue
+            entry = self._order(entry_id)
+            stops = [e for e in self._exit_orders(entry_id) if leg_of(e) == STOP]
+            if entry is None or not stops or any(e.status.is_active for e in stops):
+                continue
+            last = stops[-1]
+            if (
+                last.status is not OrderStatus.CANCELLED
+                or self._exposure(entry, self._exit_orders(entry_id)) <= 0
+                or self._allocation(link) <= 0
+                or self._cancel_asked(last.id)
+                or any(VANISHED in (e.reason or "") for e in self.om.db.journal.events(last.id))
+            ):
+                continue
+            self._stop_vanished(entry_id, last)
+
     def _on_fill(self, event: FillApplied) -> None:
         order = event.order
         if order.id in self._links:
@@ -310,6 +387,7 @@ class BracketManager:
             return
         parent = self._exit_parent(order)
         if parent is not None:
+            self._fills_seen.add(order.id)
             self._failures.pop((parent, leg_of(order)), None)
             self._hold.pop((parent, leg_of(order)), None)
             self.mark_dirty(parent)
@@ -558,7 +636,8 @@ class BracketManager:
         if entry.status.is_terminal and not any(e.status.is_active for e in exits):
             if target == 0 or not managed:
                 if exposure <= 0 and entry.filled_quantity > 0:
-                    why = "closed: position exited"
+                    exited = self._exited_by(exits)
+                    why = "closed: position exited" + (f" ({exited})" if exited else "")
                 elif entry.filled_quantity == 0:
                     why = f"closed: entry {entry.status.value.lower()} without a fill"
                 elif not managed:
@@ -967,8 +1046,12 @@ class BracketManager:
         )
 
     def _note(self, order: Order, reason: str) -> None:
+        """An audit note on the order, with the status it has now: a note follows the
+        broker call it tells of (a cancel, a modify), which may have changed the status
+        since `order` was read."""
+        current = self._order(order.id) or order
         try:
-            self.om.db.journal.add_event(order.id, "BRACKET", reason, order.status)
+            self.om.db.journal.add_event(order.id, "BRACKET", reason, current.status)
         except Exception:  # noqa: BLE001 - an audit note must not stop the bracket
             log.exception("could not write the bracket audit event")
 
