@@ -318,8 +318,13 @@ class GttPanel(QWidget):
             lambda: self.delete(gtt),
             yes_text="&Delete",
             informative="The position it protects is then unprotected at the broker.",
+            default_yes=True,  # asked on purpose (Del): Enter confirms, Esc refuses
         )
+        self.confirm_box.finished.connect(self._confirm_closed)
         return self.confirm_box
+
+    def _confirm_closed(self, _result: int) -> None:
+        self.confirm_box = None
 
     def delete(self, gtt: Gtt) -> None:
         def done(_result) -> None:
