@@ -101,7 +101,10 @@ class RiskServices:
             self.store,
             last_price=quotes.last_price,
             instruments=om.instruments,
+            alert=om.alert,
         )
+        self.gtt.task_group = tasks
+        self.gtt.start(events)
         self.achievements = Achievements(self.store, events)
         self.achievements.start()
         self.monitor = RealTimeRiskMonitor(

@@ -14,19 +14,27 @@ and its target above; the reverse for a short) and that no active GTT already cl
 same position (two would sell it twice). Every request and its outcome is audited in the
 risk audit trail (`risk_events`: gtt_placed, gtt_modified, gtt_deleted, gtt_failed).
 
-A GTT does not follow the position: if the position is added to or reduced, modify the
-GTT (the GTT tab) or delete it. What a fired GTT did reaches the OMS as the broker's
-order and position (reconciliation adopts it; a GTT's order carries no tag).
+The GTTs it made follow their position (`start()`; the ids are kept in the database's
+state, so across restarts too): when the position's quantity changes, the GTT's orders
+are resized to what is held; when it is closed (by hand, the kill switch, elsewhere) or
+reversed, the GTT is deleted - it would otherwise sell what is no longer held, or open a
+position the other way. At start-up every one is checked against the reconciled
+positions. Each such change is audited and told to the trader; one that fails is an
+error alert (the GTT is left as it was). GTTs made elsewhere (Kite web) are left alone.
+What a fired GTT did reaches the OMS as the broker's order and position (reconciliation
+adopts it; a GTT's order carries no tag).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from decimal import Decimal
 
 from desktop_oms.brokers import BrokerError
 from desktop_oms.domain import OrderSide, Product
+from desktop_oms.domain.events import PositionChanged
 from desktop_oms.domain.gtt import GTT_PRODUCTS, Gtt, GttLeg, GttRequest, GttType, gtt_problem
 from desktop_oms.domain.money import round_to_tick
 from desktop_oms.storage.risk_store import RiskStore
@@ -35,6 +43,7 @@ log = logging.getLogger(__name__)
 
 PositionKey = tuple[str, str, Product]
 STOP_LIMIT_PCT = Decimal("1")  # a GTT stop's LIMIT price, this far beyond its trigger
+PROTECTION_STATE = "gtt_protection"  # app_state: the GTTs this app made for positions
 
 
 class GttRefused(ValueError):
@@ -134,12 +143,157 @@ class GttManager:
         *,
         last_price: Callable[[str, str], Decimal | None],
         instruments=None,
+        alert: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.broker = broker
         self.positions = positions
         self.store = store
         self._last_price = last_price
         self.instruments = instruments
+        self._alert = alert
+        self.task_group = None
+        # gtt id -> {"exchange", "symbol", "product", "side"} of the GTTs made here
+        self._protection: dict[int, dict] = {}
+        if store is not None:
+            saved = store.get_json(PROTECTION_STATE) or {}
+            for gtt_id, meta in saved.items():
+                if str(gtt_id).isdigit() and isinstance(meta, dict):
+                    self._protection[int(gtt_id)] = meta
+        self._seen: dict[PositionKey, int] = {}
+        self._dirty: set[PositionKey] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    # ------------------------------------------------------------------ following
+    def start(self, events) -> None:
+        """Follow the positions of the GTTs made here (check each now: start-up)."""
+        if self._unsubscribe is not None:
+            return
+        self._unsubscribe = events.subscribe(PositionChanged, self._on_position)
+        coro = self._run()
+        if self.task_group is not None:
+            self._task = self.task_group.spawn("gtt-follow", coro)
+        else:
+            self._task = asyncio.ensure_future(coro)
+        for key in {self._key_of(meta) for meta in self._protection.values()}:
+            self._mark(key)
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    @staticmethod
+    def _key_of(meta: dict) -> PositionKey:
+        return (str(meta["exchange"]), str(meta["symbol"]), Product(meta["product"]))
+
+    def protected_keys(self) -> set[PositionKey]:
+        return {self._key_of(meta) for meta in self._protection.values()}
+
+    def _mark(self, key: PositionKey) -> None:
+        self._dirty.add(key)
+        self.idle.clear()
+        self._wake.set()
+
+    def _on_position(self, event: PositionChanged) -> None:
+        position = event.position
+        key = position.key
+        if self._seen.get(key) == position.quantity:
+            return  # a new price, not a new quantity
+        self._seen[key] = position.quantity
+        if key in self.protected_keys():
+            self._mark(key)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._dirty:
+                key = self._dirty.pop()
+                try:
+                    await self.follow(key)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - told, and tried again on the next change
+                    message = getattr(exc, "message", None) or str(exc)
+                    self._tell("error", f"GTT for {key[1]} {key[2].value} not adjusted: {message}")
+            if not self._dirty:
+                self.idle.set()
+
+    def _tell(self, level: str, message: str) -> None:
+        if self._alert is not None:
+            self._alert(level, message, "gtt")
+        else:
+            log.warning("%s", message)
+
+    def _remember(self, gtt_id: int, key: PositionKey, side: OrderSide) -> None:
+        exchange, symbol, product = key
+        self._protection[gtt_id] = {
+            "exchange": exchange,
+            "symbol": symbol,
+            "product": product.value,
+            "side": side.value,
+        }
+        self._save()
+
+    def _forget(self, gtt_id: int) -> None:
+        if self._protection.pop(gtt_id, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
+        if self.store is not None:
+            self.store.set_json(PROTECTION_STATE, {str(k): v for k, v in self._protection.items()})
+
+    async def follow(self, key: PositionKey) -> list[str]:
+        """Bring the GTTs made here for the position `key` in line with what is held:
+        resized to it, or deleted when nothing is held on their side. What was done."""
+        mine = {
+            gtt_id: meta for gtt_id, meta in self._protection.items() if self._key_of(meta) == key
+        }
+        if not mine:
+            return []
+        exchange, symbol, product = key
+        position = await self.positions.get_position(symbol, exchange=exchange, product=product)
+        quantity = position.quantity if position is not None else 0
+        gtts = {g.gtt_id: g for g in await self.broker.gtts()}
+        done = []
+        for gtt_id, meta in mine.items():
+            gtt = gtts.get(gtt_id)
+            if gtt is None or not gtt.status.is_active:
+                self._forget(gtt_id)  # fired, deleted or expired: nothing more to follow
+                continue
+            closing = OrderSide(meta["side"])
+            held = max(quantity, 0) if closing is OrderSide.SELL else max(-quantity, 0)
+            if held == 0:
+                why = "reversed" if quantity else "closed"
+                await self.delete_gtt(gtt_id, symbol, reason=f"the position was {why}")
+                done.append(f"deleted GTT #{gtt_id}")
+                self._tell(
+                    "warning",
+                    f"GTT #{gtt_id} deleted: the {symbol} {product.value} position was {why}",
+                )
+            elif held != gtt.legs[0].quantity:
+                await self.modify_gtt(
+                    gtt,
+                    trigger_values=gtt.trigger_values,
+                    prices=tuple(leg.price for leg in gtt.legs),
+                    quantity=held,
+                    reason=f"the position is now {quantity:+d}",
+                )
+                done.append(f"resized GTT #{gtt_id} to {held}")
+                self._tell(
+                    "info",
+                    f"GTT #{gtt_id} now covers {held} {symbol} {product.value} "
+                    f"(was {gtt.legs[0].quantity})",
+                )
+        return done
 
     def _audit(self, kind: str, message: str, details: dict) -> None:
         log.info("%s: %s", kind, message)
@@ -214,6 +368,7 @@ class GttManager:
         except BrokerError as exc:
             self._audit("gtt_failed", f"GTT for {symbol} not placed: {exc.message}", details)
             raise
+        self._remember(gtt_id, key, closing)
         self._audit(
             "gtt_placed",
             f"GTT #{gtt_id} protects {quantity} {symbol} {product.value}: "
@@ -229,6 +384,7 @@ class GttManager:
         trigger_values: tuple[Decimal, ...],
         prices: tuple[Decimal, ...],
         quantity: int | None = None,
+        reason: str | None = None,
     ) -> None:
         """New triggers and leg prices (and quantity) for an active GTT, checked against
         the last price now (Kite's rule: lower trigger below it, upper above)."""
@@ -255,6 +411,7 @@ class GttManager:
             "triggers": [str(v) for v in request.trigger_values],
             "prices": [str(leg.price) for leg in legs],
             "quantity": legs[0].quantity,
+            "reason": reason or "by the trader",
         }
         try:
             await self.broker.modify_gtt(gtt.gtt_id, request)
@@ -263,13 +420,14 @@ class GttManager:
             raise
         self._audit("gtt_modified", f"GTT #{gtt.gtt_id} ({gtt.symbol}) modified", details)
 
-    async def delete_gtt(self, gtt_id: int, symbol: str = "") -> None:
-        details = {"gtt_id": gtt_id, "symbol": symbol}
+    async def delete_gtt(self, gtt_id: int, symbol: str = "", *, reason: str | None = None) -> None:
+        details = {"gtt_id": gtt_id, "symbol": symbol, "reason": reason or "by the trader"}
         try:
             await self.broker.delete_gtt(gtt_id)
         except BrokerError as exc:
             self._audit("gtt_failed", f"GTT #{gtt_id} not deleted: {exc.message}", details)
             raise
+        self._forget(gtt_id)
         self._audit("gtt_deleted", f"GTT #{gtt_id} {symbol} deleted".replace("  ", " "), details)
 
 

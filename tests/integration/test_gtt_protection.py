@@ -124,3 +124,77 @@ async def test_kite_round_trip_for_a_short_nrml_position(server):
         assert gtt.status is GttStatus.DELETED
     finally:
         await broker.close()
+
+
+def _sell(qty: int):
+    return market(side=OrderSide.SELL, qty=qty, product=Product.CNC)
+
+
+async def _gtts(app):
+    return {g.gtt_id: g for g in await app.broker.gtts()}
+
+
+async def test_the_gtt_follows_its_position_and_goes_when_it_is_closed(tmp_path):
+    app = Application(settings(tmp_path), with_window=False)
+    await app.start()
+    try:
+        alerts = []
+        from desktop_oms.domain.events import Alert
+
+        app.events.subscribe(Alert, alerts.append)
+        app.broker.set_last_price("NSE", "RELIANCE", D("2450"))
+        await asyncio.sleep(0)
+        await app.order_manager.place_order(market(qty=20, product=Product.CNC))
+        await until(lambda: app.position_manager.open_positions())
+        gtt_id = await app.risk.gtt.protect_with_gtt(KEY, D("2400"), D("2600"))
+
+        await app.order_manager.place_order(_sell(5))  # reduced: the GTT sells 15 now
+        await until(lambda: app.risk.store.audit_log(kind="gtt_modified"), timeout=10)
+        gtt = (await _gtts(app))[gtt_id]
+        assert gtt.status is GttStatus.ACTIVE and [leg.quantity for leg in gtt.legs] == [15, 15]
+        assert gtt.trigger_values == (D("2400"), D("2600"))
+        (modified,) = app.risk.store.audit_log(kind="gtt_modified")
+        assert modified.details["reason"] == "the position is now +15"
+
+        await app.order_manager.place_order(market(qty=5, product=Product.CNC))  # added to
+        await until(lambda: len(app.risk.store.audit_log(kind="gtt_modified")) == 2, timeout=10)
+        assert [leg.quantity for leg in (await _gtts(app))[gtt_id].legs] == [20, 20]
+
+        await app.order_manager.place_order(_sell(20))  # closed by hand: the GTT goes
+        await until(lambda: app.risk.store.audit_log(kind="gtt_deleted"), timeout=10)
+        assert (await _gtts(app))[gtt_id].status is GttStatus.DELETED
+        await until(lambda: any("deleted" in a.message for a in alerts), timeout=5)
+        assert any("now covers 15" in a.message for a in alerts)
+        assert app.risk.gtt.protected_keys() == set()
+    finally:
+        await app.stop()
+
+
+async def test_a_position_closed_while_the_app_was_away_loses_its_gtt_at_start_up(tmp_path):
+    app = Application(settings(tmp_path), with_window=False)
+    await app.start()
+    try:
+        app.broker.set_last_price("NSE", "RELIANCE", D("2450"))
+        await asyncio.sleep(0)
+        await app.order_manager.place_order(market(qty=10, product=Product.CNC))
+        await until(lambda: app.position_manager.open_positions())
+        gtt_id = await app.risk.gtt.protect_with_gtt(KEY, D("2400"), D("2600"))
+        journal = app.broker.state_path
+    finally:
+        await app.stop()
+
+    from desktop_oms.brokers.paper import PaperBroker
+
+    elsewhere = PaperBroker(state_path=journal)  # sold on Kite web, say
+    elsewhere.clear_position("NSE", "RELIANCE", Product.CNC)
+    await elsewhere.close()
+
+    again = Application(settings(tmp_path), with_window=False)
+    await again.start()
+    try:
+        await until(lambda: again.risk.store.audit_log(kind="gtt_deleted"), timeout=10)
+        assert (await _gtts(again))[gtt_id].status is GttStatus.DELETED
+        (deleted,) = again.risk.store.audit_log(kind="gtt_deleted")  # remembered: followed
+        assert deleted.details["reason"] == "the position was closed"
+    finally:
+        await again.stop()

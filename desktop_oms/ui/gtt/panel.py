@@ -272,7 +272,7 @@ class GttPanel(QWidget):
             self.service.protect_with_gtt(key, stop, target, stop_limit=stop_limit),
             f"placing a GTT for {key[1]}",
             on_result=done,
-            on_error=lambda exc: dialog.refused(f"Not placed: {_reason(exc)}"),
+            on_error=lambda exc: self._after_failure(dialog.refused, f"Not placed: {_reason(exc)}"),
         )
 
     # ---- modify ------------------------------------------------------------------
@@ -302,7 +302,9 @@ class GttPanel(QWidget):
             self.service.modify_gtt(gtt, trigger_values=triggers, prices=prices, quantity=quantity),
             f"modifying GTT #{gtt.gtt_id}",
             on_result=done,
-            on_error=lambda exc: dialog.refused(f"Not modified: {_reason(exc)}"),
+            on_error=lambda exc: self._after_failure(
+                dialog.refused, f"Not modified: {_reason(exc)}"
+            ),
         )
 
     # ---- delete ------------------------------------------------------------------
@@ -335,10 +337,16 @@ class GttPanel(QWidget):
             self.service.delete_gtt(gtt.gtt_id, gtt.symbol),
             f"deleting GTT #{gtt.gtt_id}",
             on_result=done,
-            on_error=lambda exc: self.notice.show_message(
-                f"GTT #{gtt.gtt_id} not deleted: {_reason(exc)}", "error"
+            on_error=lambda exc: self._after_failure(
+                self.notice.show_message, f"GTT #{gtt.gtt_id} not deleted: {_reason(exc)}", "error"
             ),
         )
+
+    def _after_failure(self, show, *args) -> None:
+        """Say why; and read the list again: a request whose answer was lost may have
+        been carried out at the broker (it is never sent twice)."""
+        show(*args)
+        self.refresh()
 
     def stop(self) -> None:
         """The window is closing: no more reads; close the dialogs."""
