@@ -98,7 +98,7 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
     rows = []
     if name == "order_path":
         fl = r["floor_commit_p50_ms"]
-        for mode in ("marketable", "resting"):
+        for mode in ("marketable", "resting", "working"):
             m = r[mode]
             fl = m["floor_p50_ms"]
             label = f"order path, {mode} ({r['orders']:,} orders)"
@@ -130,6 +130,26 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
                     "",
                     "info",
                     "",
+                )
+            )
+        w = r["working"]
+        bands = sorted(
+            (int(k.split("_")[2]), v)
+            for k, v in w.items()
+            if k.startswith("p50_ms_") and k.endswith("_working")
+        )
+        if bands:
+            rows.append(
+                (
+                    f"order path, orders left working (to {r['orders']:,})",
+                    "p50 by orders working",
+                    " / ".join(
+                        f"{n:,}: {_f(v, '', 3)}" for n, v in bands[:: max(1, len(bands) // 5)]
+                    )
+                    + " ms",
+                    "p50 with 0 working",
+                    "4,000 working within 10% of 0",
+                    _ok(w.get("pass_flat")),
                 )
             )
     elif name == "fills":
@@ -297,9 +317,12 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
 
 def passes(name: str, r: dict) -> list[bool | None]:
     if name == "order_path":
-        return [r[m]["pass_p50"] for m in ("marketable", "resting")] + [
-            r[m]["pass_p99"] for m in ("marketable", "resting")
-        ]
+        modes = ("marketable", "resting", "working")
+        return (
+            [r[m]["pass_p50"] for m in modes]
+            + [r[m]["pass_p99"] for m in modes]
+            + [r["working"].get("pass_flat")]
+        )
     keys = {
         "fills": ["pass"],
         "reconcile": ["pass_cycle", "pass_block"],

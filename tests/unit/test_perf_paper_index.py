@@ -19,6 +19,7 @@ import pytest
 
 from desktop_oms.brokers import BrokerRejected
 from desktop_oms.brokers.paper import PaperBroker
+from desktop_oms.brokers.paper.rules import used_margin
 from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from desktop_oms.marketdata.instruments import COLUMNS, InstrumentStore
@@ -97,6 +98,12 @@ def assert_consistent(state: PaperState) -> None:
         assert state.report(order.broker_order_id) == order.report()
 
 
+def assert_margin_current(broker: PaperBroker) -> None:
+    """The margin book, kept up to date per order, equals valuing the whole book."""
+    exchange = broker._exchange
+    assert exchange._used_margin() == used_margin(exchange.state, exchange.instruments.get)
+
+
 async def _random_flow(broker: PaperBroker, rng: random.Random, steps: int) -> None:
     ids: list[str] = []
     for _ in range(steps):
@@ -138,6 +145,7 @@ async def _random_flow(broker: PaperBroker, rng: random.Random, steps: int) -> N
         except ValueError:
             pass
         assert_consistent(broker._exchange.state)
+        assert_margin_current(broker)
     # A finished order is never reported as live, and every order is reported once.
     reports = await broker.orders()
     assert (

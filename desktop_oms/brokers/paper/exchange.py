@@ -29,6 +29,7 @@ from typing import Protocol
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
 from desktop_oms.brokers.paper.depth import DepthBook
 from desktop_oms.brokers.paper.gtt import check_gtt, gtt_to_json, modified_gtt, new_gtt
+from desktop_oms.brokers.paper.margin_book import MarginBook
 from desktop_oms.brokers.paper.matching import CancelRest, Execute, MatchingRules, Trigger
 from desktop_oms.brokers.paper.matching import match as match_order
 from desktop_oms.brokers.paper.records import PaperOrder
@@ -40,7 +41,6 @@ from desktop_oms.brokers.paper.rules import (
     check_terms,
     label,
     modified_terms,
-    used_margin,
 )
 from desktop_oms.brokers.paper.state import JOURNAL_FORMAT, JOURNAL_VERSION, PaperState
 from desktop_oms.brokers.port import BrokerUpdate, InstrumentCatalog
@@ -152,6 +152,9 @@ class SimulatedExchange:
         self.book = book  # the order book around the last price (None: no depth)
         self.book_fills = book_fills and book is not None
         self.state = state
+        self._margin_book = MarginBook(
+            state, lambda e, s: self.instruments.get(e, s)
+        )  # used_margin, kept current
         self.rules = rules
         self.lock = lock
         self._store = store
@@ -808,7 +811,7 @@ class SimulatedExchange:
         return self.state.funds + self.state.realized_pnl()
 
     def _used_margin(self) -> Decimal:
-        return used_margin(self.state, self.instruments.get)
+        return self._margin_book.used()
 
     def _available(self) -> Decimal:
         return self._cash() - self._used_margin()

@@ -22,6 +22,7 @@ The records (`PaperOrder`, trades, positions) and their JSON codecs live in `rec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import cast
@@ -85,6 +86,8 @@ class PaperState:
         self._stale: set[str] = set()
         self._active: dict[str, PaperOrder] = {}
         self._active_by_key: dict[tuple[str, str], dict[str, PaperOrder]] = {}
+        # Told of every order change, after the indexes above (the margin book).
+        self.order_listeners: list[Callable[[PaperOrder], None]] = []
 
     # -- queries -----------------------------------------------------------------------
 
@@ -201,6 +204,8 @@ class PaperState:
                 of_key.pop(order_id, None)
                 if not of_key:
                     del self._active_by_key[order.key]
+        for listener in self.order_listeners:
+            listener(order)
 
     def _order(self, event: dict) -> PaperOrder:
         order_id = event["order_id"]
