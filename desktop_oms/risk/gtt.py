@@ -157,7 +157,13 @@ class GttManager:
         if store is not None:
             saved = store.get_json(PROTECTION_STATE) or {}
             for gtt_id, meta in saved.items():
-                if str(gtt_id).isdigit() and isinstance(meta, dict):
+                try:
+                    self._key_of(meta)
+                    OrderSide(meta["side"])
+                except (KeyError, TypeError, ValueError):
+                    log.error("GTT protection record %s is unreadable; not followed", gtt_id)
+                    continue
+                if str(gtt_id).isdigit():
                     self._protection[int(gtt_id)] = meta
         self._seen: dict[PositionKey, int] = {}
         self._dirty: set[PositionKey] = set()

@@ -1,5 +1,5 @@
 """GTTs: Kite's trigger rows parsed (Zerodha's own mocks), the request Kite is sent, the
-rules Kite refuses a GTT by, and which leg a price fires."""
+rules Kite refuses a GTT by, which leg a price fires, and the OCO that protects a position.
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from desktop_oms.domain.gtt import (
     gtt_problem,
 )
 from desktop_oms.infra.clock import IST
+from desktop_oms.risk.gtt import GttManager, GttRefused, protective_oco
 from tests.kite_server.mocks import mock_data
 
 
@@ -140,3 +141,72 @@ def test_single_direction_comes_from_the_last_price():
     assert fired_leg(below, D("120")) is None
     assert fired_leg(above, D("105")) is None and fired_leg(above, D("110.5")) == 0
     assert fired_leg(above, D("80")) is None
+
+
+# ---- the protective OCO the risk layer builds (risk/gtt.py) ----------------------------
+
+LONG = ("NSE", "INFY", Product.CNC)
+
+
+def test_protective_oco_of_a_long_and_a_short():
+    long = protective_oco(LONG, 20, D("1500"), D("1450"), D("1600"))
+    assert long.trigger_values == (D("1450"), D("1600"))
+    assert [(leg.side, leg.quantity, leg.price) for leg in long.legs] == [
+        (OrderSide.SELL, 20, D("1435.50")),  # 1 % below the trigger, on the tick, down
+        (OrderSide.SELL, 20, D("1600")),
+    ]
+    short = protective_oco(
+        ("NFO", "NIFTY25JANFUT", Product.NRML), -75, D("23500"), D("23700"), D("23000")
+    )
+    assert short.trigger_values == (D("23000"), D("23700"))  # Kite's order: lower first
+    assert [(leg.side, leg.price) for leg in short.legs] == [
+        (OrderSide.BUY, D("23000")),
+        (OrderSide.BUY, D("23937.00")),
+    ]
+    assert protective_oco(LONG, 5, D("1500"), D("1450"), D("1600"), stop_limit=D("1440")).legs[
+        0
+    ].price == D("1440")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stop": D("1510")}, "stop must be below"),
+        ({"target": D("1490")}, "target above"),
+        ({"quantity": 0}, "no open"),
+        ({"key": ("NSE", "INFY", Product.MIS)}, "intraday"),
+        ({"stop_limit": D("1455")}, "at or beyond its trigger"),
+        ({"target": D("1600.03")}, "tick size"),
+    ],
+)
+def test_protective_oco_refusals(kwargs, message):
+    args = {"key": LONG, "quantity": 10, "stop": D("1450"), "target": D("1600")} | kwargs
+    with pytest.raises(GttRefused, match=message):
+        protective_oco(
+            args["key"],
+            args["quantity"],
+            D("1500"),
+            args["stop"],
+            args["target"],
+            stop_limit=args.get("stop_limit"),
+        )
+
+
+class _Store:
+    def __init__(self, saved):
+        self.saved = saved
+
+    def get_json(self, key):
+        return self.saved
+
+
+def test_unreadable_protection_records_are_not_followed():
+    store = _Store(
+        {
+            "7": {"exchange": "NSE", "symbol": "INFY", "product": "CNC", "side": "SELL"},
+            "8": {"exchange": "NSE", "symbol": "INFY", "product": "XYZ", "side": "SELL"},
+            "9": {"symbol": "INFY"},
+        }
+    )
+    manager = GttManager(None, None, store, last_price=lambda e, s: None)
+    assert manager.protected_keys() == {("NSE", "INFY", Product.CNC)}
