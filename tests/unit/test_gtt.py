@@ -1,5 +1,5 @@
 """GTTs: Kite's trigger rows parsed (Zerodha's own mocks), the request Kite is sent, the
-rules Kite refuses a GTT by, which leg a price fires, and the OCO that protects a position.
+rules Kite refuses a GTT by, which leg a price fires, and the OCO that protects a position."""
 
 from __future__ import annotations
 
