@@ -34,6 +34,7 @@ from desktop_oms.risk.basket import BasketPreviewer
 from desktop_oms.risk.brackets import BracketManager
 from desktop_oms.risk.charges import ChargesCalculator
 from desktop_oms.risk.checks.margin import broker_margin_estimator, paper_margin_estimator
+from desktop_oms.risk.gtt import GttManager
 from desktop_oms.risk.kill_switch import KillSwitch
 from desktop_oms.risk.limits import RiskLimits
 from desktop_oms.risk.monitor import RealTimeRiskMonitor
@@ -62,6 +63,7 @@ class RiskServices:
     brackets: BracketManager | None = None
     achievements: Achievements | None = None
     basket: BasketPreviewer | None = None  # margin/charges of a multi-leg order, before sending
+    gtt: GttManager | None = None  # GTT OCOs for carried positions (the GTT tab)
 
     @property
     def limits(self) -> RiskLimits:
@@ -94,6 +96,16 @@ class RiskServices:
         self.brackets = BracketManager(om, self.store, last_price=quotes.last_price)
         self.brackets.task_group = tasks
         self.brackets.start()
+        self.gtt = GttManager(
+            om.broker,
+            om.positions,
+            self.store,
+            last_price=quotes.last_price,
+            instruments=om.instruments,
+            alert=om.alert,
+        )
+        self.gtt.task_group = tasks
+        self.gtt.start(events)
         self.achievements = Achievements(self.store, events)
         self.achievements.start()
         self.monitor = RealTimeRiskMonitor(

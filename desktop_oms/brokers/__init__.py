@@ -2,8 +2,8 @@
 
 Entry points:
 - `Broker` (port.py): the Protocol every adapter implements completely (orders, trades,
-  positions, funds, margins, instruments, prices, pushed updates and ticks, stream and
-  session state, settle), with `BrokerUpdate`, `InstrumentCatalog`, `StreamStatus`;
+  positions, funds, margins, instruments, prices, GTTs, pushed updates and ticks, stream
+  and session state, settle), with `BrokerUpdate`, `InstrumentCatalog`, `StreamStatus`;
 - errors.py: what a broker call may raise, by what the OMS may safely do next;
 - `desktop_oms.brokers.paper.PaperBroker` and `desktop_oms.brokers.kite.KiteBroker`;
 - rate_limit.py: Kite's request limits (client side).

@@ -21,6 +21,8 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from desktop_oms.domain import (
+    Gtt,
+    GttRequest,
     Instrument,
     Order,
     OrderReport,
@@ -130,6 +132,20 @@ class Broker(Protocol):
     async def positions(self) -> list[PositionReport]: ...
 
     async def instruments(self) -> list[Instrument]: ...
+
+    async def place_gtt(self, request: GttRequest) -> int:
+        """Make a GTT rest at the broker; return its id (Kite's trigger id). Raises
+        BrokerRejected when refused. Never resent: a lost answer is BrokerOutcomeUnknown
+        (list the GTTs to see whether it exists)."""
+
+    async def modify_gtt(self, gtt_id: int, request: GttRequest) -> None:
+        """Replace an active GTT's triggers and legs (BrokerRejected if it is not active)."""
+
+    async def delete_gtt(self, gtt_id: int) -> None:
+        """Delete an active GTT (OrderNotFoundAtBroker if the broker has no such GTT)."""
+
+    async def gtts(self) -> list[Gtt]:
+        """The account's GTTs (active and recently finished), as the broker reports them."""
 
     async def funds(self, exchange: str | None = None) -> Funds | None:
         """Available margin of the segment an order on `exchange` draws on (Kite: MCX is

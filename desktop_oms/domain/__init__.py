@@ -12,6 +12,16 @@ from desktop_oms.domain.enums import (
     Validity,
     Variety,
 )
+from desktop_oms.domain.gtt import (
+    Gtt,
+    GttLeg,
+    GttLegResult,
+    GttRequest,
+    GttStatus,
+    GttType,
+    fired_leg,
+    gtt_problem,
+)
 from desktop_oms.domain.ids import ClientOrderIdGenerator, is_valid_client_order_id
 from desktop_oms.domain.instrument import Instrument
 from desktop_oms.domain.market import Funds, MarketQuote, Tick
@@ -28,6 +38,14 @@ from desktop_oms.domain.state_machine import TRANSITIONS, InvalidTransition, can
 
 __all__ = [
     "Funds",
+    "Gtt",
+    "GttLeg",
+    "GttLegResult",
+    "GttRequest",
+    "GttStatus",
+    "GttType",
+    "fired_leg",
+    "gtt_problem",
     "MarketQuote",
     "Tick",
     "ACTIVE_STATUSES",

@@ -1,5 +1,5 @@
 """Risk: limits, pre-trade validation, real-time monitor, kill switch, brackets, charges,
-achievements. `from desktop_oms.risk import PreTradeValidator, RiskLimits, KillSwitch`."""
+achievements, GTTs for carried positions. `from desktop_oms.risk import PreTradeValidator, RiskLimits, KillSwitch`."""
 
 from desktop_oms.risk.achievements import Achievements
 from desktop_oms.risk.basket import BasketPreview, BasketPreviewer, LegPreview
@@ -19,6 +19,7 @@ from desktop_oms.risk.events import (
     RiskSnapshot,
     RiskUpdated,
 )
+from desktop_oms.risk.gtt import GttManager, GttRefused, protective_oco
 from desktop_oms.risk.kill_switch.switch import KillSwitch, KillSwitchResult, RearmRefused
 from desktop_oms.risk.limits import RISK_FIELDS, LossLimitAction, RiskLimits
 from desktop_oms.risk.monitor import RealTimeRiskMonitor
@@ -40,6 +41,8 @@ __all__ = [
     "ContractNote",
     "DayPnl",
     "DayPnlLedger",
+    "GttManager",
+    "GttRefused",
     "KillSwitch",
     "KillSwitchResult",
     "LegPreview",
@@ -52,4 +55,5 @@ __all__ = [
     "RiskSnapshot",
     "RiskUpdated",
     "Segment",
+    "protective_oco",
 ]

@@ -268,6 +268,8 @@ class KiteHttpApi:
             if method == "DELETE" and order_id:
                 self.book.cancel(order_id)
                 return 200, json_type, success_body({"order_id": order_id})
+        if path == "/gtt/triggers" or path.startswith("/gtt/triggers/"):
+            return self._gtt(method, path, form)
         if method == "GET":
             if path == "/orders":
                 return 200, json_type, success_body(self.book.order_list())
@@ -320,6 +322,24 @@ class KiteHttpApi:
                 data[0]["tradingsymbol"] = legs[0].get("tradingsymbol", data[0]["tradingsymbol"])
                 data[0]["exchange"] = legs[0].get("exchange", data[0]["exchange"])
             return 200, json_type, success_body(data)
+        return 404, json_type, error_body("Route not found", "GeneralException")
+
+    def _gtt(self, method: str, path: str, form: dict[str, str]) -> tuple[int, str, bytes]:
+        gtt = self.owner.gtt
+        json_type = "application/json"
+        if path == "/gtt/triggers":
+            if method == "GET":
+                return 200, json_type, success_body(gtt.list())
+            if method == "POST":
+                return 200, json_type, success_body({"trigger_id": gtt.place(form)})
+        m = re.fullmatch(r"/gtt/triggers/(\w+)", path)
+        if m:
+            if method == "GET":
+                return 200, json_type, success_body(gtt.get(m.group(1)))
+            if method == "PUT":
+                return 200, json_type, success_body({"trigger_id": gtt.modify(m.group(1), form)})
+            if method == "DELETE":
+                return 200, json_type, success_body({"trigger_id": gtt.delete(m.group(1))})
         return 404, json_type, error_body("Route not found", "GeneralException")
 
     def _order_rate_check(self) -> None:

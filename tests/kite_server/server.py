@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from tests.kite_server.book import OrderBook, _num
 from tests.kite_server.contracts import CONTRACTS, front_month_expiry, instrument_row
+from tests.kite_server.gtt import GttBook
 from tests.kite_server.history import HistoricalData
 from tests.kite_server.http_api import Fault, KiteHttpApi, error_body
 from tests.kite_server.mocks import load_mock, mock_data, mock_path
@@ -30,6 +31,7 @@ class KiteTestServer:
     server.add_contract("LEADMINI")     -> list an MCX/CDS future (lot_size 1, multiplier)
     server.http.requests                -> every REST request received
     server.history                      -> historical candles (Kite's day limits, 3/s)
+    server.gtt                          -> GTT triggers; set_price fires them (gtt.py)
     server.ticker                       -> the WebSocket side (push_tick, drop_all, ...)
     """
 
@@ -64,6 +66,7 @@ class KiteTestServer:
                 self._index_instrument(row)
         self.tokens[("NSE", "INFY")] = 408065
         self.history = HistoricalData()  # GET /instruments/historical/... (history.py)
+        self.gtt = GttBook(self.book, instrument=self._gtt_instrument)  # /gtt/triggers (gtt.py)
         self.http = KiteHttpApi(self)
         self.ticker = KiteTickerServer(self.token_valid, heartbeat_interval=heartbeat_interval)
         self._started = False
@@ -128,6 +131,11 @@ class KiteTestServer:
             "segment": row["segment"],
         }
 
+    def _gtt_instrument(self, exchange: str, symbol: str) -> dict | None:
+        info = self.instrument_info(exchange, symbol)
+        token = self.tokens.get((exchange, symbol))
+        return info if info is not None or token is None else {"instrument_token": token}
+
     def instrument_info(self, exchange: str, symbol: str) -> dict | None:
         return self.instruments.get((exchange, symbol))
 
@@ -178,6 +186,7 @@ class KiteTestServer:
         self.prices[(exchange, symbol)] = Decimal(str(price))
         if token is not None:
             self.tokens[(exchange, symbol)] = token
+        self.gtt.on_price(exchange, symbol, Decimal(str(price)))  # GTTs fire on it
 
     def set_circuit_limits(self, exchange: str, symbol: str, lower, upper) -> None:
         self.circuits[(exchange, symbol)] = (Decimal(str(lower)), Decimal(str(upper)))

@@ -22,7 +22,7 @@ Safety rules (a duplicated or lost order is the worst possible bug):
 Layout: this module holds `KiteBroker` itself (construction, lifecycle, session state,
 listeners, the stream); its calls are mixins - `kite_orders` (place, modify, cancel),
 `kite_account` (orders, trades, positions, margins, funds), `kite_market_data` (quotes,
-instruments, token index, subscriptions), `history` (historical candles) and `kite_calls`
+instruments, token index, subscriptions), `history` (historical candles), `gtt` (GTTs) and `kite_calls`
 (clients, thread pools, read retries).
 """
 
@@ -46,6 +46,7 @@ from desktop_oms.brokers.kite.calls import _WRITES as _WRITES
 from desktop_oms.brokers.kite.calls import KiteCallsMixin
 from desktop_oms.brokers.kite.contracts import bundled_contract_multipliers
 from desktop_oms.brokers.kite.failures import Failure, classify_failure
+from desktop_oms.brokers.kite.gtt import KiteGttMixin
 from desktop_oms.brokers.kite.history import KiteHistoryMixin
 from desktop_oms.brokers.kite.market_data import KiteMarketDataMixin
 from desktop_oms.brokers.kite.orders import _AMBIGUOUS_WRITE as _AMBIGUOUS_WRITE
@@ -88,7 +89,12 @@ CatchUpListener = Callable[[], None]
 
 
 class KiteBroker(
-    KiteOrdersMixin, KiteAccountMixin, KiteMarketDataMixin, KiteHistoryMixin, KiteCallsMixin
+    KiteOrdersMixin,
+    KiteAccountMixin,
+    KiteMarketDataMixin,
+    KiteHistoryMixin,
+    KiteGttMixin,
+    KiteCallsMixin,
 ):
     """The Broker port over Kite Connect. See the module docstring for the safety rules."""
 

@@ -27,6 +27,10 @@ prices).
   has them, latency and the rate limiter;
 - `FaultInjector` (controls.py): faults for the next order requests.
 
+GTTs: `place_gtt` / `modify_gtt` / `delete_gtt` / `gtts` keep Kite's GTTs in the same
+journal; a price pass fires them (paper/gtt.py): the leg's LIMIT order enters the book
+like any order (no tag), and its updates are pushed like any order's.
+
 Pushed updates: every state change (accept, trigger, fill, modify, cancel, reject) is one
 BrokerUpdate holding the order's report at that moment (and the trade, for a fill). A
 request's updates are delivered on the loop once the request has returned and its
@@ -78,6 +82,7 @@ from desktop_oms.domain import (
     Variety,
 )
 from desktop_oms.domain.catalog import InstrumentStore, parse_instruments
+from desktop_oms.domain.gtt import Gtt, GttRequest
 from desktop_oms.domain.market import Funds
 from desktop_oms.infra.resources import resource_path
 
@@ -226,6 +231,28 @@ class PaperBroker:
             await self._pacing.after()
         finally:
             self._delivery.publish((), updates)
+
+    async def place_gtt(self, request: GttRequest) -> int:
+        """A GTT resting at the paper exchange (journaled; fired by its price passes)."""
+        await self._enter(order_request=True)
+        gtt_id = self._exchange.place_gtt(request)
+        await self._store.wait_durable()
+        return gtt_id
+
+    async def modify_gtt(self, gtt_id: int, request: GttRequest) -> None:
+        await self._enter(order_request=True)
+        self._exchange.modify_gtt(gtt_id, request)
+        await self._store.wait_durable()
+
+    async def delete_gtt(self, gtt_id: int) -> None:
+        await self._enter(order_request=True)
+        self._exchange.delete_gtt(gtt_id)
+        await self._store.wait_durable()
+
+    async def gtts(self) -> list[Gtt]:
+        await self._enter()
+        await self._store.wait_durable()
+        return self._exchange.gtts()
 
     async def settle(self) -> None:
         """Return once every order update made so far has reached the listeners."""

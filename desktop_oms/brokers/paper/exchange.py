@@ -28,6 +28,7 @@ from typing import Protocol
 
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
 from desktop_oms.brokers.paper.depth import DepthBook
+from desktop_oms.brokers.paper.gtt import check_gtt, gtt_to_json, modified_gtt, new_gtt
 from desktop_oms.brokers.paper.margin_book import MarginBook
 from desktop_oms.brokers.paper.matching import (
     CancelRest,
@@ -63,7 +64,10 @@ from desktop_oms.domain import (
     PositionReport,
     Product,
     TradeReport,
+    Validity,
+    Variety,
 )
+from desktop_oms.domain.gtt import Gtt, GttRequest, GttStatus, fired_leg
 from desktop_oms.domain.margin import order_margin
 from desktop_oms.domain.market import Funds, Tick
 from desktop_oms.domain.money import to_decimal
@@ -195,51 +199,162 @@ class SimulatedExchange:
     def accept(self, order: Order) -> tuple[str, list[BrokerUpdate]]:
         """Check a new order, add it to the book and match it once (as it enters)."""
         with self.lock:
-            key = (order.exchange, order.symbol)
-            last = self.state.prices.get(key)
-            now = self._clock()
-            instrument, terms = check_new_order(
-                order, self.instruments.get(*key), last, now.astimezone(IST).date()
-            )
-            check_price_band(instrument, terms, last, self.price_band_pct)
-            position = self.state.position_quantity(order.exchange, order.symbol, order.product)
-            check_mis_cutoff(order, position, now, self.mis_cutoffs)
-            reference = terms.price if terms.price is not None else last
-            if reference is not None:  # a market order's margin: at the market price
-                required = order_margin(
-                    instrument,
-                    order.product,
-                    order.side,
-                    order.quantity,
-                    reference,
-                    position,
-                    self._underlying_price(instrument),
-                )
-                check_funds(required, self._available())
-            terms, protection = self._protected(terms, order.side, instrument, last)
-            paper = PaperOrder(
-                broker_order_id=self._next_order_id(now),
-                tag=order.client_order_id,
-                exchange=instrument.exchange,
-                symbol=instrument.symbol,
-                side=order.side,
-                order_type=terms.order_type,
-                product=order.product,
-                validity=order.validity,
-                variety=order.variety,
-                quantity=terms.quantity,
-                price=terms.price,
-                trigger_price=terms.trigger_price,
-                status=OrderStatus.TRIGGER_PENDING
-                if terms.order_type.needs_trigger
-                else OrderStatus.OPEN,
-                placed_at=now,
-                updated_at=now,
-                protection_pct=protection,
-            )
-            events = [{"type": "accepted", "order": paper.to_json()}]
-            events += self._match_events(paper, instrument, last, entering=True, now=now)
+            paper, events = self._new_order_events(order, self._clock())
             return paper.broker_order_id, self._store.commit(events)
+
+    def _new_order_events(self, order: Order, now: datetime) -> tuple[PaperOrder, list[dict]]:
+        """The events that accept a new order and match it once (BrokerRejected if the
+        exchange refuses it). Nothing is committed."""
+        key = (order.exchange, order.symbol)
+        last = self.state.prices.get(key)
+        instrument, terms = check_new_order(
+            order, self.instruments.get(*key), last, now.astimezone(IST).date()
+        )
+        check_price_band(instrument, terms, last, self.price_band_pct)
+        position = self.state.position_quantity(order.exchange, order.symbol, order.product)
+        check_mis_cutoff(order, position, now, self.mis_cutoffs)
+        reference = terms.price if terms.price is not None else last
+        if reference is not None:  # a market order's margin: at the market price
+            required = order_margin(
+                instrument,
+                order.product,
+                order.side,
+                order.quantity,
+                reference,
+                position,
+                self._underlying_price(instrument),
+            )
+            check_funds(required, self._available())
+        terms, protection = self._protected(terms, order.side, instrument, last)
+        paper = PaperOrder(
+            broker_order_id=self._next_order_id(now),
+            tag=order.client_order_id,
+            exchange=instrument.exchange,
+            symbol=instrument.symbol,
+            side=order.side,
+            order_type=terms.order_type,
+            product=order.product,
+            validity=order.validity,
+            variety=order.variety,
+            quantity=terms.quantity,
+            price=terms.price,
+            trigger_price=terms.trigger_price,
+            status=OrderStatus.TRIGGER_PENDING
+            if terms.order_type.needs_trigger
+            else OrderStatus.OPEN,
+            placed_at=now,
+            updated_at=now,
+            protection_pct=protection,
+        )
+        events = [{"type": "accepted", "order": paper.to_json()}]
+        events += self._match_events(paper, instrument, last, entering=True, now=now)
+        return paper, events
+
+    # ====================================================================================
+    # GTTs (gtt.py): resting at the exchange, fired by its price passes
+    # ====================================================================================
+
+    def place_gtt(self, request: GttRequest) -> int:
+        with self.lock:
+            check_gtt(request, self.instruments.get(request.exchange, request.symbol))
+            now = self._clock()
+            gtt = new_gtt(self.state.last_gtt_id + 1, request, now)
+            self._store.commit([{"type": "gtt_placed", "gtt": gtt_to_json(gtt)}])
+            return gtt.gtt_id
+
+    def modify_gtt(self, gtt_id: int, request: GttRequest) -> None:
+        with self.lock:
+            gtt = self._live_gtt(gtt_id, "modified")
+            check_gtt(request, self.instruments.get(request.exchange, request.symbol))
+            changed = modified_gtt(gtt, request, self._clock())
+            self._store.commit([{"type": "gtt_modified", "gtt": gtt_to_json(changed)}])
+
+    def delete_gtt(self, gtt_id: int) -> None:
+        with self.lock:
+            gtt = self._live_gtt(gtt_id, "deleted")
+            event = {
+                "type": "gtt_status",
+                "gtt_id": gtt.gtt_id,
+                "status": GttStatus.DELETED.value,
+                "at": self._clock().isoformat(),
+            }
+            self._store.commit([event])
+
+    def gtts(self) -> list[Gtt]:
+        with self.lock:
+            return list(self.state.gtts.values())
+
+    def _live_gtt(self, gtt_id: int, verb: str) -> Gtt:
+        gtt = self.state.gtts.get(gtt_id) if isinstance(gtt_id, int) else None
+        if gtt is None:
+            raise OrderNotFoundAtBroker(f"Couldn't find GTT {gtt_id} at the paper broker")
+        if not gtt.status.is_active:
+            raise BrokerRejected(
+                f"GTT {gtt_id} cannot be {verb}: it is not active (status {gtt.status.value})"
+            )
+        return gtt
+
+    def _gtt_events(self, keys: Iterable[Key], now: datetime) -> list[dict]:
+        """Fire (or expire) the active GTTs of these instruments at their last prices."""
+        keys = set(keys)
+        events: list[dict] = []
+        for gtt in list(self.state.gtts.values()):
+            if not gtt.status.is_active or gtt.key not in keys:
+                continue
+            at = now.isoformat()
+            if gtt.expires_at is not None and now >= gtt.expires_at:
+                events.append(
+                    {"type": "gtt_status", "gtt_id": gtt.gtt_id, "status": "expired", "at": at}
+                )
+                continue
+            price = self.state.prices.get(gtt.key)
+            index = fired_leg(gtt, price) if price is not None else None
+            if index is None:
+                continue
+            leg = gtt.legs[index]
+            order = Order(
+                id=0,
+                client_order_id=None,  # type: ignore[arg-type] - a GTT's order has no tag
+                symbol=gtt.symbol,
+                exchange=gtt.exchange,
+                side=leg.side,
+                order_type=OrderType.LIMIT,
+                product=leg.product,
+                validity=Validity.DAY,
+                variety=Variety.REGULAR,
+                quantity=leg.quantity,
+                price=leg.price,
+                trigger_price=None,
+                status=OrderStatus.PENDING,
+                created_at=now,
+                updated_at=now,
+            )
+            result = {
+                "triggered_at": str(gtt.trigger_values[index]),
+                "at": at,
+                "order_id": None,
+                "status": "success",
+                "rejection_reason": None,
+            }
+            try:
+                paper, placed = self._new_order_events(order, now)
+            except BrokerRejected as exc:
+                result.update(status="failed", rejection_reason=exc.message)
+                placed = []
+            else:
+                result["order_id"] = paper.broker_order_id
+            events.append(
+                {
+                    "type": "gtt_status",
+                    "gtt_id": gtt.gtt_id,
+                    "status": GttStatus.TRIGGERED.value,
+                    "at": at,
+                    "leg": index,
+                    "result": result,
+                }
+            )
+            events += placed
+        return events
 
     def modify(
         self,
@@ -386,6 +501,8 @@ class SimulatedExchange:
                 ticks += self._derived_ticks(derived, parsed, now)
                 matched += derived
             events = self._run_matching(matched, now)
+            if self.state.gtts:
+                events += self._gtt_events(matched, now)
             return ticks, self._store.commit_prices(parsed, events)
 
     def match(self, exchange: str, symbol: str) -> list[BrokerUpdate]:

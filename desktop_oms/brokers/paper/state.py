@@ -16,6 +16,7 @@ journal of events rebuilds exactly the state the broker had. Events:
     position_set  broker-side position changed without orders (test helper)
     prices        last prices
     funds         the account's cash set anew (test helper)
+    gtt_placed / gtt_modified / gtt_status   GTTs (see gtt.py)
 
 The records (`PaperOrder`, trades, positions) and their JSON codecs live in `records`.
 """
@@ -27,6 +28,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import cast
 
+from desktop_oms.brokers.paper.gtt import gtt_from_json, gtt_to_json, result_from_json
 from desktop_oms.brokers.paper.records import (
     PaperOrder,
     PaperStateError,
@@ -52,6 +54,7 @@ from desktop_oms.domain import (
     TradeReport,
     apply_fill,
 )
+from desktop_oms.domain.gtt import Gtt, GttStatus
 
 JOURNAL_FORMAT = "desktop-oms-paper-broker"
 JOURNAL_VERSION = 1
@@ -73,6 +76,8 @@ class PaperState:
         self.positions: dict[PositionKey, Position] = {}
         self.prices: dict[tuple[str, str], Decimal] = {}
         self._multiplier_of_trade: dict[str, Decimal] = {}
+        self.gtts: dict[int, Gtt] = {}  # by id, in the order they were made
+        self.last_gtt_id = 0
         # Derived from `orders` and kept in step by `apply` (the one mutator), so queries
         # cost what they return rather than the whole day's orders; all in the order of
         # acceptance (an order never becomes active again once it is not). Reports are
@@ -148,6 +153,8 @@ class PaperState:
             ],
             "positions": [position_to_json(p) for p in self.positions.values()],
             "prices": {price_key(*k): dec(v) for k, v in self.prices.items()},
+            "gtts": [gtt_to_json(g) for g in self.gtts.values()],
+            "last_gtt_id": self.last_gtt_id,
         }
 
     # -- the one mutator ---------------------------------------------------------------
@@ -254,6 +261,10 @@ class PaperState:
             position = position_from_json(data)
             self.positions[position.key] = position
         self._set_prices(event["prices"])
+        for data in event.get("gtts", ()):  # journals older than GTTs have none
+            gtt = gtt_from_json(data)
+            self.gtts[gtt.gtt_id] = gtt
+        self.last_gtt_id = max([_int(event.get("last_gtt_id", 0), "last GTT id"), *self.gtts])
         self.initialised = True
 
     def _on_accepted(self, event: dict) -> PaperOrder:
@@ -395,6 +406,41 @@ class PaperState:
     def _on_funds(self, event: dict) -> None:
         self.funds = need_dec(event["amount"], "funds")
 
+    def _on_gtt_placed(self, event: dict) -> Gtt:
+        gtt = gtt_from_json(event["gtt"])
+        if gtt.gtt_id in self.gtts:
+            raise PaperStateError(f"GTT {gtt.gtt_id} placed twice")
+        self.gtts[gtt.gtt_id] = gtt
+        self.last_gtt_id = max(self.last_gtt_id, gtt.gtt_id)
+        return gtt
+
+    def _active_gtt(self, gtt_id: object) -> Gtt:
+        gtt = self.gtts.get(gtt_id)  # type: ignore[arg-type]
+        if gtt is None:
+            raise PaperStateError(f"event for unknown GTT {gtt_id}")
+        if not gtt.status.is_active:
+            raise PaperStateError(f"event for GTT {gtt_id} already {gtt.status.value}")
+        return gtt
+
+    def _on_gtt_modified(self, event: dict) -> Gtt:
+        new = gtt_from_json(event["gtt"])
+        self._active_gtt(new.gtt_id)
+        self.gtts[new.gtt_id] = new
+        return new
+
+    def _on_gtt_status(self, event: dict) -> Gtt:
+        gtt = self._active_gtt(event["gtt_id"])
+        status = GttStatus(event["status"])
+        legs = list(gtt.legs)
+        leg = event.get("leg")
+        if leg is not None:
+            legs[_int(leg, "GTT leg")] = replace(
+                legs[leg], result=result_from_json(event.get("result"))
+            )
+        changed = replace(gtt, status=status, legs=tuple(legs), updated_at=when(event["at"]))
+        self.gtts[gtt.gtt_id] = changed
+        return changed
+
 
 _HANDLERS = {
     "init": PaperState._on_init,
@@ -409,4 +455,7 @@ _HANDLERS = {
     "position_set": PaperState._on_position_set,
     "prices": PaperState._on_prices,
     "funds": PaperState._on_funds,
+    "gtt_placed": PaperState._on_gtt_placed,
+    "gtt_modified": PaperState._on_gtt_modified,
+    "gtt_status": PaperState._on_gtt_status,
 }

@@ -61,7 +61,7 @@ class NoInstruments:
 class RiskServices(Protocol):
     """The risk layer as the window uses it: the limits in effect and changing them
     (validator, monitor, kill switch and settings.toml at once), the monitor's snapshot
-    for the risk panel, the bracket manager for the blotter's tooltips."""
+    for the risk panel, the bracket manager for the blotter's tooltips, the GTT manager for the GTT tab."""
 
     @property
     def limits(self) -> RiskLimits: ...
@@ -69,6 +69,8 @@ class RiskServices(Protocol):
     def monitor(self) -> Any | None: ...  # .snapshot: RiskSnapshot | None
     @property
     def brackets(self) -> Any | None: ...  # .entry_of(order_id), .view(entry_id)
+    @property
+    def gtt(self) -> Any | None: ...  # GttManager: .gtts(), .modify_gtt(), .delete_gtt()
     def update_limits(self, limits: RiskLimits) -> None: ...
 
 

@@ -13,7 +13,8 @@ composes the controllers that act for the trader, each an object holding what it
 - `layout_manager` (shell/layout.py): default layout per window size, saved layout;
 - `menus` (shell/menus.py): menus, window-wide keys, focus, opening the ticket;
 - `risk_gui`, `workspace_ui`, `close_guard`, `broker_status`: the risk panel and limits,
-  the journal and market watch wiring, asking before closing, the broker's state.
+  the journal and market watch wiring, asking before closing, the broker's state;
+- `gtt_panel` (ui/gtt): the GTT tab beside the orders (Go > GTT, Ctrl+Shift+G).
 
 Rules this module keeps:
 - It never blocks. OMS events (published on the loop thread) only queue rows in the
@@ -42,16 +43,18 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTableView, QWidget
 
 from desktop_oms.domain import OrderRequest
 from desktop_oms.ui.alerts import AlertsPanel, attach_logging
 from desktop_oms.ui.blotter import AuditView, BlotterPanel, OrdersModel, TradesModel
 from desktop_oms.ui.common import PnlHistory, Subscriptions, TaskRunner, WindowServices
+from desktop_oms.ui.gtt import GttPanel
 from desktop_oms.ui.pnl import PnlChartSlot
 from desktop_oms.ui.positions import PositionsModel, PositionsPanel
 from desktop_oms.ui.review import ReviewPanel
@@ -188,6 +191,16 @@ class MainWindow(QMainWindow):
         self.blotter_panel = BlotterPanel(self.orders_model, self.trades_model, self.audit)
         self.blotter = self.blotter_panel.view
         self.trades_view = self.blotter_panel.trades_view
+        self.gtt_panel = GttPanel(  # issue 18: GTTs at the broker, a tab beside the orders
+            services.risk.gtt,
+            self.tasks.run,
+            positions=services.position_manager.open_positions,
+            last_price=services.quotes.last_price,
+            tick_size=self._tick_size,
+            selected_position=self._selected_position,
+        )
+        self.gtt_view = self.gtt_panel.view
+        self.blotter_panel.tabs.addTab(self.gtt_panel, "GTT")
         self.positions_panel = PositionsPanel(self.positions_model)
         self.positions_grid = self.positions_panel.grid
         # The chart itself (pyqtgraph) is built once the window is up: see showEvent.
@@ -329,6 +342,40 @@ class MainWindow(QMainWindow):
         self.positions_model.totals_changed.connect(self.top_strip.show_totals)
         self.ticket.order_sent.connect(self._on_order_sent)
         self.ticket.order_failed.connect(self._on_order_failed)
+        # issue 18: Go > GTT (Ctrl+Shift+G) shows the GTT tab with the keyboard in it
+        self.gtt_action = QAction("&GTT (carry protection)", self)
+        self.gtt_action.setObjectName("actionFocusGtt")
+        self.gtt_action.setShortcut(QKeySequence("Ctrl+Shift+G"))
+        self.gtt_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.gtt_action.triggered.connect(self.show_gtts)
+        self.menus.go_menu.addAction(self.gtt_action)
+        self.addAction(self.gtt_action)
+
+    def show_gtts(self) -> QTableView:
+        """The GTT tab, raised, with the keyboard focus in its table."""
+        self.blotter_dock.show()
+        self.blotter_dock.raise_()
+        self.blotter_panel.tabs.setCurrentWidget(self.gtt_panel)
+        view = self.gtt_view
+        view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if not view.currentIndex().isValid() and self.gtt_panel.model.rowCount() > 0:
+            view.setCurrentIndex(self.gtt_panel.model.index(0, 0))
+        return view
+
+    def _tick_size(self, exchange: str, symbol: str):
+        instrument = self.services.instrument_source.get(exchange, symbol)
+        return instrument.tick_size if instrument is not None else Decimal("0.05")
+
+    def _selected_position(self) -> tuple[str, str, str] | None:
+        """The positions grid's current row, as (exchange, symbol, product)."""
+        index = self.positions_grid.currentIndex()
+        if not index.isValid():
+            return None
+        try:
+            position = self.positions_model.item_at(index.row())
+        except IndexError:
+            return None
+        return (position.exchange, position.symbol, str(position.product))
 
     @property
     def pnl_chart(self) -> PnlChart:
@@ -448,6 +495,7 @@ class MainWindow(QMainWindow):
         self.live.stop()
         self.confirmations.close()
         self.order_actions.close_dialogs()
+        self.gtt_panel.stop()
         pending = self.ticket.pending_task
         if pending is not None and not pending.done():
             _done, still = await asyncio.wait({pending}, timeout=SHUTDOWN_GRACE_S)
