@@ -1,0 +1,148 @@
+"""Issue 16 in the window: the option chain dock, clicking a price into the ticket, lots on
+the ticket, the blotter's slice groups, the options hotkeys, positions by underlying and
+the basket (paper broker, real Application, offscreen)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QTableView
+
+from desktop_oms.domain import OrderSide
+from desktop_oms.ui.chain.model import ChainModel
+
+D = Decimal
+NIFTY = ("NSE", "NIFTY 50")
+SPOT = D("26000")  # the bundled listing's NIFTY strikes are around its close (~26,170)
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    # a tick of the index: the paper exchange reprices its futures and options (bid/ask,
+    # OI) and the ticks reach the quote cache as the simulated market's would
+    app.broker.set_last_price(*NIFTY, SPOT)
+    return app
+
+
+def chain_of(app):
+    return app.window.options_ui.chain
+
+
+def shown_chain(qtbot, app, underlying="NIFTY"):
+    w = app.window
+    w.options_ui.actions["actionOptionChain"].trigger()
+    chain = chain_of(app)
+    chain.select_underlying(underlying)
+    qtbot.waitUntil(
+        lambda: chain.model.rowCount() > 0 and chain.model.snapshot.underlying == underlying,
+        timeout=3000,
+    )
+    return chain
+
+
+def click(qtbot, view: QTableView, index) -> None:
+    view.scrollTo(index)
+    rect = view.visualRect(index)
+    assert rect.isValid(), "the cell is not in view"
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_chain_dock_is_a_table_view_on_a_keyed_model_with_the_headers(qtbot, app):
+    w = app.window
+    dock = w.findChild(QDockWidget, "optionChain")
+    assert dock is not None and not dock.isVisible()  # a hidden tab until asked for
+    chain = shown_chain(qtbot, app)
+    assert dock.isVisible()
+    view = chain.view
+    assert isinstance(view, QTableView) and isinstance(view.model(), ChainModel)
+    headers = [
+        view.model().headerData(c, Qt.Orientation.Horizontal)
+        for c in range(view.model().columnCount())
+    ]
+    for label in ("Strike", "LTP", "IV", "Delta", "OI"):
+        assert label in headers
+    assert headers.count("LTP") == 2 and headers.count("Delta") == 2  # calls and puts
+    middle = headers.index("Strike")
+    assert headers[:middle] == list(reversed(headers[middle + 1 :]))  # puts mirror calls
+
+
+def test_chain_rows_are_strikes_in_order_with_the_atm_marked_and_in_view(qtbot, app):
+    chain = shown_chain(qtbot, app)
+    snap = chain.model.snapshot
+    strikes = [row.strike for row in chain.model.visible_items()]
+    assert strikes == sorted(strikes) and len(strikes) > 30
+    atm_at = strikes.index(SPOT)
+    assert strikes[atm_at - 1] == SPOT - 50 and strikes[atm_at + 1] == SPOT + 50
+    assert len(strikes) - 1 - atm_at == 20  # ATM + 20 (the listing ends nearer below)
+    atm = chain.model.atm_row()
+    assert atm is not None and chain.model.item_at(atm).strike == snap.atm_strike == SPOT
+    strike_col = chain.model.column_index("strike")
+    assert chain.model.index(atm, strike_col).data().startswith("ATM")
+    rect = chain.view.visualRect(chain.model.index(atm, strike_col))
+    assert chain.view.viewport().rect().contains(rect.center())
+    # the facts above the table
+    assert chain.spot_label.text() == "Spot 26,000.00"
+    assert chain.days_label.text().startswith("DTE ")
+    assert "ATM IV" in chain.atm_iv_label.text() and "%" in chain.atm_iv_label.text()
+    assert chain.pcr_label.text().startswith("PCR ") and "\u2014" not in chain.pcr_label.text()
+    assert "lot 65" in chain.lot_label.text() and "freeze 1,800" in chain.lot_label.text()
+    # the call side: IV and delta from the prices
+    row = chain.model.item_at(atm)
+    assert 0.3 < row.call.delta < 0.7 and -0.7 < row.put.delta < -0.3
+    assert row.call.iv is not None and 0.03 < row.call.iv < 1.0
+
+
+def test_spot_move_updates_cells_in_place_and_recentres_on_the_new_atm(qtbot, app):
+    chain = shown_chain(qtbot, app)
+    model = chain.model
+    resets = []
+    model.modelReset.connect(lambda: resets.append(1))
+    before = model.snapshot.rows[model.atm_row()].call.ltp
+    app.broker.set_last_price(*NIFTY, D("26210"))
+    qtbot.waitUntil(lambda: model.snapshot.atm_strike == D("26200"), timeout=3000)
+    assert not resets  # the same chain: rows updated in place, not re-filled
+    atm = model.atm_row()
+    assert model.item_at(atm).strike == D("26200")
+    rect = chain.view.visualRect(model.index(atm, model.column_index("strike")))
+    assert chain.view.viewport().rect().contains(rect.center())
+    assert model.row_of_strike(D("26000")) is not None
+    assert model.item_at(model.row_of_strike(D("26000"))).call.ltp > before
+
+
+def test_clicking_the_ask_loads_a_buy_at_the_ask_and_the_bid_a_sell(qtbot, app):
+    w = app.window
+    chain = shown_chain(qtbot, app)
+    atm = chain.model.snapshot.atm_strike
+    ask_index = chain.cell_index(atm, "call", "ask")
+    quote = chain.model.item_at(ask_index.row()).call
+    click(qtbot, chain.view, ask_index)
+    ticket = w.ticket
+    assert ticket.side is OrderSide.BUY
+    assert ticket.symbol.text() == quote.symbol and ticket.exchange.currentText() == "NFO"
+    assert ticket.price.value() == quote.ask
+    assert ticket.quantity.value() == 65  # one lot
+    bid_index = chain.cell_index(atm, "put", "bid")
+    put = chain.model.item_at(bid_index.row()).put
+    click(qtbot, chain.view, bid_index)
+    assert ticket.side is OrderSide.SELL
+    assert ticket.symbol.text() == put.symbol and ticket.price.value() == put.bid
+    # a non-price cell leaves the ticket alone
+    click(qtbot, chain.view, chain.cell_index(atm, "call", "oi"))
+    assert ticket.symbol.text() == put.symbol
+
+
+def test_market_watch_and_positions_select_the_underlying_in_the_chain(qtbot, app, arun):
+    w = app.window
+    chain = shown_chain(qtbot, app, "BANKNIFTY")
+    w.market_watch.symbolSelected.emit("NSE", "NIFTY 50")
+    assert chain.current_underlying == "NIFTY"
+    snap = chain.model.snapshot
+    w.market_watch.symbolSelected.emit("NSE", "RELIANCE")  # no chain: unchanged
+    assert chain.current_underlying == "NIFTY"
+    finnifty = app.window.services.chains.snapshot("FINNIFTY").rows[0].call
+    assert w.options_ui.follow_instrument(finnifty.exchange, finnifty.symbol) == "FINNIFTY"
+    assert chain.current_underlying == "FINNIFTY"
+    assert snap.underlying == "NIFTY"
