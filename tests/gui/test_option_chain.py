@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QTableView
 
-from desktop_oms.domain import OrderSide
+from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.ui.chain.model import ChainModel
 
 D = Decimal
@@ -146,3 +146,83 @@ def test_market_watch_and_positions_select_the_underlying_in_the_chain(qtbot, ap
     assert w.options_ui.follow_instrument(finnifty.exchange, finnifty.symbol) == "FINNIFTY"
     assert chain.current_underlying == "FINNIFTY"
     assert snap.underlying == "NIFTY"
+
+
+# ------------------------------------------------------------------ lots on the ticket
+
+
+def test_ticket_quantity_in_lots_for_an_option(qtbot, app):
+    w = app.window
+    ticket = w.ticket
+    chain = shown_chain(qtbot, app)
+    click(qtbot, chain.view, chain.cell_index(SPOT, "call", "ask"))
+    assert ticket.lots.isVisibleTo(ticket) and ticket.lots.value() == 1
+    assert "freeze 1,800" in ticket.instrument_label.text()
+    ticket.lots.setValue(4)
+    assert ticket.quantity.value() == 260
+    ticket.quantity.set_quantity(195)
+    assert ticket.lots.value() == 3
+    qtbot.keyClick(ticket.quantity, Qt.Key.Key_Up)  # one lot up
+    assert ticket.quantity.value() == 260 and ticket.lots.value() == 4
+    ticket.quantity.set_quantity(100)  # not whole lots: no lots shown, the field says why
+    assert ticket.lots.value() == 0
+    assert "lot size" in ticket.check().reason()
+    ticket.open_for(OrderSide.BUY, "RELIANCE", "NSE")
+    assert not ticket.lots.isVisibleTo(ticket)  # a stock: units only
+
+
+# ------------------------------------------------------------------ slices in the blotter
+
+
+def option_at(app, strike_steps: int = 8, kind: str = "call"):
+    snap = app.window.services.chains.snapshot("NIFTY")
+    row = snap.rows[snap.atm_index + (strike_steps if kind == "call" else -strike_steps)]
+    return getattr(row, kind)
+
+
+def test_blotter_groups_the_slices_of_one_sliced_order(qtbot, app, arun):
+    w = app.window
+    quote = option_at(app)  # out of the money: 56 lots stay under the order value limit
+    result = arun(
+        app.order_manager.place_order(
+            OrderRequest(
+                symbol=quote.symbol,
+                exchange=quote.exchange,
+                side=OrderSide.BUY,
+                quantity=56 * 65,  # 3,640: above twice the freeze quantity (1,800)
+                order_type=OrderType.LIMIT,
+                price=quote.ask,
+                product=Product.MIS,
+            )
+        )
+    )
+    assert result.sliced and len(result.slices) == 3
+    model = w.orders_model
+    qtbot.waitUntil(
+        lambda: all(model.row_for_key(i) is not None for i in result.order_ids), timeout=3000
+    )
+    group = result.slice_group
+    assert model.slice_group_ids(group) == list(result.order_ids)
+    col = model.column_index("slice")
+    texts = [model.index(model.row_for_key(i), col).data() for i in result.order_ids]
+    assert texts == [f"1/3  {group}", f"2/3  {group}", f"3/3  {group}"]
+    rows = sorted(model.row_for_key(i) for i in result.order_ids)
+    assert rows == list(range(rows[0], rows[0] + 3))  # together, whatever the sort
+    tip = model.index(rows[0], col).data(Qt.ItemDataRole.ToolTipRole)
+    assert "of 3 of one order of 3,640" in tip
+    # an order sent whole has no slice text
+    whole = arun(
+        app.order_manager.place_order(
+            OrderRequest(
+                symbol=quote.symbol,
+                exchange=quote.exchange,
+                side=OrderSide.BUY,
+                quantity=65,
+                order_type=OrderType.LIMIT,
+                price=quote.ask,
+                product=Product.MIS,
+            )
+        )
+    )
+    qtbot.waitUntil(lambda: model.row_for_key(whole.order_id) is not None, timeout=3000)
+    assert model.index(model.row_for_key(whole.order_id), col).data() == ""

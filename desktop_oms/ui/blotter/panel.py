@@ -50,6 +50,7 @@ ORDER_WIDTHS = {
     "message": 26,
     "product": 6,
     "strategy": 8,
+    "slice": 26,
 }
 # what the trader scans first comes first; the ids (for support calls) at the end
 ORDER_IDS_LAST = ("product", "strategy", "client_id", "broker_id")
