@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QTableView
+from PySide6.QtWidgets import QDockWidget, QPushButton, QTableView
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.ui.chain.model import ChainModel
+from desktop_oms.ui.shell.shortcuts import shortcut_bindings
 
 D = Decimal
 NIFTY = ("NSE", "NIFTY 50")
@@ -226,3 +227,167 @@ def test_blotter_groups_the_slices_of_one_sliced_order(qtbot, app, arun):
     )
     qtbot.waitUntil(lambda: model.row_for_key(whole.order_id) is not None, timeout=3000)
     assert model.index(model.row_for_key(whole.order_id), col).data() == ""
+
+
+# ------------------------------------------------------------------ hotkeys, groups
+
+
+def press_yes(qtbot, box) -> None:
+    assert box is not None and box.isVisible()
+    yes = box.findChild(QPushButton, "confirmYes")
+    qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+
+
+def position_of(app, quote):
+    return app.position_manager.peek(quote.exchange, quote.symbol, Product.MIS)
+
+
+def test_hotkeys_have_free_keys_and_buy_the_atm_call_and_put_with_stop_and_target(qtbot, make_app):
+    app = make_app(atm_strike_offset=1, atm_lots=2)
+    app.broker.set_last_price(*NIFTY, SPOT)
+    w = app.window
+    shown_chain(qtbot, app)
+    keys = {name: a.shortcut().toString() for name, a in w.options_ui.actions.items()}
+    assert keys["actionBuyAtmCall"] == "Ctrl+Alt+C" and keys["actionBuyAtmPut"] == "Ctrl+Alt+P"
+    taken = {
+        b.keys.toString(): b.owner.objectName()
+        for b in shortcut_bindings(w)
+        if b.owner not in w.options_ui.actions.values()
+    }
+    assert not set(keys.values()) & set(taken), "an options key is taken already"
+    rows = {w.shortcut_rows()[i][0] for i in range(len(w.shortcut_rows()))}
+    assert {"Ctrl+Alt+C", "Ctrl+Alt+U", "Ctrl+Alt+R"} <= rows  # in Help > Keyboard shortcuts
+    snap = w.options_ui.chain.model.snapshot
+    call = snap.rows[snap.atm_index + 1].call  # one strike out of the money
+    put = snap.rows[snap.atm_index - 1].put
+    w.options_ui.actions["actionBuyAtmCall"].trigger()  # (real keys: tests/e2e)
+    qtbot.waitUntil(lambda: position_of(app, call).quantity == 130, timeout=5000)
+    qtbot.waitUntil(
+        lambda: any(o.symbol == call.symbol for o in w.orders_model.items()), timeout=3000
+    )
+    entry = next(
+        o for o in w.orders_model.items() if o.symbol == call.symbol and o.source != "bracket"
+    )
+    assert entry.side is OrderSide.BUY and entry.price == call.ask
+    assert entry.stop_loss is not None and entry.take_profit is not None
+    assert entry.stop_loss <= call.ask * D("0.81") and entry.take_profit >= call.ask * D("1.4")
+    w.options_ui.actions["actionBuyAtmPut"].trigger()
+    qtbot.waitUntil(lambda: position_of(app, put).quantity == 130, timeout=5000)
+    # positions grouped by underlying: a long strangle, its combined premium and P&L
+    panel = w.positions_panel
+    qtbot.waitUntil(
+        lambda: panel.groups_model.rowCount() == 1 and panel.groups_model.item_at(0).legs == 2,
+        timeout=3000,
+    )
+    assert panel.groups.isVisible()
+    group = panel.groups_model.item_at(0)
+    low, high = sorted((put_strike(snap, -1), put_strike(snap, 1)))
+    assert group.underlying == "NIFTY" and group.legs == 2
+    assert group.structure == f"Long strangle {low}/{high}"
+    qtbot.waitUntil(
+        lambda: (
+            panel.groups_model.item_at(0).premium
+            == position_of(app, call).last_price + position_of(app, put).last_price
+        ),
+        timeout=3000,
+    )
+    assert (
+        group.entry_premium
+        == position_of(app, call).average_price + position_of(app, put).average_price
+    )
+    # exit everything on NIFTY (its legs cancelled first), after a confirmation
+    box = w.options_ui.request_exit_underlying()
+    assert "NIFTY" in box.text() and call.symbol in box.text()
+    press_yes(qtbot, box)
+    qtbot.waitUntil(
+        lambda: position_of(app, call).quantity == 0 and position_of(app, put).quantity == 0,
+        timeout=5000,
+    )
+
+
+def put_strike(snap, steps: int) -> str:
+    return str(snap.rows[snap.atm_index + steps].strike)
+
+
+def test_reverse_flips_the_selected_position(qtbot, app, arun):
+    w = app.window
+    quote = option_at(app, 3)
+    arun(
+        app.order_manager.place_order(
+            OrderRequest(
+                symbol=quote.symbol,
+                exchange=quote.exchange,
+                side=OrderSide.BUY,
+                quantity=130,
+                order_type=OrderType.LIMIT,
+                price=quote.ask,
+                product=Product.MIS,
+            )
+        )
+    )
+    qtbot.waitUntil(lambda: len(w.positions_model.open_positions()) == 1, timeout=3000)
+    row = w.positions_model.row_for_key((quote.exchange, quote.symbol, Product.MIS))
+    w.positions_grid.setFocus()
+    w.positions_grid.setCurrentIndex(w.positions_model.index(row, 0))
+    assert w.options_ui.chain.current_underlying == "NIFTY"  # the chain follows the grid
+    box = w.options_ui.request_reverse()
+    assert "Reverse" in box.text()
+    press_yes(qtbot, box)
+    qtbot.waitUntil(lambda: position_of(app, quote).quantity == -130, timeout=5000)
+
+
+def test_group_positions_names_straddles_and_leaves_stocks_out(make_position):
+    from datetime import date
+
+    from desktop_oms.domain import Instrument
+    from desktop_oms.ui.positions import group_positions
+
+    expiry = date(2026, 12, 29)
+
+    def option(symbol, kind, strike):
+        return Instrument(
+            "NFO",
+            symbol,
+            name="BANKNIFTY",
+            instrument_type=kind,
+            strike=D(strike),
+            expiry=expiry,
+            lot_size=30,
+        )
+
+    listing = {
+        ("NFO", "BNCE"): option("BNCE", "CE", "60000"),
+        ("NFO", "BNPE"): option("BNPE", "PE", "60000"),
+    }
+
+    def describe(exchange, symbol):
+        return listing.get((exchange, symbol))
+
+    legs = [
+        make_position(
+            "BNCE",
+            exchange="NFO",
+            quantity=-30,
+            average_price=D("500"),
+            last_price=D("450"),
+            unrealized_pnl=D("1500"),
+        ),
+        make_position(
+            "BNPE",
+            exchange="NFO",
+            quantity=-30,
+            average_price=D("480"),
+            last_price=D("470"),
+            unrealized_pnl=D("300"),
+        ),
+        make_position("RELIANCE"),
+    ]
+    (group,) = group_positions(legs, describe)
+    assert group.structure == "Short straddle 60000"
+    assert group.premium == D("920") and group.entry_premium == D("980")
+    assert group.premium_change == D("-60") and group.total_pnl == D("1800")
+    legs[1] = make_position(
+        "BNPE", exchange="NFO", quantity=-60, average_price=D("480"), last_price=D("470")
+    )
+    (group,) = group_positions(legs, describe)
+    assert group.structure == "" and group.premium is None  # not a pair: no structure

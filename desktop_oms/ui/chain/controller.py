@@ -83,6 +83,17 @@ class OptionsUi(QObject):
         self.basket.outcome.connect(self._on_basket_outcome)
         self._build_actions()
         self._link()
+        window.positions_panel.set_grouping(self.derivative)
+
+    def derivative(self, exchange: str, symbol: str):
+        """The instrument of an index option or future (positions group by its name)."""
+        try:
+            instrument = self.services.instrument_source.get(exchange, symbol)
+        except Exception:  # noqa: BLE001 - not grouped
+            return None
+        if instrument is None or instrument.exchange not in ("NFO", "BFO"):
+            return None
+        return instrument if (instrument.is_option or instrument.is_future) else None
 
     # ------------------------------------------------------------------ menus and keys
     def _build_actions(self) -> None:
@@ -223,7 +234,8 @@ class OptionsUi(QObject):
         ticket.stop_loss.clear()
         ticket.take_profit.clear()
         if stop_pct > 0:
-            stop = round_to_tick(price * (HUNDRED - stop_pct) / HUNDRED, tick, "down")
+            # (rounded towards the price: the risk is never more than the % says)
+            stop = round_to_tick(price * (HUNDRED - stop_pct) / HUNDRED, tick, "up")
             if stop > 0:
                 ticket.stop_loss.setValue(stop)
         if target_pct > 0:
@@ -266,8 +278,10 @@ class OptionsUi(QObject):
         )
 
     def request_reverse(self) -> QMessageBox | None:
-        """Ctrl+Alt+R: reverse the selected position (exit it, then the same quantity the
-        other way at market), after a confirmation."""
+        """Ctrl+Alt+R: reverse the selected position, after a confirmation: exit it (its
+        bracket legs cancelled first, a reduce-only market order), then the same quantity
+        the other way as a limit at the touch (the same order at market straight after the
+        exit would be refused as a likely duplicate)."""
         position = self.window.positions_panel.current_position()
         if position is None or not position.quantity:
             self._say("info", "Select an open position to reverse")
@@ -278,12 +292,26 @@ class OptionsUi(QObject):
             "Reverse position",
             f"Reverse {position.exchange}:{position.symbol} "
             f"{'+' if position.quantity > 0 else ''}{fmt.quantity(position.quantity)}: exit it "
-            f"at market, then {side.value} {fmt.quantity(qty)} at market?",
+            f"at market, then {side.value} {fmt.quantity(qty)} at the touch (a marketable limit)?",
             lambda: self.reverse(position),
             yes_text="&Reverse",
             no_text="&Keep it",
             default_yes=False,
         )
+
+    def _touch(self, exchange: str, symbol: str, side: OrderSide) -> Decimal | None:
+        """A marketable limit for the new side: the offer to buy, the bid to sell (the
+        last price without a quote), on the tick."""
+        tick = self.services.quotes.tick(exchange, symbol)
+        if tick is None:
+            return None
+        price = (tick.ask if side is OrderSide.BUY else tick.bid) or tick.last_price
+        instrument = self.services.instrument_source.get(exchange, symbol)
+        if instrument is not None and price is not None:
+            price = round_to_tick(
+                price, instrument.tick_size, "up" if side is OrderSide.BUY else "down"
+            )
+        return price
 
     def reverse(self, position):
         om = self.services.order_manager
@@ -306,7 +334,8 @@ class OptionsUi(QObject):
                     exchange=position.exchange,
                     side=side,
                     quantity=qty,
-                    order_type=OrderType.MARKET,
+                    order_type=OrderType.LIMIT,
+                    price=self._touch(position.exchange, position.symbol, side),
                     product=position.product,
                 )
             )

@@ -157,7 +157,7 @@ CHAIN_COLUMNS: tuple[Column, ...] = (
 
 def _strike_text_of(value: tuple[Decimal, bool]) -> str:
     strike, atm = value
-    text = fmt.price(strike).removesuffix(".00")
+    text = str(int(strike)) if strike == strike.to_integral_value() else str(strike.normalize())
     return f"ATM {text}" if atm else text
 
 
