@@ -391,3 +391,83 @@ def test_group_positions_names_straddles_and_leaves_stocks_out(make_position):
     )
     (group,) = group_positions(legs, describe)
     assert group.structure == "" and group.premium is None  # not a pair: no structure
+
+
+# ------------------------------------------------------------------ baskets
+
+
+def test_basket_from_the_chain_previews_and_sends_buys_first(qtbot, app):
+    w = app.window
+    chain = shown_chain(qtbot, app)
+    ui = w.options_ui
+    atm = chain.model.snapshot.atm_strike
+    # "Add to basket" on a strike's cell: a short straddle hedged by a long strangle
+    menu = chain.context_menu(chain.cell_index(atm, "call", "ltp"))
+    names = [a.objectName() for a in menu.actions()]
+    assert names == ["chainBasketBuy", "chainBasketSell"]
+    menu.actions()[1].trigger()  # SELL the ATM call
+    chain.context_menu(chain.cell_index(atm, "put", "ltp")).actions()[1].trigger()
+    wing = chain.model.snapshot.rows[chain.model.atm_row() + 4]
+    chain.context_menu(chain.cell_index(wing.strike, "call", "ask")).actions()[0].trigger()
+    basket = ui.basket
+    assert ui.basket_dock.isVisible()
+    assert [r.request.side for r in basket.rows()] == [
+        OrderSide.SELL,
+        OrderSide.SELL,
+        OrderSide.BUY,
+    ]
+    sold = basket.rows()[0].request
+    assert sold.price == chain.model.snapshot.rows[chain.model.atm_row()].call.bid  # at the bid
+    assert basket.rows()[2].request.price == wing.call.ask
+    # the preview: per leg premium, margin, charges, slices; totals
+    qtbot.waitUntil(lambda: all(r.preview is not None for r in basket.rows()), timeout=5000)
+    preview = basket.last_preview
+    assert [leg.request.side for leg in preview.legs] == [
+        OrderSide.BUY,
+        OrderSide.SELL,
+        OrderSide.SELL,
+    ]
+    model = basket.model
+    for row in range(3):
+        for key in ("premium", "margin", "charges", "slices"):
+            assert model.index(row, model.column_index(key)).data(), key
+    assert "Premium paid" in basket.totals.text() and "Margin" in basket.totals.text()
+    # more lots than one order may carry: the preview says how many slices
+    basket.view.setCurrentIndex(model.index(0, 0))
+    basket.lots.setValue(30)  # 1,950 > the freeze quantity 1,800
+    qtbot.waitUntil(
+        lambda: basket.rows()[0].preview is not None and basket.rows()[0].preview.slices == 2,
+        timeout=5000,
+    )
+    basket.lots.setValue(1)
+    qtbot.waitUntil(
+        lambda: basket.rows()[0].preview is not None and basket.rows()[0].preview.slices == 1,
+        timeout=5000,
+    )
+    # Send: every leg goes (buys first) and says so; the positions follow
+    qtbot.mouseClick(basket.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: basket.last_outcome is not None, timeout=5000)
+    assert basket.last_outcome.complete, basket.last_outcome.message
+    assert all(r.result.startswith("sent #") for r in basket.rows())
+    assert basket.result_label.text() == basket.last_outcome.message
+    qtbot.waitUntil(lambda: len(w.positions_model.open_positions()) == 3, timeout=5000)
+
+
+def test_basket_send_stops_at_a_failed_leg_and_says_which(qtbot, app):
+    w = app.window
+    chain = shown_chain(qtbot, app)
+    basket = w.options_ui.basket
+    atm = chain.model.snapshot.atm_strike
+    chain.context_menu(chain.cell_index(atm, "call", "ask")).actions()[0].trigger()
+    chain.context_menu(chain.cell_index(atm, "put", "bid")).actions()[1].trigger()
+    app.broker.inject_rejection("the exchange says no")
+    qtbot.mouseClick(basket.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: basket.last_outcome is not None, timeout=5000)
+    outcome = basket.last_outcome
+    assert not outcome.complete
+    results = [r.result for r in basket.rows()]
+    assert results[0].startswith("failed") and "the exchange says no" in results[0]
+    assert results[1].startswith("not sent")  # the put (a sell) waited for the buy
+    assert (
+        "not sent" in basket.result_label.text() or "stopped" in basket.result_label.text().lower()
+    )

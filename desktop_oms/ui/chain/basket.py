@@ -143,6 +143,7 @@ class BasketPanel(QWidget):
         self.model = BasketModel(self)
         self.view = make_table("basketTable", self.model, self)
         self.view.setSortingEnabled(False)
+        self.model.sort(-1)  # the legs in the order they were added (make_table sorted)
         self.lots = QSpinBox(self)
         self.lots.setObjectName("basketLots")
         self.lots.setRange(1, 500)
@@ -343,10 +344,10 @@ class BasketPanel(QWidget):
                 text = f"sent #{leg.result.order_id} {leg.result.status.value}"
                 if leg.result.sliced:
                     text += f" ({len(leg.result.slices)} slices)"
-            elif leg.error:
+            elif leg is outcome.failed or (leg.sent and leg.error):
                 text = f"failed: {leg.error}"
             else:
-                text = "not sent"
+                text = leg.error or "not sent"
             rows.append(replace(row, result=text))
         self.model.upsert(rows)
         self.result_label.setText(outcome.message)
