@@ -164,6 +164,8 @@ class PositionsPanel(QWidget):
         self.groups_model = UnderlyingGroupsModel(self)
         self.groups = make_table("positionGroups", self.groups_model, self)
         self.groups.setSortingEnabled(False)
+        self.groups.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.groups.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.groups.setToolTip(
             "Positions by underlying: combined P&L; a straddle's or strangle's premium"
         )
