@@ -83,6 +83,9 @@ def test_chain_click_ask_buy_twice_the_freeze_quantity_sliced_then_exit_all_flat
     # the blotter: three slices (1,755 + 1,755 + 130) grouped under one slice group
     oms.key("ctrl+3")
     oms.wait("focus_in('blotter') and window.blotter_dock.isVisible()", 10)
+    oms.wait(
+        "[len(ids) for ids in window.orders_model.slice_groups().values()] == [3]", 10
+    )  # the blotter shows the rows on its next flush
     groups = oms.eval("window.orders_model.slice_groups()")
     assert len(groups) == 1, groups
     (group, ids) = next(iter(groups.items()))
