@@ -178,11 +178,18 @@ class ChainModel(KeyedTableModel):
         self.setObjectName("chainModel")
         self.snapshot: ChainSnapshot | None = None
         self._shown_for: tuple | None = None
+        self._atm: Decimal | None = None
+        # per column: 1 a call's, -1 a put's, 0 the strike (the money shading)
+        self._sides = [
+            1 if c.key.startswith(CALL) else -1 if c.key.startswith(PUT) else 0
+            for c in self.columns
+        ]
         self.sort(self.column_index("strike"), Qt.SortOrder.AscendingOrder)
 
     def show(self, snapshot: ChainSnapshot) -> None:
         which = (snapshot.underlying, snapshot.expiry)
         self.snapshot = snapshot
+        self._atm = snapshot.atm_strike
         if which != self._shown_for:
             self._shown_for = which
             self.reset(snapshot.rows)
@@ -194,6 +201,7 @@ class ChainModel(KeyedTableModel):
 
     def clear_chain(self) -> None:
         self.snapshot = None
+        self._atm = None
         self._shown_for = None
         self.reset([])
 
@@ -218,20 +226,17 @@ class ChainModel(KeyedTableModel):
         return ChainCell(row, side, field, getattr(row, side))
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> object:
-        if role == _BACKGROUND:
-            if not index.isValid():
-                return None
-            row = self.item_at(index.row())
-            if row.atm:
-                return _ATM_BRUSH
-            snap = self.snapshot
-            atm = snap.atm_strike if snap is not None else None
-            if atm is None:
-                return None
-            key = self.columns[index.column()].key
-            if (key.startswith(CALL) and row.strike < atm) or (
-                key.startswith(PUT) and row.strike > atm
-            ):
-                return _ITM_BRUSH
+        if role != _BACKGROUND:
+            return super().data(index, role)
+        if not index.isValid():
             return None
-        return super().data(index, role)
+        row = self.item_at(index.row())
+        if row.atm:
+            return _ATM_BRUSH
+        atm = self._atm
+        if atm is None:
+            return None
+        side = self._sides[index.column()]
+        if (side == 1 and row.strike < atm) or (side == -1 and row.strike > atm):
+            return _ITM_BRUSH  # in the money on its side
+        return None
