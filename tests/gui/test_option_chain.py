@@ -471,3 +471,21 @@ def test_basket_send_stops_at_a_failed_leg_and_says_which(qtbot, app):
     assert (
         "not sent" in basket.result_label.text() or "stopped" in basket.result_label.text().lower()
     )
+
+
+def test_the_chain_streams_the_strikes_it_shows_as_the_atm_moves(qtbot, app):
+    from desktop_oms.ui.chain import OptionChainPanel
+
+    asked: list[tuple[str, str]] = []
+    panel = OptionChainPanel(app.window.services.chains, asked.extend, refresh_ms=10_000)
+    qtbot.addWidget(panel)
+    panel.select_underlying("NIFTY")
+    snap = panel.refresh()
+    assert NIFTY in asked
+    shown = {key for row in snap.rows for key in (row.call.key, row.put.key)}
+    assert shown <= set(asked)
+    app.broker.set_last_price(*NIFTY, SPOT + 400)
+    qtbot.waitUntil(lambda: panel.refresh().atm_strike == SPOT + 400, timeout=3000)
+    top = panel.model.snapshot.rows[-1]
+    assert top.strike > max(r.strike for r in snap.rows)  # new strikes came in view
+    assert top.call.key in asked and top.put.key in asked

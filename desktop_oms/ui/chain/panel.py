@@ -73,6 +73,7 @@ class OptionChainPanel(QWidget):
         self.chains = chains
         self._subscribe = subscribe
         self._centred_on = None  # (underlying, expiry, ATM strike) last brought into view
+        self._subscribed_for = None  # (underlying, expiry, strikes, ATM) last streamed
         self.last_error: str | None = None
         self.refreshes = 0
 
@@ -244,6 +245,15 @@ class OptionChainPanel(QWidget):
             return None
         self.last_error = None
         self.refreshes += 1
+        where = (name, expiry, each_side, snapshot.atm_strike)
+        if self._subscribe is not None and where != self._subscribed_for:
+            # the window of strikes moved with the spot: stream the new ones too (Kite
+            # streams only what is asked; already streamed keys cost nothing)
+            self._subscribed_for = where
+            try:
+                self._subscribe(self.chains.subscriptions(name, expiry, each_side))
+            except Exception:  # noqa: BLE001 - the chain still shows what it has
+                log.exception("option chain subscriptions %s %s", name, expiry)
         self.model.show(snapshot)
         self._show_facts(snapshot)
         self._keep_atm_in_view(snapshot)
