@@ -51,6 +51,16 @@ POSITION_WIDTHS = {  # in digits; commas and points are narrower, so 9 fits "+12
     "net": 9,
     "exit": 6,
 }
+GROUP_WIDTHS = {
+    "underlying": 10,
+    "legs": 4,
+    "total_pnl": 9,
+    "unrealized": 9,
+    "structure": 24,
+    "premium": 8,
+    "entry_premium": 11,
+    "premium_change": 8,
+}
 ALWAYS_SHOWN = ("symbol", "exit")  # not offered for hiding in the header's menu
 # Shown with a right-click on the header (the choice is saved with the layout). Hidden at
 # first so that the default split still shows every other column and the Exit buttons;
@@ -140,6 +150,8 @@ class PositionsPanel(QWidget):
         self.grid.setMouseTracking(True)
         self.grid.horizontalHeader().setStretchLastSection(False)
         size_columns(self.grid, POSITION_WIDTHS)
+        # a long option symbol keeps its strike and type in view: NIFTY26…26000PE
+        self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         keys = {c.key for c in model.columns}
         header = self.grid.horizontalHeader()
         for visual, key in enumerate(k for k in LEADING if k in keys):
@@ -169,6 +181,7 @@ class PositionsPanel(QWidget):
         self.groups.setToolTip(
             "Positions by underlying: combined P&L; a straddle's or strangle's premium"
         )
+        size_columns(self.groups, GROUP_WIDTHS)
         self.groups.hide()
         self._describe = None
         layout.addWidget(self.groups)

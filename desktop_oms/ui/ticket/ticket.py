@@ -371,6 +371,7 @@ class OrderTicket(TicketForm):
 
     def _on_lots_edited(self, lots: int) -> None:
         """Lots typed: the quantity is that many lots (0 shows no lots, changes nothing)."""
+        self.lots.setSuffix(" lot" if lots == 1 else " lots")
         inst = self._instrument
         if inst is None or lots <= 0 or inst.lot_size <= 1:
             return
@@ -387,6 +388,7 @@ class OrderTicket(TicketForm):
         if self.lots.value() != lots:
             self.lots.blockSignals(True)
             self.lots.setValue(lots)
+            self.lots.setSuffix(" lot" if lots == 1 else " lots")
             self.lots.blockSignals(False)
 
     def _take_terms_for(self, inst: Instrument) -> None:
