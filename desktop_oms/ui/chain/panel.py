@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_oms.infra.clock import trading_day, utcnow
 from desktop_oms.marketdata.options import ChainSnapshot, OptionChainService
 from desktop_oms.ui.chain.model import ChainModel
 from desktop_oms.ui.common import format as fmt
@@ -200,19 +201,12 @@ class OptionChainPanel(QWidget):
         except Exception as exc:  # noqa: BLE001
             expiries = []
             self.last_error = str(exc)
-        calendar = None
+        try:
+            calendar = self.chains.rules.for_underlying(name, trading_day(utcnow())).calendar()
+        except Exception:  # noqa: BLE001 - the labels only say weekly / monthly
+            calendar = None
         for day in expiries:
-            monthly = False
-            try:
-                if calendar is None:
-                    from desktop_oms.infra.clock import trading_day, utcnow
-
-                    calendar = self.chains.rules.for_underlying(
-                        name, trading_day(utcnow())
-                    ).calendar()
-                monthly = calendar.is_monthly(day)
-            except Exception:  # noqa: BLE001 - the label only
-                pass
+            monthly = calendar is not None and calendar.is_monthly(day)
             self.expiry.addItem(_expiry_text(day, monthly), day)
         self.expiry.blockSignals(False)
         self.refresh(subscribe=True)
