@@ -53,6 +53,12 @@ class Settings:
     )
     kite_ticker_root: str | None = None
     kite_redirect_port: int = 5010  # the app's registered redirect: http://127.0.0.1:<port>/
+    # Options hotkeys (buy ATM call / put): strikes away from the ATM (+: out of the money),
+    # lots, and the stop-loss / target attached, in % of the premium paid.
+    atm_strike_offset: int = 0
+    atm_lots: int = 1
+    option_stop_pct: Decimal = Decimal("20")
+    option_target_pct: Decimal = Decimal("40")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -97,6 +103,22 @@ class Settings:
             )
         if self.db_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise SettingsError("db_synchronous must be FULL, NORMAL or EXTRA")
+        self._check_option_hotkeys()
+
+    def _check_option_hotkeys(self) -> None:
+        offset, lots = self.atm_strike_offset, self.atm_lots
+        if isinstance(offset, bool) or not isinstance(offset, int) or abs(offset) > 50:
+            raise SettingsError(f"atm_strike_offset must be a whole number -50..50, got {offset!r}")
+        if isinstance(lots, bool) or not isinstance(lots, int) or not (1 <= lots <= 100):
+            raise SettingsError(f"atm_lots must be a whole number 1..100, got {lots!r}")
+        for name in ("option_stop_pct", "option_target_pct"):
+            try:
+                value = to_decimal(getattr(self, name), name)
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from exc
+            if not (0 <= value < 100 if name == "option_stop_pct" else 0 <= value <= 1000):
+                raise SettingsError(f"{name} out of range, got {value}")
+            object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------------ paths
     @property
@@ -148,6 +170,10 @@ class Settings:
             if getattr(self, name):
                 data[name] = getattr(self, name)
         data["kite_redirect_port"] = self.kite_redirect_port
+        data["atm_strike_offset"] = self.atm_strike_offset
+        data["atm_lots"] = self.atm_lots
+        data["option_stop_pct"] = str(self.option_stop_pct)
+        data["option_target_pct"] = str(self.option_target_pct)
         return data
 
     def save(self) -> None:

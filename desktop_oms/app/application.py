@@ -178,10 +178,20 @@ class Application:
                     subscribe=self.subscribe,
                     pnl_now=self.pnl_now,
                     data_file=self.settings.db_path,
+                    chains=self._option_chains(),
+                    basket=self.risk.basket,
                 )
             )
             for alert in early:
                 self.window.alerts.add(alert.level, alert.message, alert.source, at=alert.at)
+
+    def _option_chains(self):
+        """The option chains the window shows (issue 16), from the listing and the ticks."""
+        if self.instruments is None:
+            return None
+        from desktop_oms.marketdata.options import OptionChainService
+
+        return OptionChainService(self.instruments, self.quotes.tick, self.fno_rules)
 
     @property
     def fno_rules(self):

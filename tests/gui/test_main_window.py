@@ -147,6 +147,8 @@ def test_contract_object_names_docks_and_an_always_visible_kill_switch(app):
         "alertsDock",
         "marketWatch",
         "dayReview",
+        "optionChain",  # issue 16: hidden tabs beside the blotter until asked for
+        "basketDock",
     }
     # the kill switch lives in a fixed toolbar, never in a dock that can be closed
     button = w.findChild(QPushButton, "killSwitchButton")

@@ -189,6 +189,7 @@ def test_order_columns_show_what_the_blotter_needs(make_order, t0):
         "Message",
         "Product",
         "Strategy",
+        "Slice",  # issue 16: the slices of an order sent above the freeze quantity
     ]
     row = [cell(model, 0, c.key) for c in model.columns]
     assert t0 + timedelta(seconds=1) == datetime(2025, 1, 6, 3, 45, 1, tzinfo=UTC)
@@ -208,6 +209,7 @@ def test_order_columns_show_what_the_blotter_needs(make_order, t0):
         "waiting for trigger",
         "MIS",
         "breakout",
+        "",  # sent whole
     ]
     assert cell(model, 0, "side", FG) == theme.qcolor(theme.SELL)
     assert cell(model, 0, "quantity", Qt.ItemDataRole.TextAlignmentRole) == int(

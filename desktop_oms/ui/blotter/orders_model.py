@@ -177,6 +177,9 @@ ORDER_COLUMNS: tuple[Column, ...] = (
         align=CENTER,
     ),
     text_column("strategy", "Strategy", lambda o: o.strategy_id),
+    # the slices of an order sent above the freeze quantity: "2/3 <group>" (the model
+    # fills the text in: it knows the group's members)
+    text_column("slice", "Slice", lambda o: o.slice_group),
 )
 
 
@@ -198,6 +201,7 @@ class OrdersModel(KeyedTableModel):
         self._time_descending = False
         columns = []
         self._open_keys: set[int] = set()  # ids of rows whose order is not terminal
+        self._slices: dict[str, list[int]] = {}  # slice group -> its orders' ids, ascending
         for column in ORDER_COLUMNS:
             if column.key == "time":
                 column = RowColumn(
@@ -205,6 +209,9 @@ class OrdersModel(KeyedTableModel):
                     row_sort=lambda o: self._time_sort_key(o),
                     row_key=lambda o: self._time_key(o),
                 )
+            elif column.key == "slice":
+                column = RowColumn(**_fields(column), row_text=lambda o: self._slice_text(o))
+                column = replace(column, tooltip=lambda o: self._slice_tip(o))
             elif column.key == "symbol":
                 column = RowColumn(**_fields(column), row_text=_symbol_text)
                 column = replace(column, tooltip=lambda o: self._symbol_tip(o))
@@ -276,12 +283,56 @@ class OrdersModel(KeyedTableModel):
             self._open_keys.add(key)
         else:
             self._open_keys.discard(key)
+        group = order.slice_group
+        if group is not None:
+            members = self._slices.setdefault(group, [])
+            if key not in members:
+                members.append(key)
+                members.sort()
+                for other in members:  # their "i/n" text changes with n
+                    slot = self._slot_of.get(other)
+                    if other != key and slot is not None and slot < len(self._cache):
+                        self._cache[slot] = None
 
     def _untrack(self, key: int) -> None:
         self._open_keys.discard(key)
+        for members in self._slices.values():
+            if key in members:
+                members.remove(key)
 
     def _untrack_all(self) -> None:
         self._open_keys.clear()
+        self._slices.clear()
+
+    # ---- slices of one order (above the freeze quantity) -------------------------------
+
+    def slice_group_ids(self, group: str) -> list[int]:
+        """The ids of the orders of one slice group shown, ascending (first slice first)."""
+        return list(self._slices.get(group, ()))
+
+    def slice_groups(self) -> dict[str, list[int]]:
+        return {group: list(ids) for group, ids in self._slices.items() if ids}
+
+    def _slice_text(self, order: Order) -> str:
+        group = order.slice_group
+        members = self._slices.get(group) if group is not None else None
+        if not members or order.id not in members:
+            return ""
+        return f"{members.index(order.id) + 1}/{len(members)}  {group}"
+
+    def _slice_tip(self, order: Order) -> str | None:
+        group = order.slice_group
+        members = self._slices.get(group) if group is not None else None
+        if not members or order.id not in members:
+            return None
+        items = [self.get(i) for i in members]
+        total = sum(o.quantity for o in items if o is not None)
+        filled = sum(o.filled_quantity for o in items if o is not None)
+        return (
+            f"Slice {members.index(order.id) + 1} of {len(members)} of one order of "
+            f"{total:,} (sent in slices at the freeze quantity); group {group}; "
+            f"{filled:,} filled across the slices"
+        )
 
     @property
     def open_count(self) -> int:

@@ -50,6 +50,7 @@ ORDER_WIDTHS = {
     "message": 26,
     "product": 6,
     "strategy": 8,
+    "slice": 26,
 }
 # what the trader scans first comes first; the ids (for support calls) at the end
 ORDER_IDS_LAST = ("product", "strategy", "client_id", "broker_id")
@@ -110,6 +111,7 @@ class BlotterPanel(QWidget):
         self.count_label.setStyleSheet("color: palette(placeholder-text);")
         self.view = make_table("blotter", orders, self)
         size_columns(self.view, ORDER_WIDTHS)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # NIFTY26…26000PE
         move_columns_last(self.view, ORDER_IDS_LAST)
         self.view.sortByColumn(orders.column_index("time"), Qt.SortOrder.DescendingOrder)
         orders_tab = QWidget(self)

@@ -153,6 +153,11 @@ class WindowServices:
     subscribe: Callable[[Iterable[tuple[str, str]]], None]  # stream these instruments
     pnl_now: Callable[[], Any]  # today's P&L now (a PnlSnapshot)
     data_file: Path  # the database file, shown in the title and the status bar
+    # Index options (issue 16): the option chains (an OptionChainService: .underlyings(),
+    # .expiries(u), .snapshot(u, expiry), .subscriptions(...)) and the basket preview (a
+    # BasketPreviewer: await .preview(legs)); None where the broker lists no options.
+    chains: Any | None = None
+    basket: Any | None = None
 
     @property
     def instrument_source(self) -> InstrumentSource:

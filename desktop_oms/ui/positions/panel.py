@@ -31,6 +31,7 @@ from desktop_oms.ui.common import (
     size_columns,
     theme,
 )
+from desktop_oms.ui.positions.groups import UnderlyingGroupsModel, group_positions
 from desktop_oms.ui.positions.model import (
     PositionsModel,
     PositionsTotalsModel,
@@ -49,6 +50,16 @@ POSITION_WIDTHS = {  # in digits; commas and points are narrower, so 9 fits "+12
     "charges": 8,
     "net": 9,
     "exit": 6,
+}
+GROUP_WIDTHS = {
+    "underlying": 10,
+    "legs": 4,
+    "total_pnl": 9,
+    "unrealized": 9,
+    "structure": 24,
+    "premium": 8,
+    "entry_premium": 11,
+    "premium_change": 8,
 }
 ALWAYS_SHOWN = ("symbol", "exit")  # not offered for hiding in the header's menu
 # Shown with a right-click on the header (the choice is saved with the layout). Hidden at
@@ -139,6 +150,8 @@ class PositionsPanel(QWidget):
         self.grid.setMouseTracking(True)
         self.grid.horizontalHeader().setStretchLastSection(False)
         size_columns(self.grid, POSITION_WIDTHS)
+        # a long option symbol keeps its strike and type in view: NIFTY26…26000PE
+        self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         keys = {c.key for c in model.columns}
         header = self.grid.horizontalHeader()
         for visual, key in enumerate(k for k in LEADING if k in keys):
@@ -158,6 +171,20 @@ class PositionsPanel(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.grid)
         layout.addWidget(self.footer)
+        # issue 16: the positions by underlying (options / futures), under the totals;
+        # hidden until set_grouping() is given and a group exists
+        self.groups_model = UnderlyingGroupsModel(self)
+        self.groups = make_table("positionGroups", self.groups_model, self)
+        self.groups.setSortingEnabled(False)
+        self.groups.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.groups.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.groups.setToolTip(
+            "Positions by underlying: combined P&L; a straddle's or strangle's premium"
+        )
+        size_columns(self.groups, GROUP_WIDTHS)
+        self.groups.hide()
+        self._describe = None
+        layout.addWidget(self.groups)
         self.notice = NoticeBar("positionsNotice", self)
         layout.addWidget(self.notice)
 
@@ -203,6 +230,32 @@ class PositionsPanel(QWidget):
         header = g.horizontalHeader()
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
+
+    def set_grouping(self, describe) -> None:
+        """Group F&O positions by underlying: describe(exchange, symbol) -> groups.Leg or
+        None (not grouped). Regrouped after every change to the positions' rows."""
+        first = self._describe is None
+        self._describe = describe
+        if first:
+            self.model.flushed.connect(lambda _c, _n: self.regroup())
+            self.model.modelReset.connect(self.regroup)
+        self.regroup()
+
+    def regroup(self) -> None:
+        if self._describe is None:
+            return
+        groups = group_positions(self.model.items(), self._describe)
+        self.groups_model.show_groups(groups)
+        if groups:
+            rows = min(len(groups), 4)
+            height = self.groups.verticalHeader().defaultSectionSize()
+            self.groups.setFixedHeight(
+                self.groups.horizontalHeader().sizeHint().height()
+                + rows * height
+                + 2 * self.groups.frameWidth()
+                + 2
+            )
+        self.groups.setVisible(bool(groups))
 
     def natural_width(self) -> int:
         """Width that shows every column (for the default layout)."""

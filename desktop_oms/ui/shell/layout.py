@@ -112,6 +112,9 @@ class LayoutManager(QObject):
         self.alerts_dock = window.alerts_dock
         self.market_watch = window.market_watch  # a dock itself
         self.review_dock = window.review_dock
+        # Docks other features add as hidden tabs beside the blotter (the option chain,
+        # the basket): arranged with the rest, shown from the View menu or their keys.
+        self.extra_tabs: list[QDockWidget] = []
         self.ticket = window.ticket
         self.blotter_panel = window.blotter_panel
         self.blotter = window.blotter
@@ -225,8 +228,8 @@ class LayoutManager(QObject):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
         watch, review = self.market_watch, self.review_dock
-        docks = [*self.docks.values(), watch, review]
-        for dock in (watch, review):
+        docks = [*self.docks.values(), watch, review, *self.extra_tabs]
+        for dock in (watch, review, *self.extra_tabs):
             self._watch(dock)
         self._arranging = True
         try:
@@ -248,6 +251,9 @@ class LayoutManager(QObject):
             # the day review: a hidden tab beside the blotter (View > Day review shows it)
             self.window.tabifyDockWidget(self.blotter_dock, review)
             review.hide()
+            for dock in self.extra_tabs:
+                self.window.tabifyDockWidget(self.blotter_dock, dock)
+                dock.hide()
             self.blotter_dock.raise_()
             watch.raise_()
             self.kill_bar.show()

@@ -53,6 +53,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTableView, QWidget
 from desktop_oms.domain import OrderRequest
 from desktop_oms.ui.alerts import AlertsPanel, attach_logging
 from desktop_oms.ui.blotter import AuditView, BlotterPanel, OrdersModel, TradesModel
+from desktop_oms.ui.chain import OptionsUi
 from desktop_oms.ui.common import PnlHistory, Subscriptions, TaskRunner, WindowServices
 from desktop_oms.ui.gtt import GttPanel
 from desktop_oms.ui.pnl import PnlChartSlot
@@ -326,6 +327,8 @@ class MainWindow(QMainWindow):
             orders_model=self.orders_model,
             confirmations=self.confirmations,
         )
+        # issue 16: the option chain and basket docks, the options hotkeys and links
+        self.options_ui = OptionsUi(self, services)
 
     def _wire(self) -> None:
         """The panels' actions and signals to the controllers that act on them."""
@@ -493,6 +496,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.subscriptions.close()
         self.live.stop()
+        self.options_ui.close()
         self.confirmations.close()
         self.order_actions.close_dialogs()
         self.gtt_panel.stop()

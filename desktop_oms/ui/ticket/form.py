@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -94,6 +95,14 @@ class TicketForm(QWidget):
         self.symbol.setMaxLength(40)
         self.quantity = named(QuantitySpinBox(), "ticketQuantity")
         self.quantity.clear()
+        # Lots, beside the quantity, for instruments traded in lots (index options and
+        # futures): typing lots sets the quantity (lots x lot size) and the other way.
+        self.lots = named(QSpinBox(), "ticketLots")
+        self.lots.setRange(0, 100_000)
+        self.lots.setSuffix(" lots")
+        self.lots.setSpecialValueText("\u2014 lots")
+        self.lots.setToolTip("Lots (the quantity is lots x the lot size)")
+        self.lots.hide()
         self.order_type = named(QComboBox(), "ticketOrderType")
         self.order_type.addItems([t.value for t in ORDER_TYPES])
         self.order_type.setCurrentText(OrderType.LIMIT.value)
@@ -156,7 +165,14 @@ class TicketForm(QWidget):
                 grid.addWidget(w2, r, 3)
 
         row(0, "Symbol", self.symbol, "Exch", self.exchange)
-        row(1, "Qty", self.quantity, "Type", self.order_type)
+        quantity_box = QHBoxLayout()
+        quantity_box.setSpacing(4)
+        quantity_box.addWidget(self.quantity, 1)
+        quantity_box.addWidget(self.lots)
+        grid.addWidget(QLabel("Qty"), 1, 0)
+        grid.addLayout(quantity_box, 1, 1)
+        grid.addWidget(QLabel("Type"), 1, 2)
+        grid.addWidget(self.order_type, 1, 3)
         row(2, "Price", self.price, "Trigger", self.trigger)
         row(3, "Product", self.product, "Validity", self.validity)
         row(4, "Stop-loss", self.stop_loss, "Target", self.take_profit)
@@ -196,6 +212,7 @@ class TicketForm(QWidget):
         for widget in (
             self.exchange,
             self.quantity,
+            self.lots,
             self.order_type,
             self.product,
             self.validity,

@@ -135,6 +135,9 @@ class OrderTicket(TicketForm):
         self.product.currentTextChanged.connect(self._on_edited)
         self.validity.currentTextChanged.connect(self._on_edited)
         self.quantity.lineEdit().textChanged.connect(self._on_edited)
+        self.quantity.lineEdit().textChanged.connect(self._sync_lots)
+        self.quantity.valueChanged.connect(self._sync_lots)  # setValue: no textChanged
+        self.lots.valueChanged.connect(self._on_lots_edited)
         for edit in (self.price, self.trigger, self.stop_loss, self.take_profit):
             edit.textChanged.connect(self._on_edited)
         self.buy_button.clicked.connect(lambda: self.send(OrderSide.BUY))
@@ -369,9 +372,12 @@ class OrderTicket(TicketForm):
             self._instrument = inst
             if inst is not None:
                 self.quantity.set_lot_size(inst.lot_size)
+                self.lots.setVisible(inst.lot_size > 1)
                 for edit in (self.price, self.trigger, self.stop_loss, self.take_profit):
                     edit.setSingleStep(inst.tick_size)
                 extra = f" \u00b7 x{inst.multiplier}" if inst.multiplier != 1 else ""
+                if inst.freeze_quantity:
+                    extra += f" \u00b7 freeze {inst.freeze_quantity:,} (sliced above)"
                 self.instrument_label.setText(
                     f"lot {inst.lot_size} \u00b7 tick {inst.tick_size}{extra}"
                 )
@@ -380,9 +386,33 @@ class OrderTicket(TicketForm):
                 self.instrument_changed.emit(inst.exchange, inst.symbol)
             else:
                 self.quantity.set_lot_size(1)
+                self.lots.hide()
                 self.instrument_label.setText("")
                 self.instrument_label.setToolTip("")
+        self._sync_lots()
         self._on_edited()
+
+    def _on_lots_edited(self, lots: int) -> None:
+        """Lots typed: the quantity is that many lots (0 shows no lots, changes nothing)."""
+        self.lots.setSuffix(" lot" if lots == 1 else " lots")
+        inst = self._instrument
+        if inst is None or lots <= 0 or inst.lot_size <= 1:
+            return
+        if parse_int_text(self.quantity.text_value() or "") != lots * inst.lot_size:
+            self.quantity.set_quantity(lots * inst.lot_size)
+
+    def _sync_lots(self, *_args: object) -> None:
+        """The quantity changed: the lots it makes (none shown if not whole lots)."""
+        inst = self._instrument
+        if inst is None or inst.lot_size <= 1:
+            return
+        qty = parse_int_text(self.quantity.text_value() or "")
+        lots = qty // inst.lot_size if qty and qty > 0 and qty % inst.lot_size == 0 else 0
+        if self.lots.value() != lots:
+            self.lots.blockSignals(True)
+            self.lots.setValue(lots)
+            self.lots.setSuffix(" lot" if lots == 1 else " lots")
+            self.lots.blockSignals(False)
 
     def _take_terms_for(self, inst: Instrument) -> None:
         """The terms on the ticket are for `inst` from now on.

@@ -1,0 +1,322 @@
+"""The option chain panel (in the dock objectName "optionChain"): underlying and expiry
+selectors, the underlying's spot / future, days to expiry, ATM IV and PCR above a
+QTableView (`chainTable`) on the keyed `ChainModel`.
+
+Updates are coalesced: ticks only land in the quote cache; a timer (`REFRESH_MS`) takes
+one `OptionChainService.snapshot` (IV and Greeks of the whole chain in one vectorised
+call, ~2 ms for ATM +/- 20 strikes, see tests/bench/bench_option_chains.py) while the
+panel is shown, and the model repaints only the cells that changed. The ATM row is
+brought to the middle of the view when the chain is loaded and whenever the ATM strike
+moves.
+
+Signals: `cell_clicked(ChainCell)` for a click on a call or put cell (a price: the window
+loads that option into the ticket on that side); `basket_requested(ChainCell, side)` from
+the context menu; `underlying_changed(name)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_oms.infra.clock import trading_day, utcnow
+from desktop_oms.marketdata.options import ChainSnapshot, OptionChainService
+from desktop_oms.ui.chain.model import ChainModel
+from desktop_oms.ui.common import format as fmt
+from desktop_oms.ui.common import make_table
+
+__all__ = ["REFRESH_MS", "OptionChainPanel"]
+
+log = logging.getLogger(__name__)
+
+# The chain repaints at most twice a second: a snapshot (IV and Greeks of ~80 options) is
+# ~2 ms, but repainting ~350 changing cells costs ~15-25 ms on a loaded 2-core machine
+# (offscreen, measured), so 4 Hz would give the loop a 25 ms pause every 250 ms.
+REFRESH_MS = 500
+STRIKES_EACH_SIDE = 20
+
+
+def _expiry_text(day: date, monthly: bool) -> str:
+    return f"{day:%d %b %Y} ({'monthly' if monthly else 'weekly'})"
+
+
+class OptionChainPanel(QWidget):
+    """objectName "optionChainPanel"."""
+
+    cell_clicked = Signal(object)  # ChainCell
+    basket_requested = Signal(object, str)  # ChainCell, "BUY" / "SELL"
+    underlying_changed = Signal(str)
+
+    def __init__(
+        self,
+        chains: OptionChainService,
+        subscribe=None,
+        parent: QWidget | None = None,
+        *,
+        refresh_ms: int = REFRESH_MS,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("optionChainPanel")
+        self.chains = chains
+        self._subscribe = subscribe
+        self._centred_on = None  # (underlying, expiry, ATM strike) last brought into view
+        self._subscribed_for = None  # (underlying, expiry, strikes, ATM) last streamed
+        self.last_error: str | None = None
+        self.refreshes = 0
+
+        self.underlying = QComboBox(self)
+        self.underlying.setObjectName("chainUnderlying")
+        self.expiry = QComboBox(self)
+        self.expiry.setObjectName("chainExpiry")
+        self.strikes = QSpinBox(self)
+        self.strikes.setObjectName("chainStrikes")
+        self.strikes.setRange(2, 60)
+        self.strikes.setValue(STRIKES_EACH_SIDE)
+        self.strikes.setPrefix("\u00b1")
+        self.strikes.setSuffix(" strikes")
+        self.strikes.setToolTip("Strikes shown each side of the ATM")
+
+        def label(name: str, tip: str) -> QLabel:
+            widget = QLabel("", self)
+            widget.setObjectName(name)
+            widget.setToolTip(tip)
+            widget.setProperty("role", "metric")
+            return widget
+
+        self.spot_label = label("chainSpot", "The index's last price")
+        self.future_label = label("chainFuture", "The expiry month's future")
+        self.days_label = label("chainDays", "Calendar days to 15:30 IST on the expiry day")
+        self.atm_iv_label = label("chainAtmIv", "ATM implied volatility (calls' and puts' mean)")
+        self.pcr_label = label("chainPcr", "Put-call ratio: puts' OI over calls' OI shown")
+        self.lot_label = label("chainLot", "Lot size and freeze quantity (one order at most)")
+        self.lot_label.setProperty("role", "dim")
+
+        self.model = ChainModel(parent=self)
+        self.view = make_table("chainTable", self.model, self)
+        self.view.setSortingEnabled(False)  # strikes stay in order
+        # (make_table's view sorted the model by its sort indicator: back to strikes)
+        self.model.sort(self.model.column_index("strike"), Qt.SortOrder.AscendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.horizontalHeader().setSectionsMovable(False)
+        self.view.horizontalHeader().setStretchLastSection(False)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        char = self.view.fontMetrics().horizontalAdvance("0")
+        for column, spec in enumerate(self.model.columns):
+            chars = 12 if spec.key == "strike" else 8
+            self.view.horizontalHeader().resizeSection(column, chars * char + 12)
+        self.view.clicked.connect(self._on_clicked)
+        self.view.customContextMenuRequested.connect(self._menu)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Underlying", self))
+        top.addWidget(self.underlying)
+        top.addWidget(QLabel("Expiry", self))
+        top.addWidget(self.expiry, 1)
+        top.addWidget(self.strikes)
+        facts = QHBoxLayout()
+        for widget in (
+            self.spot_label,
+            self.future_label,
+            self.days_label,
+            self.atm_iv_label,
+            self.pcr_label,
+        ):
+            facts.addWidget(widget)
+        facts.addStretch(1)
+        facts.addWidget(self.lot_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addLayout(facts)
+        layout.addWidget(self.view, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(refresh_ms)
+        self.timer.timeout.connect(self._on_timer)
+
+        self._load_underlyings()
+        self.underlying.currentTextChanged.connect(self._on_underlying)
+        self.expiry.currentIndexChanged.connect(self._on_expiry)
+        self.strikes.valueChanged.connect(lambda _v: self.refresh(subscribe=True))
+        if self.underlying.count():
+            self._on_underlying(self.underlying.currentText())
+        self.timer.start()
+
+    # ------------------------------------------------------------------ choosing
+    def _load_underlyings(self) -> None:
+        try:
+            names = self.chains.underlyings()
+        except Exception:  # noqa: BLE001 - an empty chain, said on the panel
+            log.exception("option chain: underlyings")
+            names = []
+        self.underlying.blockSignals(True)
+        self.underlying.clear()
+        self.underlying.addItems(names)
+        if "NIFTY" in names:
+            self.underlying.setCurrentText("NIFTY")
+        self.underlying.blockSignals(False)
+
+    @property
+    def current_underlying(self) -> str | None:
+        return self.underlying.currentText() or None
+
+    @property
+    def current_expiry(self) -> date | None:
+        return self.expiry.currentData()
+
+    def select_underlying(self, name: str, expiry: date | None = None) -> bool:
+        """Show this underlying's chain (the nearest expiry unless one is given). False if
+        it has no options listed."""
+        index = self.underlying.findText(name)
+        if index < 0:
+            return False
+        if index != self.underlying.currentIndex():
+            self.underlying.setCurrentIndex(index)  # loads the expiries, refreshes
+        if expiry is not None:
+            found = self.expiry.findData(expiry)
+            if found >= 0:
+                self.expiry.setCurrentIndex(found)
+        return True
+
+    def _on_underlying(self, name: str) -> None:
+        self.expiry.blockSignals(True)
+        self.expiry.clear()
+        try:
+            expiries = self.chains.expiries(name) if name else []
+        except Exception as exc:  # noqa: BLE001
+            expiries = []
+            self.last_error = str(exc)
+        try:
+            calendar = self.chains.rules.for_underlying(name, trading_day(utcnow())).calendar()
+        except Exception:  # noqa: BLE001 - the labels only say weekly / monthly
+            calendar = None
+        for day in expiries:
+            monthly = calendar is not None and calendar.is_monthly(day)
+            self.expiry.addItem(_expiry_text(day, monthly), day)
+        self.expiry.blockSignals(False)
+        self.refresh(subscribe=True)
+        self.underlying_changed.emit(name)
+
+    def _on_expiry(self, _index: int) -> None:
+        self.refresh(subscribe=True)
+
+    # ------------------------------------------------------------------ refreshing
+    def _on_timer(self) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def refresh(self, *, subscribe: bool = False) -> ChainSnapshot | None:
+        """Take a snapshot of the chosen chain now and show it."""
+        name, expiry = self.current_underlying, self.current_expiry
+        if not name or expiry is None:
+            self.model.clear_chain()
+            return None
+        each_side = self.strikes.value()
+        try:
+            if subscribe and self._subscribe is not None:
+                self._subscribe(self.chains.subscriptions(name, expiry, each_side))
+            snapshot = self.chains.snapshot(name, expiry, strikes_each_side=each_side)
+        except Exception as exc:  # noqa: BLE001 - shown on the panel, the timer goes on
+            if str(exc) != self.last_error:
+                log.exception("option chain %s %s", name, expiry)
+            self.last_error = str(exc)
+            self.spot_label.setText(f"Chain unavailable: {exc}")
+            return None
+        self.last_error = None
+        self.refreshes += 1
+        where = (name, expiry, each_side, snapshot.atm_strike)
+        if self._subscribe is not None and where != self._subscribed_for:
+            # the window of strikes moved with the spot: stream the new ones too (Kite
+            # streams only what is asked; already streamed keys cost nothing)
+            self._subscribed_for = where
+            try:
+                self._subscribe(self.chains.subscriptions(name, expiry, each_side))
+            except Exception:  # noqa: BLE001 - the chain still shows what it has
+                log.exception("option chain subscriptions %s %s", name, expiry)
+        self.model.show(snapshot)
+        self._show_facts(snapshot)
+        self._keep_atm_in_view(snapshot)
+        return snapshot
+
+    def _show_facts(self, snap: ChainSnapshot) -> None:
+        self.spot_label.setText(f"Spot {fmt.price(snap.spot) if snap.spot else fmt.DASH}")
+        self.future_label.setText(
+            f"Fut {fmt.price(snap.future)}" if snap.future is not None else "Fut \u2014"
+        )
+        flag = " \u2014 expires today" if snap.expires_today else ""
+        self.days_label.setText(f"DTE {snap.days_to_expiry:.1f}{flag}")
+        self.atm_iv_label.setText(
+            f"ATM IV {snap.atm_iv * 100:.1f}%" if snap.atm_iv is not None else "ATM IV \u2014"
+        )
+        self.pcr_label.setText(f"PCR {snap.pcr:.2f}" if snap.pcr is not None else "PCR \u2014")
+        freeze = f" \u00b7 freeze {snap.freeze_quantity:,}" if snap.freeze_quantity else ""
+        self.lot_label.setText(f"lot {snap.lot_size}{freeze}")
+
+    def _keep_atm_in_view(self, snap: ChainSnapshot) -> None:
+        where = (snap.underlying, snap.expiry, snap.atm_strike)
+        if where == self._centred_on:
+            return
+        row = self.model.atm_row()
+        if row is None:
+            return
+        self._centred_on = where
+        self.view.scrollTo(
+            self.model.index(row, self.model.column_index("strike")),
+            QAbstractItemView.ScrollHint.PositionAtCenter,
+        )
+
+    def centre_on_atm(self) -> None:
+        self._centred_on = None
+        if self.model.snapshot is not None:
+            self._keep_atm_in_view(self.model.snapshot)
+
+    # ------------------------------------------------------------------ clicks
+    def _on_clicked(self, index: QModelIndex) -> None:
+        cell = self.model.cell(index)
+        if cell is not None:
+            self.cell_clicked.emit(cell)
+
+    def _menu(self, pos) -> None:
+        index = self.view.indexAt(pos)
+        menu = self.context_menu(index)
+        if menu is not None:
+            menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def context_menu(self, index: QModelIndex) -> QMenu | None:
+        """The menu of a call or put cell: add the option to the basket, bought or sold."""
+        cell = self.model.cell(index)
+        if cell is None:
+            return None
+        menu = QMenu(self)
+        menu.setObjectName("chainMenu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        for side in ("BUY", "SELL"):
+            action = QAction(f"Add to basket: {side} {cell.quote.symbol}", menu)
+            action.setObjectName(f"chainBasket{side.title()}")
+            action.triggered.connect(
+                lambda _c=False, s=side, c=cell: self.basket_requested.emit(c, s)
+            )
+            menu.addAction(action)
+        return menu
+
+    def cell_index(self, strike, side: str, field: str) -> QModelIndex:
+        """The model index of one cell (tests, the e2e harness)."""
+        row = self.model.row_of_strike(strike)
+        if row is None:
+            return QModelIndex()
+        return self.model.index(row, self.model.column_index(f"{side}_{field}"))
