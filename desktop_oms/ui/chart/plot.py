@@ -1,0 +1,383 @@
+"""The price chart's drawing (pyqtgraph): candles over volume, VWAP and moving
+averages, a crosshair, and the trading lines the trader can drag.
+
+`PricePlot` only draws and reports what the mouse did; `PriceChartPanel` (panel.py)
+decides what it means (a modify, a bracket leg moved, an order prepared). Signals:
+
+- `lineMoved(key, price)`: a movable line was dragged and let go (price on the tick);
+- `lineSelected(key)`: a line was clicked;
+- `priceMenuRequested(price, global point)`: a right-click at a price;
+- `cursorMoved(index, price)`: the mouse is over candle `index` at `price` (-1: left).
+
+The view pans and zooms in time only (drag, wheel); the price axis always fits the
+candles in view. While the last candle is in view, the view follows new candles.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QWidget
+
+from desktop_oms.domain import OrderSide
+from desktop_oms.domain.money import round_to_tick
+from desktop_oms.marketdata.candles import IST_OFFSET_S
+from desktop_oms.ui.chart.axes import IndexTimeAxis, PriceAxis
+from desktop_oms.ui.chart.candle_item import CandleItem, VolumeItem
+from desktop_oms.ui.chart.lines import ChartLine, LineKind
+from desktop_oms.ui.chart.series import ChartSeries
+from desktop_oms.ui.common import theme
+
+__all__ = ["PricePlot", "TradingLine"]
+
+VWAP_COLOUR = "#e3a53c"
+AVERAGE_COLOURS = ("#6cb0f0", "#c59df2")
+CURSOR_COLOUR = "#8b939e"
+POSITION_COLOUR = "#d6dae0"
+DRAFT_COLOUR = "#f0d36c"
+SHOWN_CANDLES = 120  # candles in view after a load
+RIGHT_MARGIN = 6  # empty candle slots right of the last one
+
+
+class TradingLine(pg.InfiniteLine):
+    """A horizontal line at a price, snapped to the instrument's tick while dragged."""
+
+    def __init__(self, key: str, tick: Decimal) -> None:
+        self.tick = Decimal(0)  # no snapping while pyqtgraph sets the line up
+        super().__init__(angle=0, movable=False)
+        self.key = key
+        self.tick = tick
+        self.text = ""
+        self.label = pg.InfLineLabel(
+            self, text="", position=0.02, anchors=[(0, 1), (0, 1)], color=theme.TEXT,
+            fill=pg.mkBrush(28, 31, 36, 210),
+        )  # fmt: skip
+        self.label.setFont(QFont(self.label.textItem.font().family(), 8))
+
+    def setPos(self, pos) -> None:  # noqa: N802 - snapped to the tick
+        if self.tick > 0 and not isinstance(pos, list | tuple | np.ndarray):
+            y = pos.y() if isinstance(pos, QPointF) else float(pos)
+            if math.isfinite(y):
+                snapped = float(round_to_tick(Decimal(f"{y:.8f}"), self.tick))
+                pos = QPointF(0.0, snapped) if isinstance(pos, QPointF) else snapped
+        super().setPos(pos)
+
+    def price(self) -> Decimal:
+        return round_to_tick(Decimal(f"{self.value():.8f}"), self.tick)
+
+    def set_text(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self.label.format = text.replace("{", "{{").replace("}", "}}")
+            self.label.valueChanged()
+
+
+def _pen_for(line: ChartLine, selected: bool, pending: bool):
+    if line.kind is LineKind.POSITION:
+        colour = POSITION_COLOUR
+    elif line.kind.draft:
+        colour = DRAFT_COLOUR
+    elif line.kind is LineKind.STOP:
+        colour = theme.SELL
+    elif line.kind is LineKind.TARGET:
+        colour = theme.BUY
+    else:
+        colour = theme.BUY if line.side is OrderSide.BUY else theme.SELL
+    style = Qt.PenStyle.SolidLine
+    if line.kind.draft or pending:
+        style = Qt.PenStyle.DashLine
+    elif line.kind in (LineKind.STOP, LineKind.TARGET):
+        style = Qt.PenStyle.DashDotLine
+    width = 3 if selected else (2 if line.movable else 1)
+    return pg.mkPen(colour, width=width, style=style), colour
+
+
+def _curve(colour: str, width: float) -> pg.PlotDataItem:
+    curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=width), connect="finite")
+    curve.setClipToView(True)
+    curve.setDownsampling(auto=True, method="peak")
+    return curve
+
+
+class PricePlot(pg.GraphicsLayoutWidget):
+    """objectName "pricePlot" (see the module docstring)."""
+
+    lineMoved = Signal(str, object)  # noqa: N815
+    lineSelected = Signal(str)  # noqa: N815
+    priceMenuRequested = Signal(object, QPoint)  # noqa: N815
+    cursorMoved = Signal(int, float)  # noqa: N815
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pricePlot")
+        self.setBackground(theme.BASE)
+        self.ci.layout.setSpacing(0)
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.series = ChartSeries()
+        self.tick = Decimal("0.05")
+        self.time_axis = IndexTimeAxis("bottom")
+        self.price_plot = self.addPlot(row=0, col=0, axisItems={"right": PriceAxis("right")})
+        self.volume_plot = self.addPlot(
+            row=1, col=0, axisItems={"bottom": self.time_axis, "right": PriceAxis("right")}
+        )
+        self.ci.layout.setRowStretchFactor(0, 4)
+        self.ci.layout.setRowStretchFactor(1, 1)
+        for plot in (self.price_plot, self.volume_plot):
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.hideAxis("left")
+            plot.showAxis("right")
+            plot.showGrid(x=True, y=True, alpha=0.12)
+            for name in ("right", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(theme.BORDER))
+                axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
+            vb = plot.getViewBox()
+            vb.setMouseEnabled(x=True, y=False)
+            vb.setAutoVisible(y=True)
+            vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+        self.price_plot.getAxis("bottom").setStyle(showValues=False)
+        self.price_plot.getAxis("bottom").setHeight(0)
+        self.volume_plot.getAxis("right").setWidth(self.price_plot.getAxis("right").width())
+        self.volume_plot.setXLink(self.price_plot)
+        self.volume_plot.getAxis("right").setStyle(showValues=False)
+        self.candles = CandleItem(theme.BUY, theme.SELL)
+        self.volume = VolumeItem(theme.BUY, theme.SELL)
+        self.price_plot.addItem(self.candles)
+        self.volume_plot.addItem(self.volume)
+        # lines over 100,000 candles: only the part in view is drawn (clipToView)
+        self.vwap_curve = _curve(VWAP_COLOUR, 1.5)
+        self.average_curves = [_curve(colour, 1.2) for colour in AVERAGE_COLOURS]
+        for curve in (self.vwap_curve, *self.average_curves):
+            self.price_plot.addItem(curve, ignoreBounds=True)
+        self.show_vwap = True
+        # crosshair and the keyboard's price cursor
+        dim = pg.mkPen(CURSOR_COLOUR, width=1, style=Qt.PenStyle.DotLine)
+        self.cross_v = pg.InfiniteLine(angle=90, movable=False, pen=dim)
+        self.cross_h = pg.InfiniteLine(angle=0, movable=False, pen=dim)
+        self.cross_v2 = pg.InfiniteLine(angle=90, movable=False, pen=dim)
+        for item, plot in ((self.cross_v, self.price_plot), (self.cross_h, self.price_plot),
+                           (self.cross_v2, self.volume_plot)):  # fmt: skip
+            item.setVisible(False)
+            plot.addItem(item, ignoreBounds=True)
+        self.cursor_line = TradingLine("cursor", self.tick)
+        self.cursor_line.setPen(pg.mkPen(DRAFT_COLOUR, width=1, style=Qt.PenStyle.DotLine))
+        self.cursor_line.setVisible(False)
+        self.price_plot.addItem(self.cursor_line, ignoreBounds=True)
+        self.last_line = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen(theme.TEXT_DIM, width=1, style=Qt.PenStyle.DotLine),
+            label="{value:.2f}", labelOpts={"position": 0.98, "color": theme.TEXT,
+                                            "fill": pg.mkBrush(58, 64, 74, 230), "anchors": [(1, 0.5), (1, 0.5)]},
+        )  # fmt: skip
+        self.last_line.setVisible(False)
+        self.price_plot.addItem(self.last_line, ignoreBounds=True)
+        self.lines: dict[str, TradingLine] = {}
+        self.line_values: dict[str, ChartLine] = {}
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.scene().sigMouseClicked.connect(self._mouse_clicked)
+        self.frames = 0
+        self._following = True
+
+    # ---- data --------------------------------------------------------------------------
+
+    def set_series(self, series: ChartSeries, tick: Decimal) -> None:
+        """A new history: draw it all and show its last candles."""
+        self.series = series
+        self.tick = tick
+        self.cursor_line.tick = tick
+        for line in self.lines.values():
+            line.tick = tick
+        self._redraw_data()
+        n = len(series)
+        vb = self.price_plot.getViewBox()
+        vb.setLimits(xMin=-RIGHT_MARGIN * 4, xMax=max(n, 1) + RIGHT_MARGIN * 4, minXRange=8)
+        self.show_latest()
+
+    def series_changed(self) -> None:
+        """The live candles changed: redraw; follow a new candle when the last is in view."""
+        at_end = self._last_in_view()
+        self._redraw_data()
+        n = len(self.series)
+        vb = self.price_plot.getViewBox()
+        vb.setLimits(xMin=-RIGHT_MARGIN * 4, xMax=max(n, 1) + RIGHT_MARGIN * 4, minXRange=8)
+        if at_end and self.series.appended:
+            (x0, x1), _ = vb.viewRange()
+            if n - 1 + RIGHT_MARGIN > x1:
+                shift = n - 1 + RIGHT_MARGIN - x1
+                vb.setXRange(x0 + shift, x1 + shift, padding=0)
+
+    def _last_in_view(self) -> bool:
+        (x0, x1), _ = self.price_plot.getViewBox().viewRange()
+        n = len(self.series)
+        return n == 0 or x0 <= n - 1 <= x1 + 1
+
+    def _redraw_data(self) -> None:
+        s = self.series
+        data = s.data
+        self.candles.set_series(data)
+        self.volume.set_series(data)
+        self.time_axis.set_starts(data.start)
+        x = np.arange(len(data), dtype=float)
+        if self.show_vwap and len(s.vwap) and np.isfinite(s.vwap).any():
+            # a VWAP restarts each day: a gap (NaN) before each day's first candle
+            days = (data.start + IST_OFFSET_S) // 86_400
+            starts = np.flatnonzero(np.diff(days)) + 1
+            vx = np.insert(x, starts, starts - 0.5)
+            vy = np.insert(s.vwap, starts, np.nan)
+            self.vwap_curve.setData(vx, vy, connect="finite")
+            self.vwap_curve.setVisible(True)
+        else:
+            self.vwap_curve.setVisible(False)
+        for k, curve in enumerate(self.average_curves):
+            if k < len(s.mas):
+                curve.setData(x, s.mas[k], connect="finite")
+                curve.setVisible(True)
+            else:
+                curve.setVisible(False)
+        if len(data):
+            self.last_line.setValue(float(data.close[-1]))
+            self.last_line.setVisible(True)
+        else:
+            self.last_line.setVisible(False)
+        self.frames += 1
+
+    def set_vwap_visible(self, shown: bool) -> None:
+        self.show_vwap = shown
+        self._redraw_data()
+
+    # ---- the view ------------------------------------------------------------------------
+
+    def show_latest(self, count: int = SHOWN_CANDLES) -> None:
+        n = len(self.series)
+        vb = self.price_plot.getViewBox()
+        end = max(n - 1, 0) + RIGHT_MARGIN
+        vb.setXRange(end - count, end, padding=0)
+
+    def pan(self, candles: float) -> None:
+        vb = self.price_plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        vb.setXRange(x0 + candles, x1 + candles, padding=0)
+
+    def zoom(self, factor: float) -> None:
+        """factor < 1: fewer candles (in); > 1: more (out). Keeps the right edge."""
+        vb = self.price_plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        width = max((x1 - x0) * factor, 8.0)
+        vb.setXRange(x1 - width, x1, padding=0)
+
+    def view_span(self) -> tuple[float, float]:
+        (x0, x1), _ = self.price_plot.getViewBox().viewRange()
+        return x0, x1
+
+    def price_range(self) -> tuple[float, float]:
+        _, (y0, y1) = self.price_plot.getViewBox().viewRange()
+        return y0, y1
+
+    # ---- lines ---------------------------------------------------------------------------
+
+    def set_lines(
+        self, lines: list[ChartLine], selected: str | None, pending: dict[str, Decimal]
+    ) -> None:
+        """Show these lines (added, moved, relabelled, removed by key)."""
+        wanted = {line.key: line for line in lines}
+        for key in list(self.lines):
+            if key not in wanted:
+                item = self.lines.pop(key)
+                self.line_values.pop(key, None)
+                self.price_plot.removeItem(item)
+        for key, line in wanted.items():
+            item = self.lines.get(key)
+            if item is None:
+                item = TradingLine(key, self.tick)
+                item.sigPositionChangeFinished.connect(self._line_released)
+                item.sigClicked.connect(self._line_clicked)
+                self.lines[key] = item
+                self.price_plot.addItem(item, ignoreBounds=True)
+            self.line_values[key] = line
+            is_pending = key in pending
+            pen, colour = _pen_for(line, key == selected, is_pending)
+            item.setPen(pen)
+            item.setHoverPen(pg.mkPen(colour, width=3))
+            item.setMovable(line.movable)
+            item.setZValue(20 if key == selected else 10)
+            price = pending.get(key, line.price)
+            text = line.label
+            if is_pending:
+                text = f"{line.label}  \u2192 {price}"
+            item.set_text(text)
+            item.label.setColor(colour)
+            if not item.moving:
+                item.setValue(float(price))
+
+    def set_cursor(self, price: Decimal | None) -> None:
+        if price is None:
+            self.cursor_line.setVisible(False)
+            return
+        self.cursor_line.setValue(float(price))
+        self.cursor_line.set_text(f"cursor {price}")
+        self.cursor_line.setVisible(True)
+
+    def _line_released(self, item: TradingLine) -> None:
+        self.lineMoved.emit(item.key, item.price())
+
+    def _line_clicked(self, item: TradingLine, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.lineSelected.emit(item.key)
+
+    # ---- the mouse -----------------------------------------------------------------------
+
+    def _mouse_moved(self, scene_pos: QPointF) -> None:
+        vb = self.price_plot.getViewBox()
+        inside = self.price_plot.sceneBoundingRect().contains(scene_pos) or (
+            self.volume_plot.sceneBoundingRect().contains(scene_pos)
+        )
+        if not inside or not len(self.series):
+            for item in (self.cross_v, self.cross_h, self.cross_v2):
+                item.setVisible(False)
+            self.cursorMoved.emit(-1, math.nan)
+            return
+        point = vb.mapSceneToView(scene_pos)
+        index = int(round(point.x()))
+        index = min(max(index, 0), len(self.series) - 1)
+        self.cross_v.setValue(index)
+        self.cross_v2.setValue(index)
+        self.cross_h.setValue(point.y())
+        over_price = self.price_plot.sceneBoundingRect().contains(scene_pos)
+        self.cross_h.setVisible(over_price)
+        self.cross_v.setVisible(True)
+        self.cross_v2.setVisible(True)
+        self.cursorMoved.emit(index, point.y() if over_price else math.nan)
+
+    def _mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.RightButton or event.isAccepted():
+            return
+        scene_pos = event.scenePos()
+        if not self.price_plot.sceneBoundingRect().contains(scene_pos):
+            return
+        point = self.price_plot.getViewBox().mapSceneToView(scene_pos)
+        price = round_to_tick(Decimal(f"{point.y():.8f}"), self.tick)
+        event.accept()
+        self.priceMenuRequested.emit(price, event.screenPos().toPoint())
+
+    # ---- where things are on screen (tests, the e2e harness) --------------------------
+
+    def price_to_widget(self, price: Decimal | float, index: float | None = None) -> QPoint:
+        """Where a price is in this widget (x: `index`, or the middle of the view)."""
+        vb = self.price_plot.getViewBox()
+        if index is None:
+            x0, x1 = self.view_span()
+            index = x0 + (x1 - x0) * 0.5
+        scene = vb.mapViewToScene(QPointF(float(index), float(price)))
+        return self.mapFromScene(scene)
+
+    def line_point(self, key: str) -> QPoint | None:
+        """A point on a line's middle, in this widget (None: no such line)."""
+        item = self.lines.get(key)
+        if item is None:
+            return None
+        return self.price_to_widget(item.value())
