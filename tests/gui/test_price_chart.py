@@ -244,3 +244,17 @@ def test_ctrl_5_focuses_the_price_chart(app, qtbot):
     chart_of(app, qtbot)
     widget = app.window.focus_panel("chart")
     assert widget is app.window.price_chart and widget.objectName() == "priceChart"
+
+
+def test_a_chart_opened_before_the_first_price_loads_its_history_when_it_comes(app, qtbot):
+    """Paper mode makes history up to the last price: an instrument charted before its
+    first tick shows nothing, then its history once the price is there."""
+    app.quotes._ticks.pop(("NSE", "TCS"), None)  # an instrument whose first tick is to come
+    chart = app.window.price_chart
+    chart.build_now()
+    app.window.show_instrument("NSE", "TCS")
+    qtbot.waitUntil(lambda: chart.series is not None and not chart.loading, timeout=20_000)
+    assert len(chart.series) == 0
+    app.broker.set_last_price("NSE", "TCS", "3500")
+    qtbot.waitUntil(lambda: len(chart.series) > 100 and not chart.loading, timeout=20_000)
+    assert chart.series.data.close[-1] == 3500

@@ -144,6 +144,9 @@ class PriceChartPanel(QWidget):
         self.order_menu: QMenu | None = None
         self.loading = False
         self.load_problem: str | None = None
+        # the history came back empty before the instrument had a price (paper mode
+        # generates history up to the last price): load again once it has one
+        self._empty_without_price = False
         self._load_task = None
         self._generation = 0
         self._lines_dirty = True
@@ -422,6 +425,7 @@ class PriceChartPanel(QWidget):
         self.series.interval = self.interval
         self.series.load(load.candles, load.cut)
         self.load_problem = load.problem
+        self._empty_without_price = not load.candles and self.last_price() is None
         if load.problem:
             self.say(load.problem, "warning")
         self.refresh_live()
@@ -446,6 +450,10 @@ class PriceChartPanel(QWidget):
         """The timer: the forming candle, the lines (a slot: never raises into Qt)."""
         try:
             if self.plot is None or self.key is None or self.loading:
+                return
+            if self._empty_without_price and self.last_price() is not None:
+                self._empty_without_price = False
+                self._load()
                 return
             if self.refresh_live():
                 self.plot.series_changed()
