@@ -258,3 +258,11 @@ def test_a_chart_opened_before_the_first_price_loads_its_history_when_it_comes(a
     app.broker.set_last_price("NSE", "TCS", "3500")
     qtbot.waitUntil(lambda: len(chart.series) > 100 and not chart.loading, timeout=20_000)
     assert chart.series.data.close[-1] == 3500
+
+
+def test_the_last_price_tag_shows_the_last_price(app, qtbot):
+    chart = chart_of(app, qtbot)
+    tag = chart.plot.last_line.label
+    qtbot.waitUntil(lambda: tag.textItem.toPlainText() == "2450.00", timeout=5000)
+    app.broker.set_last_price("NSE", "RELIANCE", "2452.35")
+    qtbot.waitUntil(lambda: tag.textItem.toPlainText() == "2452.35", timeout=5000)

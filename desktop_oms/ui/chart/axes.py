@@ -53,15 +53,21 @@ class IndexTimeAxis(pg.AxisItem):
         return QFontMetrics(font).horizontalAdvance("00 Mmm 00") + 14
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803
+        values, self._labels = self.marks(minVal, maxVal, size)
+        return [(1.0, values)] if values else []
+
+    def marks(self, lo: float, hi: float, size: float) -> tuple[list[float], dict[int, str]]:
+        """The candle indices that get a tick between `lo` and `hi` on `size` pixels, and
+        their labels (the price chart's grid asks too)."""
         starts = self.starts
         n = len(starts)
-        self._labels = {}
-        if n == 0 or not (math.isfinite(minVal) and math.isfinite(maxVal)) or size <= 0:
-            return []
-        first = max(int(math.ceil(minVal)), 0)
-        last = min(int(math.floor(maxVal)), n - 1)
+        labels: dict[int, str] = {}
+        if n == 0 or not (math.isfinite(lo) and math.isfinite(hi)) or size <= 0:
+            return [], labels
+        first = max(int(math.ceil(lo)), 0)
+        last = min(int(math.floor(hi)), n - 1)
         if last < first:
-            return []
+            return [], labels
         fits = max(int(size / self._label_width()), 2)
         visible = starts[first : last + 1]
         local = visible + IST_OFFSET_S
@@ -103,9 +109,9 @@ class IndexTimeAxis(pg.AxisItem):
                 text = f"{at:%d %b}"
             else:
                 text = f"{at:%H:%M}"
-            self._labels[index] = text
+            labels[index] = text
             values.append(float(index))
-        return [(1.0, values)]
+        return values, labels
 
     def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:  # noqa: N802
         return [self._labels.get(int(round(v)), "") for v in values]
