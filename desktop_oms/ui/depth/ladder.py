@@ -140,7 +140,8 @@ class LadderModel(QAbstractTableModel):
             row = self.row_of(last)
             if row is None or row < RECENTRE_MARGIN or row >= ROWS - RECENTRE_MARGIN:
                 self.centre_on(last)
-        self.dataChanged.emit(self.index(0, 0), self.index(ROWS - 1, len(HEADERS) - 1))
+        if self.centre is not None:  # (no rows before the first price)
+            self.dataChanged.emit(self.index(0, 0), self.index(ROWS - 1, len(HEADERS) - 1))
 
     def orders_at(self, row: int, column: int) -> list[Order]:
         price = self.price_at(row)
