@@ -266,3 +266,11 @@ def test_the_last_price_tag_shows_the_last_price(app, qtbot):
     qtbot.waitUntil(lambda: tag.textItem.toPlainText() == "2450.00", timeout=5000)
     app.broker.set_last_price("NSE", "RELIANCE", "2452.35")
     qtbot.waitUntil(lambda: tag.textItem.toPlainText() == "2452.35", timeout=5000)
+
+
+def test_the_price_axis_keeps_the_traders_lines_near_the_price_in_view(app, qtbot, arun):
+    chart = chart_of(app, qtbot)
+    qtbot.waitUntil(lambda: chart.plot.price_range()[0] > 2352, timeout=5000)
+    order_id = place(arun, app, price="2352")  # 4 % under the price, under every candle
+    line_at(chart, qtbot, f"order:{order_id}")
+    qtbot.waitUntil(lambda: chart.plot.price_range()[0] <= 2352, timeout=5000)

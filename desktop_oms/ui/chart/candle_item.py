@@ -31,6 +31,7 @@ from desktop_oms.marketdata.candle_series import CandleSeries
 __all__ = ["CandleItem", "VolumeItem", "fold"]
 
 BODY_SHARE = 0.7  # of a candle's slot
+KEEP_IN_VIEW_SHARE = 0.05  # lines this close to the last price widen the price range
 
 
 def fold(k: int, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray):
@@ -100,6 +101,7 @@ class CandleItem(_RangeItem):
         super().__init__()
         self.up = pg.mkColor(up)
         self.down = pg.mkColor(down)
+        self.kept_in_view: tuple[float, ...] = ()  # prices of the trading lines
 
     def _compute_bounds(self) -> QRectF:
         s = self.series
@@ -117,7 +119,13 @@ class CandleItem(_RangeItem):
         part = self._slice_bounds(s.low, orthoRange)
         if part.start >= part.stop:
             return (None, None)
-        return (float(np.nanmin(s.low[part])), float(np.nanmax(s.high[part])))
+        low, high = float(np.nanmin(s.low[part])), float(np.nanmax(s.high[part]))
+        # the trader's lines (orders, stop, target, position) near the price stay in view
+        last = float(s.close[-1])
+        for price in self.kept_in_view:
+            if abs(price - last) <= last * KEEP_IN_VIEW_SHARE:
+                low, high = min(low, price), max(high, price)
+        return (low, high)
 
     def paint(self, p: QPainter, *args) -> None:
         self.paints += 1

@@ -337,6 +337,10 @@ class PricePlot(pg.GraphicsLayoutWidget):
     ) -> None:
         """Show these lines (added, moved, relabelled, removed by key)."""
         wanted = {line.key: line for line in lines}
+        kept = tuple(sorted(float(pending.get(k, x.price)) for k, x in wanted.items()))
+        if kept != self.candles.kept_in_view:  # the price axis fits them too
+            self.candles.kept_in_view = kept
+            self.price_plot.getViewBox().updateAutoRange()
         for key in list(self.lines):
             if key not in wanted:
                 item = self.lines.pop(key)
