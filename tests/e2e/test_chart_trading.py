@@ -122,3 +122,51 @@ def test_click_the_ladder_to_place_and_to_cancel(launch):
     oms.click_cell("ladderView", row, 0)  # my bid: cancel it
     oms.wait(f"(await status({order_id})) == 'CANCELLED'", 15)
     oms.wait(f"cell_text('ladderView', {row}, 0) == ''")
+
+
+def test_screenshot_of_the_chart_with_a_bracketed_position(launch, tmp_path):
+    """docs/chart.png (with OMS_E2E_SCREENSHOT_DIR=docs): the TCS chart with the long
+    position's average and P&L, its bracket's stop and target, and a resting buy."""
+    import os
+    from pathlib import Path
+
+    from tests.e2e.scenes import a_trading_morning, move_prices
+
+    oms = launch(DESKTOP)
+    ready(oms)
+    orders = a_trading_morning(oms)
+    resting = oms.eval("await place('TCS', 'BUY', 5, 'LIMIT', price='3128')")["order_id"]
+    oms.wait(f"(await status({resting})) == 'OPEN'")
+    oms.eval("window.show_instrument('NSE', 'TCS')")
+    # the chart dock on its own, large enough to read
+    oms.eval("window.chart_dock.setFloating(True)")
+    oms.eval("window.chart_dock.setGeometry(120, 80, 1400, 820)")
+    oms.wait("window.price_chart.is_built", 30)
+    oms.wait("window.price_chart.series is not None and len(window.price_chart.series) > 50", 30)
+    move_prices(oms, [("3146", "972.5", "406.2"), ("3151.5", "974", "405.4")])
+    entry = orders["entry"]
+    for key in ("position:MIS", f"stop:{entry}", f"target:{entry}", f"order:{resting}"):
+        oms.wait(f"window.price_chart.line({key!r}) is not None", 15)
+    # the crosshair where a trader would look (the readout shows that candle)
+    x, y = oms.eval(
+        "[window.price_chart.price_global_point(Decimal('3160')).x() + 300,"
+        " window.price_chart.price_global_point(Decimal('3160')).y()]"
+    )
+    oms.x.move(x, y)
+    oms.wait("'\u00b7' in window.price_chart.readout.text()")
+    folder = Path(os.environ.get("OMS_E2E_SCREENSHOT_DIR") or tmp_path).resolve()
+    whole = tmp_path / "screen.png"
+    oms.screenshot(whole)
+    path = folder / "chart.png"
+    rect = oms.eval(
+        "[window.chart_dock.frameGeometry().x(), window.chart_dock.frameGeometry().y(),"
+        " window.chart_dock.frameGeometry().width(), window.chart_dock.frameGeometry().height()]"
+    )
+    saved = oms.eval(
+        f"__import__('PySide6.QtGui', fromlist=['QPixmap']).QPixmap({str(whole)!r})"
+        f".copy(*{rect!r}).save({str(path)!r}, 'PNG')"
+    )
+    assert saved
+    colours = oms.eval(f"image_colours({str(path)!r})")
+    assert colours > 40, f"{path} looks blank ({colours} colours)"
+    print(f"\n[e2e] {path}")
