@@ -274,3 +274,36 @@ def test_the_price_axis_keeps_the_traders_lines_near_the_price_in_view(app, qtbo
     order_id = place(arun, app, price="2352")  # 4 % under the price, under every candle
     line_at(chart, qtbot, f"order:{order_id}")
     qtbot.waitUntil(lambda: chart.plot.price_range()[0] <= 2352, timeout=5000)
+
+
+def test_a_tick_into_the_forming_candle_repaints_a_column_and_a_strip_not_the_chart(app, qtbot):
+    """The GUI never blocks: a tick repaints the forming candle's column, its volume and
+    the last-price strip (a whole-chart repaint per tick cost the window its frame rate)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    chart = chart_of(app, qtbot)
+    viewport = chart.plot.viewport()
+    painted: list[float] = []
+
+    class Areas(QObject):
+        def eventFilter(self, _watched, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                area = sum(r.width() * r.height() for r in event.region())
+                painted.append(area / (viewport.width() * viewport.height()))
+            return False
+
+    for value in ("2450.10", "2449.90"):  # the forming candle's range, in view
+        app.broker.set_last_price("NSE", "RELIANCE", value)
+        qtbot.waitUntil(lambda v=value: chart.series.data.close[-1] == float(v), timeout=5000)
+    areas = Areas()
+    viewport.installEventFilter(areas)
+    shares = []
+    for value in ("2450.00", "2449.95", "2450.05"):  # inside it: nothing rescales
+        painted.clear()
+        app.broker.set_last_price("NSE", "RELIANCE", value)
+        qtbot.waitUntil(lambda v=value: chart.series.data.close[-1] == float(v), timeout=5000)
+        qtbot.waitUntil(lambda: bool(painted), timeout=5000)
+        shares.append(max(painted))
+    viewport.removeEventFilter(areas)
+    # (a new minute between two ticks redraws everything once: two of three suffice)
+    assert sorted(shares)[1] < 0.35, shares

@@ -70,6 +70,19 @@ class _RangeItem(pg.GraphicsObject):
             self._bounds = bounds
         self.update()
 
+    def tail_changed(self, series: CandleSeries, count: int) -> None:
+        """The last `count` candles changed in place: repaint their column only (all of
+        the item if its bounds changed)."""
+        self.series = series
+        bounds = self._compute_bounds()
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
+            self.update()
+            return
+        n = len(series)
+        self.update(QRectF(n - count - 0.5, bounds.top(), count + 1.0, bounds.height()))
+
     def boundingRect(self) -> QRectF:  # noqa: N802
         return QRectF(self._bounds)
 

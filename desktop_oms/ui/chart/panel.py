@@ -391,7 +391,7 @@ class PriceChartPanel(QWidget):
 
         self.series.set_averages(AVERAGES[index])
         if self.plot is not None:
-            self.plot.series_changed()
+            self.plot.redraw()
 
     def _vwap_toggled(self, shown: bool) -> None:
         if self.plot is not None:

@@ -43,9 +43,19 @@ POSITION_COLOUR = "#d6dae0"
 DRAFT_COLOUR = "#f0d36c"
 SHOWN_CANDLES = 120  # candles in view after a load
 RIGHT_MARGIN = 6  # empty candle slots right of the last one
+TAIL = 3  # the indicators' last points, redrawn on their own as the forming candle moves
 
 
-class TradingLine(pg.InfiniteLine):
+class QuietLine(pg.InfiniteLine):
+    """An InfiniteLine that moves without asking the view to auto-range (pyqtgraph's
+    does on every move, repainting the whole chart for a line's few pixels). The price
+    range does not follow these lines (the trading lines are fitted by `set_lines`)."""
+
+    def informViewBoundsChanged(self) -> None:  # noqa: N802 - pyqtgraph's hook
+        return
+
+
+class TradingLine(QuietLine):
     """A horizontal line at a price, snapped to the instrument's tick while dragged."""
 
     def __init__(self, key: str, tick: Decimal) -> None:
@@ -103,6 +113,47 @@ def _curve(colour: str, width: float) -> pg.PlotDataItem:
     curve.setClipToView(True)
     curve.setDownsampling(auto=True, method="peak")
     return curve
+
+
+class TailItem(pg.GraphicsObject):
+    """The last segments of an indicator line: a few points, repainted on their own (a
+    PlotCurveItem's setData would ask the view to auto-range, repainting all of it)."""
+
+    def __init__(self, colour: str) -> None:
+        super().__init__()
+        self.pen = pg.mkPen(colour, width=1)
+        self.pen.setCosmetic(True)
+        self.x = np.empty(0)
+        self.y = np.empty(0)
+        self._bounds = QRectF()
+
+    def setData(self, x: np.ndarray, y: np.ndarray, **_kwargs) -> None:  # noqa: N802
+        old = QRectF(self._bounds)
+        self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        finite = np.isfinite(self.y)
+        if finite.any():
+            xs, ys = self.x[finite], self.y[finite]
+            bounds = QRectF(xs.min(), ys.min(), max(xs.max() - xs.min(), 1e-9),
+                            max(ys.max() - ys.min(), 1e-9))  # fmt: skip
+        else:
+            bounds = QRectF()
+        if bounds != old:
+            self.prepareGeometryChange()
+            self._bounds = bounds
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return QRectF(self._bounds)
+
+    def paint(self, p, *args) -> None:
+        if len(self.x) < 2:
+            return
+        p.setPen(self.pen)
+        p.drawPath(pg.arrayToQPath(self.x, self.y, connect="finite"))
+
+
+def _tail(colour: str) -> TailItem:
+    return TailItem(colour)
 
 
 class GridItem(pg.GraphicsObject):
@@ -205,14 +256,17 @@ class PricePlot(pg.GraphicsLayoutWidget):
         # the cost of a frame's candles)
         self.vwap_curve = _curve(VWAP_COLOUR, 1)
         self.average_curves = [_curve(colour, 1) for colour in AVERAGE_COLOURS]
-        for curve in (self.vwap_curve, *self.average_curves):
+        self.vwap_tail = _tail(VWAP_COLOUR)
+        self.average_tails = [_tail(colour) for colour in AVERAGE_COLOURS]
+        for curve in (self.vwap_curve, *self.average_curves, self.vwap_tail, *self.average_tails):
             self.price_plot.addItem(curve, ignoreBounds=True)
+        self._drawn_key: tuple | None = None
         self.show_vwap = True
         # crosshair and the keyboard's price cursor
         dim = pg.mkPen(CURSOR_COLOUR, width=1, style=Qt.PenStyle.DotLine)
-        self.cross_v = pg.InfiniteLine(angle=90, movable=False, pen=dim)
-        self.cross_h = pg.InfiniteLine(angle=0, movable=False, pen=dim)
-        self.cross_v2 = pg.InfiniteLine(angle=90, movable=False, pen=dim)
+        self.cross_v = QuietLine(angle=90, movable=False, pen=dim)
+        self.cross_h = QuietLine(angle=0, movable=False, pen=dim)
+        self.cross_v2 = QuietLine(angle=90, movable=False, pen=dim)
         for item, plot in ((self.cross_v, self.price_plot), (self.cross_h, self.price_plot),
                            (self.cross_v2, self.volume_plot)):  # fmt: skip
             item.setVisible(False)
@@ -221,7 +275,7 @@ class PricePlot(pg.GraphicsLayoutWidget):
         self.cursor_line.setPen(pg.mkPen(DRAFT_COLOUR, width=1, style=Qt.PenStyle.DotLine))
         self.cursor_line.setVisible(False)
         self.price_plot.addItem(self.cursor_line, ignoreBounds=True)
-        self.last_line = pg.InfiniteLine(
+        self.last_line = QuietLine(
             angle=0, movable=False, pen=pg.mkPen(theme.TEXT_DIM, width=1, style=Qt.PenStyle.DotLine),
             label="{value:.2f}", labelOpts={"position": 0.98, "color": theme.TEXT,
                                             "fill": pg.mkBrush(58, 64, 74, 230), "anchors": [(1, 0.5), (1, 0.5)]},
@@ -251,7 +305,13 @@ class PricePlot(pg.GraphicsLayoutWidget):
         self.show_latest()
 
     def series_changed(self) -> None:
-        """The live candles changed: redraw; follow a new candle when the last is in view."""
+        """The live candles changed: redraw; follow a new candle when the last is in view.
+        When only the last candles changed in place (a tick into the forming candle), only
+        they, the indicators' last segments and the last-price line are redrawn: the view
+        repaints a column and a strip, not the whole chart."""
+        if self._drawn_key is not None and self._drawn_key == self._data_key():
+            self._redraw_tail()
+            return
         at_end = self._last_in_view()
         self._redraw_data()
         n = len(self.series)
@@ -268,39 +328,95 @@ class PricePlot(pg.GraphicsLayoutWidget):
         n = len(self.series)
         return n == 0 or x0 <= n - 1 <= x1 + 1
 
+    def _data_key(self) -> tuple:
+        """Changes when the candles are replaced or one is added, or the lines change."""
+        s = self.series
+        return (id(s.data.start), len(s.data), s.averages, self.show_vwap)
+
+    def redraw(self) -> None:
+        """Draw everything again (the averages or the VWAP changed)."""
+        self._drawn_key = None
+        self.series_changed()
+
     def _redraw_data(self) -> None:
         s = self.series
         data = s.data
+        n = len(data)
         self.candles.set_series(data)
         self.volume.set_series(data)
         self.time_axis.set_starts(data.start)
-        x = np.arange(len(data), dtype=float)
-        if self.show_vwap and len(s.vwap) and np.isfinite(s.vwap).any():
+        # the indicator curves stop TAIL - 1 candles short of the end; the tail curves
+        # draw the rest, so a tick redraws only them
+        head = max(n - TAIL + 1, 0)
+        x = np.arange(n, dtype=float)
+        if self._vwap_shown():
             # a VWAP restarts each day: a gap (NaN) before each day's first candle
             days = (data.start + IST_OFFSET_S) // 86_400
-            starts = np.flatnonzero(np.diff(days)) + 1
-            vx = np.insert(x, starts, starts - 0.5)
-            vy = np.insert(s.vwap, starts, np.nan)
+            starts = np.flatnonzero(np.diff(days[:head])) + 1
+            vx = np.insert(x[:head], starts, starts - 0.5)
+            vy = np.insert(s.vwap[:head], starts, np.nan)
             self.vwap_curve.setData(vx, vy, connect="finite")
             self.vwap_curve.setVisible(True)
         else:
             self.vwap_curve.setVisible(False)
         for k, curve in enumerate(self.average_curves):
             if k < len(s.mas):
-                curve.setData(x, s.mas[k], connect="finite")
+                curve.setData(x[:head], s.mas[k][:head], connect="finite")
                 curve.setVisible(True)
             else:
                 curve.setVisible(False)
-        if len(data):
+        self._draw_tails()
+        self._drawn_key = self._data_key()
+        self.frames += 1
+
+    def _vwap_shown(self) -> bool:
+        s = self.series
+        return bool(self.show_vwap and len(s.vwap) and np.isfinite(s.vwap).any())
+
+    def _draw_tails(self) -> None:
+        """The indicators' last TAIL points and the last-price line."""
+        s = self.series
+        data = s.data
+        n = len(data)
+        first = max(n - TAIL, 0)
+        x = np.arange(first, n, dtype=float)
+        if self._vwap_shown() and n:
+            vy = s.vwap[first:n].copy()
+            days = (data.start[first:n] + IST_OFFSET_S) // 86_400
+            vy[:-1][days[1:] != days[:-1]] = np.nan  # no segment across a day's start
+            self.vwap_tail.setData(x, vy, connect="finite")
+            self.vwap_tail.setVisible(True)
+        else:
+            self.vwap_tail.setVisible(False)
+        for k, tail in enumerate(self.average_tails):
+            if k < len(s.mas) and n:
+                tail.setData(x, s.mas[k][first:n], connect="finite")
+                tail.setVisible(True)
+            else:
+                tail.setVisible(False)
+        if n:
             self.last_line.setVisible(True)  # (a hidden line's label is not updated)
             self.last_line.setValue(float(data.close[-1]))
         else:
             self.last_line.setVisible(False)
+
+    def _redraw_tail(self) -> None:
+        """Only the last candles changed, in place (see series_changed)."""
+        data = self.series.data
+        n = len(data)
+        self.candles.tail_changed(data, TAIL - 1)
+        self.volume.tail_changed(data, TAIL - 1)
+        self._draw_tails()
+        # the forming candle left the price range in view: fit it again
+        vb = self.price_plot.getViewBox()
+        _, (y0, y1) = vb.viewRange()
+        if n and (data.high[-1] > y1 or data.low[-1] < y0) and self._last_in_view():
+            vb.updateAutoRange()
         self.frames += 1
 
     def set_vwap_visible(self, shown: bool) -> None:
         self.show_vwap = shown
-        self._redraw_data()
+        self.redraw()
 
     # ---- the view ------------------------------------------------------------------------
 
