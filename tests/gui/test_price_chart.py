@@ -307,3 +307,48 @@ def test_a_tick_into_the_forming_candle_repaints_a_column_and_a_strip_not_the_ch
     viewport.removeEventFilter(areas)
     # (a new minute between two ticks redraws everything once: two of three suffice)
     assert sorted(shares)[1] < 0.35, shares
+
+
+def test_candles_and_indicator_lines_draw_only_what_is_in_view(qtbot):
+    """20,000 candles: at 200 in view about 200 are drawn; with all of them in view, at
+    most one per pixel column (candles folded, lines thinned), every extreme still there."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from desktop_oms.domain.candles import Candle
+    from desktop_oms.ui.chart.plot import PricePlot
+    from desktop_oms.ui.chart.series import ChartSeries
+
+    n = 20_000
+    start = int(datetime(2026, 1, 5, 3, 45, tzinfo=UTC).timestamp())
+    rng = np.random.default_rng(3)
+    closes = 2450 + np.cumsum(rng.normal(0, 0.5, n)).round(1)
+    candles = [
+        Candle(start + (i // 375) * 86_400 + (i % 375) * 60, D(f"{c:.2f}"), D(f"{c + 1:.2f}"),
+               D(f"{c - 1:.2f}"), D(f"{c:.2f}"), 100)
+        for i, c in enumerate(closes)
+    ]  # fmt: skip
+    series = ChartSeries()
+    series.load(candles, candles[-1].start + 60)
+    plot = PricePlot()
+    qtbot.addWidget(plot)
+    plot.resize(1000, 600)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_series(series, D("0.05"))
+    items = (plot.candles, plot.vwap_curve, *plot.average_curves)
+
+    def frame(x0, x1):
+        painted = plot.candles.paints
+        plot.price_plot.getViewBox().setXRange(x0, x1, padding=0)
+        qtbot.waitUntil(lambda: plot.candles.paints > painted, timeout=3000)
+
+    frame(n - 200, n)
+    assert all(150 <= item.drawn <= 210 for item in items), [item.drawn for item in items]
+    frame(0, n)
+    width = plot.price_plot.getViewBox().width()
+    assert all(0 < item.drawn <= width + 2 for item in items), [item.drawn for item in items]
+    # the price axis fits what is in view, every high and low included
+    _, (y0, y1) = plot.price_plot.getViewBox().viewRange()
+    assert y0 <= closes.min() - 1 and y1 >= closes.max() + 1

@@ -28,7 +28,7 @@ from PySide6.QtGui import QPainter, QPen, QTransform
 
 from desktop_oms.marketdata.candle_series import CandleSeries
 
-__all__ = ["CandleItem", "VolumeItem", "fold"]
+__all__ = ["CandleItem", "IndicatorItem", "VolumeItem", "fold"]
 
 BODY_SHARE = 0.7  # of a candle's slot
 KEEP_IN_VIEW_SHARE = 0.05  # lines this close to the last price widen the price range
@@ -247,6 +247,66 @@ class VolumeItem(_RangeItem):
             pen.setCosmetic(True)
             p.setPen(pen)
             p.drawPath(_pairs(x[mask], base[mask], top[mask]))
+        p.restore()
+
+
+class IndicatorItem(pg.GraphicsObject):
+    """A line over the candles (VWAP, a moving average) that draws only what is in view:
+    the points whose x is in the view's range, every k-th of them when there are more
+    than pixel columns (a smooth line loses nothing a screen can show), mapped to device
+    pixels with numpy, NaN breaking the line. (pyqtgraph's PlotDataItem with clipToView
+    rebuilds its curve and asks the view to auto-range on every pan: 3x the frame.)"""
+
+    def __init__(self, colour: str) -> None:
+        super().__init__()
+        self.pen = pg.mkPen(colour, width=1)
+        self.pen.setCosmetic(True)
+        self.x = np.empty(0)
+        self.y = np.empty(0)
+        self._bounds = QRectF()
+        self.drawn = 0
+
+    def setData(self, x: np.ndarray, y: np.ndarray, **_kwargs) -> None:  # noqa: N802
+        self.x = np.asarray(x, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        finite = np.isfinite(self.y)
+        bounds = QRectF()
+        if finite.any():
+            ys = self.y[finite]
+            x0, x1 = float(self.x[0]), float(self.x[-1])
+            low, high = float(ys.min()), float(ys.max())
+            bounds = QRectF(x0, low, max(x1 - x0, 1e-9), max(high - low, 1e-9))
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return QRectF(self._bounds)
+
+    def paint(self, p: QPainter, *args) -> None:
+        view = self.viewRect()
+        if view is None or len(self.x) < 2:
+            self.drawn = 0
+            return
+        first = max(int(np.searchsorted(self.x, view.left(), "left")) - 1, 0)
+        last = min(int(np.searchsorted(self.x, view.right(), "right")) + 1, len(self.x))
+        if last - first < 2:
+            self.drawn = 0
+            return
+        t: QTransform = p.transform()
+        sx, dx, sy, dy = t.m11(), t.m31(), t.m22(), t.m32()
+        columns = max(view.width() * abs(sx), 1.0)
+        k = max(int(math.ceil((last - first) / columns)), 1)
+        x = self.x[first:last:k]
+        y = self.y[first:last:k]
+        if k > 1 and (last - 1 - first) % k:  # keep the last point in view
+            x, y = np.append(x, self.x[last - 1]), np.append(y, self.y[last - 1])
+        self.drawn = len(x)
+        p.save()
+        p.resetTransform()
+        p.setPen(self.pen)
+        p.drawPath(pg.arrayToQPath(x * sx + dx, y * sy + dy, connect="finite"))
         p.restore()
 
 

@@ -28,7 +28,7 @@ from desktop_oms.domain import OrderSide
 from desktop_oms.domain.money import round_to_tick
 from desktop_oms.marketdata.candles import IST_OFFSET_S
 from desktop_oms.ui.chart.axes import IndexTimeAxis, PriceAxis
-from desktop_oms.ui.chart.candle_item import CandleItem, VolumeItem
+from desktop_oms.ui.chart.candle_item import CandleItem, IndicatorItem, VolumeItem
 from desktop_oms.ui.chart.lines import ChartLine, LineKind
 from desktop_oms.ui.chart.series import ChartSeries
 from desktop_oms.ui.common import theme
@@ -106,13 +106,6 @@ def _pen_for(line: ChartLine, selected: bool, pending: bool):
         style = Qt.PenStyle.DashDotLine
     width = 3 if selected else (2 if line.movable else 1)
     return pg.mkPen(colour, width=width, style=style), colour
-
-
-def _curve(colour: str, width: float) -> pg.PlotDataItem:
-    curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=width), connect="finite")
-    curve.setClipToView(True)
-    curve.setDownsampling(auto=True, method="peak")
-    return curve
 
 
 class TailItem(pg.GraphicsObject):
@@ -251,11 +244,11 @@ class PricePlot(pg.GraphicsLayoutWidget):
         self.volume = VolumeItem(theme.BUY, theme.SELL)
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volume)
-        # lines over 100,000 candles: only the part in view is drawn (clipToView)
+        # lines over 100,000 candles: only the part in view is drawn (IndicatorItem)
         # one-pixel pens: Qt's fast path (a wider line goes through the stroker, ~10x
         # the cost of a frame's candles)
-        self.vwap_curve = _curve(VWAP_COLOUR, 1)
-        self.average_curves = [_curve(colour, 1) for colour in AVERAGE_COLOURS]
+        self.vwap_curve = IndicatorItem(VWAP_COLOUR)
+        self.average_curves = [IndicatorItem(colour) for colour in AVERAGE_COLOURS]
         self.vwap_tail = _tail(VWAP_COLOUR)
         self.average_tails = [_tail(colour) for colour in AVERAGE_COLOURS]
         for curve in (self.vwap_curve, *self.average_curves, self.vwap_tail, *self.average_tails):
