@@ -5,6 +5,7 @@ and refused), orders prepared at a price and sized from their stop, the keyboard
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -352,3 +353,27 @@ def test_candles_and_indicator_lines_draw_only_what_is_in_view(qtbot):
     # the price axis fits what is in view, every high and low included
     _, (y0, y1) = plot.price_plot.getViewBox().viewRange()
     assert y0 <= closes.min() - 1 and y1 >= closes.max() + 1
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "UTC"])
+def test_the_time_axis_labels_are_ist_whatever_the_machines_zone(zone, qtbot):
+    """Two sessions of one-minute candles (09:15-15:29 IST): hours in IST, the second
+    day's start labelled with its date; the grid's question a pixel apart gets the
+    axis's answer."""
+    import numpy as np
+
+    from desktop_oms.ui.chart.axes import IndexTimeAxis
+    from tests.helpers import machine_zone
+
+    with machine_zone(zone):
+        axis = IndexTimeAxis("bottom")
+        day1 = int(datetime(2026, 12, 7, 3, 45, tzinfo=UTC).timestamp())  # Mon 09:15 IST
+        minutes = np.arange(375, dtype=np.int64) * 60
+        axis.set_starts(np.concatenate((day1 + minutes, day1 + 86_400 + minutes)))
+        values, labels = axis.marks(0, 749, 1200)
+        texts = [labels[int(v)] for v in values]
+        assert "10:00" in texts and "15:00" in texts, texts
+        assert "04:30" not in texts and "20:30" not in texts  # UTC / Los Angeles hours
+        assert "08 Dec" in texts  # where the second day starts
+        assert labels[375] == "08 Dec"
+        assert axis.marks(0.0, 749.3, 1201) == (values, labels)

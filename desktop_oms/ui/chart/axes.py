@@ -42,9 +42,11 @@ class IndexTimeAxis(pg.AxisItem):
         self.enableAutoSIPrefix(False)
         self.starts = np.empty(0, dtype=np.int64)
         self._labels: dict[int, str] = {}
+        self._last: tuple | None = None  # (key, marks) of the last question
 
     def set_starts(self, starts: np.ndarray) -> None:
         self.starts = starts
+        self._last = None
         self.picture = None
         self.update()
 
@@ -58,17 +60,25 @@ class IndexTimeAxis(pg.AxisItem):
 
     def marks(self, lo: float, hi: float, size: float) -> tuple[list[float], dict[int, str]]:
         """The candle indices that get a tick between `lo` and `hi` on `size` pixels, and
-        their labels (the price chart's grid asks too)."""
+        their labels (the price chart's grid asks too: the last answer is kept)."""
         starts = self.starts
         n = len(starts)
-        labels: dict[int, str] = {}
         if n == 0 or not (math.isfinite(lo) and math.isfinite(hi)) or size <= 0:
-            return [], labels
+            return [], {}
         first = max(int(math.ceil(lo)), 0)
         last = min(int(math.floor(hi)), n - 1)
         if last < first:
-            return [], labels
+            return [], {}
         fits = max(int(size / self._label_width()), 2)
+        # what the answer depends on (the axis and the grid ask with a pixel's difference)
+        key = (id(starts), n, first, last, fits)
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self._marks(first, last, fits))
+        return self._last[1]
+
+    def _marks(self, first: int, last: int, fits: int) -> tuple[list[float], dict[int, str]]:
+        starts = self.starts
+        labels: dict[int, str] = {}
         visible = starts[first : last + 1]
         local = visible + IST_OFFSET_S
         chosen = None

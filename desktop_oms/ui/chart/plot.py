@@ -178,7 +178,9 @@ class GridItem(pg.GraphicsObject):
         width, height = rect.width() * abs(sx), rect.height() * abs(sy)
         levels = self.price_axis.tickValues(rect.top(), rect.bottom(), height)
         ys = [v for _spacing, values in levels[:2] for v in values]
-        xs, _labels = self.time_axis.marks(rect.left(), rect.right(), width)
+        # the axis's own length: the same question as the axis asks (its answer is kept)
+        length = self.time_axis.geometry().width() or width
+        xs, _labels = self.time_axis.marks(rect.left(), rect.right(), length)
         left, right = rect.left() * sx + dx, rect.right() * sx + dx
         top, bottom = rect.top() * sy + dy, rect.bottom() * sy + dy
         py = np.round(np.asarray(ys, dtype=float) * sy + dy) + 0.5
