@@ -377,3 +377,26 @@ def test_the_time_axis_labels_are_ist_whatever_the_machines_zone(zone, qtbot):
         assert "08 Dec" in texts  # where the second day starts
         assert labels[375] == "08 Dec"
         assert axis.marks(0.0, 749.3, 1201) == (values, labels)
+
+
+def test_the_vwap_reaches_the_last_candle_of_each_day(qtbot):
+    """The VWAP's last segments of a day are drawn when the next day's first candle is
+    the forming one (the line breaks between the days, it loses no point)."""
+    import numpy as np
+
+    from desktop_oms.domain.candles import Candle
+    from desktop_oms.ui.chart.plot import PricePlot
+    from desktop_oms.ui.chart.series import ChartSeries
+
+    day1 = int(datetime(2026, 12, 7, 3, 45, tzinfo=UTC).timestamp())
+    starts = [day1 + i * 60 for i in range(30)] + [day1 + 86_400]
+    candles = [Candle(t, D(2450), D(2451), D(2449), D(2450), 100) for t in starts]
+    series = ChartSeries()
+    series.load(candles, starts[-1] + 60)
+    plot = PricePlot()
+    qtbot.addWidget(plot)
+    plot.set_series(series, D("0.05"))
+    tail = plot.vwap_tail
+    drawn = tail.x[np.isfinite(tail.y)]
+    assert 28.0 in drawn and 29.0 in drawn  # the first day's last two candles
+    assert np.isnan(tail.y[list(tail.x).index(29.5)])  # the break between the days

@@ -376,10 +376,11 @@ class PricePlot(pg.GraphicsLayoutWidget):
         first = max(n - TAIL, 0)
         x = np.arange(first, n, dtype=float)
         if self._vwap_shown() and n:
-            vy = s.vwap[first:n].copy()
             days = (data.start[first:n] + IST_OFFSET_S) // 86_400
-            vy[:-1][days[1:] != days[:-1]] = np.nan  # no segment across a day's start
-            self.vwap_tail.setData(x, vy, connect="finite")
+            starts = np.flatnonzero(np.diff(days)) + 1  # no segment across a day's start
+            vx = np.insert(x, starts, x[starts] - 0.5)
+            vy = np.insert(s.vwap[first:n], starts, np.nan)
+            self.vwap_tail.setData(vx, vy, connect="finite")
             self.vwap_tail.setVisible(True)
         else:
             self.vwap_tail.setVisible(False)
