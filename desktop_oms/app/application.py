@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
+from desktop_oms.app.candles_wiring import SAVE_INTERVAL_S, build_candles
 from desktop_oms.app.risk_wiring import RiskServices, build_risk
 from desktop_oms.config import Settings
 from desktop_oms.domain.events import Alert, QuotesUpdated
@@ -65,6 +66,8 @@ class Application:
         self._credentials = credentials
         self._relogin_task = None
         self._subscribed: set[tuple[str, str]] = set()
+        self._depth_subscribed: set[tuple[str, str]] = set()
+        self.candles = None  # the chart's CandleHistory (app/candles_wiring.py)
         self.events = EventBus()
         self.quotes = QuoteCache()
         self._injected_broker = broker
@@ -117,6 +120,7 @@ class Application:
         stop_keeping = self.events.subscribe(Alert, early.append)
         self.broker, self.instruments = self._make_broker()
         self.broker.add_tick_listener(self.quotes.on_ticks)
+        self.candles = build_candles(self.broker, self.db, self.instruments, self.quotes)
         self.position_manager = PositionManager(self.db, self.events, self._multiplier_for)
         # The risk layer (app/risk_wiring.py): validator, charges and today's PnL exist
         # before the OMS uses them; the kill switch, brackets and monitor around it.
@@ -147,6 +151,7 @@ class Application:
         self.risk.start(self.order_manager, self.events, self.quotes, self._tasks)
         self._tasks.periodic("mark-to-market", MARK_INTERVAL_S, self._mark)
         self._tasks.periodic("pnl-snapshots", SNAPSHOT_INTERVAL_S, self._snapshot)
+        self._tasks.periodic("recorded-candles", SAVE_INTERVAL_S, self._save_candles)
         if s.broker == "paper" and s.simulate_market and self._injected_broker is None:
             from desktop_oms.marketdata.simulated import SimulatedMarket
 
@@ -180,6 +185,8 @@ class Application:
                     data_file=self.settings.db_path,
                     chains=self._option_chains(),
                     basket=self.risk.basket,
+                    candles=self.candles,
+                    subscribe_depth=self.subscribe_depth,
                 )
             )
             for alert in early:
@@ -262,7 +269,11 @@ class Application:
         self.subscribe(keys)
 
     def subscribe(self, keys) -> None:
-        """Stream these instruments (ticket, positions, open orders, watchlists)."""
+        """Stream these instruments (ticket, positions, open orders, watchlists, chart);
+        their ticks are recorded into the chart's minutes."""
+        keys = list(keys)
+        if self.candles is not None:
+            self.candles.recorder.watch(keys)
         new = [k for k in keys if k not in self._subscribed]
         if not new or self.broker is None:
             return
@@ -271,6 +282,24 @@ class Application:
             self.broker.subscribe(new)
         except Exception:  # noqa: BLE001 - a subscription problem must not break trading
             log.exception("could not subscribe to %s", new)
+
+    def subscribe_depth(self, keys) -> None:
+        """Stream these instruments with their five-level depth (the depth ladder)."""
+        keys = list(keys)
+        new = [k for k in keys if k not in self._depth_subscribed]
+        if not new or self.broker is None:
+            return
+        self._depth_subscribed.update(new)
+        self._subscribed.update(new)  # never asked for again without depth
+        if self.candles is not None:
+            self.candles.recorder.watch(new)
+        try:
+            self.broker.subscribe(new, depth=True)
+        except Exception:  # noqa: BLE001 - a subscription problem must not break trading
+            log.exception("could not subscribe to the depth of %s", new)
+
+    async def _save_candles(self) -> None:
+        self.candles.save_recorded_minutes()
 
     def _on_session_expired(self, reason: str) -> None:
         om = self.order_manager
@@ -318,11 +347,13 @@ class Application:
             instruments, derivatives = paper_market(utcnow(), self.fno_rules)
             # Kite's rules apply on paper; over Kite's order rate a request waits for a
             # slot (up to 5 s), as the app's Kite adapter makes it wait.
+            # With its simulated market, the paper exchange fills against its order book.
             broker = PaperBroker(
                 state_path=s.paper_state_path,
                 instruments=instruments,
                 derivatives=derivatives,
                 order_wait_limit_s=5.0,
+                book_fills=s.simulate_market,
             )
             prices = instruments.last_prices()
             known = broker.last_prices()
@@ -390,6 +421,12 @@ class Application:
         if self.market is not None:
             await self.market.stop()
         await self._tasks.stop()
+        try:
+            if self.candles is not None:
+                self.candles.save_recorded_minutes()
+                self.candles.close()
+        except Exception:  # noqa: BLE001
+            log.exception("could not save the recorded candles")
         if self.risk is not None:
             self.risk.stop()
         if self.order_manager is not None:

@@ -99,6 +99,7 @@ class GeneratedHistory:
         gaps = _gaps([m for m in wanted if m not in have], wanted)
         tick = self.tick_size(exchange, symbol)
         plans = []
+        unanchored = False  # a gap left for want of a price: its days are not complete
         for gap in gaps:
             before = self._neighbour(exchange, symbol, gap[0], before=True)
             after = self._neighbour(exchange, symbol, gap[-1], before=False, cut=cut)
@@ -107,6 +108,7 @@ class GeneratedHistory:
             if end_price is None and start_price is None:
                 live = self.last_price(exchange, symbol)
                 if live is None:
+                    unanchored = True
                     continue  # nothing to anchor to: no history until a price is known
                 end_price = float(live)
             elif end_price is None and gap[-1] + 60 >= cut:
@@ -115,7 +117,8 @@ class GeneratedHistory:
             plans.append((gap, start_price, end_price))
         # the numbers and the Decimal candles off the loop (8,000 minutes: ~0.1 s)
         made = await off_loop(self.executor, self._generate, symbol, plans, tick)
-        complete = [d for d in days if d < datetime.fromtimestamp(cut, IST).date()]
+        today = datetime.fromtimestamp(cut, IST).date()
+        complete = [] if unanchored else [d for d in days if d < today]
         self.generated += len(made)
         await save_in_chunks(
             self.cache, exchange, symbol, Interval.M1, made, days=complete, source="generated"

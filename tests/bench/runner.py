@@ -34,6 +34,7 @@ BENCHES = (
     "window",
     "option_chains",
     "tick_to_screen",
+    "chart",
 )
 
 
@@ -344,6 +345,42 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
                 "",
             )
         )
+    elif name == "chart":
+        label = f"price chart + depth ladder ({r['candles']:,.0f} candles)"
+        rows.append(
+            (
+                label,
+                "pan / zoom frame p50 / p99",
+                f"{_f(r['ours_frame_p50_ms'], '', 1)} / {_f(r['ours_frame_p99_ms'], ' ms', 1)}",
+                f"bare pyqtgraph candles {_f(r['bare_frame_p50_ms'], '', 1)} / "
+                f"{_f(r['bare_frame_p99_ms'], ' ms', 1)} ({r['frames']:.0f} frames)",
+                "p99 < 16 ms",
+                _ok(r["pass_frame"]),
+            )
+        )
+        rows.append(
+            (
+                label,
+                "tick-to-paint p50 / p99 (2,000 ticks/s)",
+                f"chart {_f(r['chart_tick_to_paint_p50_ms'], '', 1)} / "
+                f"{_f(r['chart_tick_to_paint_p99_ms'], ' ms', 1)}; ladder "
+                f"{_f(r['ladder_tick_to_paint_p50_ms'], '', 1)} / "
+                f"{_f(r['ladder_tick_to_paint_p99_ms'], ' ms', 1)}",
+                "100 ms refresh timers (ticks coalesced)",
+                "p99 < 116 ms",
+                _ok(r["pass_tick_to_paint"]),
+            )
+        )
+        rows.append(
+            (
+                label,
+                "window loop lag p99 (chart + ladder shown)",
+                _f(r["lag_p99_ms"], " ms"),
+                f"max {_f(r['lag_max_ms'], ' ms')}; {_f(r['ticks_per_s'], ' ticks/s', 0)}",
+                "< 16 ms",
+                _ok(r["pass_lag"]),
+            )
+        )
     return rows
 
 
@@ -365,6 +402,7 @@ def passes(name: str, r: dict) -> list[bool | None]:
         "window": ["pass_p99", "pass_max"],
         "option_chains": ["pass_p99"],
         "tick_to_screen": ["pass_p50", "pass_p99", "pass_lag"],
+        "chart": ["pass_frame", "pass_tick_to_paint", "pass_lag"],
     }[name]
     return [r.get(k) for k in keys]
 

@@ -15,7 +15,7 @@ FOCUS_KEYS = [
     ("ctrl+2", "actionFocusWatch", "Ctrl+2", "focus_in('marketWatch')"),
     ("ctrl+3", "actionFocusBlotter", "Ctrl+3", "focus_in('blotter')"),
     ("ctrl+4", "actionFocusPositions", "Ctrl+4", "focus_in('positionsGrid')"),
-    ("ctrl+5", "actionFocusChart", "Ctrl+5", "focus_in('pnlDock')"),
+    ("ctrl+5", "actionFocusChart", "Ctrl+5", "focus_name() == 'priceChart'"),
     ("ctrl+6", "actionFocusAlerts", "Ctrl+6", "focus_in('alertsDock')"),
 ]
 

@@ -134,6 +134,8 @@ def test_contract_object_names_docks_and_an_always_visible_kill_switch(app):
         "alertsPanel": None,
         "blotterFilter": QComboBox,
         "positionsTotals": QTableView,
+        "priceChart": None,  # issue 17
+        "depthLadder": None,
     }
     for name, kind in expected.items():
         found = w.findChild(kind or object, name)
@@ -149,6 +151,8 @@ def test_contract_object_names_docks_and_an_always_visible_kill_switch(app):
         "dayReview",
         "optionChain",  # issue 16: hidden tabs beside the blotter until asked for
         "basketDock",
+        "priceChartDock",
+        "depthLadderDock",
     }
     # the kill switch lives in a fixed toolbar, never in a dock that can be closed
     button = w.findChild(QPushButton, "killSwitchButton")

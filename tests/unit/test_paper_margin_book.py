@@ -31,7 +31,9 @@ def assert_current(broker) -> None:
 @pytest.mark.parametrize("seed", [11, 12])
 async def test_the_margin_book_follows_option_flow_and_the_index(seed):
     rng = random.Random(seed)
-    broker = paper_fno_broker(funds=D("1e12"), order_rate_limits=())  # a burst: the book is the point
+    broker = paper_fno_broker(
+        funds=D("1e12"), order_rate_limits=()
+    )  # a burst: the book is the point
     exchange = broker._exchange
     tags = iter(range(1, 10_000))
     spot = D("26292.40")
@@ -46,9 +48,9 @@ async def test_the_margin_book_follows_option_flow_and_the_index(seed):
                 kind = rng.choice([OrderType.LIMIT, OrderType.LIMIT, OrderType.MARKET])
                 price = None
                 if kind is OrderType.LIMIT:
-                    price = (last * D(str(rng.uniform(0.8, 1.2))) / D("0.05")).quantize(
-                        D(1)
-                    ) * D("0.05")
+                    price = (last * D(str(rng.uniform(0.8, 1.2))) / D("0.05")).quantize(D(1)) * D(
+                        "0.05"
+                    )
                 await broker.place_order(
                     paper_order(
                         symbol,

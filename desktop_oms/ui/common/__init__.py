@@ -12,7 +12,7 @@
   failures are always shown).
 - `WindowServices` (services.py): everything the window may use of the application, with
   the ports it sees (instruments, risk services, workspace, reporting, P&L history, alerts
-  log, review exports) and `Subscriptions` to the OMS event bus.
+  log, review exports, the chart's candles) and `Subscriptions` to the OMS event bus.
 
 Modules of this package import each other by module path, never through this front.
 """
@@ -42,6 +42,7 @@ from desktop_oms.ui.common.fields import (
 from desktop_oms.ui.common.notice import NoticeBar
 from desktop_oms.ui.common.services import (
     AlertLog,
+    CandleSource,
     InstrumentSource,
     NoInstruments,
     PnlHistory,
@@ -76,6 +77,7 @@ __all__ = [
     "SORT_ROLE",
     "SYMBOL_ROLE",
     "AlertLog",
+    "CandleSource",
     "Column",
     "InstrumentSource",
     "KeyedTableModel",

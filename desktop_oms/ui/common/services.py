@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlertLog",
+    "CandleSource",
     "InstrumentSource",
     "NoInstruments",
     "PnlHistory",
@@ -46,6 +47,20 @@ class InstrumentSource(Protocol):
 
     def search(self, prefix: str, limit: int) -> list[Instrument]: ...
     def get(self, exchange: str, symbol: str) -> Instrument | None: ...
+
+
+class CandleSource(Protocol):
+    """The price chart's candles (marketdata.history.CandleHistory): the history of an
+    instrument at an interval (cache, broker or paper mode's generator; a HistoryLoad
+    with `.candles`, `.cut` and `.problem`), then the recorded minutes from the cut on
+    as candles of that interval (the forming one last)."""
+
+    async def load(
+        self, exchange: str, symbol: str, interval: Any, *, days: int | None = None
+    ) -> Any: ...
+    def live(self, exchange: str, symbol: str, interval: Any, cut: int) -> list: ...
+    def live_complete(self, exchange: str, symbol: str, cut: int) -> bool: ...
+    def watch(self, exchange: str, symbol: str) -> None: ...
 
 
 class NoInstruments:
@@ -68,7 +83,9 @@ class RiskServices(Protocol):
     @property
     def monitor(self) -> Any | None: ...  # .snapshot: RiskSnapshot | None
     @property
-    def brackets(self) -> Any | None: ...  # .entry_of(order_id), .view(entry_id)
+    def brackets(self) -> Any | None: ...
+    # .entry_of(order_id), .view(entry_id), .views(); the chart moves legs with
+    # .move_stop(entry_id, price) and .move_target(entry_id, price) (a reason, or None)
     @property
     def gtt(self) -> Any | None: ...  # GttManager: .gtts(), .modify_gtt(), .delete_gtt()
     def update_limits(self, limits: RiskLimits) -> None: ...
@@ -158,6 +175,10 @@ class WindowServices:
     # BasketPreviewer: await .preview(legs)); None where the broker lists no options.
     chains: Any | None = None
     basket: Any | None = None
+    # the price chart's history and live candles (None: no chart history)
+    candles: CandleSource | None = None
+    # stream these instruments with their five-level depth (the depth ladder)
+    subscribe_depth: Callable[[Iterable[tuple[str, str]]], None] | None = None
 
     @property
     def instrument_source(self) -> InstrumentSource:

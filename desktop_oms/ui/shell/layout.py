@@ -10,11 +10,13 @@ the controls a trader acts on - the ticket with its Buy / Sell buttons, the posi
 Exit buttons and Exit all, the kill switch - are on screen without scrolling:
 
 - "roomy" (a window at least COMPACT_BELOW, e.g. 1920x1080, 2560x1440): the ticket, the
-  market watch and the alerts in a left column; the blotter over the positions and the
-  P&L chart side by side on the right;
+  market watch (the depth ladder in a tab behind it) and the alerts in a left column; the
+  blotter over the positions and the price chart (the P&L chart in a tab behind it)
+  side by side on the right;
 - "compact" (smaller, e.g. 1366x768, 1280x720 = 1920x1080 at 150 %): the ticket over the
-  alerts on the left; the blotter over the positions and the market watch (the P&L chart
-  in a tab behind it) side by side on the right. At 1366x768 that shows >= 6 blotter
+  alerts on the left; the blotter over the positions and the market watch (the P&L
+  chart, the price chart and the depth ladder in tabs behind it) side by side on the
+  right. At 1366x768 that shows >= 6 blotter
   rows, >= 4 positions, >= 6 market-watch rows and >= 4 alerts; the left column, the
   tallest at its least, leaves room for a larger desktop font.
 
@@ -104,12 +106,14 @@ class LayoutManager(QObject):
         self.window = window
         self._state_path = Path(state_path)
         # the docks and what they hold
-        self.docks = window.docks  # the five main docks, by object name
+        self.docks = window.docks  # the main docks, by object name
         self.ticket_dock = window.ticket_dock
         self.blotter_dock = window.blotter_dock
         self.positions_dock = window.positions_dock
         self.pnl_dock = window.pnl_dock
         self.alerts_dock = window.alerts_dock
+        self.chart_dock = window.chart_dock
+        self.ladder_dock = window.ladder_dock
         self.market_watch = window.market_watch  # a dock itself
         self.review_dock = window.review_dock
         # Docks other features add as hidden tabs beside the blotter (the option chain,
@@ -243,9 +247,13 @@ class LayoutManager(QObject):
             if profile == COMPACT:
                 self.window.splitDockWidget(self.positions_dock, watch, horizontal)
                 self.window.tabifyDockWidget(watch, self.pnl_dock)
+                self.window.tabifyDockWidget(self.pnl_dock, self.chart_dock)
+                self.window.tabifyDockWidget(self.chart_dock, self.ladder_dock)
             else:
                 self.window.splitDockWidget(self.positions_dock, self.pnl_dock, horizontal)
+                self.window.tabifyDockWidget(self.pnl_dock, self.chart_dock)
                 self.window.splitDockWidget(self.ticket_dock, watch, vertical)
+                self.window.tabifyDockWidget(watch, self.ladder_dock)
             for dock in docks:
                 dock.show()
             # the day review: a hidden tab beside the blotter (View > Day review shows it)
@@ -255,6 +263,8 @@ class LayoutManager(QObject):
                 self.window.tabifyDockWidget(self.blotter_dock, dock)
                 dock.hide()
             self.blotter_dock.raise_()
+            if profile == ROOMY:
+                self.chart_dock.raise_()  # in front of the P&L chart
             watch.raise_()
             self.kill_bar.show()
             self.layout_profile = profile
@@ -438,8 +448,10 @@ class LayoutManager(QObject):
             self.alerts_dock, self.alerts.view, rows["alerts"], ticket_w
         )
         table = self._watch_table()
-        watch_need = (
-            self._panel_height(watch, table, rows["watch"], ticket_w) if table is not None else 0
+        watch_need = (  # the depth ladder is a tab beside it: its tab bar too
+            self._panel_height(watch, table, rows["watch"], ticket_w) + self._tab_bar_height()
+            if table is not None
+            else 0
         )
         watch_h = max(min(watch_need, rest - alerts_need), int(rest * 0.55))
         self.window.resizeDocks(

@@ -54,7 +54,9 @@ from desktop_oms.domain import OrderRequest
 from desktop_oms.ui.alerts import AlertsPanel, attach_logging
 from desktop_oms.ui.blotter import AuditView, BlotterPanel, OrdersModel, TradesModel
 from desktop_oms.ui.chain import OptionsUi
+from desktop_oms.ui.chart import PriceChartPanel
 from desktop_oms.ui.common import PnlHistory, Subscriptions, TaskRunner, WindowServices
+from desktop_oms.ui.depth import DepthLadder
 from desktop_oms.ui.gtt import GttPanel
 from desktop_oms.ui.pnl import PnlChartSlot
 from desktop_oms.ui.positions import PositionsModel, PositionsPanel
@@ -159,6 +161,7 @@ class MainWindow(QMainWindow):
         self.resize(*layout.first_size())
         layout.apply_default_layout()
         layout.restore()
+        self._show_first_instrument()
         self._log_handler = attach_logging(self.alerts)
         self._log_handler.addFilter(_NotShownTwice())
         self.live.load_positions()
@@ -224,6 +227,10 @@ class MainWindow(QMainWindow):
         self.review_panel = ReviewPanel(
             services.reporting.review_fills, _between(services.pnl_history), services.reports
         )
+        # issue 17: the instrument's chart (its plot is built once the window is up) and
+        # the depth ladder; both follow the instrument the window selects
+        self.price_chart = PriceChartPanel(services, self.tasks)
+        self.depth_ladder = DepthLadder(services, self.tasks)
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -243,12 +250,16 @@ class MainWindow(QMainWindow):
         self.positions_dock = self._dock("positionsDock", "Positions", self.positions_panel)
         self.pnl_dock = self._dock("pnlDock", "P&&L today", self.pnl_slot)
         self.alerts_dock = self._dock("alertsDock", "Alerts and log", self.alerts)
+        self.chart_dock = self._dock("priceChartDock", "Chart", self.price_chart)
+        self.ladder_dock = self._dock("depthLadderDock", "Depth", self.depth_ladder)
         self.docks = {
             "ticketDock": self.ticket_dock,
             "blotterDock": self.blotter_dock,
             "positionsDock": self.positions_dock,
             "pnlDock": self.pnl_dock,
             "alertsDock": self.alerts_dock,
+            "priceChartDock": self.chart_dock,
+            "depthLadderDock": self.ladder_dock,
         }
         self.review_dock = self._dock("dayReview", "Day review", self.review_panel)
         # no central widget: the docks share the whole window
@@ -345,6 +356,14 @@ class MainWindow(QMainWindow):
         self.positions_model.totals_changed.connect(self.top_strip.show_totals)
         self.ticket.order_sent.connect(self._on_order_sent)
         self.ticket.order_failed.connect(self._on_order_failed)
+        # the chart and the ladder show what the ticket (which follows the market watch)
+        # or the positions grid selects; what they say also goes to the alerts
+        self.ticket.instrument_changed.connect(self.show_instrument)
+        self.positions_grid.selectionModel().currentRowChanged.connect(self._position_selected)
+        self.price_chart.message.connect(lambda level, text: self.alerts.add(level, text, "chart"))
+        self.depth_ladder.message.connect(
+            lambda level, text: self.alerts.add(level, text, "ladder")
+        )
         # issue 18: Go > GTT (Ctrl+Shift+G) shows the GTT tab with the keyboard in it
         self.gtt_action = QAction("&GTT (carry protection)", self)
         self.gtt_action.setObjectName("actionFocusGtt")
@@ -384,6 +403,44 @@ class MainWindow(QMainWindow):
     def pnl_chart(self) -> PnlChart:
         """objectName "pnlChart" (in the P&L dock); built now if it is not there yet."""
         return self.pnl_slot.chart
+
+    def show_instrument(self, exchange: str, symbol: str) -> None:
+        """The chart and the depth ladder show this instrument."""
+        self.price_chart.show_instrument(exchange, symbol)
+        self.depth_ladder.show_instrument(exchange, symbol)
+
+    def _position_selected(self, current, _previous) -> None:
+        if not current.isValid():
+            return
+        try:
+            position = self.positions_model.item_at(current.row())
+        except IndexError:
+            return
+        exchange, symbol = getattr(position, "exchange", None), getattr(position, "symbol", None)
+        if exchange and symbol:
+            self.show_instrument(exchange, symbol)
+
+    def _show_first_instrument(self) -> None:
+        """At start: the ticket's instrument, else the first open position's, else the
+        market watch's selected row."""
+        if self.price_chart.key is not None:
+            return
+        instrument = self.ticket.instrument
+        if instrument is not None:
+            self.show_instrument(instrument.exchange, instrument.symbol)
+            return
+        positions = self.services.position_manager.open_positions()
+        if positions:
+            self.show_instrument(positions[0].exchange, positions[0].symbol)
+            return
+        key = self.market_watch.selected_key()
+        if key is not None:
+            self.show_instrument(*key)
+
+    @property
+    def price_chart_plot(self):
+        """The price chart's plot (pyqtgraph), built now if it is not there yet."""
+        return self.price_chart.build_now()
 
     def _show_failure(self, what: str, text: str) -> None:
         self.alerts.add("error", f"{what}: {text}", "window")
@@ -459,6 +516,8 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             # The PnL chart once the day is loaded and the window has painted (its
             # import runs on a worker thread; already imported: built at once).
+            # the price chart follows the P&L chart (pyqtgraph is loaded by then)
+            self.pnl_slot.chartReady.connect(lambda _chart: self.price_chart.build_soon())
             if "pyqtgraph" in sys.modules:
                 self.pnl_slot.build_soon()
             else:
@@ -495,6 +554,8 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.subscriptions.close()
+        self.price_chart.shutdown()
+        self.depth_ladder.shutdown()
         self.live.stop()
         self.options_ui.close()
         self.confirmations.close()

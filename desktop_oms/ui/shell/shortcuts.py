@@ -33,6 +33,26 @@ WIDGET_KEYS = (
     ("Del", "Remove the selected symbol from the watchlist", "Market watch"),
     ("Enter / double-click", "Open the ticket for the row", "Market watch"),
     ("Space (held)", "Engage the kill switch (when the button has the focus)", "Kill switch"),
+    ("Tab / Shift+Tab", "Select the next / previous order, stop or target line", "Chart"),
+    ("Up / Down", "Move the selected line a tick (Shift: ten), or the price cursor", "Chart"),
+    ("Enter", "Send the line's move / the prepared order; at the cursor: the order menu", "Chart"),
+    ("Esc", "Undo the line's move, drop the prepared order", "Chart"),
+    ("Menu / Shift+F10", "Buy / sell limit or stop at the cursor price", "Chart"),
+    ("Del", "Cancel the selected order", "Chart"),
+    ("Left / Right, + / -, Home", "Pan, zoom, show the latest candles", "Chart"),
+    ("I / Shift+I, V", "Next / previous interval, show or hide VWAP", "Chart"),
+    (
+        "Enter / Space",
+        "Buy limit (Bid cell) / sell limit (Ask cell) at the row; cancel (own order)",
+        "Depth",
+    ),
+    ("Del", "Cancel your orders at the row", "Depth"),
+    (
+        "Ctrl+Up / Ctrl+Down, Enter",
+        "Carry your order a tick, send the move (Esc drops it)",
+        "Depth",
+    ),
+    ("+ / -, C", "More / fewer lots per click, centre on the last price", "Depth"),
 )
 
 _WINDOW_CONTEXTS = (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut)
