@@ -106,6 +106,7 @@ class RiskServices:
         )
         self.gtt.task_group = tasks
         self.gtt.start(events)
+        om.add_exit_guard(self.gtt.withdraw)  # Exit and the kill switch delete ours first
         self.achievements = Achievements(self.store, events)
         self.achievements.start()
         self.monitor = RealTimeRiskMonitor(

@@ -123,6 +123,7 @@ class PositionExit:
             )
         if before == 0:
             return ExitOutcome(**base, message=f"Exit {label}: already flat")
+        guard_notes = await self.om.run_exit_guards(exchange, symbol, product, reason)
         legs, others = self.plan(exchange, symbol, product)
         cancelled = await self._cancel_legs(legs, label, reason)
         problem = await self._settle(cancelled)
@@ -133,7 +134,7 @@ class PositionExit:
             )  # fmt: skip
         await self.om.drain()
         now = pm.peek(exchange, symbol, product).quantity
-        notes = []
+        notes = list(guard_notes)
         if now != before:
             notes.append(f"the position is {now} now (was {before}): an exit leg filled meanwhile")
         if now == 0:

@@ -116,6 +116,7 @@ class OrderManager:
         self._submit_lock = asyncio.Lock()  # validate + journal are one step: no burst slips past
         self.sync = OrderSync(self)
         self.exits = PositionExit(self)
+        self._exit_guards: list = []  # run before an exit / the kill switch closes a position
         self._halts: dict[str, str] = {}  # source -> reason; trading resumes when all are lifted
         self.started = False
         self.ready = False  # reconciled with the broker at least once since start
@@ -498,6 +499,22 @@ class OrderManager:
         return await self.exits.exit(
             exchange, symbol, product, confirmed_quantity=confirmed_quantity, reason=reason
         )
+
+    def add_exit_guard(self, guard) -> None:
+        """`await guard(exchange, symbol, product, reason) -> list[str]` runs before an exit
+        or the kill switch closes a position (the risk layer's GTTs are deleted there);
+        it returns notes and never blocks the exit."""
+        self._exit_guards.append(guard)
+
+    async def run_exit_guards(self, exchange: str, symbol: str, product, reason: str) -> list[str]:
+        notes: list[str] = []
+        for guard in self._exit_guards:
+            try:
+                notes.extend(await guard(exchange, symbol, product, reason))
+            except Exception as exc:  # noqa: BLE001 - an exit always goes
+                log.exception("exit guard failed")
+                notes.append(f"before the exit: {exc}")
+        return notes
 
     def exit_plan(self, exchange: str, symbol: str, product) -> tuple[list[Order], list[Order]]:
         """What an exit of this position would do besides its market order: (orders it

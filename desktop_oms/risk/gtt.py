@@ -301,6 +301,29 @@ class GttManager:
                 )
         return done
 
+    async def withdraw(
+        self, exchange: str, symbol: str, product: Product, reason: str = "the position is exited"
+    ) -> list[str]:
+        """Before an exit or the kill switch closes the position `key`: delete the active
+        GTTs made here for it, so none fires after the position is gone (an NRML one would
+        open the other side). Never raises: what could not be deleted is said (the exit
+        still goes; the GTT is deleted again when the position is seen closed)."""
+        key = (exchange, symbol, Product(product))
+        mine = [g for g, meta in self._protection.items() if self._key_of(meta) == key]
+        notes = []
+        for gtt_id in mine:
+            try:
+                await self.delete_gtt(gtt_id, symbol, reason=reason)
+            except Exception as exc:  # noqa: BLE001 - the exit must go on
+                message = getattr(exc, "message", None) or str(exc)
+                notes.append(f"GTT #{gtt_id} could not be deleted first: {message}")
+                self._tell(
+                    "error", f"GTT #{gtt_id} {symbol} not deleted before the exit: {message}"
+                )
+            else:
+                notes.append(f"deleted GTT #{gtt_id} first")
+        return notes
+
     def _audit(self, kind: str, message: str, details: dict) -> None:
         log.info("%s: %s", kind, message)
         if self.store is not None:

@@ -198,3 +198,44 @@ async def test_a_position_closed_while_the_app_was_away_loses_its_gtt_at_start_u
         assert deleted.details["reason"] == "the position was closed"
     finally:
         await again.stop()
+
+
+@pytest.mark.parametrize("how", ["exit", "kill switch"])
+async def test_exit_and_the_kill_switch_delete_the_positions_gtt_before_closing_it(tmp_path, how):
+    """A GTT left at the broker after the position is closed would fire later and open the
+    other side (NRML) or be refused (CNC): Exit and the kill switch delete ours first."""
+    app = Application(settings(tmp_path), with_window=False)
+    await app.start()
+    try:
+        gtt = app.risk.gtt
+        app.broker.set_last_price("NSE", "RELIANCE", D("2450"))
+        await asyncio.sleep(0)
+        await app.order_manager.place_order(market(qty=20, product=Product.CNC))
+        await until(lambda: app.position_manager.open_positions())
+        key = ("NSE", "RELIANCE", Product.CNC)
+        gtt_id = await gtt.protect_with_gtt(key, D("2400"), D("2600"))
+        deleted_before_exit = []
+        place = app.broker.place_order
+
+        async def watched_place(order):
+            deleted_before_exit.append(
+                [g.status for g in await app.broker.gtts() if g.gtt_id == gtt_id]
+            )
+            return await place(order)
+
+        app.broker.place_order = watched_place
+        if how == "exit":
+            outcome = await app.order_manager.exit_position(*key)
+            assert f"deleted GTT #{gtt_id} first" in outcome.message
+        else:
+            result = await app.risk.kill_switch.engage("test")
+            assert result.verified
+        assert deleted_before_exit and deleted_before_exit[0] == [GttStatus.DELETED]
+        assert not app.position_manager.open_positions()
+        app.broker.set_last_price("NSE", "RELIANCE", D("2395"))  # through the old stop
+        await asyncio.sleep(0.3)
+        assert [p.quantity for p in await app.broker.positions() if p.quantity] == []
+        kinds = [e.kind for e in app.risk.store.audit_log(kind=None) if e.kind.startswith("gtt")]
+        assert kinds == ["gtt_placed", "gtt_deleted"]
+    finally:
+        await app.stop()

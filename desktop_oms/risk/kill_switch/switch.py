@@ -520,6 +520,10 @@ class KillSwitch:
         return done
 
     async def _flatten(self, position):
+        for note in await self.om.run_exit_guards(
+            position.exchange, position.symbol, position.product, f"kill switch: {self.reason}"
+        ):
+            log.info("kill switch, %s: %s", position.symbol, note)
         side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
         request = OrderRequest(
             symbol=position.symbol,
