@@ -52,7 +52,7 @@ def test_the_chart_is_built_after_a_background_import(qtbot, t0):
     slot.load(_points(t0, 2))
     with qtbot.waitSignal(slot.chartReady, timeout=10_000) as ready:
         slot._start_import()  # what build_soon does when pyqtgraph is not loaded yet
-        assert slot._import_thread is not None
+        assert slot._import is not None  # Qt prepared on this thread, then the worker
     chart = ready.args[0]
     assert chart is slot.chart and chart.point_count() == 2
     slot._import_thread.join(5)
@@ -153,3 +153,24 @@ def test_a_fresh_process_shows_the_window_before_loading_pyqtgraph(tmp_path):
     assert out["points_after"] == out["points"] + 1
     assert out["import_threads"] == []  # the import finished
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
+
+
+def test_qt_is_prepared_on_the_gui_thread_before_the_worker_imports(qtbot):
+    """The worker thread must find PySide6's types made (pyqtgraph copies them all; made
+    lazily on a worker thread while the GUI thread uses Qt, that segfaulted the app)."""
+    import threading
+
+    from desktop_oms.ui.common import background_import as bi
+
+    seen = {}
+
+    def target() -> None:
+        seen["thread"] = threading.current_thread().name
+        seen["prepared"] = bi._preparation is not None and bi._preparation.ready
+
+    done = []
+    job = bi.BackgroundImport(target, lambda: done.append(True), "test-import")
+    job.start()
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    assert seen == {"thread": "test-import", "prepared": True}
+    assert "PySide6.QtOpenGLWidgets" in sys.modules  # imported on the GUI thread

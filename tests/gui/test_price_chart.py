@@ -122,7 +122,7 @@ def test_a_refused_move_snaps_back_and_says_why_on_the_chart(app, qtbot, arun):
     chart.plot.lines[f"order:{buy}"].setValue(1500.0)  # as a drag leaves it
     chart.move_line(f"order:{buy}", D("1500"))  # 39% below the market: the price band
     qtbot.waitUntil(lambda: "not moved" in chart.notice.text(), timeout=5000)
-    assert "band" in chart.notice.text().lower()
+    assert "circuit limits" in chart.notice.text().lower()  # the exchange's price band
     assert chart.notice.level == "error"
     qtbot.waitUntil(lambda: chart.plot.lines[f"order:{buy}"].value() == 2440, timeout=5000)
     assert arun(broker_order(app, buy)).price == D("2440")

@@ -71,6 +71,7 @@ from desktop_oms.risk.events import BracketChanged
 from desktop_oms.ui.chart.lines import ChartLine, LineKind, build_lines
 from desktop_oms.ui.common import NoticeBar, Subscriptions, TaskRunner, WindowServices, theme
 from desktop_oms.ui.common import format as fmt
+from desktop_oms.ui.common.background_import import BackgroundImport
 
 if TYPE_CHECKING:
     from desktop_oms.ui.chart.plot import PricePlot
@@ -82,7 +83,6 @@ __all__ = ["REFRESH_MS", "Draft", "PriceChartPanel"]
 
 REFRESH_MS = 100  # the forming candle and the lines, at most this often
 MIN_WIDTH = 160
-POLL_MS = 20  # how often the GUI thread looks whether pyqtgraph's import is done
 INTERVALS = (Interval.M1, Interval.M3, Interval.M5, Interval.M15, Interval.H1, Interval.D1)
 DEFAULT_INTERVAL = Interval.M5
 OPTION_TYPES = ("CE", "PE")
@@ -151,9 +151,7 @@ class PriceChartPanel(QWidget):
         self._generation = 0
         self._lines_dirty = True
         self._last_price_seen: Decimal | None = None
-        self._import_thread: threading.Thread | None = None
-        self._import_done = threading.Event()
-        self._poll: QTimer | None = None
+        self._import: BackgroundImport | None = None
         self._hover_index = -1
         self._hover_price = math.nan
         self.paint_count = 0
@@ -264,7 +262,7 @@ class PriceChartPanel(QWidget):
 
     def build_soon(self, delay_ms: int = 0) -> None:
         """Build the plot without holding up the GUI (import on a worker thread)."""
-        if self.plot is not None or self._import_thread is not None or self._closed:
+        if self.plot is not None or self._import is not None or self._closed:
             return
         if "desktop_oms.ui.chart.plot" in sys.modules:
             self.build_now()
@@ -275,30 +273,20 @@ class PriceChartPanel(QWidget):
             self._start_import()
 
     def _start_import(self) -> None:
-        if self.plot is not None or self._import_thread is not None:
+        if self.plot is not None or self._import is not None:
             return
+        # Qt's side is prepared on this thread first (ui/common/background_import.py).
+        self._import = BackgroundImport(
+            _import_plot, self._check_import, "price-chart-import", self
+        )
+        self._import.start()
 
-        def work() -> None:
-            try:
-                _import_plot()
-            except Exception:  # noqa: BLE001 - the GUI thread imports again and reports
-                log.debug("background import of the price chart failed", exc_info=True)
-            finally:
-                self._import_done.set()
-
-        self._import_thread = threading.Thread(target=work, name="price-chart-import")
-        self._import_thread.start()
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._check_import)
-        self._poll.start()
+    @property
+    def _import_thread(self) -> threading.Thread | None:
+        return self._import.thread if self._import is not None else None
 
     def _check_import(self) -> None:
-        if not self._import_done.is_set():
-            return
-        if self._poll is not None:
-            self._poll.stop()
-        if self.plot is None:
+        if self.plot is None and not self._closed:
             try:
                 self.build_now()
             except Exception:  # a timer slot must not raise into Qt
@@ -324,8 +312,6 @@ class PriceChartPanel(QWidget):
         self._layout.removeWidget(self.pending_label)
         self.pending_label.hide()
         self._layout.addWidget(plot, 1)
-        if self._poll is not None:
-            self._poll.stop()
         self.plotReady.emit(plot)
         if self.key is not None:
             self._load()

@@ -10,8 +10,9 @@ shows a short note until the chart exists and keeps the points it is given meanw
     slot.build_soon()              # window shown: import in the background, then build
     slot.chart                     # the PnlChart now (built on the spot if need be)
 
-The import runs on a worker thread (no Qt objects are made there; importing is pure
-Python plus loading the extension modules), so the event loop keeps running meanwhile;
+The import runs on a worker thread (no Qt objects are made there; PySide6's types that
+pyqtgraph copies are created on the GUI thread first, see ui/common/background_import.py),
+so the event loop keeps running meanwhile;
 the chart itself is made on the GUI thread when the import is done. When pyqtgraph is
 already imported (another module loaded it), there is nothing to wait for and the chart
 is built at once.
@@ -31,13 +32,12 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop_oms.ui.common import theme
+from desktop_oms.ui.common.background_import import BackgroundImport
 
 if TYPE_CHECKING:
     from desktop_oms.ui.pnl.chart import PnlChart
 
 log = logging.getLogger(__name__)
-
-POLL_MS = 20  # how often the GUI thread looks whether the background import is done
 
 
 def _import_chart_module() -> None:
@@ -56,9 +56,7 @@ class PnlChartSlot(QWidget):
         self._chart: PnlChart | None = None
         self._points: list[tuple] = []  # given before the chart existed
         self._loaded = False  # load() was called before the chart existed
-        self._import_thread: threading.Thread | None = None
-        self._import_done = threading.Event()
-        self._poll: QTimer | None = None
+        self._import: BackgroundImport | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._note = QLabel("Loading the P&L chart\u2026", self)
@@ -84,7 +82,7 @@ class PnlChartSlot(QWidget):
     def build_soon(self, delay_ms: int = 0) -> None:
         """Build the chart without holding up the GUI: at once if pyqtgraph is loaded,
         else import it on a worker thread (after `delay_ms`) and build when it is done."""
-        if self._chart is not None or self._import_thread is not None:
+        if self._chart is not None or self._import is not None:
             return
         if "pyqtgraph" in sys.modules and "desktop_oms.ui.pnl.chart" in sys.modules:
             self._build()
@@ -95,31 +93,19 @@ class PnlChartSlot(QWidget):
             self._start_import()
 
     def _start_import(self) -> None:
-        if self._chart is not None or self._import_thread is not None:
+        if self._chart is not None or self._import is not None:
             return
+        # Qt's side is prepared on this thread first (ui/common/background_import.py).
+        self._import = BackgroundImport(
+            _import_chart_module, self._check_import, "pnl-chart-import", self
+        )
+        self._import.start()
 
-        def work() -> None:
-            try:
-                _import_chart_module()
-            except Exception:  # noqa: BLE001 - the GUI thread imports again and reports
-                log.debug("background import of the PnL chart failed", exc_info=True)
-            finally:
-                self._import_done.set()
-
-        # Not a daemon: an interpreter exiting meanwhile waits for the import to finish
-        # rather than tearing down numpy half-loaded.
-        self._import_thread = threading.Thread(target=work, name="pnl-chart-import")
-        self._import_thread.start()
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._check_import)
-        self._poll.start()
+    @property
+    def _import_thread(self) -> threading.Thread | None:
+        return self._import.thread if self._import is not None else None
 
     def _check_import(self) -> None:
-        if not self._import_done.is_set():
-            return
-        if self._poll is not None:
-            self._poll.stop()
         if self._chart is None:
             try:
                 self._build()
@@ -139,8 +125,6 @@ class PnlChartSlot(QWidget):
         self._note.hide()
         self._note.deleteLater()
         self._layout.addWidget(chart)
-        if self._poll is not None:
-            self._poll.stop()
         self.chartReady.emit(chart)
 
     # ---- data (the chart's own API, buffered until it exists) ---------------------------
