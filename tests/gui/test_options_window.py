@@ -271,6 +271,8 @@ def test_hotkeys_have_free_keys_and_buy_the_atm_call_and_put_with_stop_and_targe
     assert entry.side is OrderSide.BUY and entry.price == call.ask
     assert entry.stop_loss is not None and entry.take_profit is not None
     assert entry.stop_loss <= call.ask * D("0.81") and entry.take_profit >= call.ask * D("1.4")
+    # the ticket has finished sending the call (a second send meanwhile is refused: busy)
+    qtbot.waitUntil(lambda: w.ticket.pending_task is None or w.ticket.pending_task.done())
     w.options_ui.actions["actionBuyAtmPut"].trigger()
     qtbot.waitUntil(lambda: position_of(app, put).quantity == 130, timeout=5000)
     # positions grouped by underlying: a long strangle, its combined premium and P&L

@@ -290,7 +290,7 @@ class BracketManager:
         for order in exits:
             if not order.filled_quantity:
                 continue
-            kind = "stop-loss" if order.order_type in (OrderType.SL, OrderType.SL_M) else "exit"
+            kind = "stop-loss" if order.sent_type in (OrderType.SL, OrderType.SL_M) else "exit"
             part = f"{kind} #{order.id} filled {order.filled_quantity} @ {order.average_price}"
             if order.id not in self._fills_seen:
                 part += " (found filled at start-up: filled while the app was away)"

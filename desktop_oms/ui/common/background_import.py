@@ -23,6 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer
 
 log = logging.getLogger(__name__)
@@ -104,13 +105,14 @@ def prepare_qt(callback: Callable[[], None]) -> None:
     _preparation.then(callback)
 
 
-class BackgroundImport(QObject):
-    """`target` on a worker thread after `prepare_qt`, then `done()` on the GUI thread."""
+class BackgroundImport:
+    """`target` on a worker thread after `prepare_qt`, then `done()` on the GUI thread;
+    nothing more happens once `owner` (the widget waiting for it) is deleted."""
 
     def __init__(
-        self, target: Callable[[], None], done: Callable[[], None], name: str, parent=None
+        self, target: Callable[[], None], done: Callable[[], None], name: str, owner=None
     ) -> None:
-        super().__init__(parent)
+        self._owner = owner
         self._target = target
         self._done = done
         self._name = name
@@ -121,7 +123,13 @@ class BackgroundImport(QObject):
     def start(self) -> None:
         prepare_qt(self._start_thread)
 
+    def _owner_gone(self) -> bool:
+        return self._owner is not None and not shiboken6.isValid(self._owner)
+
     def _start_thread(self) -> None:
+        if self._owner_gone():
+            return  # the window closed meanwhile: nothing to import for
+
         def work() -> None:
             try:
                 self._target()
@@ -134,7 +142,7 @@ class BackgroundImport(QObject):
         # rather than tearing down numpy half-loaded.
         self.thread = threading.Thread(target=work, name=self._name)
         self.thread.start()
-        self._poll = QTimer(self)
+        self._poll = QTimer(self._owner)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._check)
         self._poll.start()
@@ -144,7 +152,8 @@ class BackgroundImport(QObject):
             return
         if self._poll is not None:
             self._poll.stop()
-        self._done()
+        if not self._owner_gone():
+            self._done()
 
 
 __all__ = ["QT_MODULES", "BackgroundImport", "prepare_qt"]
