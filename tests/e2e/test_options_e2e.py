@@ -128,6 +128,8 @@ def test_buy_atm_call_and_put_by_keys_then_a_screenshot_of_the_chain(launch, tmp
     # Ctrl+Alt+C / Ctrl+Alt+P: one lot each of the ATM call and put, stop and target on
     oms.key("ctrl+alt+c")
     oms.wait(f"position_qty({call!r}, 'NFO') == 65", 15)
+    # the ticket has finished with the call (a key meanwhile is told "still being sent")
+    oms.wait("window.ticket.pending_task is None or window.ticket.pending_task.done()", 10)
     oms.key("ctrl+alt+p")
     oms.wait(f"position_qty({put!r}, 'NFO') == 65", 15)
     oms.wait(  # each entry carries its stop-loss and target (the blotter's next flush)
