@@ -134,7 +134,7 @@ def test_the_target_passed_while_closed_exits_when_the_app_starts(launch, tmp_pa
     _flat_in_the_window(oms, "TCS")
     oms.wait(f"(await status({stop['id']})) == 'CANCELLED'", 15)
     [exit_order] = oms.wait(
-        f"[o for o in await legs({entry}) if o.order_type.value == 'MARKET'"
+        f"[o for o in await legs({entry}) if o.sent_type.value == 'MARKET'"
         f" and o.status.value == 'FILLED']",
         15,
     )
