@@ -44,7 +44,7 @@ def _gc_paused():
             gc.enable()
 
 
-MARK_INTERVAL_S = 0.25
+MARK_INTERVAL_S = 0.1  # quotes reach the window (and a watched target) within ~100 ms
 SNAPSHOT_INTERVAL_S = 5.0
 
 
@@ -328,11 +328,14 @@ class Application:
 
             # Stocks, the indices and their futures and option chains (priced from them).
             instruments, derivatives = paper_market(utcnow(), self.fno_rules)
-            # with its simulated market, the paper exchange fills against its order book
+            # Kite's rules apply on paper; over Kite's order rate a request waits for a
+            # slot (up to 5 s), as the app's Kite adapter makes it wait. With its simulated
+            # market, the paper exchange fills against its order book.
             broker = PaperBroker(
                 state_path=s.paper_state_path,
                 instruments=instruments,
                 derivatives=derivatives,
+                order_wait_limit_s=5.0,
                 book_fills=s.simulate_market,
             )
             prices = instruments.last_prices()

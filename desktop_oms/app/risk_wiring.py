@@ -26,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from desktop_oms.infra.clock import utcnow
+from desktop_oms.infra.clock import trading_day, utcnow
 from desktop_oms.infra.tasks import TaskGroup
+from desktop_oms.marketdata.quotes import QuotedCircuitLimits
 from desktop_oms.risk.achievements import Achievements
 from desktop_oms.risk.basket import BasketPreviewer
 from desktop_oms.risk.brackets import BracketManager
@@ -158,6 +159,15 @@ def build_risk(
         )
     else:  # the broker's own estimate (Kite's order-margins API)
         margin = broker_margin_estimator(broker)
+    # The exchange's circuit limits, predicted before sending: the paper exchange's own
+    # (what it refuses), Kite's from the last quote that carried them.
+    circuits = None
+    if broker.name == "paper":
+        circuits = getattr(broker, "circuit_limits", None)
+    elif hasattr(quotes, "circuit_limits") and hasattr(broker, "quote"):
+        circuits = QuotedCircuitLimits(
+            quotes, broker.quote, today=lambda: trading_day(utcnow())
+        )  # Kite's /quote, fetched for an instrument the first time it is asked about
     validator = PreTradeValidator(
         limits,
         instruments=instruments,
@@ -167,6 +177,7 @@ def build_risk(
         funds_by_exchange=True,  # Broker.funds(exchange): Kite's MCX margin is commodity
         margin=margin,
         day_pnl=ledger,
+        circuit_limits=circuits,  # and Zerodha's MIS cut-off (the validator's default)
     )
     basket = BasketPreviewer(
         validator,

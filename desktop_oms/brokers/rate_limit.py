@@ -193,6 +193,10 @@ class RateLimiter:
             "Send it again when the burst is over."
         )
 
+    def describe(self) -> str:
+        """The limits as a trader reads them: "10/s, 400/min, 5000/day"."""
+        return self._describe()
+
     def _describe(self) -> str:
         parts = []
         for limit in self.limits:

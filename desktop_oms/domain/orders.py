@@ -14,6 +14,7 @@ from desktop_oms.domain.records import evolve
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9&\-_.]{0,39}$")
 _EXCHANGES = frozenset({"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"})
 MAX_QUANTITY = 10_000_000
+MAX_MODIFICATIONS = 25  # Kite's limit per order (forum 9201)
 
 
 def _price(value: object, field_name: str) -> Decimal | None:
@@ -187,6 +188,17 @@ class Order:
     client order id of its first slice. The blotter groups the slices by it. (Not
     `parent_order_id`: that links a bracket's exits to their entry, and every slice of a
     bracketed entry is an entry of its own.)"""
+    # The type the order was sent as when the broker's market protection made it a LIMIT
+    # (MARKET, or SL-M once it triggered; Kite's "mktp" tags): the order is a LIMIT at the
+    # broker now (it can be repriced), but it is still a market exit / a stop to the app.
+    protected_from: OrderType | None = None
+
+    @property
+    def sent_type(self) -> OrderType:
+        """The order's type as sent: a protected LIMIT is still the MARKET / SL-M order
+        the app sent (what tells a bracket's stop from its target, an exit at market from
+        a resting order)."""
+        return self.protected_from or self.order_type
 
     @property
     def pending_quantity(self) -> int:

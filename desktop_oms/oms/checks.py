@@ -173,7 +173,8 @@ def reducing_total(active: list[Order], request: OrderRequest) -> int:
     def add(order, quantity: int) -> None:
         nonlocal single
         if order.source == "bracket" and order.parent_order_id is not None:
-            leg = "target" if order.order_type is OrderType.LIMIT else "stop"
+            kind = getattr(order, "sent_type", order.order_type)  # a request has none
+            leg = "target" if kind is OrderType.LIMIT else "stop"
             group = legs.setdefault(order.parent_order_id, {})
             group[leg] = group.get(leg, 0) + quantity
         else:

@@ -43,7 +43,7 @@ from desktop_oms.domain.events import (
     TradingResumed,
 )
 from desktop_oms.domain.ids import new_install_prefix
-from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES
+from desktop_oms.domain.orders import EXIT_SOURCES, HALT_EXEMPT_SOURCES, MAX_MODIFICATIONS
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.marketdata.options.slicing import SlicePlan, SliceRefused, plan_slices
 from desktop_oms.oms.baskets import BasketOutcome, place_basket
@@ -70,7 +70,6 @@ from desktop_oms.storage import Database, DatabaseError, explain_storage_error
 
 log = logging.getLogger(__name__)
 
-MAX_MODIFICATIONS = 25  # Kite's limit per order
 MAX_SLICES = 10  # Kite's limit on the orders one sliced order may become (2026)
 SYSTEM_SOURCES = EXIT_SOURCES
 MODIFY_CHECKS = ("price_band", "max_quantity", "max_order_value")

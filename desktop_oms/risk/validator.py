@@ -25,12 +25,13 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
 from desktop_oms.domain import Order, OrderRequest, OrderStatus
-from desktop_oms.infra.clock import utcnow
+from desktop_oms.domain.cutoffs import circuit_problem, default_mis_cutoffs, mis_cutoff_problem
+from desktop_oms.infra.clock import IST, utcnow
 from desktop_oms.oms.errors import OrderRejected
 from desktop_oms.risk.checks import CHECK_NAMES, DuplicateTracker, OrderContext, OrderRateWindow
 from desktop_oms.risk.checks.context import SYSTEM_SOURCES
@@ -82,6 +83,9 @@ class PreTradeValidator:
         rate_limits: tuple[RateLimit, ...] = KITE_ORDER_RATE,
         funds_timeout_s: float = 2.0,
         max_rate_wait_s: float = 30.0,
+        circuit_limits: Callable[[str, str], tuple[Decimal, Decimal] | None] | None = None,
+        mis_cutoffs: Mapping | None = None,
+        wall_clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._limits = limits or RiskLimits()
         self.instruments = instruments
@@ -103,6 +107,12 @@ class PreTradeValidator:
         self.recent = DuplicateTracker()
         self.funds_timeout_s = funds_timeout_s
         self.max_rate_wait_s = max_rate_wait_s
+        # The exchange's refusals with a knowable reason, predicted before sending: the
+        # circuit limits from the quote (lower, upper; None: not known) are checked with
+        # `price_band`, Zerodha's MIS entry cut-off (domain/cutoffs.py) with `order_shape`.
+        self.circuit_limits = circuit_limits
+        self.mis_cutoffs = default_mis_cutoffs() if mis_cutoffs is None else mis_cutoffs
+        self.wall_clock = wall_clock
 
     # ------------------------------------------------------------------ limits
     @property
@@ -187,9 +197,9 @@ class PreTradeValidator:
         if name == "instrument":
             return check_instrument(ctx, self.instruments)
         if name == "order_shape":
-            return check_order_shape(ctx)
+            return check_order_shape(ctx) or self._mis_cutoff(ctx)
         if name == "price_band":
-            return check_price_band(ctx)
+            return self._circuit(ctx) or check_price_band(ctx)
         if name == "max_quantity":
             return check_max_quantity(ctx)
         if name == "max_order_value":
@@ -231,6 +241,33 @@ class PreTradeValidator:
         if name == "margin":
             raise ValueError("margin is asynchronous: await check_margin(request)")
         raise ValueError(f"unknown check {name!r}; checks are {', '.join(CHECK_NAMES)}")
+
+    def _circuit(self, ctx: OrderContext) -> str | None:
+        """The exchange's circuit limits (Kite refuses a price or trigger outside them)."""
+        r = ctx.request
+        if self.circuit_limits is None or (r.price is None and r.trigger_price is None):
+            return None
+        try:
+            limits = self.circuit_limits(r.exchange, r.symbol)
+        except Exception:  # noqa: BLE001 - a prediction: the exchange checks it anyway
+            log.exception("circuit limits unavailable for %s", ctx.label)
+            return None
+        if limits is None:
+            return None
+        return circuit_problem(ctx.label, r.price, r.trigger_price, limits)
+
+    def _mis_cutoff(self, ctx: OrderContext) -> str | None:
+        """Zerodha's MIS entry cut-off near the close (exits still go)."""
+        r = ctx.request
+        return mis_cutoff_problem(
+            product=r.product,
+            exchange=r.exchange,
+            side=r.side,
+            quantity=r.quantity,
+            position_quantity=ctx.position_quantity,
+            now_ist=self.wall_clock().astimezone(IST),
+            cutoffs=self.mis_cutoffs,
+        )
 
     async def check_margin(
         self, request: OrderRequest, ctx: OrderContext | None = None

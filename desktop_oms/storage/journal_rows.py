@@ -42,6 +42,7 @@ _MUTABLE = (
     "trigger_price",
     "order_type",
     "modification_count",
+    "protected_from",
     "updated_at",
 )
 _INSERTED = tuple(n for n in Order.__slots__ if n != "id")
@@ -86,6 +87,7 @@ def order_from_row(row) -> Order:
         source=row.source,
         modification_count=row.modification_count,
         slice_group=row.slice_group,
+        protected_from=OrderType(row.protected_from) if row.protected_from else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -131,6 +133,7 @@ def _update_params(order: Order) -> dict:
         "b_trigger_price": order.trigger_price,
         "b_order_type": order.order_type.value,
         "b_modification_count": order.modification_count,
+        "b_protected_from": order.protected_from.value if order.protected_from else None,
         "b_updated_at": order.updated_at,
         "b_id": order.id,
     }

@@ -45,6 +45,7 @@ orders = Table(
     Column("parent_order_id", Integer, ForeignKey("orders.id"), nullable=True),
     Column("source", String(20), nullable=False, default="manual"),
     Column("modification_count", Integer, nullable=False, default=0),
+    Column("protected_from", String(8), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # The slices of one order sent above the freeze quantity: its first slice's client

@@ -16,6 +16,11 @@ Measured:
   the broker's own books.
 Floor: order requests / 10 per s = (orders + positions) / 10 s. Target: halt < 10 ms,
 total <= 1.15 x floor.
+
+Second variant, "with options" (issue 19): two of the positions are index options held
+at two full slices (NIFTY 3,510 = 2 x 27 lots, BANKNIFTY 1,200 = 2 x 20 lots, on paper mode's chains), so
+each is flattened in two slices; the floor counts the requests the broker really
+received after engage (cancels + every slice).
 """
 
 from __future__ import annotations
@@ -40,7 +45,24 @@ from tests.bench.common import (
 RATE = 10
 
 
-async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
+OPTION_POSITIONS = (  # (exchange, underlying, units: two full slices)
+    ("NFO", "NIFTY", 3510),  # 2 x 27 lots of 65 (the freeze is 1,800)
+    ("NFO", "BANKNIFTY", 1200),
+)
+
+
+def _atm_option(instruments, name: str, last_price):  # noqa: ANN001, ANN202
+    """The nearest expiry's call closest to the index's last price."""
+    calls = [i for i in instruments if i.name == name and i.is_option and i.instrument_type == "CE"]
+    expiry = min(i.expiry for i in calls)
+    index = next(i for i in calls if i.expiry == expiry).underlying
+    spot = last_price(*index)
+    return min((i for i in calls if i.expiry == expiry), key=lambda i: abs(i.strike - spot))
+
+
+async def _one_run(
+    directory: Path, n_orders: int, n_positions: int, with_options: bool = False
+) -> dict:
     from desktop_oms.brokers.paper import PaperBroker
     from desktop_oms.brokers.paper.delivery import RateLimiter
     from desktop_oms.domain import OrderSide, OrderStatus
@@ -49,14 +71,38 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
     from desktop_oms.oms import OrderRejected
     from desktop_oms.risk import KillSwitch
 
-    instruments = load_bundled_instruments()
+    derivatives = None
+    if with_options:
+        from desktop_oms.infra.clock import utcnow
+        from desktop_oms.marketdata.options import paper_market
+
+        instruments, derivatives = paper_market(utcnow())
+    else:
+        instruments = load_bundled_instruments()
     broker = PaperBroker(
-        state_path=None, instruments=instruments, funds=Decimal("1e13"), requests_per_second=RATE
+        state_path=None,
+        instruments=instruments,
+        funds=Decimal("1e13"),
+        requests_per_second=RATE,
+        order_rate_limits=(),  # paced at RATE by the limiter below, not refused
+        derivatives=derivatives,
     )
-    prices = {k: v for k, v in instruments.last_prices().items() if k[0] == "NSE"}
-    broker.set_last_prices(prices)
-    keys = sorted(prices)[:n_positions]
-    assert len(keys) == n_positions, f"only {len(keys)} NSE instruments"
+    broker.set_last_prices(instruments.last_prices())
+    prices = {
+        k: v
+        for k, v in instruments.last_prices().items()
+        if k[0] == "NSE" and instruments.get(*k) is not None and instruments.get(*k).tradable
+    }
+    options = (
+        [
+            (_atm_option(instruments, name, broker.last_price), units)
+            for _exchange, name, units in OPTION_POSITIONS
+        ]
+        if with_options
+        else []
+    )
+    keys = sorted(prices)[: n_positions - len(options)]
+    assert len(keys) + len(options) == n_positions, f"only {len(keys)} NSE instruments"
     limiter = broker._pacing.limiter  # bench set-up only: place 220 orders without waiting 22 s
     broker._pacing.limiter = None
     rig = await Rig(directory, broker, instruments).open()
@@ -65,6 +111,17 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
         for i, key in enumerate(keys):
             side = OrderSide.BUY if i % 2 == 0 else OrderSide.SELL
             await om.place_order(limit_request(key[1], side, 5 + i, prices[key]))
+        for option, units in options:
+            placed = await om.place_order(
+                limit_request(
+                    option.symbol,
+                    OrderSide.BUY,
+                    units,
+                    broker.last_price(option.exchange, option.symbol),
+                    exchange=option.exchange,
+                )
+            )
+            assert len(placed.slices) == 2, placed
         for i in range(n_orders):
             key = keys[i % len(keys)]
             await om.place_order(
@@ -73,6 +130,7 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
         await om.sync.drain()
         assert len(await om.get_active_orders()) == n_orders
         assert len(rig.pm.open_positions()) == n_positions
+        before = {o.broker_order_id for o in await broker.orders()}
         broker._pacing.limiter = RateLimiter(limiter.rate)
         ks = KillSwitch(om, rig.pm)
         probe_request = limit_request(keys[0][1], OrderSide.BUY, 1, prices[keys[0]])
@@ -112,7 +170,8 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
             if o.status not in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
         ]
         positions_left = [p for p in await broker.positions() if p.quantity != 0]
-        requests = n_orders + n_positions
+        exits_sent = len({o.broker_order_id for o in await broker.orders()} - before)
+        requests = n_orders + exits_sent
         floor_s = requests / RATE
         # A token bucket that starts full lets RATE requests through at once: the least
         # time the requests can take is (requests - RATE) / RATE.
@@ -121,6 +180,8 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
             "orders": n_orders,
             "positions": n_positions,
             "requests": requests,
+            "exit_orders": exits_sent,
+            "with_options": with_options,
             "halt_ms": (probe["at"] - t0) * 1e3,
             "halt_refused": bool(probe.get("refused")),
             "halt_before_first_yield": bool(probe.get("before_first_yield")),
@@ -144,15 +205,13 @@ async def _one_run(directory: Path, n_orders: int, n_positions: int) -> dict:
         await rig.close()
 
 
-def run() -> dict:
-    n_orders = scaled(200, 10)
-    n_positions = scaled(20, 2)
+def _variant(n_orders: int, n_positions: int, with_options: bool) -> dict:
     results = []
     for r in range(runs()):
         with tempfile.TemporaryDirectory(prefix="oms-bench-kill-", dir=bench_tmp()) as tmp:
-            results.append(asyncio.run(_one_run(Path(tmp), n_orders, n_positions)))
+            results.append(asyncio.run(_one_run(Path(tmp), n_orders, n_positions, with_options)))
             log(
-                f"kill switch run {r + 1}: halt {results[-1]['halt_ms']:.2f} ms, total {results[-1]['total_s']:.2f} s (floor {results[-1]['floor_s']:.1f} s)"
+                f"kill switch{' with options' if with_options else ''} run {r + 1}: halt {results[-1]['halt_ms']:.2f} ms, total {results[-1]['total_s']:.2f} s (floor {results[-1]['floor_s']:.1f} s, {results[-1]['exit_orders']} exit orders)"
             )
     m = median_of_runs(results)
     ok = all(
@@ -164,4 +223,14 @@ def run() -> dict:
     )
     m["pass_halt"] = m["halt_ms"] < 10 and ok
     m["pass_total"] = m["ratio_to_floor"] <= 1.15 and ok
+    return m
+
+
+def run() -> dict:
+    n_orders = scaled(200, 10)
+    n_positions = scaled(20, 3)
+    m = _variant(n_orders, n_positions, with_options=False)
+    m["with_options"] = _variant(n_orders, n_positions, with_options=True)
+    m["pass_halt"] = m["pass_halt"] and m["with_options"]["pass_halt"]
+    m["pass_total"] = m["pass_total"] and m["with_options"]["pass_total"]
     return m

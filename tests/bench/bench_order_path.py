@@ -8,6 +8,10 @@ Two kinds of order, 5,000 each per run (after 100 untimed warm-up orders):
 - "resting": LIMIT 10% under the market (acknowledged, OPEN, no fill). The OMS's book of
   open orders is kept small (cancelled in blocks of 50 through the broker, untimed), as
   a trader's is.
+- "working": the same resting LIMITs, all left working (5,000 at the end). An order's cost
+  must not depend on how many are working (issue 19): p50 with 4,000-4,499 working is
+  compared with p50 with 0-499 working in the same run (target: within 10%), and the
+  bands in between are reported.
 
 Figures: p50/p99 of the time from calling place_order until it returns ("ack") and
 until the broker's place_order is entered ("to broker": what the trader feels as "the
@@ -44,6 +48,8 @@ WARMUP = 100
 FLOOR_EVERY = 50  # orders between floor bursts
 FLOOR_BURST = 10  # floor commits per burst
 CANCEL_BLOCK = 50
+BAND = 500  # orders per working-count band ("working" mode)
+HIGH_BAND = 4000  # compared with the band at 0 working
 
 
 def _timed_broker_class():
@@ -64,7 +70,12 @@ async def _one_run(directory: Path, n: int, mode: str) -> dict:
     from desktop_oms.marketdata.instruments import load_bundled_instruments
 
     instruments = load_bundled_instruments()
-    broker = _timed_broker_class()(state_path=None, instruments=instruments, funds=Decimal("1e12"))
+    broker = _timed_broker_class()(
+        state_path=None,
+        instruments=instruments,
+        funds=Decimal("1e12"),
+        order_rate_limits=(),  # the OMS path is measured, not Kite's 10/s
+    )
     last = Decimal("2450.00")
     broker.set_last_price("NSE", "RELIANCE", last)
     rig = await Rig(directory, broker, instruments).open()
@@ -77,9 +88,11 @@ async def _one_run(directory: Path, n: int, mode: str) -> dict:
     commits = 0
     statuses: dict[str, int] = {}
     resting_ids: list[str] = []
+    bands: dict[int, list[float]] = {}  # working // BAND -> ack latencies
     try:
         for i in range(WARMUP + n):
             side = OrderSide.BUY if i % 2 == 0 else OrderSide.SELL
+            working = i - WARMUP  # orders left working before this one ("working" mode)
             if mode == "marketable":
                 request = limit_request("RELIANCE", side, 1, last)
             else:
@@ -95,9 +108,12 @@ async def _one_run(directory: Path, n: int, mode: str) -> dict:
                 to_broker.append(broker.entered - t0)
                 commits += counter.count - c0
                 statuses[result.status.value] = statuses.get(result.status.value, 0) + 1
-            if mode == "resting":
+            if i >= WARMUP and mode == "working":
+                bands.setdefault(working // BAND, []).append(t1 - t0)
+            if mode == "resting" or (mode == "working" and i < WARMUP):
                 resting_ids.append(result.broker_order_id)
-                if len(resting_ids) >= CANCEL_BLOCK:
+                last_warmup = mode == "working" and i == WARMUP - 1  # timed: none working
+                if len(resting_ids) >= CANCEL_BLOCK or last_warmup:
                     for bid in resting_ids:  # untimed: keep the book small
                         await broker.cancel_order(bid)
                     resting_ids.clear()
@@ -116,6 +132,13 @@ async def _one_run(directory: Path, n: int, mode: str) -> dict:
             "floor_p50_ms": percentile(floor.lat, 50) * 1e3,
             "floor_p99_ms": percentile(floor.lat, 99) * 1e3,
             "floor_samples": len(floor.lat),
+            **(
+                {
+                    f"p50_ms_{k * BAND}_working": percentile(v, 50) * 1e3
+                    for k, v in sorted(bands.items())
+                    if len(v) >= BAND // 2
+                }
+            ),
         }
     finally:
         floor.close()
@@ -126,7 +149,7 @@ async def _one_run(directory: Path, n: int, mode: str) -> dict:
 def run() -> dict:
     n = scaled(5000, 200)
     result: dict = {"orders": n}
-    per_mode = {"marketable": [], "resting": []}
+    per_mode = {"marketable": [], "resting": [], "working": []}
     for r in range(runs()):
         with tempfile.TemporaryDirectory(prefix="oms-bench-order-", dir=bench_tmp()) as tmp:
             tmp = Path(tmp)
@@ -154,4 +177,9 @@ def run() -> dict:
             "pass_p50": m["ack_p50_ms"] <= budget,
             "pass_p99": m["ack_p99_ms"] < 5.0,
         }
+    w = result["working"]
+    low, high = w.get("p50_ms_0_working"), w.get(f"p50_ms_{HIGH_BAND}_working")
+    if low and high:
+        w["p50_ratio_high_to_none_working"] = high / low
+        w["pass_flat"] = high <= 1.10 * low
     return result

@@ -47,7 +47,9 @@ async def _setup(directory: Path, n_positions: int, n_orders: int, n_open: int) 
     from desktop_oms.domain import OrderSide
 
     instruments = synthetic_instruments(n_positions)
-    broker = PaperBroker(state_path=None, instruments=instruments, funds=Decimal("1e15"))
+    broker = PaperBroker(
+        state_path=None, instruments=instruments, funds=Decimal("1e15"), order_rate_limits=()
+    )
     prices = instruments.last_prices()
     broker.set_last_prices(prices)
     keys = sorted(prices)

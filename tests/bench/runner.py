@@ -33,6 +33,7 @@ BENCHES = (
     "startup",
     "window",
     "option_chains",
+    "tick_to_screen",
     "chart",
 )
 
@@ -99,7 +100,7 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
     rows = []
     if name == "order_path":
         fl = r["floor_commit_p50_ms"]
-        for mode in ("marketable", "resting"):
+        for mode in ("marketable", "resting", "working"):
             m = r[mode]
             fl = m["floor_p50_ms"]
             label = f"order path, {mode} ({r['orders']:,} orders)"
@@ -131,6 +132,26 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
                     "",
                     "info",
                     "",
+                )
+            )
+        w = r["working"]
+        bands = sorted(
+            (int(k.split("_")[2]), v)
+            for k, v in w.items()
+            if k.startswith("p50_ms_") and k.endswith("_working")
+        )
+        if bands:
+            rows.append(
+                (
+                    f"order path, orders left working (to {r['orders']:,})",
+                    "p50 by orders working",
+                    " / ".join(
+                        f"{n:,}: {_f(v, '', 3)}" for n, v in bands[:: max(1, len(bands) // 5)]
+                    )
+                    + " ms",
+                    "p50 with 0 working",
+                    "4,000 working within 10% of 0",
+                    _ok(w.get("pass_flat")),
                 )
             )
     elif name == "fills":
@@ -167,27 +188,33 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
             )
         )
     elif name == "kill_switch":
-        label = f"kill switch ({r['orders']} orders, {r['positions']} positions, 10 req/s)"
-        rows.append(
-            (
-                label,
-                "halt latency",
-                _f(r["halt_ms"], " ms", 3),
-                f"refused before first yield: {r['halt_before_first_yield']}",
-                "< 10 ms",
-                _ok(r["pass_halt"]),
+        variants = [(r, "")]
+        if isinstance(r.get("with_options"), dict):
+            variants.append((r["with_options"], ", 2 option positions in 2 slices each"))
+        for v, extra in variants:
+            label = (
+                f"kill switch ({v['orders']} orders, {v['positions']} positions{extra}, 10 req/s)"
             )
-        )
-        rows.append(
-            (
-                label,
-                "time to verified flat",
-                _f(r["total_s"], " s"),
-                f"{r['requests']} req / 10/s = {_f(r['floor_s'], ' s', 1)} (ratio {r['ratio_to_floor']:.2f}; bucket min {_f(r['bucket_min_s'], ' s', 1)})",
-                "<= 1.15x floor",
-                _ok(r["pass_total"]),
+            rows.append(
+                (
+                    label,
+                    "halt latency",
+                    _f(v["halt_ms"], " ms", 3),
+                    f"refused before first yield: {v['halt_before_first_yield']}",
+                    "< 10 ms",
+                    _ok(v["pass_halt"]),
+                )
             )
-        )
+            rows.append(
+                (
+                    label,
+                    "time to verified flat",
+                    _f(v["total_s"], " s"),
+                    f"{v['requests']} req / 10/s = {_f(v['floor_s'], ' s', 1)} (ratio {v['ratio_to_floor']:.2f}; bucket min {_f(v['bucket_min_s'], ' s', 1)})",
+                    "<= 1.15x floor",
+                    _ok(v["pass_total"]),
+                )
+            )
     elif name == "memory":
         rows.append(
             (
@@ -256,6 +283,31 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
                 f"longest block {_f(r['longest_block_ms'], ' ms')}; CPU {r['cpu_util'] * 100:.0f}%",
                 "< 50 ms",
                 _ok(r["pass_max"]),
+            )
+        )
+    elif name == "tick_to_screen":
+        label = (
+            f"tick to screen ({r['instruments']:,} instruments streaming, "
+            f"{_f(r['ticks_per_s'], ' ticks/s', 0)}, market watch)"
+        )
+        rows.append(
+            (
+                label,
+                "tick -> cell painted p50 / p99",
+                f"{_f(r['tick_to_paint_p50_ms'], '', 1)} / {_f(r['tick_to_paint_p99_ms'], ' ms', 1)}",
+                f"coalescing interval {_f(r['coalescing_interval_ms'], ' ms', 0)} + one frame = {_f(r['p50_budget_ms'], ' ms', 0)}; {r['probes_painted']} probes",
+                "p50 <= interval + frame; p99 <= 100 ms",
+                f"{_ok(r['pass_p50'])} / {_ok(r['pass_p99'])}",
+            )
+        )
+        rows.append(
+            (
+                label,
+                "loop lag p99 / max",
+                f"{_f(r['lag_p99_ms'], '', 1)} / {_f(r['lag_max_ms'], ' ms', 1)}",
+                f"process CPU {_f(r['cpu_util'] * 100, '%', 0)}",
+                "< 16 / < 50 ms",
+                _ok(r["pass_lag"]),
             )
         )
     elif name == "option_chains":
@@ -334,9 +386,12 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
 
 def passes(name: str, r: dict) -> list[bool | None]:
     if name == "order_path":
-        return [r[m]["pass_p50"] for m in ("marketable", "resting")] + [
-            r[m]["pass_p99"] for m in ("marketable", "resting")
-        ]
+        modes = ("marketable", "resting", "working")
+        return (
+            [r[m]["pass_p50"] for m in modes]
+            + [r[m]["pass_p99"] for m in modes]
+            + [r["working"].get("pass_flat")]
+        )
     keys = {
         "fills": ["pass"],
         "reconcile": ["pass_cycle", "pass_block"],
@@ -346,6 +401,7 @@ def passes(name: str, r: dict) -> list[bool | None]:
         "startup": ["pass_ratio", "pass_abs"],
         "window": ["pass_p99", "pass_max"],
         "option_chains": ["pass_p99"],
+        "tick_to_screen": ["pass_p50", "pass_p99", "pass_lag"],
         "chart": ["pass_frame", "pass_tick_to_paint", "pass_lag"],
     }[name]
     return [r.get(k) for k in keys]

@@ -110,7 +110,9 @@ def main() -> int:
     db.close_sync()
 
     async def scenario() -> None:
-        broker = PaperBroker(state_path=None, instruments=instruments, funds=Decimal("1e15"))
+        broker = PaperBroker(
+            state_path=None, instruments=instruments, funds=Decimal("1e15"), order_rate_limits=()
+        )
         broker.set_last_prices(instruments.last_prices())
         resting = await _prepare(data_dir, broker, instruments, n_positions, n_resting)
         settings = Settings(

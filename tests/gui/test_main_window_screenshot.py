@@ -114,7 +114,7 @@ def test_render_main_window(qtbot, arun, make_app, india_time):
         broker.set_last_price("NSE", symbol, Decimal(price))
     qtbot.waitUntil(lambda: len(w.positions_model.open_positions()) == 3, timeout=5000)
     qtbot.waitUntil(lambda: len(w.orders_model) == 9, timeout=5000)
-    # marked at the new prices (the mark-to-market loop runs every 0.25 s)
+    # marked at the new prices (the mark-to-market loop runs every 0.1 s)
     qtbot.waitUntil(lambda: app.pnl_now().unrealized_pnl == Decimal("1453.00"), timeout=5000)
 
     # the day so far on the chart: a deterministic walk ending at the current totals

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
@@ -21,12 +20,6 @@ def offered(combo: QComboBox) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 14 item 7: ticket_form.VALIDITIES (DAY, IOC) are offered on every "
-    "exchange, MCX included",
-)
 def test_ticket_does_not_offer_ioc_on_mcx(qtbot, qloop, instruments, prices, submit):
     ticket = OrderTicket(
         instruments, prices, submit, capital=Decimal("1000000"), confirm_above=None

@@ -34,7 +34,7 @@ async def test_the_target_moves_and_the_exit_comes_there(tmp_path):
         await r.brackets.settle()
         legs = {o.id: o for o in await exits(r, entry.id)}
         assert legs[stop.id].status is OrderStatus.CANCELLED
-        [market] = [o for o in legs.values() if o.order_type is OrderType.MARKET]
+        [market] = [o for o in legs.values() if o.sent_type is OrderType.MARKET]
         assert market.side is OrderSide.SELL and market.filled_quantity == 100
         pos = r.pm.peek("NSE", "RELIANCE", entry.product)
         assert pos.realized_pnl == (D("2471") - D("2450")) * 100

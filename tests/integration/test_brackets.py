@@ -94,7 +94,7 @@ async def test_the_target_reached_cancels_the_stop_then_exits_at_market(tmp_path
         await r.brackets.settle()
         legs = {o.id: o for o in await exits(r, entry.id)}
         assert legs[stop.id].status is OrderStatus.CANCELLED and legs[stop.id].filled_quantity == 0
-        [market] = [o for o in legs.values() if o.order_type is OrderType.MARKET]
+        [market] = [o for o in legs.values() if o.sent_type is OrderType.MARKET]
         assert (market.status, market.filled_quantity, market.side) == (
             OrderStatus.FILLED, 100, OrderSide.SELL,
         )  # fmt: skip
@@ -257,7 +257,7 @@ async def test_stop_already_breached_exits_at_market(tmp_path):
         await r.brackets.settle()
         assert r.position() == 0
         legs = await exits(r, entry.id)
-        assert [(o.order_type, o.status, o.filled_quantity) for o in legs] == [
+        assert [(o.sent_type, o.status, o.filled_quantity) for o in legs] == [
             (OrderType.MARKET, OrderStatus.FILLED, 100)
         ]
         assert any("already through the stop" in a.message for a in r.alerts("brackets"))
@@ -360,7 +360,7 @@ async def test_a_stop_crossed_while_being_placed_exits_at_market(tmp_path):
         await until(lambda: r.pm.peek("NSE", "RELIANCE", entry.product).realized_pnl != 0)
         await r.brackets.settle()
         assert r.position() == 0
-        kinds = [o.order_type for o in await exits(r, entry.id) if o.status is OrderStatus.FILLED]
+        kinds = [o.sent_type for o in await exits(r, entry.id) if o.status is OrderStatus.FILLED]
         assert kinds == [OrderType.MARKET]
         assert any("while it was being placed" in a.message for a in r.alerts("brackets"))
         assert r.store.bracket(entry.id).stop_enabled  # not counted as a failure

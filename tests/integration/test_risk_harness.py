@@ -159,6 +159,12 @@ class RiskRig(SimpleNamespace):
 async def rig(
     tmp_path, *, limits: RiskLimits | None = None, clock=None, monotonic=None, **broker_kw
 ) -> RiskRig:
+    # As in the app: order requests over Kite's rate wait for a slot (the Kite adapter's
+    # behaviour). A test that fakes the validator's clock to place many orders at once
+    # turns the broker's (wall-clock) rate window off.
+    broker_kw.setdefault("order_wait_limit_s", 5.0)
+    if monotonic is not None:
+        broker_kw.setdefault("order_rate_limits", ())
     broker = PaperBroker(state_path=tmp_path / "paper.jsonl", instruments=INSTRUMENTS, **broker_kw)
     broker.set_last_prices({("NSE", "RELIANCE"): D("2450"), ("NSE", "INFY"): D("1500"), ("NSE", "TCS"): D("3100"),
                             ("NSE", "SBIN"): D("800"), ("NSE", "ITC"): D("400")})  # fmt: skip

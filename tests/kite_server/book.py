@@ -49,6 +49,12 @@ NO_PROTECTION = (
 TOO_MANY_MODIFICATIONS = "Maximum allowed order modifications exceeded."
 MCX_IOC = "IOC orders are not allowed for MCX contracts placed through the API."
 CO_NEEDS_TRIGGER = "Trigger price is required for a cover order (`trigger_price`)."
+# Kite's RMS answer to a price outside the day's circuit limits: the order is placed and
+# comes back REJECTED with this message (not an exception at placement).
+CIRCUIT_REJECTION = (
+    "RMS:Rule: Check circuit limit including square off order exceeds  for entity "
+    "account-AB1234 across exchange across segment across product"
+)
 _PLAIN_DECIMAL = re.compile(r"\d+(\.\d+)?")
 _PLAIN_INTEGER = re.compile(r"\d+")
 
@@ -83,6 +89,7 @@ class OrderBook:
         instrument: Callable[[str, str], dict | None] | None = None,
         ltp: Callable[[str, str], Decimal | None] | None = None,
         mark: Callable[[str, str], Decimal | None] | None = None,
+        circuit: Callable[[str, str], tuple[Decimal, Decimal] | None] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.orders: dict[str, dict] = {}
@@ -100,6 +107,7 @@ class OrderBook:
         self.instrument = instrument or (lambda exchange, symbol: None)
         self.ltp = ltp or (lambda exchange, symbol: None)
         self.mark = mark or (lambda exchange, symbol: None)
+        self.circuit = circuit or (lambda exchange, symbol: None)  # (lower, upper) or None
         # Kite's rules (see the module docstring); defaults are what Kite does.
         self.convert_market_orders = True
         self.auto_protection = Decimal("2")  # percent applied for market_protection=-1
@@ -320,6 +328,16 @@ class OrderBook:
             for transient in ("PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "OPEN PENDING"):
                 order["status"] = transient
                 self._snapshot(order)
+            limits = self.circuit(exchange, symbol)
+            if limits is not None and any(
+                value > 0 and not limits[0] <= value <= limits[1] for value in (price, trigger)
+            ):
+                order["status"] = "REJECTED"  # RMS: outside the day's circuit limits
+                order["status_message"] = order["status_message_raw"] = CIRCUIT_REJECTION
+                order["cancelled_quantity"] = 0
+                order["pending_quantity"] = 0
+                self._snapshot(order)
+                return order
             order["status"] = status
             if status != "AMO REQ RECEIVED":
                 order["exchange_order_id"] = str(1300000000000000 + int(order_id[-9:]))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from tests.kite_server.book import OrderBook
+from tests.kite_server.book import OrderBook, _num
 from tests.kite_server.contracts import CONTRACTS, front_month_expiry, instrument_row
 from tests.kite_server.history import HistoricalData
 from tests.kite_server.http_api import Fault, KiteHttpApi, error_body
@@ -47,7 +47,11 @@ class KiteTestServer:
             instrument=self.instrument_info,
             ltp=self.last_price,
             mark=lambda exchange, symbol: self.prices.get((exchange, symbol)),
+            circuit=lambda exchange, symbol: self.circuits.get((exchange, symbol)),
         )
+        # The day's circuit limits set for an instrument (set_circuit_limits): its quote
+        # carries them and the RMS rejects a price or trigger outside them.
+        self.circuits: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
         self.margins = mock_data("margins.json")
         self.prices: dict[tuple[str, str], Decimal] = {}
         self.tokens: dict[tuple[str, str], int] = {}
@@ -175,6 +179,9 @@ class KiteTestServer:
         if token is not None:
             self.tokens[(exchange, symbol)] = token
 
+    def set_circuit_limits(self, exchange: str, symbol: str, lower, upper) -> None:
+        self.circuits[(exchange, symbol)] = (Decimal(str(lower)), Decimal(str(upper)))
+
     def quotes(self, keys: list[str], *, full: bool) -> dict:
         fixture = mock_data("quote.json") if full else mock_data("ltp.json")
         out = {}
@@ -186,6 +193,13 @@ class KiteTestServer:
                 if full:
                     row = copy.deepcopy(mock_data("quote.json")["NSE:INFY"])
                     row.update({"instrument_token": token, "last_price": price})
+                    limits = self.circuits.get((exchange, symbol))
+                    if limits is not None:
+                        row["lower_circuit_limit"] = _num(limits[0])
+                        row["upper_circuit_limit"] = _num(limits[1])
+                    else:  # INFY's limits would be another price's: none set, none sent
+                        row.pop("lower_circuit_limit", None)
+                        row.pop("upper_circuit_limit", None)
                 else:
                     row = {"instrument_token": token, "last_price": price}
                 out[key] = row

@@ -381,7 +381,7 @@ class Worker:
         )
         if order is None or order.source != "bracket":
             return None
-        if order.order_type is OrderType.MARKET:
+        if order.sent_type is OrderType.MARKET:  # also once the broker protected it
             return "exit"
         entry = self.om.order_now(order.parent_order_id) if order.parent_order_id else None
         target = entry.take_profit if entry is not None else None

@@ -148,7 +148,10 @@ async def test_market_order_fills_at_once_in_full_at_the_last_price(paper_broker
         0,
         D("2450"),
     )
-    assert r.price is None and r.trigger_price is None
+    # Kite's market protection: the order is a LIMIT 2% beyond the last price (2499),
+    # and it filled at the market.
+    assert (r.order_type, r.price, r.trigger_price) == (OrderType.LIMIT, D("2499.00"), None)
+    assert (r.protected, r.protection_pct) == (True, D("2"))
     (trade,) = await trades_of(paper_broker, oid)
     assert (trade.quantity, trade.price, trade.side, trade.product) == (
         10,
@@ -572,7 +575,9 @@ async def test_modify_stop_orders(paper_broker):
         await paper_broker.modify_order(slm, order_type=OrderType.LIMIT)
 
 
-async def test_modification_limit(paper_broker):
+async def test_modification_limit():
+    paper_broker = make(order_rate_limits=())  # 26 in a row: only the count matters here
+    paper_broker.set_last_price("NSE", "RELIANCE", "2450")
     oid = await paper_broker.place_order(order(price="2400"))
     for step in range(25):
         await paper_broker.modify_order(oid, price=D("2300") + step)

@@ -19,6 +19,7 @@ import pytest
 
 from desktop_oms.brokers import BrokerRejected
 from desktop_oms.brokers.paper import PaperBroker
+from desktop_oms.brokers.paper.rules import used_margin
 from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Order, OrderSide, OrderStatus, OrderType, Product, Validity, Variety
 from desktop_oms.marketdata.instruments import COLUMNS, InstrumentStore
@@ -97,6 +98,12 @@ def assert_consistent(state: PaperState) -> None:
         assert state.report(order.broker_order_id) == order.report()
 
 
+def assert_margin_current(broker: PaperBroker) -> None:
+    """The margin book, kept up to date per order, equals valuing the whole book."""
+    exchange = broker._exchange
+    assert exchange._used_margin() == used_margin(exchange.state, exchange.instruments.get)
+
+
 async def _random_flow(broker: PaperBroker, rng: random.Random, steps: int) -> None:
     ids: list[str] = []
     for _ in range(steps):
@@ -138,6 +145,7 @@ async def _random_flow(broker: PaperBroker, rng: random.Random, steps: int) -> N
         except ValueError:
             pass
         assert_consistent(broker._exchange.state)
+        assert_margin_current(broker)
     # A finished order is never reported as live, and every order is reported once.
     reports = await broker.orders()
     assert (
@@ -157,6 +165,7 @@ async def test_indexes_match_a_full_scan_through_random_flow(tmp_path, seed):
         seed=seed,
         max_fill_quantity=rng.choice([None, 3]),
         funds=D("1e12"),
+        order_rate_limits=(),  # hundreds of requests at once: the indexes are the point
     )
     broker.set_last_prices({("NSE", s): p for s, p in BASE.items()})
     await _random_flow(broker, rng, 300)
@@ -165,11 +174,11 @@ async def test_indexes_match_a_full_scan_through_random_flow(tmp_path, seed):
     assert any(not r.status.is_active for r in expected)
 
     # Replayed from the event journal (no close: as after a crash), then from a snapshot.
-    again = PaperBroker(state_path=path, instruments=_store())
+    again = PaperBroker(state_path=path, instruments=_store(), order_rate_limits=())
     assert_consistent(again._exchange.state)
     assert await again.orders() == expected
     again.compact()
-    third = PaperBroker(state_path=path, instruments=_store())
+    third = PaperBroker(state_path=path, instruments=_store(), order_rate_limits=())
     assert_consistent(third._exchange.state)
     assert await third.orders() == expected
     # The restored book keeps working (and its indexes with it).

@@ -122,7 +122,12 @@ class PaperBroker:
         catalog = instruments if instruments is not None else bundled_instruments()
         self.state_path = Path(state_path) if state_path is not None else None
         self.subscribed: set[tuple[str, str]] = set()
-        self._pacing = RequestPacing(config.latency_s, config.requests_per_second)
+        self._pacing = RequestPacing(
+            config.latency_s,
+            config.requests_per_second,
+            config.order_rate_limits,
+            config.order_wait_limit_s,
+        )
         lock = threading.RLock()  # the book's: the exchange's requests, the store's rewrites
         state = PaperState()
         self._store = PaperStore(state, self.state_path, config, lock)
@@ -132,13 +137,17 @@ class PaperBroker:
             state,
             self._store,
             rules=MatchingRules(
-                slippage_bps=config.slippage_bps, max_fill_quantity=config.max_fill_quantity
+                slippage_bps=config.slippage_bps,
+                max_fill_quantity=config.max_fill_quantity,
+                market_protection_pct=config.market_protection_pct,
             ),
             clock=config.clock,
             lock=lock,
             deriver=derivatives,
             book=DepthBook(config.depth_levels, config.seed) if config.depth_levels else None,
             book_fills=config.book_fills,
+            price_band_pct=config.price_band_pct,
+            mis_cutoffs=config.mis_cutoffs,
         )
         self._delivery = Delivery(self._store)
         self._faults = FaultInjector()
@@ -195,7 +204,7 @@ class PaperBroker:
         order_type: OrderType | None = None,
         variety: Variety = Variety.REGULAR,
     ) -> None:
-        await self._enter(order_request=True)
+        await self._enter(order_request=True, kind="modify")
         updates: list[BrokerUpdate] = []
         try:
             updates = self._exchange.modify(
@@ -209,7 +218,7 @@ class PaperBroker:
     async def cancel_order(
         self, broker_order_id: str, *, variety: Variety = Variety.REGULAR
     ) -> None:
-        await self._enter(order_request=True)
+        await self._enter(order_request=True, kind="cancel")
         updates: list[BrokerUpdate] = []
         try:
             updates = self._exchange.cancel(broker_order_id)
@@ -222,9 +231,9 @@ class PaperBroker:
         """Return once every order update made so far has reached the listeners."""
         await self._delivery.settle()
 
-    async def _enter(self, order_request: bool = False) -> None:
+    async def _enter(self, order_request: bool = False, kind: str = "place") -> None:
         self._delivery.bind_loop()
-        await self._pacing.before(order_request)
+        await self._pacing.before(order_request, kind=kind)
 
     # ====================================================================================
     # Broker port: the book and the account
@@ -301,6 +310,11 @@ class PaperBroker:
 
     def last_price(self, exchange: str, symbol: str) -> Decimal | None:
         return self._exchange.last_price(exchange, symbol)
+
+    def circuit_limits(self, exchange: str, symbol: str) -> tuple[Decimal, Decimal] | None:
+        """The paper exchange's circuit limits (lower, upper) now, or None: what it
+        refuses prices outside of (PaperConfig.price_band_pct around the last price)."""
+        return self._exchange.circuit_limits(exchange, symbol)
 
     def last_prices(self) -> dict[tuple[str, str], Decimal]:
         return self._exchange.last_prices()

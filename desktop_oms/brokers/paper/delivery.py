@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from desktop_oms.brokers.errors import BrokerRateLimited
 from desktop_oms.brokers.port import BrokerUpdate, TickListener, UpdateListener
+from desktop_oms.brokers.rate_limit import RateLimit
+from desktop_oms.brokers.rate_limit import RateLimiter as SlidingLimiter
 from desktop_oms.domain.market import Tick
 
 log = logging.getLogger(__name__)
@@ -172,19 +175,47 @@ class Delivery:
 
 
 class RequestPacing:
-    """How long a request takes: the configured latency, after the rate limiter's wait."""
+    """How long a request takes: the configured latency, after the rate limiter's wait;
+    and Kite's order request limits (`order_limits`): a place or modify over them is
+    refused like Kite's 429 (or waits up to `order_wait_limit_s`, as the app's Kite
+    adapter does), a cancel waits its turn."""
 
-    def __init__(self, latency_s: float, requests_per_second: float | None) -> None:
+    def __init__(
+        self,
+        latency_s: float,
+        requests_per_second: float | None,
+        order_limits: Sequence[RateLimit] = (),
+        order_wait_limit_s: float | None = None,
+    ) -> None:
         self.latency_s = latency_s
         self.limiter = RateLimiter(requests_per_second) if requests_per_second else None
+        self.order_window = (
+            SlidingLimiter(order_limits, name="order", margin=0.0) if order_limits else None
+        )
+        self.order_wait_limit_s = order_wait_limit_s
 
-    async def before(self, order_request: bool = False) -> None:
+    async def before(self, order_request: bool = False, *, kind: str = "place") -> None:
         if order_request and self.limiter is not None:
             await self.limiter.acquire()
+        if order_request and self.order_window is not None:
+            await self._admit(kind)
         if self.latency_s > 0:
             # Order requests: half the latency before the exchange acts, half after (a
             # caller that gives up in the second half leaves an order that exists).
             await asyncio.sleep(self.latency_s / 2 if order_request else self.latency_s)
+
+    async def _admit(self, kind: str) -> None:
+        window = self.order_window
+        if kind == "cancel":
+            await window.acquire()  # a cancel never goes stale: it waits its turn
+        elif self.order_wait_limit_s is not None:
+            await window.acquire(max_wait=self.order_wait_limit_s)
+        elif not window.try_acquire():
+            raise BrokerRateLimited(
+                f"Too many requests: Kite allows {window.describe()} order requests "
+                f"(HTTP 429); this {kind} was not accepted, try again in "
+                f"{window.delay():.1f} s"
+            )
 
     async def after(self) -> None:
         if self.latency_s > 0:

@@ -28,18 +28,28 @@ from typing import Protocol
 
 from desktop_oms.brokers.errors import BrokerRejected, OrderNotFoundAtBroker
 from desktop_oms.brokers.paper.depth import DepthBook
-from desktop_oms.brokers.paper.matching import CancelRest, Execute, MatchingRules, Trigger
+from desktop_oms.brokers.paper.margin_book import MarginBook
+from desktop_oms.brokers.paper.matching import (
+    CancelRest,
+    Execute,
+    MatchingRules,
+    Protect,
+    Trigger,
+    protected_price,
+)
 from desktop_oms.brokers.paper.matching import match as match_order
 from desktop_oms.brokers.paper.records import PaperOrder
 from desktop_oms.brokers.paper.rules import (
     MAX_MODIFICATIONS,
     OrderTerms,
     check_funds,
+    check_mis_cutoff,
     check_new_order,
+    check_price_band,
     check_terms,
+    circuit_limits,
     label,
     modified_terms,
-    used_margin,
 )
 from desktop_oms.brokers.paper.state import JOURNAL_FORMAT, JOURNAL_VERSION, PaperState
 from desktop_oms.brokers.port import BrokerUpdate, InstrumentCatalog
@@ -143,12 +153,19 @@ class SimulatedExchange:
         deriver: PriceDeriver | None = None,
         book: DepthBook | None = None,
         book_fills: bool = False,
+        price_band_pct: Decimal | None = None,
+        mis_cutoffs: Mapping[str, tuple] | None = None,
     ) -> None:
         self.instruments = instruments
         self.book = book  # the order book around the last price (None: no depth)
         self.book_fills = book_fills and book is not None
         self.state = state
+        self._margin_book = MarginBook(
+            state, lambda e, s: self.instruments.get(e, s)
+        )  # used_margin, kept current
         self.rules = rules
+        self.price_band_pct = price_band_pct
+        self.mis_cutoffs = mis_cutoffs or {}
         self.lock = lock
         self._store = store
         self._clock = clock
@@ -184,9 +201,11 @@ class SimulatedExchange:
             instrument, terms = check_new_order(
                 order, self.instruments.get(*key), last, now.astimezone(IST).date()
             )
+            check_price_band(instrument, terms, last, self.price_band_pct)
+            position = self.state.position_quantity(order.exchange, order.symbol, order.product)
+            check_mis_cutoff(order, position, now, self.mis_cutoffs)
             reference = terms.price if terms.price is not None else last
-            if reference is not None:
-                position = self.state.position_quantity(order.exchange, order.symbol, order.product)
+            if reference is not None:  # a market order's margin: at the market price
                 required = order_margin(
                     instrument,
                     order.product,
@@ -197,6 +216,7 @@ class SimulatedExchange:
                     self._underlying_price(instrument),
                 )
                 check_funds(required, self._available())
+            terms, protection = self._protected(terms, order.side, instrument, last)
             paper = PaperOrder(
                 broker_order_id=self._next_order_id(now),
                 tag=order.client_order_id,
@@ -215,6 +235,7 @@ class SimulatedExchange:
                 else OrderStatus.OPEN,
                 placed_at=now,
                 updated_at=now,
+                protection_pct=protection,
             )
             events = [{"type": "accepted", "order": paper.to_json()}]
             events += self._match_events(paper, instrument, last, entering=True, now=now)
@@ -261,13 +282,15 @@ class SimulatedExchange:
                     f"An open {order.order_type.value} order cannot be changed into an {terms.order_type.value} order"
                 )
             check_terms(instrument, order.side, terms)
+            last = self.state.prices.get(order.key)
+            check_price_band(instrument, terms, last, self.price_band_pct)
             if terms.quantity < order.filled_quantity:
                 raise BrokerRejected(
                     f"Quantity cannot be less than the filled quantity ({order.filled_quantity})"
                 )
-            last = self.state.prices.get(order.key)
             if terms.order_type is OrderType.MARKET and last is None:
                 raise BrokerRejected(f"No market price for {label(order.exchange, order.symbol)}")
+            terms, protection = self._protected(terms, order.side, instrument, last)
             now = self._clock()
             event = {
                 "type": "modified",
@@ -278,17 +301,31 @@ class SimulatedExchange:
                 "order_type": terms.order_type.value,
                 "at": now.isoformat(),
             }
+            if protection is not None:
+                event["protection_pct"] = str(protection)
             preview = replace(
                 order,
                 quantity=terms.quantity,
                 price=terms.price,
                 trigger_price=terms.trigger_price,
                 order_type=terms.order_type,
+                protection_pct=protection if protection is not None else order.protection_pct,
             )
             preview.settle_status()
             return self._store.commit(
                 [event, *self._match_events(preview, instrument, last, entering=True, now=now)]
             )
+
+    def _protected(
+        self, terms: OrderTerms, side, instrument: Instrument, last: Decimal | None
+    ) -> tuple[OrderTerms, Decimal | None]:
+        """Kite's market protection: a MARKET order becomes a LIMIT beyond the last price
+        (and says so); without protection or a last price it stays a MARKET order."""
+        percent = self.rules.market_protection_pct
+        if terms.order_type is not OrderType.MARKET or percent is None or last is None:
+            return terms, None
+        price = protected_price(side, last, instrument.tick_size, percent)
+        return replace(terms, order_type=OrderType.LIMIT, price=price), percent
 
     def cancel(self, broker_order_id: str) -> list[BrokerUpdate]:
         with self.lock:
@@ -366,6 +403,14 @@ class SimulatedExchange:
         with self.lock:
             return dict(self.state.prices)
 
+    def circuit_limits(self, exchange: str, symbol: str) -> tuple[Decimal, Decimal] | None:
+        """(lower, upper): the prices the exchange accepts now, or None (no band)."""
+        key = (exchange.upper(), symbol.upper())
+        # One dict read, without the book's lock: the pre-flight asks on the event loop
+        # and must never wait for the market thread pricing a whole option chain.
+        last = self.state.prices.get(key)
+        return circuit_limits(self.instruments.get(*key), last, self.price_band_pct)
+
     def _run_matching(self, keys: Iterable[Key], now: datetime) -> list[dict]:
         events: list[dict] = []
         for key in keys:
@@ -410,6 +455,16 @@ class SimulatedExchange:
         for action in actions:
             if isinstance(action, Trigger):
                 events.append({"type": "triggered", "order_id": order.broker_order_id, "at": at})
+            elif isinstance(action, Protect):
+                events.append(
+                    {
+                        "type": "protected",
+                        "order_id": order.broker_order_id,
+                        "price": str(action.price),
+                        "percent": str(action.percent),
+                        "at": at,
+                    }
+                )
             elif isinstance(action, Execute):
                 events.append(
                     self._trade_event(
@@ -691,7 +746,7 @@ class SimulatedExchange:
         return self.state.funds + self.state.realized_pnl()
 
     def _used_margin(self) -> Decimal:
-        return used_margin(self.state, self.instruments.get)
+        return self._margin_book.used()
 
     def _available(self) -> Decimal:
         return self._cash() - self._used_margin()

@@ -100,6 +100,7 @@ class PaperOrder:
     status_message: str | None = None
     triggered: bool = False
     modification_count: int = 0
+    protection_pct: Decimal | None = None  # Kite's market protection made it this LIMIT
 
     @property
     def remaining(self) -> int:
@@ -142,6 +143,8 @@ class PaperOrder:
             status=self.status,
             status_message=self.status_message,
             timestamp=self.updated_at,
+            protected=self.protection_pct is not None,
+            protection_pct=self.protection_pct,
         )
 
     def to_json(self) -> dict:
@@ -166,6 +169,7 @@ class PaperOrder:
             "status_message": self.status_message,
             "triggered": self.triggered,
             "modification_count": self.modification_count,
+            "protection_pct": dec(self.protection_pct),
         }
 
     @classmethod
@@ -192,6 +196,7 @@ class PaperOrder:
                 status_message=data.get("status_message"),
                 triggered=bool(data.get("triggered", False)),
                 modification_count=_int(data.get("modification_count", 0), "modification count"),
+                protection_pct=undec(data.get("protection_pct"), "protection percent"),
             )
         except KeyError as exc:
             raise PaperStateError(f"order is missing field {exc.args[0]!r}") from None

@@ -13,20 +13,22 @@ the same one, so it refuses exactly what the paper broker would).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from desktop_oms.brokers.errors import BrokerRejected
 from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Instrument, Order, OrderSide, OrderType, Product, Validity, Variety
+from desktop_oms.domain.cutoffs import circuit_problem, mis_cutoff_problem
 from desktop_oms.domain.margin import (
     DERIVATIVE_EXCHANGES,
     margin_rate,
     order_margin,
     position_margin,
 )
+from desktop_oms.infra.clock import IST
 
 MAX_TAG_LENGTH = 20
 MAX_MODIFICATIONS = 25
@@ -138,9 +140,74 @@ def check_new_order(
     check_terms(instrument, order.side, terms)
     if order.validity not in (Validity.DAY, Validity.IOC, Validity.TTL):
         raise BrokerRejected(f"Validity {order.validity.value} is not supported")
+    if order.validity is Validity.IOC and instrument.exchange == "MCX":
+        raise BrokerRejected(
+            "IOC orders are not allowed for API orders on MCX (Kite, since April 2026): "
+            "send it as a DAY order"
+        )
     if order.order_type in (OrderType.MARKET, OrderType.SL_M) and last is None:
         raise BrokerRejected(f"No market price for {label(order.exchange, order.symbol)}")
     return instrument, terms
+
+
+OPTION_TYPES = frozenset({"CE", "PE"})
+
+
+def price_band(last: Decimal, band_pct: Decimal, tick: Decimal) -> tuple[Decimal, Decimal]:
+    """The exchange's circuit limits around the last price, on the tick (inside)."""
+    low = last * (1 - band_pct / 100)
+    high = last * (1 + band_pct / 100)
+    if tick > 0:
+        low = (low / tick).to_integral_value(rounding=ROUND_CEILING) * tick
+        high = (high / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+    return low, high
+
+
+def circuit_limits(
+    instrument: Instrument | None, last: Decimal | None, band_pct: Decimal | None
+) -> tuple[Decimal, Decimal] | None:
+    """The paper exchange's circuit limits (lower, upper) for `instrument` at `last`, or
+    None when it has none (no band, no price yet, an option)."""
+    if instrument is None or band_pct is None or last is None:
+        return None
+    if instrument.instrument_type in OPTION_TYPES:
+        return None
+    return price_band(last, band_pct, instrument.tick_size)
+
+
+def check_price_band(
+    instrument: Instrument, terms: OrderTerms, last: Decimal | None, band_pct: Decimal | None
+) -> None:
+    """Limit and trigger prices inside the circuit limits (Kite refuses the rest)."""
+    limits = circuit_limits(instrument, last, band_pct)
+    if limits is None:
+        return
+    problem = circuit_problem(
+        label(instrument.exchange, instrument.symbol), terms.price, terms.trigger_price, limits
+    )
+    if problem:
+        raise BrokerRejected(problem)
+
+
+def check_mis_cutoff(
+    order: Order,
+    position_quantity: int,
+    now: datetime,
+    cutoffs: Mapping,
+) -> None:
+    """Zerodha refuses fresh MIS entries from its auto square-off time until the close;
+    an order that only reduces the MIS position (an exit) still goes."""
+    problem = mis_cutoff_problem(
+        product=order.product,
+        exchange=order.exchange,
+        side=order.side,
+        quantity=order.quantity,
+        position_quantity=position_quantity,
+        now_ist=now.astimezone(IST),
+        cutoffs=cutoffs,
+    )
+    if problem:
+        raise BrokerRejected(problem)
 
 
 def check_funds(required: Decimal, available: Decimal) -> None:

@@ -8,6 +8,7 @@ journal of events rebuilds exactly the state the broker had. Events:
     snapshot      the whole book at once (written by compaction)
     accepted      a new order (its full description)
     triggered     a stop order's trigger was hit
+    protected     a triggered SL-M became a LIMIT at the market-protection price
     trade         one execution of an order (updates order, position, funds)
     modified      new quantity / price / trigger / order type
     cancelled     cancelled (by the trader, or IOC remainder)
@@ -21,6 +22,7 @@ The records (`PaperOrder`, trades, positions) and their JSON codecs live in `rec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import cast
@@ -80,6 +82,8 @@ class PaperState:
         self._stale: set[str] = set()
         self._active: dict[str, PaperOrder] = {}
         self._active_by_key: dict[tuple[str, str], dict[str, PaperOrder]] = {}
+        # Told of every order change, after the indexes above (the margin book).
+        self.order_listeners: list[Callable[[PaperOrder], None]] = []
 
     # -- queries -----------------------------------------------------------------------
 
@@ -194,6 +198,8 @@ class PaperState:
                 of_key.pop(order_id, None)
                 if not of_key:
                     del self._active_by_key[order.key]
+        for listener in self.order_listeners:
+            listener(order)
 
     def _order(self, event: dict) -> PaperOrder:
         order_id = event["order_id"]
@@ -266,6 +272,16 @@ class PaperState:
         order.settle_status()
         return order
 
+    def _on_protected(self, event: dict) -> PaperOrder:
+        order = self._live_order(event)
+        order.order_type = OrderType.LIMIT
+        order.price = need_dec(event["price"], "protected price")
+        order.trigger_price = None
+        order.protection_pct = need_dec(event["percent"], "protection percent")
+        order.updated_at = when(event["at"])
+        order.settle_status()
+        return order
+
     def _on_trade(self, event: dict) -> TradeReport:
         order = self._live_order(event)
         trade_id = str(event["trade_id"])
@@ -324,6 +340,8 @@ class PaperState:
         order.price = undec(event.get("price"), "price")
         order.trigger_price = undec(event.get("trigger_price"), "trigger price")
         order.order_type = OrderType(event["order_type"])
+        if "protection_pct" in event:
+            order.protection_pct = undec(event["protection_pct"], "protection percent")
         order.modification_count += 1
         order.updated_at = when(event["at"])
         order.settle_status()
@@ -383,6 +401,7 @@ _HANDLERS = {
     "snapshot": PaperState._on_snapshot,
     "accepted": PaperState._on_accepted,
     "triggered": PaperState._on_triggered,
+    "protected": PaperState._on_protected,
     "trade": PaperState._on_trade,
     "modified": PaperState._on_modified,
     "cancelled": PaperState._on_cancelled,

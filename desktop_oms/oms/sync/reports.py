@@ -97,6 +97,8 @@ def order_after_report(
             reason = f"{protection}; {reason}"
             if "status_message" not in changes:
                 changes["status_message"] = protection
+            if order.protected_from is None:
+                changes["protected_from"] = order.order_type
     if not changes:
         return order, None, {}
     changes["updated_at"] = now

@@ -95,8 +95,9 @@ TRAIL_STATE = "bracket_trail:"  # + entry id -> ticks, in the database's key-val
 
 def leg_of(order: Order) -> str:
     """A resting LIMIT exit is a target (brackets made before targets were watched);
-    anything else the bracket sends is its stop or an exit at market."""
-    return TARGET if order.order_type is OrderType.LIMIT else STOP
+    anything else the bracket sends is its stop or an exit at market - also once the
+    broker's market protection made it a LIMIT (`sent_type`: a triggered SL-M stop)."""
+    return TARGET if order.sent_type is OrderType.LIMIT else STOP
 
 
 def stop_order_terms(
@@ -584,7 +585,7 @@ class BracketManager:
         working = [e for e in exits if e.status.is_active]
         refused = [
             e for e in exits
-            if e.status is OrderStatus.REJECTED and e.order_type is OrderType.MARKET
+            if e.status is OrderStatus.REJECTED and e.sent_type is OrderType.MARKET
             and e.id in self._closing_exits.get(entry_id, ())
         ]  # fmt: skip
         if refused:
@@ -599,7 +600,7 @@ class BracketManager:
                 "brackets",
             )
             return True
-        others = [e for e in working if e.order_type is not OrderType.MARKET]
+        others = [e for e in working if e.sent_type is not OrderType.MARKET]
         if others:
             if any(e.broker_order_id is None for e in others):
                 self._retry_later(entry_id)
@@ -845,7 +846,7 @@ class BracketManager:
                 if (
                     remaining <= excess
                     or new_quantity <= order.filled_quantity
-                    or order.order_type is OrderType.MARKET
+                    or order.sent_type is OrderType.MARKET
                 ):
                     self._cancelling.add(order.id)
                     await self.om.cancel_order(order.id)
@@ -871,7 +872,7 @@ class BracketManager:
                 order.status in MODIFIABLE_STATUSES
                 and order.broker_order_id is not None
                 and order.modification_count < MAX_MODIFICATIONS
-                and order.order_type is not OrderType.MARKET
+                and order.sent_type is not OrderType.MARKET
             ):
                 try:
                     await self.om.modify_order(order.id, quantity=order.quantity + more)

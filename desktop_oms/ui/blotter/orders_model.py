@@ -71,9 +71,10 @@ def bracket_leg(order: Order) -> str | None:
     were watched) for a bracket's exit under its entry; None for any other order."""
     if order.parent_order_id is None or order.source != "bracket":
         return None
-    if order.order_type is OrderType.MARKET:
+    kind = order.sent_type  # as sent: a protected LIMIT (Kite's mktp) is still the exit
+    if kind is OrderType.MARKET:
         return "EXIT"
-    return "TGT" if order.order_type is OrderType.LIMIT else "SL"
+    return "TGT" if kind is OrderType.LIMIT else "SL"
 
 
 def group_id(order: Order) -> int:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_oms.domain import Order, OrderSide, OrderType
+from desktop_oms.domain.orders import MAX_MODIFICATIONS
 from desktop_oms.ui.common import format as fmt
 from desktop_oms.ui.common import theme
 from desktop_oms.ui.common.fields import (
@@ -172,6 +173,7 @@ class ModifyOrderDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self._values: tuple[Decimal | None, int, Decimal | None] | None = None
+        self._check_modifications(order)
 
     # ---- the order, live -----------------------------------------------------------
 
@@ -184,6 +186,21 @@ class ModifyOrderDialog(QDialog):
             f"\u2014 {fmt.enum_text(order.status)}, filled {fmt.quantity(order.filled_quantity)} "
             f"of {fmt.quantity(order.quantity)}"
         )
+
+    def _check_modifications(self, order: Order) -> bool:
+        """Kite's 25 modifications per order, predicted here: the count in the tooltip,
+        and an order that has had them all cannot be modified (the reason shown)."""
+        used = order.modification_count
+        self.title.setToolTip(f"Modified {used} of {MAX_MODIFICATIONS} times Kite allows")
+        if used < MAX_MODIFICATIONS:
+            return True
+        self._set_editable(False)
+        self._set_message(
+            f"Kite allows {MAX_MODIFICATIONS} modifications per order and order #{order.id} "
+            "has had them all: cancel it and place a new order.",
+            "error",
+        )
+        return False
 
     def track(self, order: Order) -> None:
         """The order changed (status, fill, terms): show it; finished: nothing to modify."""
@@ -202,7 +219,7 @@ class ModifyOrderDialog(QDialog):
                 "warning",
             )
             return
-        if self.sending:
+        if self.sending or not self._check_modifications(order):
             return
         # Terms the trader has not touched follow the order (a modify from elsewhere).
         if parse_decimal_text(self.price.text()) == previous.price:

@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
             confirm_above=settings.confirm_above_value,
             max_quantity=limits.max_quantity,
             max_order_value=limits.max_order_value,
+            preflight=services.risk.validator.problems,  # every refusal, before sending
         )
         self.audit = AuditView(om.get_order_events, self.tasks.run)
         self.blotter_panel = BlotterPanel(self.orders_model, self.trades_model, self.audit)

@@ -3,7 +3,10 @@
 Entry point: `OrderTicket(instruments, last_price, submit, capital=..., ...)` (ticket.py),
 a widget with the contract object names (orderTicket, ticketSymbol, ..., buyButton,
 sellButton); its widgets are form.py. What it checks and computes without Qt is logic.py
-(`check_ticket`); the submit runner is submit.py.
+(`check_ticket`); the submit runner is submit.py. With `preflight=` (the window passes
+the validator's `problems`) the ticket predicts, as the trader types, every refusal with a
+knowable reason before sending (ticketPreflight: circuit limits, MIS cut-off, tick/lot,
+order rate, margin, the trader's limits).
 
 Invariants: nothing is submitted unless every field passes `check_ticket`; one submission
 at a time (Buy / Sell disabled until its outcome is shown); an order above the

@@ -118,6 +118,12 @@ class TicketForm(QWidget):
         for label in (self.last_price_label, self.value_label, self.risk_label, self.rr_label):
             label.setProperty("role", "metric")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The pre-flight: what the broker or the exchange would refuse this order for,
+        # predicted as the trader types (OrderTicket._run_preflight), before sending.
+        self.preflight_label = named(QLabel(""), "ticketPreflight")
+        self.preflight_label.setWordWrap(True)
+        self.preflight_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preflight_label.hide()
         self.buy_button = named(QPushButton("BUY  (F1)"), "buyButton")
         self.sell_button = named(QPushButton("SELL  (F2)"), "sellButton")
         for button in (self.buy_button, self.sell_button):
@@ -180,6 +186,7 @@ class TicketForm(QWidget):
         layout.addLayout(head)
         layout.addLayout(grid)
         layout.addLayout(metrics)
+        layout.addWidget(self.preflight_label)
         layout.addLayout(buttons)
         layout.addWidget(self.sent_label)
         layout.addWidget(self.message)

@@ -4,6 +4,8 @@ Nothing is submitted unless every field passes `logic.check_ticket`; orders abov
 `confirm_above` wait for a non-modal confirmation; the submit coroutine runs as a kept
 asyncio task (`submit.SubmitRunner`) with Buy/Sell disabled until it finishes, and
 its outcome (result, OrderRejected reason, any other error) is shown on `ticketMessage`.
+The pre-flight (`preflight`, the validator's `problems`) shows on `ticketPreflight`, as
+the trader types, what the order would be refused for before it is sent.
 
 Another instrument brings its own terms (`_take_terms_for`): the price from its last
 price (as F1 gives it), the stop-loss, target and trigger typed for the previous one
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -28,9 +31,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType
+from desktop_oms.domain import Instrument, OrderRequest, OrderSide, OrderType, Validity
 from desktop_oms.domain.money import round_to_tick
 from desktop_oms.infra.clock import format_time, now_ist
+from desktop_oms.oms.checks import allowed_validities
 from desktop_oms.ui.common import (
     InstrumentSource,
     SymbolCompleter,
@@ -53,6 +57,8 @@ from desktop_oms.ui.ticket.submit import (
 log = logging.getLogger(__name__)
 
 _OUTCOME_KIND = {OK: "ok", REJECTED: "error", ERROR: "error", INTERRUPTED: "warn"}
+PREFLIGHT_DEBOUNCE_MS = 300  # after the last keystroke
+PREFLIGHT_REFRESH_S = 5.0  # again while the ticket stands still (prices, funds move)
 
 
 class OrderTicket(TicketForm):
@@ -73,6 +79,7 @@ class OrderTicket(TicketForm):
         confirm_above: Decimal | None,
         max_quantity: int | None = None,
         max_order_value: Decimal | None = None,
+        preflight: Callable[[OrderRequest], Awaitable[list[tuple[str, str]]]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)  # builds the widgets
@@ -96,6 +103,18 @@ class OrderTicket(TicketForm):
         self._runner.finished.connect(self._on_finished)
         self.completer = SymbolCompleter(self.symbol, instruments, self._on_picked)
         self._connect()
+        # Pre-flight (`preflight`: the validator's `problems`): every refusal with a
+        # knowable reason, predicted as the trader types - debounced, run as a kept task
+        # off the typing, a stale answer (for an order since edited) dropped.
+        self._preflight_fn = preflight
+        self._preflight_task: asyncio.Task[Any] | None = None
+        self._preflight_request: OrderRequest | None = None  # what the shown answer is for
+        self._preflight_at = 0.0  # loop time of the last run
+        self.last_preflight: list[tuple[str, str]] | None = None
+        self._preflight_timer = QTimer(self)
+        self._preflight_timer.setSingleShot(True)
+        self._preflight_timer.setInterval(PREFLIGHT_DEBOUNCE_MS)
+        self._preflight_timer.timeout.connect(self._run_preflight)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(500)
         self._refresh_timer.timeout.connect(self._on_refresh_timer)
@@ -109,8 +128,12 @@ class OrderTicket(TicketForm):
         self.symbol.textChanged.connect(self._on_instrument_changed)
         self.symbol.editingFinished.connect(self._commit_symbol)
         self.price.textEdited.connect(self._on_price_edited)
+        self.exchange.currentTextChanged.connect(self._offer_validities)
         self.exchange.currentTextChanged.connect(self._on_instrument_changed)
         self.order_type.currentTextChanged.connect(self._on_type_changed)
+        # Product and validity change what the broker would refuse (MIS cut-off, IOC).
+        self.product.currentTextChanged.connect(self._on_edited)
+        self.validity.currentTextChanged.connect(self._on_edited)
         self.quantity.lineEdit().textChanged.connect(self._on_edited)
         for edit in (self.price, self.trigger, self.stop_loss, self.take_profit):
             edit.textChanged.connect(self._on_edited)
@@ -410,7 +433,10 @@ class OrderTicket(TicketForm):
     def _on_refresh_timer(self) -> None:
         if self.isVisible() and self._instrument is not None:
             self._fill_price_from_quote()
-            self._refresh_metrics()
+            check = self._refresh_metrics()
+            stale = time.monotonic() - self._preflight_at >= PREFLIGHT_REFRESH_S
+            if stale and check.ok and not self._preflight_timer.isActive():
+                self._run_preflight()
 
     def _refresh_metrics(self) -> TicketCheck:
         check = self.check()
@@ -444,6 +470,97 @@ class OrderTicket(TicketForm):
             self._show(next(iter(invalid.values())), "warn", source="live")
         elif self._message_source in ("live", "check"):
             self._show("", "info", source="live")
+        self._schedule_preflight(check)
+
+    def _offer_validities(self, exchange: str) -> None:
+        """Only the validities the exchange takes for API orders (no IOC on MCX)."""
+        allowed = {v.value for v in allowed_validities(exchange)}
+        model = self.validity.model()
+        for row in range(self.validity.count()):
+            item = model.item(row)
+            if item is not None:
+                item.setEnabled(self.validity.itemText(row) in allowed)
+        if self.validity.currentText() not in allowed:
+            self.validity.setCurrentText(Validity.DAY.value)
+
+    # ================================================================== pre-flight
+
+    def _schedule_preflight(self, check: TicketCheck) -> None:
+        """An edit: the shown prediction is for another order now; ask again once the
+        trader pauses (only for an order the ticket itself would send)."""
+        if self._preflight_fn is None:
+            return
+        if not check.ok:
+            self._preflight_timer.stop()
+            self._cancel_preflight()
+            self._show_preflight(None)
+            return
+        if check.request != self._preflight_request:
+            self._preflight_timer.start()  # restarts: debounced
+
+    def _cancel_preflight(self) -> None:
+        task, self._preflight_task = self._preflight_task, None
+        if task is not None and not task.done():
+            task.cancel()
+        self._preflight_request = None
+
+    def _run_preflight(self) -> None:
+        check = self.check()
+        if self._preflight_fn is None or not check.ok:
+            return
+        self._cancel_preflight()
+        request = check.request
+        self._preflight_request = request
+        self._preflight_at = time.monotonic()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a widget test without qasync): nothing to run on
+            return
+        task = loop.create_task(self._preflight(request))
+        self._preflight_task = task
+        task.add_done_callback(self._preflight_done)
+
+    async def _preflight(self, request: OrderRequest) -> tuple[OrderRequest, list]:
+        return request, list(await self._preflight_fn(request))
+
+    def _preflight_done(self, task: asyncio.Task) -> None:
+        exc = None if task.cancelled() else task.exception()  # always retrieved
+        if task is not self._preflight_task:
+            return  # superseded (its order was edited since)
+        self._preflight_task = None
+        if task.cancelled():
+            return
+        if exc is not None:
+            log.warning("pre-flight failed: %s", exc)
+            self._show_preflight(None)
+            return
+        request, problems = task.result()
+        if request != self._preflight_request:
+            return
+        self._show_preflight(problems)
+
+    def _show_preflight(self, problems: list[tuple[str, str]] | None) -> None:
+        """None: nothing to say (no order typed yet); [] the order passes every check
+        known before sending; else the first refusal and how many more."""
+        self.last_preflight = problems
+        label = self.preflight_label
+        if problems is None:
+            label.clear()
+            label.setToolTip("")
+            label.hide()
+            return
+        if problems:
+            _check, reason = problems[0]
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            label.setText(f"Would be refused: {reason}{more}")
+            label.setToolTip("\n".join(f"{c}: {r}" for c, r in problems))
+            colour = theme.LOSS
+        else:
+            label.setText("Pre-flight: no refusal expected")
+            label.setToolTip("Every check known before sending passes (rules, limits, margin)")
+            colour = theme.PROFIT
+        label.setStyleSheet(f"color: {colour};")
+        label.show()
 
     # ================================================================== sending
 
