@@ -346,8 +346,8 @@ class Application:
             # Stocks, the indices and their futures and option chains (priced from them).
             instruments, derivatives = paper_market(utcnow(), self.fno_rules)
             # Kite's rules apply on paper; over Kite's order rate a request waits for a
-            # slot (up to 5 s), as the app's Kite adapter makes it wait.
-            # With its simulated market, the paper exchange fills against its order book.
+            # slot (up to 5 s), as the app's Kite adapter makes it wait. With its simulated
+            # market, the paper exchange fills against its order book.
             broker = PaperBroker(
                 state_path=s.paper_state_path,
                 instruments=instruments,

@@ -153,7 +153,7 @@ def test_screenshot_of_the_chart_with_a_bracketed_position(launch, tmp_path):
         " window.price_chart.price_global_point(Decimal('3160')).y()]"
     )
     oms.x.move(x, y)
-    oms.wait("'\u00b7' in window.price_chart.readout.text()")
+    oms.wait("'\u00b7' in window.price_chart.readout_text")
     folder = Path(os.environ.get("OMS_E2E_SCREENSHOT_DIR") or tmp_path).resolve()
     whole = tmp_path / "screen.png"
     oms.screenshot(whole)

@@ -81,7 +81,7 @@ def test_history_loads_and_the_forming_candle_follows_the_ticks(app, qtbot):
     qtbot.waitUntil(lambda: chart.series.data.close[-1] == 2461.35, timeout=5000)
     assert len(chart.series) in (before, before + 1)
     assert chart.series.data.high[-1] >= 2461.35
-    assert "C 2,461.35" in chart.readout.text()
+    assert "C 2,461.35" in chart.readout_text
     # every interval shows the same market, ending at the last price
     for label in ("1m", "15m", "1h", "day"):
         chart.interval_box.setCurrentText(label)
@@ -120,9 +120,9 @@ def test_a_refused_move_snaps_back_and_says_why_on_the_chart(app, qtbot, arun):
     buy = place(arun, app, price="2440")
     line_at(chart, qtbot, f"order:{buy}")
     chart.plot.lines[f"order:{buy}"].setValue(1500.0)  # as a drag leaves it
-    chart.move_line(f"order:{buy}", D("1500"))  # 39% below the market: the price band
+    chart.move_line(f"order:{buy}", D("1500"))  # 39% below the market: outside the circuit
     qtbot.waitUntil(lambda: "not moved" in chart.notice.text(), timeout=5000)
-    assert "circuit limits" in chart.notice.text().lower()  # the exchange's price band
+    assert "circuit limits" in chart.notice.text().lower()
     assert chart.notice.level == "error"
     qtbot.waitUntil(lambda: chart.plot.lines[f"order:{buy}"].value() == 2440, timeout=5000)
     assert arun(broker_order(app, buy)).price == D("2440")
@@ -400,3 +400,19 @@ def test_the_vwap_reaches_the_last_candle_of_each_day(qtbot):
     drawn = tail.x[np.isfinite(tail.y)]
     assert 28.0 in drawn and 29.0 in drawn  # the first day's last two candles
     assert np.isnan(tail.y[list(tail.x).index(29.5)])  # the break between the days
+
+
+def test_a_narrow_chart_elides_its_readout_and_keeps_it_whole_in_the_tooltip(app, qtbot):
+    chart = chart_of(app, qtbot)
+    dock = app.window.chart_dock
+    dock.setFloating(True)
+    dock.resize(420, 400)
+    label = chart.readout
+    qtbot.waitUntil(lambda: label.width() < 200 and bool(chart.readout_text), timeout=5000)
+
+    def fits() -> bool:
+        return label.fontMetrics().horizontalAdvance(label.text()) <= label.width() + 1
+
+    qtbot.waitUntil(fits, timeout=5000)
+    assert label.text().endswith("\u2026")
+    assert label.toolTip() == chart.readout_text and " C " in chart.readout_text

@@ -208,6 +208,8 @@ class PriceChartPanel(QWidget):
         self.readout.setObjectName("chartReadout")
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.readout.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        self.readout_text = ""  # the whole readout (the label shows what fits, elided)
+        self.readout.installEventFilter(self)
         bar.addWidget(self.symbol_label)
         bar.addWidget(self.interval_box)
         bar.addWidget(self.averages_box)
@@ -965,7 +967,7 @@ class PriceChartPanel(QWidget):
     def _update_readout(self) -> None:
         series = self.series
         if series is None or not len(series):
-            self.readout.setText("")
+            self._set_readout("")
             return
         index = self._hover_index if 0 <= self._hover_index < len(series) else len(series) - 1
         d = series.data
@@ -981,7 +983,22 @@ class PriceChartPanel(QWidget):
         )
         if math.isfinite(self._hover_price):
             text += f"   \u00b7 {self._hover_price:,.2f}"
-        self.readout.setText(text)
+        self._set_readout(text)
+
+    def _set_readout(self, text: str) -> None:
+        """The readout, elided to the label's width (a narrow dock shows what fits; the
+        whole text is its tooltip)."""
+        self.readout_text = text
+        self.readout.setToolTip(text)
+        metrics = self.readout.fontMetrics()
+        self.readout.setText(
+            metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(self.readout.width(), 0))
+        )
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.readout and event.type() == event.Type.Resize:
+            self._set_readout(self.readout_text)
+        return False
 
     # ================================================================== tests and tools
 
