@@ -11,7 +11,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from desktop_oms.brokers.kite.history import HISTORY_MAX_DAYS, history_chunks
+from desktop_oms.brokers.kite.broker import HISTORY_MAX_DAYS, history_chunks
 from desktop_oms.domain.candles import Interval
 from desktop_oms.domain.market import Tick
 from desktop_oms.infra.clock import IST
