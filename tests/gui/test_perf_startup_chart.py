@@ -155,22 +155,25 @@ def test_a_fresh_process_shows_the_window_before_loading_pyqtgraph(tmp_path):
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
 
 
-def test_qt_is_prepared_on_the_gui_thread_before_the_worker_imports(qtbot):
+def test_qt_is_prepared_on_the_gui_thread_before_the_worker_imports(qtbot, tmp_path, monkeypatch):
     """The worker thread must find PySide6's types made (pyqtgraph copies them all; made
     lazily on a worker thread while the GUI thread uses Qt, that segfaulted the app)."""
-    import threading
-
     from desktop_oms.ui.common import background_import as bi
 
-    seen = {}
-
-    def target() -> None:
-        seen["thread"] = threading.current_thread().name
-        seen["prepared"] = bi._preparation is not None and bi._preparation.ready
-
+    (tmp_path / "oms_import_probe.py").write_text(
+        "import threading\n"
+        "from desktop_oms.ui.common import background_import as bi\n"
+        "THREAD = threading.current_thread().name\n"
+        "PREPARED = bi._preparation is not None and bi._preparation.ready\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
     done = []
-    job = bi.BackgroundImport(target, lambda: done.append(True), "test-import")
+    job = bi.BackgroundImport("oms_import_probe", lambda: done.append(True), "test-import")
     job.start()
     qtbot.waitUntil(lambda: bool(done), timeout=10_000)
-    assert seen == {"thread": "test-import", "prepared": True}
+    probe = sys.modules.pop("oms_import_probe")
+    assert {"thread": probe.THREAD, "prepared": probe.PREPARED} == {
+        "thread": "test-import",
+        "prepared": True,
+    }
     assert "PySide6.QtOpenGLWidgets" in sys.modules  # imported on the GUI thread

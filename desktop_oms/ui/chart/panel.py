@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
-import threading
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -89,8 +87,7 @@ OPTION_TYPES = ("CE", "PE")
 STOP_LIMIT_BUFFER_PCT = Decimal("1")  # an option stop entry is an SL: its limit this far on
 
 
-def _import_plot() -> None:
-    from desktop_oms.ui.chart import plot  # noqa: F401 - pyqtgraph and numpy, off the GUI thread
+PLOT_MODULE = "desktop_oms.ui.chart.plot"  # pyqtgraph and numpy: imported off the GUI thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,29 +260,11 @@ class PriceChartPanel(QWidget):
         return self.plot is not None
 
     def build_soon(self, delay_ms: int = 0) -> None:
-        """Build the plot without holding up the GUI (import on a worker thread)."""
-        if self.plot is not None or self._import is not None or self._closed:
-            return
-        if "desktop_oms.ui.chart.plot" in sys.modules:
-            self.build_now()
-            return
-        if delay_ms > 0:
-            QTimer.singleShot(delay_ms, self, self._start_import)
-        else:
-            self._start_import()
-
-    def _start_import(self) -> None:
-        if self.plot is not None or self._import is not None:
-            return
-        # Qt's side is prepared on this thread first (ui/common/background_import.py).
-        self._import = BackgroundImport(
-            _import_plot, self._check_import, "price-chart-import", self
-        )
-        self._import.start()
-
-    @property
-    def _import_thread(self) -> threading.Thread | None:
-        return self._import.thread if self._import is not None else None
+        """Build the plot without holding up the GUI: at once if its module is loaded,
+        else import it on a worker thread (after `delay_ms`) and build when it is done."""
+        if self.plot is None and self._import is None and not self._closed:
+            self._import = BackgroundImport(PLOT_MODULE, self._check_import, "price-chart", self)
+            self._import.start(delay_ms)
 
     def _check_import(self) -> None:
         if self.plot is None and not self._closed:

@@ -11,15 +11,18 @@ per event-loop turn): the PySide6 modules pyqtgraph imports are imported, and ev
 attribute of them is touched, which creates the types. The worker thread then only reads
 what exists, and imports pure Python (pyqtgraph's modules, numpy).
 
-`import_in_background(target, done)` runs `target` on a worker thread once the Qt side is
-ready and calls `done()` on the GUI thread when it has finished (or failed: `done` then
-imports again on the GUI thread and reports). One preparation serves every caller.
+`BackgroundImport(module, done, name, owner).start(delay_ms)` imports `module` on a worker
+thread once the Qt side is ready and calls `done()` on the GUI thread when it has
+finished (or failed: `done` then imports again on the GUI thread and reports); when the
+module is already loaded, `done()` is called at once. One preparation serves every
+caller; nothing happens once `owner` is deleted.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -106,21 +109,28 @@ def prepare_qt(callback: Callable[[], None]) -> None:
 
 
 class BackgroundImport:
-    """`target` on a worker thread after `prepare_qt`, then `done()` on the GUI thread;
-    nothing more happens once `owner` (the widget waiting for it) is deleted."""
+    """`module` imported on a worker thread after `prepare_qt`, then `done()` on the GUI
+    thread; nothing more happens once `owner` (the widget waiting for it) is deleted."""
 
-    def __init__(
-        self, target: Callable[[], None], done: Callable[[], None], name: str, owner=None
-    ) -> None:
+    def __init__(self, module: str, done: Callable[[], None], name: str, owner=None) -> None:
         self._owner = owner
-        self._target = target
+        self.module = module
         self._done = done
         self._name = name
         self.thread: threading.Thread | None = None
         self.finished = threading.Event()
         self._poll: QTimer | None = None
 
-    def start(self) -> None:
+    def start(self, delay_ms: int = 0, *, even_if_loaded: bool = False) -> None:
+        """Import (after `delay_ms`), or call `done()` now when the module is loaded."""
+        if self.module in sys.modules and not even_if_loaded:
+            self._done()
+        elif delay_ms > 0:
+            QTimer.singleShot(delay_ms, lambda: None if self._owner_gone() else self._prepare())
+        else:
+            self._prepare()
+
+    def _prepare(self) -> None:
         prepare_qt(self._start_thread)
 
     def _owner_gone(self) -> bool:
@@ -132,7 +142,7 @@ class BackgroundImport:
 
         def work() -> None:
             try:
-                self._target()
+                importlib.import_module(self.module)
             except Exception:  # noqa: BLE001 - the GUI thread imports again and reports
                 log.debug("background import %s failed", self._name, exc_info=True)
             finally:

@@ -21,14 +21,13 @@ is built at once.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop_oms.ui.common import theme
@@ -40,8 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _import_chart_module() -> None:
-    from desktop_oms.ui.pnl import chart  # noqa: F401 - pyqtgraph and numpy, off the GUI thread
+CHART_MODULE = "desktop_oms.ui.pnl.chart"  # pyqtgraph and numpy: imported off the GUI thread
 
 
 class PnlChartSlot(QWidget):
@@ -82,24 +80,15 @@ class PnlChartSlot(QWidget):
     def build_soon(self, delay_ms: int = 0) -> None:
         """Build the chart without holding up the GUI: at once if pyqtgraph is loaded,
         else import it on a worker thread (after `delay_ms`) and build when it is done."""
-        if self._chart is not None or self._import is not None:
-            return
-        if "pyqtgraph" in sys.modules and "desktop_oms.ui.pnl.chart" in sys.modules:
-            self._build()
-            return
-        if delay_ms > 0:
-            QTimer.singleShot(delay_ms, self, self._start_import)
-        else:
-            self._start_import()
+        if self._chart is None and self._import is None:
+            self._import = BackgroundImport(CHART_MODULE, self._check_import, "pnl-chart", self)
+            self._import.start(delay_ms)
 
     def _start_import(self) -> None:
-        if self._chart is not None or self._import is not None:
-            return
-        # Qt's side is prepared on this thread first (ui/common/background_import.py).
-        self._import = BackgroundImport(
-            _import_chart_module, self._check_import, "pnl-chart-import", self
-        )
-        self._import.start()
+        """The worker-thread path even when pyqtgraph is loaded (tests)."""
+        if self._chart is None and self._import is None:
+            self._import = BackgroundImport(CHART_MODULE, self._check_import, "pnl-chart", self)
+            self._import.start(even_if_loaded=True)
 
     @property
     def _import_thread(self) -> threading.Thread | None:
