@@ -16,6 +16,8 @@ per instrument, the sum of its working orders' margins:
 - open positions are valued at every read (they are few; a short option's margin follows
   its index).
 
+Each order and position is valued by the functions `used_margin` itself uses.
+
 So a read costs the instruments with working orders plus what changed, not the book.
 """
 
@@ -26,9 +28,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from desktop_oms.brokers.paper.records import PaperOrder
+from desktop_oms.brokers.paper.rules import positions_margin, working_order_margin
 from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Instrument, Product
-from desktop_oms.domain.margin import margin_rate, order_margin, position_margin
 
 Key = tuple[str, str]
 ZERO = Decimal(0)
@@ -68,27 +70,7 @@ class MarginBook:
 
     # ------------------------------------------------------------------ the figure
     def used(self) -> Decimal:
-        return self.positions_margin() + self.orders_margin()
-
-    def positions_margin(self) -> Decimal:
-        used = ZERO
-        prices = self.state.prices
-        for position in self.state.positions.values():
-            if not position.quantity:
-                continue
-            instrument = self.lookup(position.exchange, position.symbol)
-            if instrument is not None and instrument.is_option:
-                used += position_margin(
-                    instrument,
-                    position.product,
-                    position.quantity,
-                    position.average_price,
-                    prices.get(instrument.underlying) if instrument.underlying else None,
-                )
-                continue
-            rate = margin_rate(instrument, position.product)
-            used += abs(position.quantity) * position.average_price * position.multiplier * rate
-        return used
+        return positions_margin(self.state, self.lookup) + self.orders_margin()
 
     def orders_margin(self) -> Decimal:
         used = ZERO
@@ -120,27 +102,6 @@ class MarginBook:
         )
         return (held, price, underlying, instrument)
 
-    def _order_margin(self, order: PaperOrder, instrument: Instrument | None) -> Decimal | None:
-        """The order's margin as rules.used_margin counts it (None: no price to value it)."""
-        state = self.state
-        reference = order.price or state.prices.get(order.key) or order.trigger_price
-        if reference is None:
-            return None
-        underlying = (
-            state.prices.get(instrument.underlying)
-            if instrument is not None and instrument.underlying is not None
-            else None
-        )
-        return order_margin(
-            instrument,
-            order.product,
-            order.side,
-            order.remaining,
-            reference,
-            state.position_quantity(order.exchange, order.symbol, order.product),
-            underlying,
-        )
-
     def _set(self, entry: _KeyMargin, order: PaperOrder, instrument: Instrument | None) -> None:
         order_id = order.broker_order_id
         entry.total -= entry.orders.pop(order_id, ZERO)
@@ -149,9 +110,8 @@ class MarginBook:
             return
         if not order.price:
             entry.priceless.add(order_id)
-        margin = self._order_margin(order, instrument)
-        entry.orders[order_id] = margin if margin is not None else ZERO
-        entry.total += entry.orders[order_id]
+        margin = entry.orders[order_id] = working_order_margin(self.state, order, instrument)
+        entry.total += margin
 
     def _revalue_dirty(self, key: Key, entry: _KeyMargin, instrument: Instrument | None) -> None:
         orders = self.state.orders

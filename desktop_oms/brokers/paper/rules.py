@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from desktop_oms.brokers.errors import BrokerRejected
+from desktop_oms.brokers.paper.records import PaperOrder
 from desktop_oms.brokers.paper.state import PaperState
 from desktop_oms.domain import Instrument, Order, OrderSide, OrderType, Product, Validity, Variety
 from desktop_oms.domain.cutoffs import circuit_problem, mis_cutoff_problem
@@ -239,41 +240,55 @@ def modified_terms(
 
 def used_margin(state: PaperState, lookup: Callable[[str, str], Instrument | None]) -> Decimal:
     """Margin blocked by open positions (at their average; a short option on its index's
-    last price) and by open orders' exposure."""
-    used = Decimal(0)
-
-    def underlying_price(instrument: Instrument | None) -> Decimal | None:
-        if instrument is None or instrument.underlying is None:
-            return None
-        return state.prices.get(instrument.underlying)
-
-    for position in state.positions.values():
-        if position.quantity:
-            instrument = lookup(position.exchange, position.symbol)
-            if instrument is not None and instrument.is_option:
-                used += position_margin(
-                    instrument,
-                    position.product,
-                    position.quantity,
-                    position.average_price,
-                    underlying_price(instrument),
-                )
-                continue
-            rate = margin_rate(instrument, position.product)
-            used += abs(position.quantity) * position.average_price * position.multiplier * rate
+    last price) and by open orders' exposure: the whole book valued at once (the
+    exchange keeps the same figure up to date per order: margin_book.MarginBook)."""
+    used = positions_margin(state, lookup)
     for order in state.active_orders():
-        reference = order.price or state.prices.get(order.key) or order.trigger_price
-        if reference is None:
-            continue
-        held = state.position_quantity(order.exchange, order.symbol, order.product)
-        instrument = lookup(order.exchange, order.symbol)
-        used += order_margin(
-            instrument,
-            order.product,
-            order.side,
-            order.remaining,
-            reference,
-            held,
-            underlying_price(instrument),
-        )
+        used += working_order_margin(state, order, lookup(order.exchange, order.symbol))
     return used
+
+
+def _underlying_price(state: PaperState, instrument: Instrument | None) -> Decimal | None:
+    if instrument is None or instrument.underlying is None:
+        return None
+    return state.prices.get(instrument.underlying)
+
+
+def positions_margin(state: PaperState, lookup: Callable[[str, str], Instrument | None]) -> Decimal:
+    """Margin blocked by the open positions."""
+    used = Decimal(0)
+    for position in state.positions.values():
+        if not position.quantity:
+            continue
+        instrument = lookup(position.exchange, position.symbol)
+        if instrument is not None and instrument.is_option:
+            used += position_margin(
+                instrument,
+                position.product,
+                position.quantity,
+                position.average_price,
+                _underlying_price(state, instrument),
+            )
+            continue
+        rate = margin_rate(instrument, position.product)
+        used += abs(position.quantity) * position.average_price * position.multiplier * rate
+    return used
+
+
+def working_order_margin(
+    state: PaperState, order: PaperOrder, instrument: Instrument | None
+) -> Decimal:
+    """What a working order blocks: its remaining quantity at its price (else the last
+    price, else its trigger), given the position it may reduce; 0 with no price at all."""
+    reference = order.price or state.prices.get(order.key) or order.trigger_price
+    if reference is None:
+        return Decimal(0)
+    return order_margin(
+        instrument,
+        order.product,
+        order.side,
+        order.remaining,
+        reference,
+        state.position_quantity(order.exchange, order.symbol, order.product),
+        _underlying_price(state, instrument),
+    )
