@@ -183,13 +183,9 @@ def pan_zoom(qapp, n: int) -> dict:
 def under_load(data_dir: Path, duration: float) -> dict:
     import qasync
 
-    from desktop_oms.app import Application
-    from desktop_oms.brokers.paper import PaperBroker
-    from desktop_oms.config import Settings
-    from desktop_oms.risk.limits import RiskLimits
     from desktop_oms.ui.chart.candle_item import CandleItem
     from desktop_oms.ui.depth.ladder import LadderView
-    from tests.bench.common import LagSampler, synthetic_instruments
+    from tests.bench.common import LagSampler, shown_app, synthetic_instruments
 
     instruments = synthetic_instruments(500)
     keys = sorted(instruments.last_prices())
@@ -222,23 +218,9 @@ def under_load(data_dir: Path, duration: float) -> dict:
     out: dict = {"instruments": len(keys), "duration_s": duration}
 
     async def scenario() -> None:
-        broker = PaperBroker(state_path=None, instruments=instruments, funds=Decimal("1e15"))
-        broker.set_last_prices(instruments.last_prices())
-        settings = Settings(
-            data_dir=data_dir,
-            broker="paper",
-            simulate_market=False,
-            risk=RiskLimits(capital=Decimal("1e12"), auto_square_off=False),
-        )
-        app = Application(settings, broker=broker)
-        await app.start()
+        app, broker = await shown_app(data_dir, instruments, load_timeout=120)
         try:
             window = app.window
-            window.resize(1920, 1080)
-            window.show()
-            load_task = getattr(window, "load_task", None)
-            if load_task is not None:
-                await asyncio.wait_for(asyncio.shield(load_task), 120)
             broker.set_last_prices(instruments.last_prices())  # the app's quotes know them
             chart = window.price_chart
             chart.build_now()

@@ -350,6 +350,34 @@ def synthetic_instruments(n: int, start_price: Decimal = Decimal("100")):
     return InstrumentStore(items, prices)
 
 
+async def shown_app(data_dir: Path, instruments, load_timeout: float = 300.0):
+    """The probes' set-up: an in-memory PaperBroker on `instruments` (their last prices
+    set) and the real Application on it (simulated market off), its window shown at
+    1920x1080 and done loading. Returns (app, broker); the caller stops the app."""
+    from desktop_oms.app import Application
+    from desktop_oms.brokers.paper import PaperBroker
+    from desktop_oms.config import Settings
+    from desktop_oms.risk.limits import RiskLimits
+
+    broker = PaperBroker(state_path=None, instruments=instruments, funds=Decimal("1e15"))
+    broker.set_last_prices(instruments.last_prices())
+    settings = Settings(
+        data_dir=data_dir,
+        broker="paper",
+        simulate_market=False,
+        risk=RiskLimits(capital=Decimal("1e12"), auto_square_off=False),
+    )
+    app = Application(settings, broker=broker)
+    await app.start()
+    window = app.window
+    window.resize(1920, 1080)
+    window.show()
+    load_task = getattr(window, "load_task", None)
+    if load_task is not None:
+        await asyncio.wait_for(asyncio.shield(load_task), load_timeout)
+    return app, broker
+
+
 def off_market_buy(price: Decimal, tick: Decimal = Decimal("0.05")) -> Decimal:
     """A buy limit ~10% under the market, on the tick (rests at the paper broker)."""
     raw = price * Decimal("0.9")

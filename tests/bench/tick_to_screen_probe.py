@@ -46,13 +46,9 @@ def main() -> int:
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication
 
-    from desktop_oms.app import Application
     from desktop_oms.app import application as app_module
-    from desktop_oms.brokers.paper import PaperBroker
-    from desktop_oms.config import Settings
-    from desktop_oms.risk.limits import RiskLimits
     from desktop_oms.ui.common.theme import apply_dark_theme
-    from tests.bench.common import LagSampler, synthetic_instruments
+    from tests.bench.common import LagSampler, shown_app, synthetic_instruments
 
     qapp = QApplication.instance() or QApplication([])
     qapp.setApplicationName("Desktop OMS bench")
@@ -92,23 +88,9 @@ def main() -> int:
             return False
 
     async def scenario() -> None:
-        broker = PaperBroker(state_path=None, instruments=instruments, funds=Decimal("1e15"))
-        broker.set_last_prices(instruments.last_prices())
-        settings = Settings(
-            data_dir=data_dir,
-            broker="paper",
-            simulate_market=False,
-            risk=RiskLimits(capital=Decimal("1e12"), auto_square_off=False),
-        )
-        app = Application(settings, broker=broker)
-        await app.start()
+        app, broker = await shown_app(data_dir, instruments, load_timeout=300)
         try:
             window = app.window
-            window.resize(1920, 1080)
-            window.show()
-            load_task = getattr(window, "load_task", None)
-            if load_task is not None:
-                await asyncio.wait_for(asyncio.shield(load_task), 300)
             watch = window.market_watch
             list_id, model, table = watch.current()
             model.set_items(keys)
