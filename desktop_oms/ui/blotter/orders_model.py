@@ -11,10 +11,11 @@ from PySide6.QtCore import QObject, Qt
 
 from desktop_oms.domain import Order, OrderStatus, OrderType
 from desktop_oms.ui.common import (
-    CENTER,
     Column,
     KeyedTableModel,
+    enum_column,
     num_column,
+    side_column,
     text_column,
     theme,
     time_column,
@@ -133,49 +134,24 @@ ORDER_COLUMNS: tuple[Column, ...] = (
     text_column(
         "symbol", "Symbol", lambda o: o.symbol, tooltip=lambda o: f"{o.exchange}:{o.symbol}"
     ),
-    Column(
-        "side",
-        "Side",
-        lambda o: o.side,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
-        colour=lambda o: theme.side_colour(o.side),
-    ),
-    Column(
-        "type",
-        "Type",
-        lambda o: o.order_type,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
-    ),
+    side_column(lambda o: o.side),
+    enum_column("type", "Type", lambda o: o.order_type),
     num_column("quantity", "Qty", lambda o: o.quantity, display=fmt.quantity),
     num_column("filled", "Filled", lambda o: o.filled_quantity, display=fmt.quantity),
     num_column("price", "Price", lambda o: o.price, display=fmt.price),
     num_column("trigger", "Trigger", lambda o: o.trigger_price, display=fmt.price),
     num_column("avg_price", "Avg price", lambda o: o.average_price, display=fmt.price),
-    Column(
+    enum_column(
         "status",
         "Status",
         lambda o: o.status,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
         colour=lambda o: theme.status_colour(o.status),
         tooltip=_status_tip,
     ),
     text_column(
         "message", "Message", lambda o: o.status_message, tooltip=lambda o: o.status_message or None
     ),
-    Column(
-        "product",
-        "Product",
-        lambda o: o.product,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
-    ),
+    enum_column("product", "Product", lambda o: o.product),
     text_column("strategy", "Strategy", lambda o: o.strategy_id),
     # the slices of an order sent above the freeze quantity: "2/3 <group>" (the model
     # fills the text in: it knows the group's members)

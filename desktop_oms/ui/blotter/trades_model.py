@@ -13,9 +13,10 @@ from desktop_oms.ui.common import (
     CENTER,
     Column,
     KeyedTableModel,
+    enum_column,
     num_column,
+    side_column,
     text_column,
-    theme,
     time_column,
 )
 from desktop_oms.ui.common import format as fmt
@@ -65,26 +66,11 @@ TRADE_COLUMNS: tuple[Column, ...] = (
     text_column("broker_id", "Broker ID", lambda t: t.broker_order_id),
     text_column("symbol", "Symbol", lambda t: t.symbol),
     Column("exchange", "Exch", lambda t: t.exchange, sort=fmt.text_key, align=CENTER),
-    Column(
-        "side",
-        "Side",
-        lambda t: t.side,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
-        colour=lambda t: theme.side_colour(t.side),
-    ),
+    side_column(lambda t: t.side),
     num_column("quantity", "Qty", lambda t: t.quantity, display=fmt.quantity),
     num_column("price", "Price", lambda t: t.price, display=fmt.price),
     num_column("value", "Value", lambda t: t.value, display=fmt.money),
-    Column(
-        "product",
-        "Product",
-        lambda t: t.product,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
-    ),
+    enum_column("product", "Product", lambda t: t.product),
 )
 
 

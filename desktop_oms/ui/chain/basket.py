@@ -32,12 +32,12 @@ from PySide6.QtWidgets import (
 
 from desktop_oms.domain import OrderRequest, OrderSide, OrderType, Product
 from desktop_oms.ui.common import (
-    CENTER,
     Column,
     KeyedTableModel,
     make_table,
     num_column,
     selected_items,
+    side_column,
     text_column,
     theme,
 )
@@ -80,15 +80,7 @@ def _p(row: BasketLegRow, name: str):
 
 
 BASKET_COLUMNS: tuple[Column, ...] = (
-    Column(
-        "side",
-        "Side",
-        lambda r: r.request.side,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
-        colour=lambda r: theme.side_colour(r.request.side),
-    ),
+    side_column(lambda r: r.request.side),
     text_column("symbol", "Symbol", lambda r: r.request.symbol),
     num_column("lots", "Lots", lambda r: r.lots),
     num_column("quantity", "Qty", lambda r: r.request.quantity, display=fmt.quantity),

@@ -105,5 +105,20 @@ def text_column(key: str, header: str, value, display=None, colour=None, **kw) -
     )
 
 
+def enum_column(key: str, header: str, value, colour=None, **kw) -> Column:
+    """An enum shown as its text (BUY, LIMIT, OPEN, MIS), centred, sorted as text."""
+    return Column(
+        key, header, value, display=fmt.enum_text, sort=fmt.text_key, align=CENTER,
+        colour=colour, **kw,
+    )  # fmt: skip
+
+
+def side_column(value, key: str = "side", header: str = "Side") -> Column:
+    """BUY / SELL in the side colours."""
+    from desktop_oms.ui.common.theme import side_colour
+
+    return enum_column(key, header, value, colour=lambda item: side_colour(value(item)))
+
+
 def time_column(key: str, header: str, value, display=fmt.ist_time, **kw) -> Column:
     return Column(key, header, value, display=display, sort=fmt.time_key, align=LEFT, **kw)

@@ -22,6 +22,7 @@ from desktop_oms.ui.common import (
     CENTER,
     Column,
     KeyedTableModel,
+    enum_column,
     num_column,
     pnl_column,
     text_column,
@@ -55,14 +56,7 @@ POSITION_COLUMNS: tuple[Column, ...] = (
             else f"{p.exchange}:{p.symbol}"
         ),
     ),
-    Column(
-        "product",
-        "Product",
-        lambda p: p.product,
-        display=fmt.enum_text,
-        sort=fmt.text_key,
-        align=CENTER,
-    ),
+    enum_column("product", "Product", lambda p: p.product),
     num_column("quantity", "Qty", lambda p: p.quantity, display=_signed_qty, colour=_qty_colour),
     num_column(
         "avg_price",
