@@ -146,3 +146,14 @@ def buy_bracket_by_keyboard(
     )
     assert len(new) == 1, f"one order sent, got {new}"
     return new[0]
+
+
+def select_by_keys(oms: OmsProcess, view: str, wanted: str) -> None:
+    """Arrow down a focused table until `wanted` (an expression) is true."""
+    for _ in range(30):
+        if oms.eval(wanted):
+            return
+        before = oms.eval(f"current_row({view!r})")
+        oms.key("Down")
+        oms.wait(f"current_row({view!r}) != {before}", 10)
+    raise AssertionError(f"Down never selected it in {view}")

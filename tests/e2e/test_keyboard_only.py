@@ -8,7 +8,7 @@ Esc (no); Help > Keyboard shortcuts lists every shortcut, from the actions thems
 from __future__ import annotations
 
 from tests.e2e.conftest import DESKTOP
-from tests.e2e.steps import confirm_closed, confirm_shown, price, ready, tab_to
+from tests.e2e.steps import confirm_closed, confirm_shown, price, ready, select_by_keys, tab_to
 
 FOCUS_KEYS = [
     ("ctrl+1", "actionFocusTicket", "Ctrl+1", "focus_in('orderTicket')"),
@@ -18,17 +18,6 @@ FOCUS_KEYS = [
     ("ctrl+5", "actionFocusChart", "Ctrl+5", "focus_name() == 'priceChart'"),
     ("ctrl+6", "actionFocusAlerts", "Ctrl+6", "focus_in('alertsDock')"),
 ]
-
-
-def _select_by_keys(oms, view: str, wanted: str) -> None:
-    """Arrow down a focused table until `wanted` (an expression) is true."""
-    for _ in range(30):
-        if oms.eval(wanted):
-            return
-        before = oms.eval(f"current_row({view!r})")
-        oms.key("Down")
-        oms.wait(f"current_row({view!r}) != {before}", 10)
-    raise AssertionError(f"Down never selected it in {view}")
 
 
 def test_ctrl_1_to_6_move_the_focus_between_panels(launch):
@@ -52,7 +41,7 @@ def test_modify_and_cancel_from_the_blotter_by_keyboard(launch):
     oms.wait(f"(await status({resting})) == 'OPEN' and blotter_row({resting}) >= 0")
     oms.key("ctrl+3")
     oms.wait("focus_in('blotter')")
-    _select_by_keys(oms, "blotter", f"select_order_row_is({resting})")
+    select_by_keys(oms, "blotter", f"select_order_row_is({resting})")
     oms.key("ctrl+e")
     oms.wait(
         "dialog('modifyOrderDialog') is not None and dialog('modifyOrderDialog').isActiveWindow()"
@@ -78,7 +67,7 @@ def test_exit_the_selected_position_esc_refuses_enter_confirms(launch):
     oms.wait("sorted(shown_positions()) == [('SBIN', 10), ('TCS', 5)]", 15)
     oms.key("ctrl+4")
     oms.wait("focus_in('positionsGrid')")
-    _select_by_keys(
+    select_by_keys(
         oms,
         "positionsGrid",
         "[p.symbol for p in window.positions_panel.selected_positions()] == ['TCS']",
