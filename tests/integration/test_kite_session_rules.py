@@ -17,7 +17,6 @@ from decimal import Decimal
 import pytest
 
 from desktop_oms.brokers.errors import BrokerRejected
-from desktop_oms.brokers.kite.stream import connection as kite_stream_connection
 from desktop_oms.brokers.kite.stream import stream as kite_stream
 from desktop_oms.brokers.kite.stream.stream import StreamState
 from desktop_oms.domain import (
@@ -267,8 +266,7 @@ def _frozen(moment: datetime):
 
 async def test_watchdog_guards_the_mcx_evening_session(server, monkeypatch):
     evening = datetime(2026, 12, 8, 21, 0, tzinfo=IST)  # a Tuesday; MCX trades until 23:30
-    for module in (kite_stream, kite_stream_connection):
-        monkeypatch.setattr(module, "datetime", _frozen(evening))
+    monkeypatch.setattr(kite_stream, "datetime", _frozen(evening))  # the stream and its watchdog
     broker = await streaming_broker(
         server, watchdog_timeout=0.3, watchdog_active=None, now=lambda: evening
     )
