@@ -109,10 +109,11 @@ class KeyedTableModel(QAbstractTableModel):
     # (False: every changed row repaints whole).
     cell_changes = True
     # A load() / reset() adding at least this many rows freezes them out of the cyclic
-    # GC's full passes (see _settle_bulk_load); None: never. Off by default: after a
-    # 100,000-row load was frozen, the next window's place_order steps stalled 180 ms-1.3 s
-    # in the one-minute load test (33-60 ms with it off); cause not yet understood.
-    freeze_after_rows: int | None = None
+    # GC's full passes (see _settle_bulk_load); None: never. Unfrozen, 100,000 loaded
+    # orders made every full pass under load take ~50 ms (twice a second); frozen, 16 ms.
+    # (It was off for a while: the 0.2-1.3 s stalls first blamed on it were journal
+    # fsyncs on the loop, since moved to their own thread.)
+    freeze_after_rows: int | None = 10_000
 
     def __init__(
         self,
