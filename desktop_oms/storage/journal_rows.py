@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _json_text
+from sys import intern
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
@@ -61,13 +62,19 @@ _EVENT_COLUMNS = ("order_id", "at", "event_type", "old_status", "new_status", "r
 _TRADE_COLUMNS = tuple(c.name for c in trades.columns if c.name != "id")
 
 
+def _shared(text: str | None) -> str | None:
+    """Texts many rows repeat (symbol, exchange, source, strategy) as one object each:
+    ~54 bytes a field saved per row held (a blotter of 100,000 orders)."""
+    return None if text is None else intern(text)
+
+
 def order_from_row(row) -> Order:
     return Order(
         id=row.id,
         client_order_id=row.client_order_id,
         broker_order_id=row.broker_order_id,
-        symbol=row.symbol,
-        exchange=row.exchange,
+        symbol=_shared(row.symbol),
+        exchange=_shared(row.exchange),
         side=OrderSide(row.side),
         order_type=OrderType(row.order_type),
         product=Product(row.product),
@@ -82,9 +89,9 @@ def order_from_row(row) -> Order:
         take_profit=row.take_profit,
         status=OrderStatus(row.status),
         status_message=row.status_message,
-        strategy_id=row.strategy_id,
+        strategy_id=_shared(row.strategy_id),
         parent_order_id=row.parent_order_id,
-        source=row.source,
+        source=_shared(row.source),
         modification_count=row.modification_count,
         slice_group=row.slice_group,
         protected_from=OrderType(row.protected_from) if row.protected_from else None,
@@ -98,8 +105,8 @@ def _trade_from_row(r) -> TradeRecord:
         trade_id=r.trade_id,
         order_id=r.order_id,
         broker_order_id=r.broker_order_id,
-        symbol=r.symbol,
-        exchange=r.exchange,
+        symbol=_shared(r.symbol),
+        exchange=_shared(r.exchange),
         product=Product(r.product),
         side=OrderSide(r.side),
         quantity=r.quantity,

@@ -20,6 +20,23 @@ def decimal_text(value) -> str | None:
     return str(value)
 
 
+# One Decimal per distinct text read back (Decimals are immutable): 100,000 orders at a
+# few thousand distinct prices hold a few thousand Decimals (~104 bytes each), not
+# 200,000. Bounded: emptied when full (the values already handed out stay valid).
+_DECIMALS: dict[str, Decimal] = {}
+DECIMALS_KEPT = 16_384
+
+
+def shared_decimal(text: str) -> Decimal:
+    """`Decimal(text)`, the same object for the same text while it is kept."""
+    value = _DECIMALS.get(text)
+    if value is None:
+        if len(_DECIMALS) >= DECIMALS_KEPT:
+            _DECIMALS.clear()
+        value = _DECIMALS[text] = Decimal(text)
+    return value
+
+
 # The last datetime converted and its text, as one tuple (swapped atomically: threads safe).
 _last_utc: tuple = (None, None)
 
@@ -57,7 +74,7 @@ class DecimalText(TypeDecorator):
         return decimal_text(value)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else Decimal(value)
+        return None if value is None else shared_decimal(value)
 
 
 class UTCDateTime(TypeDecorator):

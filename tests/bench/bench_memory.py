@@ -9,6 +9,8 @@ Then the blotter holds all 100,000 orders: the MainWindow's own blotter when
 desktop_oms.ui.shell.main_window exists (window shown; if the window does not load the day's
 orders itself, they are loaded into its blotter model), else a stand-in: OrdersModel in
 a shown QTableView, reset with journal.list_orders() (what a blotter shows).
+Then what a trader keeps open besides: the NIFTY option chain (nearest expiry,
+streaming), the price chart of RELIANCE with its history, and the depth ladder.
 RSS (VmRSS) after gc at each stage, and the peak (VmHWM). Target: < 300 MB.
 """
 

@@ -218,10 +218,10 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
     elif name == "memory":
         rows.append(
             (
-                f"memory ({r['rows_in_blotter']:,} orders in blotter)",
+                f"memory ({r['rows_in_blotter']:,} orders in blotter; chain, chart, ladder open)",
                 "RSS loaded (peak)",
                 f"{_f(r['rss_loaded_mb'], ' MB', 0)} ({_f(r['rss_peak_mb'], ' MB', 0)})",
-                f"after imports {_f(r['rss_imports_mb'], ' MB', 0)}; OMS started {_f(r['rss_oms_started_mb'], ' MB', 0)}; {r['blotter']}",
+                f"after imports {_f(r['rss_imports_mb'], ' MB', 0)}; OMS started {_f(r['rss_oms_started_mb'], ' MB', 0)}; blotter loaded {_f(r.get('rss_blotter_loaded_mb'), ' MB', 0)}",
                 "< 300 MB",
                 _ok(r["pass"]),
             )
