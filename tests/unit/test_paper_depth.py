@@ -20,9 +20,11 @@ from tests.kite_server import load_mock, mock_path
 RELIANCE = ("NSE", "RELIANCE")
 
 
-def ticks_of(broker: PaperBroker) -> list:
+def ticks_of(broker: PaperBroker, depth=(RELIANCE,)) -> list:
+    """The broker's ticks; `depth`: instruments streamed with their five levels."""
     seen: list = []
     broker.add_tick_listener(seen.extend)
+    broker.subscribe(list(depth), depth=True)
     return seen
 
 
@@ -80,8 +82,58 @@ def test_sizes_move_and_follow_the_lot():
     sizes = {tuple(level.quantity for level in t.depth.bids) for t in seen}
     assert len(sizes) > 5  # the book is alive
     future = next(i for i in broker.instrument_store if i.lot_size > 1 and i.tradable)
+    broker.subscribe([future.key], depth=True)
     broker.set_last_price(future.exchange, future.symbol, "1000")
     check_book(seen[-1], future.tick_size, future.lot_size)
+
+
+def test_other_instruments_tick_with_the_best_bid_and_ask_only():
+    """Like Kite's quote mode: no levels, the best of each side with its size; the book
+    behind it is made when read, consistent with that best."""
+    broker = PaperBroker(seed=2)
+    seen = ticks_of(broker, depth=())
+    for price in ("2450", "2450.05", "2450.05", "2449.90"):
+        broker.set_last_price(*RELIANCE, price)
+        tick = seen[-1]
+        assert tick.depth is None
+        assert tick.ask - tick.bid == D("0.05") and tick.last_price in (tick.bid, tick.ask)
+        assert tick.bid_quantity > 0 and tick.ask_quantity > 0
+    book = broker._exchange.book.depth(RELIANCE)
+    assert len(book.bids) == 5 and len(book.asks) == 5
+    assert (book.bids[0].price, book.bids[0].quantity) == (seen[-1].bid, seen[-1].bid_quantity)
+    assert (book.asks[0].price, book.asks[0].quantity) == (seen[-1].ask, seen[-1].ask_quantity)
+
+
+def test_asking_for_the_depth_sends_the_book_at_once_then_with_every_tick():
+    broker = PaperBroker(seed=4)
+    seen = ticks_of(broker, depth=())
+    broker.set_last_price(*RELIANCE, "2450")
+    assert seen[-1].depth is None
+    volume = seen[-1].volume
+    broker.subscribe([RELIANCE], depth=True)
+    snapshot = seen[-1]
+    check_book(snapshot)
+    assert snapshot.last_price == D("2450") and snapshot.volume == volume  # no trade made
+    broker.subscribe([RELIANCE], depth=True)  # already streamed: nothing new
+    assert seen[-1] is snapshot
+    broker.set_last_price(*RELIANCE, "2450.10")
+    check_book(seen[-1])
+
+
+async def test_a_market_order_walks_the_whole_book_of_an_instrument_not_streamed():
+    broker = PaperBroker(seed=6, book_fills=True)
+    seen = ticks_of(broker, depth=())
+    broker.set_last_price(*RELIANCE, "2450.05")
+    asks = broker._exchange.book.depth(RELIANCE).asks
+    assert (asks[0].price, asks[0].quantity) == (seen[-1].ask, seen[-1].ask_quantity)
+    trades = []
+    broker.add_update_listener(lambda u: trades.extend(u.trades))
+    await broker.place_order(order(OrderSide.BUY, OrderType.MARKET, asks[0].quantity + 1))
+    await broker.settle()
+    assert [(t.price, t.quantity) for t in trades] == [
+        (asks[0].price, asks[0].quantity),
+        (asks[1].price, 1),
+    ]
 
 
 def test_a_book_can_be_turned_off():

@@ -331,9 +331,15 @@ class PaperBroker:
         """Never called: the session never expires."""
 
     def subscribe(self, instruments: Sequence[tuple[str, str]], *, depth: bool = False) -> None:
-        """Recorded only: the paper broker streams ticks of every instrument it prices,
-        each with its book's five levels."""
+        """The paper broker streams ticks of every instrument it prices (with the best
+        bid and ask); with `depth`, these instruments' ticks carry their book's five
+        levels from now on (Kite's full mode), and a tick of each already priced comes
+        at once."""
         self.subscribed.update((str(e).upper(), str(s).upper()) for e, s in instruments)
+        if depth:
+            ticks = self._exchange.stream_depth(instruments)
+            if ticks:
+                self._delivery.publish(ticks, ())
 
     def last_price(self, exchange: str, symbol: str) -> Decimal | None:
         return self._exchange.last_price(exchange, symbol)

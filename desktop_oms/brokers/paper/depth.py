@@ -12,6 +12,13 @@ Every price update moves each instrument's book with it:
 - each update also trades a little: a random quantity added to the day's volume (the
   ticks' cumulative `volume`, as Kite's).
 
+Like Kite, five levels stream only for the instruments asked for with their depth
+(`stream_depth`: the depth ladder's); every other tick carries the best bid and ask
+with their sizes. For those, only the best level of each side moves with the price; the
+levels behind it are made when the book is read (`depth`, `liquidity`), from the best
+sizes held. A tick then costs a fifth of the full book's work (3,000 instruments
+streaming in paper mode spent a quarter of a core here).
+
 A marketable order takes liquidity (`liquidity` lists the levels it would hit, best
 first, deeper than five when it needs more; `take` removes what filled), and what it
 took is gone from the book until the next update refills it. The book is not journaled:
@@ -50,6 +57,7 @@ class _Book:
     asks: list[list] = field(default_factory=list)
     volume: int = 0
     day: date | None = None
+    partial: bool = False  # only the best level of each side is current
 
 
 class DepthBook:
@@ -59,13 +67,24 @@ class DepthBook:
         self.levels = levels
         self._random = random.Random(seed)
         self._books: dict[Key, _Book] = {}
+        self._streamed: set[Key] = set()  # ticks carry all the levels of these
+
+    def stream_depth(self, keys) -> list[Key]:  # noqa: ANN001
+        """Ticks of these instruments carry the five levels from now on. Returns the new ones."""
+        new = [key for key in keys if key not in self._streamed]
+        self._streamed.update(new)
+        return new
+
+    def streams_depth(self, key: Key) -> bool:
+        return key in self._streamed
 
     # ---- prices --------------------------------------------------------------------------
 
     def on_price(
         self, key: Key, price: Decimal, tick: Decimal, lot: int, day: date
-    ) -> tuple[MarketDepth, int]:
-        """Move the book to a trade at `price`; its depth and the day's volume so far."""
+    ) -> tuple[MarketDepth | None, int, tuple]:
+        """Move the book to a trade at `price`. Returns its depth (None unless streamed),
+        the day's volume so far, and the best (bid, bid size, ask, ask size)."""
         tick = tick if tick > 0 else Decimal("0.05")
         lot = max(int(lot), 1)
         book = self._books.get(key)
@@ -78,20 +97,44 @@ class DepthBook:
         elif price < book.last:
             book.at_ask = False
         book.last = price
-        best_ask = price if book.at_ask else price + tick
-        best_bid = best_ask - tick
-        if best_bid <= 0:  # a price of one tick: nothing can rest below it
-            best_bid, best_ask = Decimal(0), max(best_ask, tick)
-        book.asks = self._side(book, book.asks, [best_ask + i * tick for i in range(self.levels)])
-        bid_prices = [best_bid - i * tick for i in range(self.levels)]
-        book.bids = self._side(book, book.bids, [p for p in bid_prices if p > 0])
+        depth = None
+        if key in self._streamed:
+            self._make_levels(book, self.levels)
+            depth = self._depth(book)
+        else:
+            self._make_levels(book, 1)
         if book.day != day:
             book.day, book.volume = day, 0
         traded = self._size(book.base / 3, 0.8, book.lot)
         book.volume += traded
-        return self._depth(book), book.volume
+        bid = book.bids[0] if book.bids else (None, None)
+        ask = book.asks[0] if book.asks else (None, None)
+        return depth, book.volume, (bid[0], bid[1], ask[0], ask[1])
 
-    def _side(self, book: _Book, old: list[list], prices: list[Decimal]) -> list[list]:
+    def _make_levels(self, book: _Book, levels: int, drift: bool = True) -> None:
+        """The first `levels` levels of each side at the last price (sizes held where a
+        level stays at its price, drifting unless `drift` is False: a read, no update);
+        fewer than all leaves the book partial."""
+        tick = book.tick
+        best_ask = book.last if book.at_ask else book.last + tick
+        best_bid = best_ask - tick
+        if best_bid <= 0:  # a price of one tick: nothing can rest below it
+            best_bid, best_ask = Decimal(0), max(best_ask, tick)
+        asks = [best_ask + i * tick for i in range(levels)]
+        book.asks = self._side(book, book.asks, asks, drift)
+        bids = [best_bid - i * tick for i in range(levels)]
+        book.bids = self._side(book, book.bids, [p for p in bids if p > 0], drift)
+        book.partial = levels < self.levels
+
+    def _full(self, book: _Book) -> _Book:
+        """The book with all its levels (made from the best sizes if it was partial)."""
+        if book.partial:
+            self._make_levels(book, self.levels, drift=False)
+        return book
+
+    def _side(
+        self, book: _Book, old: list[list], prices: list[Decimal], drift: bool = True
+    ) -> list[list]:
         held = {level[0]: level[1] for level in old}
         out = []
         for depth, level_price in enumerate(prices):
@@ -99,6 +142,8 @@ class DepthBook:
             quantity = held.get(level_price)
             if quantity is None or quantity <= 0:
                 quantity = self._size(mean, 0.5, book.lot)
+            elif not drift:
+                pass
             else:  # drift, pulled back towards the level's usual size
                 pull = 0.1 * math.log(mean / quantity)
                 quantity = self._size(quantity * math.exp(pull), SIZE_DRIFT, book.lot)
@@ -113,7 +158,12 @@ class DepthBook:
 
     def depth(self, key: Key) -> MarketDepth | None:
         book = self._books.get(key)
-        return None if book is None else self._depth(book)
+        return None if book is None else self._depth(self._full(book))
+
+    def snapshot(self, key: Key) -> tuple[MarketDepth, int] | None:
+        """The depth and the day's volume as they are (no trade): None if never priced."""
+        book = self._books.get(key)
+        return None if book is None else (self._depth(self._full(book)), book.volume)
 
     @staticmethod
     def _depth(book: _Book) -> MarketDepth:
@@ -139,6 +189,7 @@ class DepthBook:
         book = self._books.get(key)
         if book is None:
             return None
+        self._full(book)
         rows = book.asks if side is OrderSide.BUY else book.bids
         out = [(price, qty) for price, qty in rows if qty > 0]
         total = sum(qty for _, qty in out)
@@ -160,6 +211,7 @@ class DepthBook:
         book = self._books.get(key)
         if book is None:
             return
+        self._full(book)
         rows = book.asks if side is OrderSide.BUY else book.bids
         by_price = {row[0]: row for row in rows}
         for price, quantity in fills:

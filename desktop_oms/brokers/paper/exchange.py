@@ -604,17 +604,19 @@ class SimulatedExchange:
         high, low = max(high, price), min(low, price)
         self._session[key] = (opened, high, low)
         depth = volume = None
-        bid = ask = None
-        bid_quantity = ask_quantity = None
+        best = (None, None, None, None)
         if self.book is not None:
             instrument = self.instruments.get(*key)
             tick = instrument.tick_size if instrument is not None else Decimal("0.05")
             lot = instrument.lot_size if instrument is not None else 1
-            depth, volume = self.book.on_price(key, price, tick, lot, now.astimezone(IST).date())
-            if depth.bids:
-                bid, bid_quantity = depth.bids[0].price, depth.bids[0].quantity
-            if depth.asks:
-                ask, ask_quantity = depth.asks[0].price, depth.asks[0].quantity
+            depth, volume, best = self.book.on_price(
+                key, price, tick, lot, now.astimezone(IST).date()
+            )
+        return self._make_tick(key, price, now, (opened, high, low), depth, volume, best)
+
+    def _make_tick(self, key, price, now, session, depth, volume, best) -> Tick:  # noqa: ANN001
+        bid, bid_quantity, ask, ask_quantity = best
+        opened, high, low = session
         return Tick(
             exchange=key[0],
             symbol=key[1],
@@ -631,6 +633,33 @@ class SimulatedExchange:
             close=self._reference_prices.get(key),
             depth=depth,
         )
+
+    def stream_depth(self, keys) -> list[Tick]:  # noqa: ANN001
+        """Ticks of these instruments carry their five levels from now on (Kite's full
+        mode). Returns a tick of each new one already priced, its book as it is (Kite
+        too sends the full quote at once)."""
+        if self.book is None:
+            return []
+        with self.lock:
+            now = self._clock()
+            ticks = []
+            for key in self.book.stream_depth([(str(e).upper(), str(s).upper()) for e, s in keys]):
+                price = self.state.prices.get(key)
+                snapshot = self.book.snapshot(key)
+                if price is None or snapshot is None:
+                    continue
+                depth, volume = snapshot
+                bid = depth.bids[0] if depth.bids else None
+                ask = depth.asks[0] if depth.asks else None
+                best = (
+                    bid and bid.price,
+                    bid and bid.quantity,
+                    ask and ask.price,
+                    ask and ask.quantity,
+                )
+                session = self._session.get(key, (price, price, price))
+                ticks.append(self._make_tick(key, price, now, session, depth, volume, best))
+            return ticks
 
     def _derived_ticks(
         self, quotes: Mapping[Key, MarketQuote], explicit: Mapping[Key, Decimal], now: datetime
