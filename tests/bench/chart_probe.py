@@ -1,45 +1,34 @@
-"""The price chart and the depth ladder (issue 17), in a fresh process (offscreen Qt,
-qasync as in the app):
+"""The price chart (issue 17), in a fresh process (offscreen Qt):
 
-    python -m tests.bench.chart_probe DATA_DIR N_CANDLES DURATION_S
+    python -m tests.bench.chart_probe N_CANDLES
 
-1. Pan / zoom with N_CANDLES one-minute candles loaded (375 a day, days apart): our
-   `PricePlot` (candles and volume that draw only the visible range, VWAP, two EMAs,
-   the IST axis, the price axis fitting what is in view) and, as the floor, a bare
-   pyqtgraph candle plot of the same data (the CandlestickItem of pyqtgraph's own
-   example: every candle drawn once into a QPicture, replayed each frame), both
-   1200 x 700. The same frames for both: 120 pans of 20 candles at 200 candles wide,
-   then zooming out x1.25 a frame to the whole history and back in. A frame is: set the
-   x range, let Qt process its events, repaint the viewport synchronously.
-2. The window under load: the real Application (paper broker in memory, 500 synthetic
-   instruments) and MainWindow, the chart and the depth ladder showing one instrument,
-   2,000 ticks/s over all the instruments for DURATION_S, the charted one getting a new
-   price every 250 ms among them. Tick-to-paint: from `set_last_prices` with a new price
-   of the charted instrument to the first paint of the chart's candles whose forming
-   candle closes at it, and to the first paint of the ladder whose last price is it.
-   Both refresh on 100 ms timers (ticks are coalesced): a tick waits up to one
-   interval, then a paint. Loop lag: a 5 ms sampler.
+Pan / zoom with N_CANDLES one-minute candles loaded (375 a day, days apart): our
+`PricePlot` (candles and volume that draw only the visible range, VWAP, two EMAs, the IST
+axis, the price axis fitting what is in view) and, as the floor, a bare pyqtgraph candle
+plot of the same data (the CandlestickItem of pyqtgraph's own example: every candle drawn
+once into a QPicture, replayed each frame), both 1200 x 700. The same frames for both:
+120 pans of 20 candles at 200 candles wide, then zooming out x1.25 a frame to the whole
+history and back in. A frame is: set the x range, let Qt process its events, repaint the
+viewport synchronously.
+
+The chart and the depth ladder under streaming load (tick to paint) are measured by
+tick_to_screen_probe.py, with the market watch and the option chain open beside them.
 
 Prints one JSON line.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
 import os
-import random
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-TICKS_PER_S = 2000
-CHARTED_EVERY_S = 0.25  # longer than the views' 100 ms: every one is painted
 SIZE = (1200, 700)
 
 
@@ -180,150 +169,8 @@ def pan_zoom(qapp, n: int) -> dict:
     return out
 
 
-def under_load(data_dir: Path, duration: float) -> dict:
-    import qasync
-
-    from desktop_oms.ui.chart.candle_item import CandleItem
-    from desktop_oms.ui.depth.ladder import LadderView
-    from tests.bench.common import LagSampler, shown_app, synthetic_instruments
-
-    instruments = synthetic_instruments(500)
-    keys = sorted(instruments.last_prices())
-    charted = keys[0]
-    pending_chart: dict[float, float] = {}  # price -> when it was sent
-    pending_ladder: dict[Decimal, float] = {}
-    chart_lat: list[float] = []
-    ladder_lat: list[float] = []
-    recording = {"on": False}
-    original_paint = CandleItem.paint
-
-    def paint(self, p, *args):
-        original_paint(self, p, *args)
-        if recording["on"] and len(self.series):
-            sent = pending_chart.pop(float(self.series.close[-1]), None)
-            if sent is not None:
-                chart_lat.append(time.perf_counter() - sent)
-
-    CandleItem.paint = paint  # type: ignore[method-assign]
-
-    def paint_event(self, event):
-        super(LadderView, self).paintEvent(event)
-        last = self.model().last
-        if recording["on"] and last is not None:
-            sent = pending_ladder.pop(last, None)
-            if sent is not None:
-                ladder_lat.append(time.perf_counter() - sent)
-
-    LadderView.paintEvent = paint_event  # type: ignore[attr-defined]
-    out: dict = {"instruments": len(keys), "duration_s": duration}
-
-    async def scenario() -> None:
-        app, broker = await shown_app(data_dir, instruments, load_timeout=120)
-        try:
-            window = app.window
-            broker.set_last_prices(instruments.last_prices())  # the app's quotes know them
-            chart = window.price_chart
-            chart.build_now()
-            window.show_instrument(*charted)
-            window.chart_dock.raise_()
-            window.ladder_dock.raise_()
-            t = time.perf_counter()
-            while (chart.loading or chart.series is None or not len(chart.series)) and (
-                time.perf_counter() - t < 60 and chart.load_problem is None
-            ):
-                await asyncio.sleep(0.05)
-            out["chart_history_load_s"] = time.perf_counter() - t
-            out["chart_load_problem"] = chart.load_problem
-            out["chart_candles"] = len(chart.series) if chart.series is not None else 0
-            out["chart_visible"] = chart.plot.isVisible()
-            out["ladder_visible"] = window.depth_ladder.view.isVisible()
-            await asyncio.sleep(0.5)
-            rng = random.Random(3)
-            base = dict(instruments.last_prices())
-            last = dict(base)
-            sent = {"ticks": 0, "charted": 0}
-            stop = asyncio.Event()
-
-            def move(key):
-                step = Decimal(rng.choice((-1, 1))) * Decimal("0.05")
-                price = last[key] + step
-                if abs(price - base[key]) > base[key] * Decimal("0.03"):
-                    price = last[key] - step
-                last[key] = price
-                return price
-
-            async def ticks() -> None:
-                t0 = time.perf_counter()
-                next_charted = t0
-                i = 0
-                while not stop.is_set():
-                    now = time.perf_counter()
-                    due = int((now - t0) * TICKS_PER_S) - sent["ticks"]
-                    if due > 0:
-                        batch = {}
-                        for _ in range(due):
-                            key = keys[1 + i % (len(keys) - 1)]
-                            i += 1
-                            if key in batch:
-                                broker.set_last_prices(batch)
-                                batch = {}
-                            batch[key] = move(key)
-                        if now >= next_charted:  # the charted instrument, among the others
-                            next_charted += CHARTED_EVERY_S
-                            price = move(charted)
-                            # only the latest price can be painted (the views
-                            # coalesce): an earlier one not painted yet never will be
-                            now = time.perf_counter()
-                            pending_chart.clear()
-                            pending_ladder.clear()
-                            pending_chart[float(price)] = now
-                            pending_ladder[price] = now
-                            batch[charted] = price
-                            sent["charted"] += 1
-                        broker.set_last_prices(batch)
-                        sent["ticks"] += len(batch)
-                    await asyncio.sleep(0.01)
-
-            sampler = LagSampler(0.005)
-            recording["on"] = True
-            sampler.start()
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            driver = asyncio.ensure_future(ticks())
-            await asyncio.sleep(duration)
-            stop.set()
-            await driver
-            await asyncio.sleep(0.3)  # the last paints
-            await sampler.stop()
-            recording["on"] = False
-            wall = time.perf_counter() - wall0
-            cpu = time.process_time() - cpu0
-            out.update(
-                {
-                    "ticks_per_s": sent["ticks"] / wall,
-                    "charted_ticks": sent["charted"],
-                    "chart_painted": len(chart_lat),
-                    "ladder_painted": len(ladder_lat),
-                    "chart_tick_to_paint_p50_ms": _pct(chart_lat, 50) * 1e3,
-                    "chart_tick_to_paint_p99_ms": _pct(chart_lat, 99) * 1e3,
-                    "ladder_tick_to_paint_p50_ms": _pct(ladder_lat, 50) * 1e3,
-                    "ladder_tick_to_paint_p99_ms": _pct(ladder_lat, 99) * 1e3,
-                    "lag_p50_ms": _pct(sampler.lags, 50) * 1e3,
-                    "lag_p99_ms": _pct(sampler.lags, 99) * 1e3,
-                    "lag_max_ms": max(sampler.lags) * 1e3 if sampler.lags else None,
-                    "cpu_util": cpu / wall,
-                }
-            )
-        finally:
-            await app.stop()
-            window.close()
-
-    qasync.run(scenario())
-    return out
-
-
 def main() -> int:
-    data_dir = Path(sys.argv[1])
-    n_candles, duration = int(sys.argv[2]), float(sys.argv[3])
+    n_candles = int(sys.argv[1])
     logging.basicConfig(level=logging.ERROR)
     from PySide6.QtWidgets import QApplication
 
@@ -333,8 +180,6 @@ def main() -> int:
     qapp.setQuitOnLastWindowClosed(False)
     apply_dark_theme(qapp)
     out = pan_zoom(qapp, n_candles)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    out.update(under_load(data_dir, duration))
     print(json.dumps(out, default=str), flush=True)
     return 0
 

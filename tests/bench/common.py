@@ -350,17 +350,27 @@ def synthetic_instruments(n: int, start_price: Decimal = Decimal("100")):
     return InstrumentStore(items, prices)
 
 
-async def shown_app(data_dir: Path, instruments, load_timeout: float = 300.0):
+async def shown_app(
+    data_dir: Path,
+    instruments,
+    load_timeout: float = 300.0,
+    *,
+    derivatives=None,
+    prices: dict | None = None,
+):
     """The probes' set-up: an in-memory PaperBroker on `instruments` (their last prices
-    set) and the real Application on it (simulated market off), its window shown at
+    set, and `prices`; `derivatives`: paper mode's futures and options priced from the
+    indices) and the real Application on it (simulated market off), its window shown at
     1920x1080 and done loading. Returns (app, broker); the caller stops the app."""
     from desktop_oms.app import Application
     from desktop_oms.brokers.paper import PaperBroker
     from desktop_oms.config import Settings
     from desktop_oms.risk.limits import RiskLimits
 
-    broker = PaperBroker(state_path=None, instruments=instruments, funds=Decimal("1e15"))
-    broker.set_last_prices(instruments.last_prices())
+    broker = PaperBroker(
+        state_path=None, instruments=instruments, funds=Decimal("1e15"), derivatives=derivatives
+    )
+    broker.set_last_prices({**instruments.last_prices(), **(prices or {})})
     settings = Settings(
         data_dir=data_dir,
         broker="paper",

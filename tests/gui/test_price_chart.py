@@ -250,7 +250,10 @@ def test_ctrl_5_focuses_the_price_chart(app, qtbot):
 def test_a_chart_opened_before_the_first_price_loads_its_history_when_it_comes(app, qtbot):
     """Paper mode makes history up to the last price: an instrument charted before its
     first tick shows nothing, then its history once the price is there."""
-    app.quotes._ticks.pop(("NSE", "TCS"), None)  # an instrument whose first tick is to come
+    # an instrument whose first tick is to come: no price in the app nor at the broker
+    # (which would otherwise send it at once when the ladder asks for its depth)
+    app.quotes._ticks.pop(("NSE", "TCS"), None)
+    app.broker._exchange.state.prices.pop(("NSE", "TCS"), None)
     chart = app.window.price_chart
     chart.build_now()
     app.window.show_instrument("NSE", "TCS")

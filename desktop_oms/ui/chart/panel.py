@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["REFRESH_MS", "Draft", "PriceChartPanel"]
 
-REFRESH_MS = 100  # the forming candle and the lines, at most this often
+REFRESH_MS = 50  # the forming candle and the lines, at most this often (20 a second)
 MIN_WIDTH = 160
 INTERVALS = (Interval.M1, Interval.M3, Interval.M5, Interval.M15, Interval.H1, Interval.D1)
 DEFAULT_INTERVAL = Interval.M5
