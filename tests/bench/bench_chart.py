@@ -5,12 +5,7 @@ and the ladder under streaming load: bench_tick_to_screen."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.bench.common import REPO, log, median_of_runs, runs, scaled
+from tests.bench.common import log, median_of_runs, run_probe, runs, scaled
 
 FRAME_BUDGET_MS = 16.0
 
@@ -25,18 +20,7 @@ def run() -> dict:
     n_candles = scaled(100_000, 5_000)
     results = []
     for r in range(runs()):
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-        proc = subprocess.run(
-            [sys.executable, "-m", "tests.bench.chart_probe", str(n_candles)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"chart probe failed ({proc.returncode}): {proc.stderr[-3000:]}")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        results.append(run_probe("tests.bench.chart_probe", n_candles))
         x = results[-1]
         log(
             f"chart run {r + 1}: frame p99 {x['ours_frame_p99_ms']:.1f} ms "

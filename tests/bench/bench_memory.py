@@ -16,16 +16,12 @@ RSS (VmRSS) after gc at each stage, and the peak (VmHWM). Target: < 300 MB.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.bench.common import REPO, bench_tmp, bulk_journal, log, median_of_runs, runs, scaled
+from tests.bench.common import bench_tmp, bulk_journal, log, median_of_runs, run_probe, runs, scaled
 
 DAYS = 20  # 100,000 orders = 20 sessions at Kite's cap of 5,000 orders a day
 
@@ -54,20 +50,7 @@ def run() -> dict:
         for r in range(runs()):
             data = Path(tmp) / f"run{r}"
             shutil.copytree(master, data)
-            env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-            proc = subprocess.run(
-                [sys.executable, "-m", "tests.bench.memory_probe", str(data), str(n_orders)],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(
-                    f"memory probe failed ({proc.returncode}): {proc.stderr[-3000:]}"
-                )
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            results.append(run_probe("tests.bench.memory_probe", data, n_orders, timeout=900))
             log(
                 f"memory run {r + 1}: {results[-1]['rss_loaded_mb']:.0f} MB ({results[-1]['blotter']})"
             )

@@ -9,14 +9,10 @@ runs (a fresh process each)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from tests.bench.common import REPO, bench_tmp, log, median_of_runs, runs, scale, scaled
+from tests.bench.common import bench_tmp, log, median_of_runs, run_probe, runs, scale, scaled
 
 FRAME_MS = 16.0
 
@@ -33,25 +29,11 @@ def run() -> dict:
     results = []
     for r in range(runs()):
         with tempfile.TemporaryDirectory(prefix="oms-bench-tts-", dir=bench_tmp()) as tmp:
-            env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.bench.tick_to_screen_probe",
-                    str(Path(tmp) / "data"),
-                    str(n),
-                    str(duration),
-                ],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=900,
+            results.append(
+                run_probe(
+                    "tests.bench.tick_to_screen_probe", Path(tmp) / "data", n, duration, timeout=900
+                )
             )
-            if proc.returncode != 0:
-                raise RuntimeError(f"probe failed ({proc.returncode}): {proc.stderr[-3000:]}")
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             x = results[-1]
             log(
                 f"tick to screen run {r + 1}: p50 / p99 cell {x['tick_to_paint_p50_ms']:.1f} / "

@@ -4,14 +4,10 @@ Target: lag p99 < 16 ms, max < 50 ms. Median of the runs (a fresh process each).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from tests.bench.common import REPO, bench_tmp, log, median_of_runs, runs, scale, scaled
+from tests.bench.common import bench_tmp, log, median_of_runs, run_probe, runs, scale, scaled
 
 
 def skip_reason() -> str | None:
@@ -27,28 +23,15 @@ def run() -> dict:
     results = []
     for r in range(runs()):
         with tempfile.TemporaryDirectory(prefix="oms-bench-window-", dir=bench_tmp()) as tmp:
-            env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
+            results.append(
+                run_probe(
                     "tests.bench.window_load_probe",
-                    str(Path(tmp) / "data"),
-                    str(n_orders),
-                    str(n_positions),
-                    str(duration),
-                ],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=1800,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(
-                    f"window probe failed ({proc.returncode}): {proc.stderr[-3000:]}"
+                    Path(tmp) / "data",
+                    n_orders,
+                    n_positions,
+                    duration,
                 )
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            )
             x = results[-1]
             log(
                 f"window run {r + 1}: lag p99 {x['lag_p99_ms']:.1f} ms, max {x['lag_max_ms']:.1f} ms, block {x['longest_block_ms']:.1f} ms"

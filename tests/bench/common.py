@@ -16,6 +16,7 @@ import os
 import platform
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -639,6 +640,23 @@ def filesystem_of(path: str) -> str:
         return f"{best[1]} ({best[2]}) at {best[0]}"
     except OSError:
         return "?"
+
+
+def run_probe(module: str, *args, timeout: float = 1800, cwd: Path | None = None) -> dict:
+    """A probe module in a fresh process (offscreen Qt): its last line of output, parsed
+    as JSON. A failing probe raises with the end of its error output."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=cwd or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{module} failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def window_missing() -> str | None:
