@@ -249,16 +249,16 @@ def rows_for(name: str, r: dict) -> list[tuple[str, str, str, str, str, str]]:
                 "process -> window ready",
                 _f(r["app_s"], " s"),
                 f"bare PySide6 window {_f(r['floor_s'], ' s')} (ratio {r['ratio_to_floor']:.1f}x)",
-                "<= 2x floor",
-                _ok(r["pass_ratio"]),
+                "ratio reported",
+                "-",
             )
         )
         rows.append(
             (
                 "start-up (offscreen)",
-                "process -> window ready",
-                _f(r["app_s"], " s"),
-                f"first run ever {_f(r['first_run_s'], ' s')}",
+                "process -> window ready, P&L and price charts built",
+                _f(r.get("charts_s"), " s"),
+                f"window ready {_f(r['app_s'], ' s')}; first run ever {_f(r['first_run_s'], ' s')}",
                 "< 1.5 s",
                 _ok(r["pass_abs"]),
             )
@@ -387,7 +387,7 @@ def passes(name: str, r: dict) -> list[bool | None]:
         "kill_switch": ["pass_halt", "pass_total"],
         "memory": ["pass"],
         "blotter_peer": ["pass"],
-        "startup": ["pass_ratio", "pass_abs"],
+        "startup": ["pass_abs"],
         "window": ["pass_p99", "pass_max"],
         "option_chains": ["pass_p99"],
         "tick_to_screen": ["pass_p50", "pass_p99", "pass_views_p50", "pass_views_p99", "pass_lag"],

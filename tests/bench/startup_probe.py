@@ -7,7 +7,8 @@
 qasync, Application(Settings.load(data_dir)).start(), window.show()) with the paper
 broker and its simulated market (the defaults), and prints READY once the window is
 shown and has painted, the OMS has reconciled with the broker (order_manager.ready) and
-the window's initial load (the day's orders and trades) is done. "floor" prints READY
+the window's initial load (the day's orders and trades) is done, then CHARTS once the
+P&L chart and the price chart are built and painted. "floor" prints READY
 once a QMainWindow with a QTableView is shown and has painted. The parent times process
 start -> READY line. Stages (seconds since this script started running) go to stderr.
 """
@@ -82,6 +83,16 @@ def app(data_dir: str) -> int:
         window.repaint()
         stage("ready")
         print("READY", flush=True)
+        # then the charts (pyqtgraph is imported on a worker thread after the first
+        # frames): the P&L chart, then the price chart
+        charts = (window.pnl_slot, window.price_chart)
+        end = time.perf_counter() + 30
+        while not all(c.is_built for c in charts) and time.perf_counter() < end:
+            await asyncio.sleep(0.002)
+        if all(c.is_built for c in charts):
+            window.repaint()
+            stage("charts")
+            print("CHARTS", flush=True)
         await application.stop()
 
     qasync.run(main())
