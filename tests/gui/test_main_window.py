@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSpinBox,
     QTableView,
@@ -696,3 +697,41 @@ def test_audit_model_and_positions_exit_column_pass_qtmodeltester(qtmodeltester,
     totals = PositionsTotalsModel(positions)
     qtmodeltester.check(totals, force_py=True)
     assert totals.index(0, col).data() == "Exit all"
+
+
+def test_cancel_all_answers_at_once_for_an_order_the_blotter_does_not_show_yet(qtbot, arun, app):
+    """Ctrl+Shift+Del right after an order: the blotter shows it at its next flush (and
+    counted it ~0.3 s later); Cancel all asks about what the OMS has working, at once."""
+    w = app.window
+    action = w.blotter_panel.cancel_all_action
+    assert action.isEnabled()  # nothing open: enabled all the same (it says so)
+    action.trigger()
+    assert any("No open orders to cancel" in m for m in alert_texts(w))
+    order_id = place(arun, app, price="2400.00").order_id
+    assert w.orders_model.get(order_id) is None or w.orders_model.has_pending()
+    assert action.isEnabled()
+    box = w.request_cancel_all()
+    assert box is not None and "Cancel all 1 open order" in box.text()
+    box.findChild(QPushButton, "confirmYes").click()
+    qtbot.waitUntil(
+        lambda: arun(app.order_manager.get_order(order_id)).status is OrderStatus.CANCELLED,
+        timeout=5000,
+    )
+
+
+def test_the_positions_menu_opened_while_flat_leaves_the_exit_keys_working(qtbot, arun, app):
+    """The menu greys Exit / Exit all when there is nothing to exit; the same actions
+    carry Ctrl+Shift+X and Ctrl+Alt+X, which must work once positions come."""
+    w = app.window
+    panel = w.positions_panel
+    panel._menu(w.positions_grid.viewport().rect().center())
+    menu = next(m for m in panel.findChildren(QMenu) if m.isVisible())
+    assert not panel.exit_all_action.isEnabled()  # greyed in the menu: nothing open
+    menu.close()
+    qtbot.waitUntil(lambda: panel.exit_all_action.isEnabled(), timeout=2000)
+    place(arun, app, qty=10, price="2450.00")
+    qtbot.waitUntil(lambda: len(w.positions_model.open_positions()) == 1, timeout=3000)
+    panel.exit_all_action.trigger()  # what Ctrl+Alt+X does
+    assert w.confirm_box is not None and "BUY" not in w.confirm_box.text()
+    assert "SELL 10 NSE:RELIANCE" in w.confirm_box.text()
+    w.confirm_box.findChild(QPushButton, "confirmNo").click()

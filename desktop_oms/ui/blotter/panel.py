@@ -286,7 +286,9 @@ class BlotterPanel(QWidget):
         if shown != total:
             text = f"{shown} shown \u00b7 " + text
         self.count_label.setText(text)
-        self.cancel_all_action.setEnabled(open_count > 0)
+        # Cancel all stays enabled: its key must always answer (with "No open orders to
+        # cancel" when there are none). Enabled from this throttled count, it was still
+        # off for up to ~0.5 s after an order came, and Ctrl+Shift+Del did nothing.
 
     # ---- menus -------------------------------------------------------------------
 

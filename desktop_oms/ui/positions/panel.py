@@ -347,4 +347,13 @@ class PositionsPanel(QWidget):
         menu.addSeparator()
         menu.addAction(self.note_action)
         menu.addAction(self.copy_action)
+        # Greyed in this menu only: the same actions carry Ctrl+Shift+X and Ctrl+Alt+X,
+        # which must answer later whatever the menu showed (their handlers say when
+        # there is nothing to exit). Left disabled, opening the menu while flat made
+        # Ctrl+Alt+X do nothing once positions came.
+        menu.aboutToHide.connect(self._enable_exit_keys)
         menu.popup(self.grid.viewport().mapToGlobal(pos))
+
+    def _enable_exit_keys(self) -> None:
+        self.exit_action.setEnabled(True)
+        self.exit_all_action.setEnabled(True)

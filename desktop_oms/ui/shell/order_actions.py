@@ -192,8 +192,10 @@ class OrderActions(QObject):
         )
 
     def request_cancel_all(self) -> QMessageBox | None:
-        """Cancel all open orders, after a confirmation."""
-        open_orders = self.orders_model.open_orders()
+        """Cancel all open orders, after a confirmation. The orders are the OMS's working
+        ones (what Cancel all cancels), not the blotter's rows: an order placed a moment
+        ago is working before the blotter's next flush shows it."""
+        open_orders = self.om.live_orders() if self.om is not None else []
         if not open_orders:
             self.alerts.add("info", "No open orders to cancel", "blotter")
             return None
