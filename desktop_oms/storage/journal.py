@@ -24,20 +24,28 @@ from desktop_oms.storage.journal_rows import (
     _INSERTED,
     _TRADE_COLUMNS,
     _UPDATE_ORDER,
+    EVENT_ROW,
+    TRADE_ROW,
+    UPDATE_ROW,
     _Batch,
+    _details_json,
+    _event_row,
     _event_values,
     _fill_event,
     _is_duplicate_trade,
     _order_values,
     _trade_from_row,
+    _trade_row,
     _trade_values,
     _update_params,
+    _update_row,
     order_from_row,
 )
 from desktop_oms.storage.position_store import (
     POSITION_COLUMNS,
+    POSITION_ROW,
     PositionStore,
-    position_row,
+    position_tuple,
     upsert_statement,
 )
 from desktop_oms.storage.tables import order_events, orders, trades
@@ -70,20 +78,28 @@ class OrderJournal:
         if not (batch.orders or batch.events or batch.trades or batch.positions):
             return
         statements = self._driver_statements()
+        orders_rows = [_update_row(o) for o in batch.orders.values()]
+        position_rows = [position_tuple(p) for p in batch.positions.values()]
         with self._db.write() as conn:
-            statements["trades"].executemany(conn, batch.trades)
-            statements["orders"].executemany(conn, map(_update_params, batch.orders.values()))
-            statements["events"].executemany(conn, batch.events)
-            statements["positions"].executemany(conn, map(position_row, batch.positions.values()))
+            statements["trades"].executemany_rows(conn, batch.trades)
+            statements["orders"].executemany_rows(conn, orders_rows)
+            statements["events"].executemany_rows(conn, batch.events)
+            statements["positions"].executemany_rows(conn, position_rows)
 
     def _driver_statements(self) -> dict[str, DriverStatement]:
         if self._statements is None:
             dialect = self._db.engine.dialect
             self._statements = {
-                "trades": DriverStatement(_INSERT_TRADE, dialect, list(_TRADE_COLUMNS)),
-                "orders": DriverStatement(_UPDATE_ORDER, dialect),
-                "events": DriverStatement(_INSERT_EVENT, dialect, list(_EVENT_COLUMNS)),
-                "positions": DriverStatement(upsert_statement(), dialect, list(POSITION_COLUMNS)),
+                "trades": DriverStatement(
+                    _INSERT_TRADE, dialect, list(_TRADE_COLUMNS), row=TRADE_ROW
+                ),
+                "orders": DriverStatement(_UPDATE_ORDER, dialect, row=UPDATE_ROW),
+                "events": DriverStatement(
+                    _INSERT_EVENT, dialect, list(_EVENT_COLUMNS), row=EVENT_ROW
+                ),
+                "positions": DriverStatement(
+                    upsert_statement(), dialect, list(POSITION_COLUMNS), row=POSITION_ROW
+                ),
             }
         return self._statements
 
@@ -153,8 +169,14 @@ class OrderJournal:
     def _buffer_save(batch: _Batch, before, after, event_type, reason, details) -> None:
         batch.orders[after.id] = after
         batch.events.append(
-            _event_values(
-                after.id, event_type, before.status, after.status, reason, details, after.updated_at
+            _event_row(
+                after.id,
+                event_type,
+                before.status,
+                after.status,
+                reason,
+                _details_json(details),
+                after.updated_at,
             )
         )
 
@@ -175,10 +197,14 @@ class OrderJournal:
         status: OrderStatus | None = None,
         details: dict | None = None,
     ) -> None:
-        values = _event_values(order_id, event_type, status, status, reason, details, None)
         if self._batch is not None:
-            self._batch.events.append(values)
+            self._batch.events.append(
+                _event_row(
+                    order_id, event_type, status, status, reason, _details_json(details), None
+                )
+            )
             return
+        values = _event_values(order_id, event_type, status, status, reason, details, None)
         with self._db.write() as conn:
             conn.execute(_INSERT_EVENT, values)
 
@@ -195,13 +221,15 @@ class OrderJournal:
 
         Inside `batch()` the rows are buffered (the caller dedups by trade id in memory; a
         duplicate reaching the database fails the whole batch, which writes nothing)."""
-        trade_row = _trade_values(fill, realized_pnl, charges, after.updated_at or utcnow())
+        recorded_at = after.updated_at or utcnow()
         reason, details = _fill_event(fill)
-        if self._batch is not None:
-            self._batch.trades.append(trade_row)
-            self._buffer_save(self._batch, before, after, "FILL", reason, details)
-            self._batch.positions[position.key] = position
+        batch = self._batch
+        if batch is not None:
+            batch.trades.append(_trade_row(fill, realized_pnl, charges, recorded_at))
+            self._buffer_save(batch, before, after, "FILL", reason, details)
+            batch.positions[position.key] = position
             return True
+        trade_row = _trade_values(fill, realized_pnl, charges, recorded_at)
         try:
             with self._db.write() as conn:
                 conn.execute(_INSERT_TRADE, trade_row)
