@@ -13,7 +13,7 @@ from decimal import Decimal
 from desktop_oms.domain import Order, TradeReport
 from desktop_oms.domain.events import FillApplied
 from desktop_oms.domain.positions import apply_fill
-from desktop_oms.domain.records import evolve
+from desktop_oms.domain.records import evolve, positional
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms.sync.live_orders import LiveOrders
 from desktop_oms.oms.sync.reports import fill_from_trade, order_after_fill
@@ -23,6 +23,8 @@ from desktop_oms.storage import explain_storage_error
 TRADE_KEY_DAYS = 7
 
 TradeKey = tuple[str, str]
+
+_fill_applied = positional(FillApplied)  # one per fill (see domain.records)
 
 
 def known_multiplier(listed: Decimal | None, held: Decimal) -> Decimal:
@@ -150,7 +152,13 @@ class FillApplier:
         self.fills_by_key[new_position.key] = self.fills_by_key.get(new_position.key, 0) + 1
         self._publish(order, after, f"filled {fill.quantity} @ {fill.price}")
         self._events.publish(
-            FillApplied(fill, after, new_position, outcome.action, outcome.realized_pnl)
+            _fill_applied(
+                fill=fill,
+                order=after,
+                position=new_position,
+                action=outcome.action,
+                realized_pnl=outcome.realized_pnl,
+            )
         )
 
     def journal_writable(self) -> None:
