@@ -23,8 +23,10 @@ from desktop_oms.storage.journal_rows import (
     _INSERT_TRADE,
     _INSERTED,
     _TRADE_COLUMNS,
+    _UPDATE_FILLED,
     _UPDATE_ORDER,
     EVENT_ROW,
+    FILLED_ROW,
     TRADE_ROW,
     UPDATE_ROW,
     _Batch,
@@ -32,8 +34,10 @@ from desktop_oms.storage.journal_rows import (
     _event_row,
     _event_values,
     _fill_event,
+    _filled_row,
     _is_duplicate_trade,
     _order_values,
+    _terms,
     _trade_from_row,
     _trade_row,
     _trade_values,
@@ -78,11 +82,18 @@ class OrderJournal:
         if not (batch.orders or batch.events or batch.trades or batch.positions):
             return
         statements = self._driver_statements()
-        orders_rows = [_update_row(o) for o in batch.orders.values()]
+        changed_terms = batch.changed_terms
+        orders_rows, filled_rows = [], []
+        for order_id, order in batch.orders.items():
+            if order_id in changed_terms:
+                orders_rows.append(_update_row(order))
+            else:
+                filled_rows.append(_filled_row(order))
         position_rows = [position_tuple(p) for p in batch.positions.values()]
         with self._db.write() as conn:
             statements["trades"].executemany_rows(conn, batch.trades)
             statements["orders"].executemany_rows(conn, orders_rows)
+            statements["filled"].executemany_rows(conn, filled_rows)
             statements["events"].executemany_rows(conn, batch.events)
             statements["positions"].executemany_rows(conn, position_rows)
 
@@ -94,6 +105,7 @@ class OrderJournal:
                     _INSERT_TRADE, dialect, list(_TRADE_COLUMNS), row=TRADE_ROW
                 ),
                 "orders": DriverStatement(_UPDATE_ORDER, dialect, row=UPDATE_ROW),
+                "filled": DriverStatement(_UPDATE_FILLED, dialect, row=FILLED_ROW),
                 "events": DriverStatement(
                     _INSERT_EVENT, dialect, list(_EVENT_COLUMNS), row=EVENT_ROW
                 ),
@@ -168,6 +180,7 @@ class OrderJournal:
     @staticmethod
     def _buffer_save(batch: _Batch, before, after, event_type, reason, details) -> None:
         batch.orders[after.id] = after
+        batch.changed_terms.add(after.id)
         batch.events.append(
             _event_row(
                 after.id,
@@ -220,13 +233,23 @@ class OrderJournal:
         """Trade row + order change + position in one transaction. False if the trade id is known.
 
         Inside `batch()` the rows are buffered (the caller dedups by trade id in memory; a
-        duplicate reaching the database fails the whole batch, which writes nothing)."""
+        duplicate reaching the database fails the whole batch, which writes nothing).
+        `before` is the order as the journal has it (or as buffered): when `after` differs
+        from it only in what a fill changes (filled quantity, average price, status,
+        updated at), only those columns are written."""
         recorded_at = after.updated_at or utcnow()
         reason, details = _fill_event(fill)
         batch = self._batch
         if batch is not None:
             batch.trades.append(_trade_row(fill, realized_pnl, charges, recorded_at))
-            self._buffer_save(batch, before, after, "FILL", reason, details)
+            order_id = after.id
+            batch.orders[order_id] = after
+            if _terms(after) != _terms(before):  # more than the fill changed
+                batch.changed_terms.add(order_id)
+            batch.events.append(
+                _event_row(order_id, "FILL", before.status, after.status, reason, details,
+                           after.updated_at)
+            )  # fmt: skip
             batch.positions[position.key] = position
             return True
         trade_row = _trade_values(fill, realized_pnl, charges, recorded_at)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _json_text
+from operator import attrgetter
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +57,14 @@ _UPDATE_ORDER = (
     .where(orders.c.id == bindparam("b_id"))
     .values({name: bindparam("b_" + name) for name in _MUTABLE})
 )
+# What a fill changes of its order; the rest of _MUTABLE is the order's terms.
+_FILLED = ("filled_quantity", "average_price", "status", "updated_at")
+_UPDATE_FILLED = (
+    orders.update()
+    .where(orders.c.id == bindparam("b_id"))
+    .values({name: bindparam("b_" + name) for name in _FILLED})
+)
+_terms = attrgetter(*(name for name in _MUTABLE if name not in _FILLED))
 _INSERT_EVENT = order_events.insert()
 _INSERT_TRADE = trades.insert()
 _EVENT_COLUMNS = ("order_id", "at", "event_type", "old_status", "new_status", "reason", "details")
@@ -182,6 +191,7 @@ UPDATE_ROW = tuple(
     )
 )
 EVENT_ROW = _EVENT_COLUMNS
+FILLED_ROW = tuple("b_" + name for name in (*_FILLED, "id"))
 
 
 def _trade_row(fill: Fill, realized_pnl: Decimal, charges: Decimal, recorded_at) -> tuple:
@@ -219,6 +229,19 @@ def _update_row(order: Order) -> tuple:
         order.status_message,
         order.modification_count,
         protected.value if protected is not None else None,
+        utc_text(order.updated_at),
+        order.id,
+    )
+
+
+def _filled_row(order: Order) -> tuple:
+    """The columns a fill changes (FILLED_ROW), for an order whose terms the journal
+    already has: updating every mutable column rewrote index entries of columns a fill
+    leaves alone (the broker order id's unique index), a third of the UPDATE's time."""
+    return (
+        order.filled_quantity,
+        decimal_text(order.average_price),
+        order.status.value,
         utc_text(order.updated_at),
         order.id,
     )
@@ -284,9 +307,11 @@ def _is_duplicate_trade(exc: IntegrityError) -> bool:
 class _Batch:
     """Writes buffered by `OrderJournal.batch()`: the latest state of each order and
     position (one UPDATE / upsert each), every event and trade row in order (as the
-    driver gets them: EVENT_ROW, TRADE_ROW)."""
+    driver gets them: EVENT_ROW, TRADE_ROW). `changed_terms`: the orders changed other
+    than by fills (every mutable column is written; for the others, the fill's)."""
 
     orders: dict[int, Order] = field(default_factory=dict)
+    changed_terms: set[int] = field(default_factory=set)
     events: list[tuple] = field(default_factory=list)
     trades: list[tuple] = field(default_factory=list)
     positions: dict[tuple, Position] = field(default_factory=dict)

@@ -85,6 +85,20 @@ def test_order_update_row_is_the_generic_one(order):
     assert len(built) == len(rows.UPDATE_ROW)
 
 
+def test_filled_row_is_the_fill_columns_of_the_update_row():
+    """The narrow UPDATE of an order only filled: its columns as the full one writes them."""
+    order = _order()
+    full = dict(zip(rows.UPDATE_ROW, rows._update_row(order), strict=True))
+    assert rows._filled_row(order) == tuple(full[name] for name in rows.FILLED_ROW)
+    assert set(rows.FILLED_ROW) == {"b_" + n for n in (*rows._FILLED, "id")}
+    statement = DriverStatement(rows._UPDATE_FILLED, DIALECT, row=rows.FILLED_ROW)
+    assert statement.sql.startswith("UPDATE orders SET filled_quantity=?")
+    # A fill's order differs from the one before it only in the fill's columns.
+    filled = order.copy(filled_quantity=9, average_price=Decimal("1500.1"), updated_at=T3)
+    assert rows._terms(filled) == rows._terms(order)
+    assert rows._terms(order.copy(status_message="x")) != rows._terms(order)
+
+
 @pytest.mark.parametrize(
     "multiplier,realized,charges", [(Decimal("1"), Decimal("-12.50"), Decimal("0.3481"))]
 )
