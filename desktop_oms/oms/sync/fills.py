@@ -36,6 +36,10 @@ def known_multiplier(listed: Decimal | None, held: Decimal) -> Decimal:
     return listed
 
 
+def _oldest_first(trade: TradeReport) -> tuple:
+    return (trade.timestamp, trade.trade_id)
+
+
 class FillApplier:
     """Applies broker trades (see the module docstring). `control` is the OrderManager's
     halting side (halt / resume / halts / alert): a fill that cannot be recorded holds new
@@ -78,11 +82,14 @@ class FillApplier:
 
     def pending(self, trades) -> list[TradeReport]:
         """Orphans waiting for their order, then the trades not applied yet, oldest first."""
-        waiting = list(self.orphans.values()) + [
-            t for t in trades if (t.exchange, t.trade_id) not in self.trade_keys
-        ]
-        self.orphans.clear()
-        return sorted(waiting, key=lambda t: (t.timestamp, t.trade_id))
+        keys = self.trade_keys
+        waiting = [t for t in trades if (t.exchange, t.trade_id) not in keys]
+        if self.orphans:
+            waiting = list(self.orphans.values()) + waiting
+            self.orphans.clear()
+        if len(waiting) > 1:  # a pushed update has one trade: nothing to sort
+            waiting.sort(key=_oldest_first)
+        return waiting
 
     def apply(self, trade: TradeReport, now: datetime) -> None:
         key = (trade.exchange, trade.trade_id)

@@ -350,6 +350,11 @@ class OrderSync:
     ) -> None:
         """What the broker says of orders and trades, applied (under the lock)."""
         now = now or utcnow()
+        if not reports:  # trades only (a pushed fill): nothing to judge or adopt
+            fills = self.fills
+            for trade in fills.pending(trades):
+                fills.apply(trade, now)
+            return
         orders = self.orders
         known: list[tuple[Order, OrderReport]] = []
         for report in reports:
