@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from desktop_oms.domain.enums import OrderSide, Product
 from desktop_oms.domain.money import ZERO
+from desktop_oms.domain.records import positional
 
 
 class PositionAction(StrEnum):
@@ -101,7 +102,7 @@ _FIELDS = (
 )
 if tuple(f.name for f in fields(Position)) != _FIELDS:  # pragma: no cover - a refactor's guard
     raise ImportError("Position's fields changed: update _FIELDS and the positional builders")
-_position = Position
+_position = positional(Position)  # stores through the slots: twice as fast as Position(...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,9 @@ class FillOutcome:
     action: PositionAction
     realized_pnl: Decimal  # realized by this fill alone
     closed_quantity: int  # how much of the old position this fill closed
+
+
+_outcome = positional(FillOutcome)
 
 
 def flat_position(
@@ -213,9 +217,7 @@ def apply_fill(
         else position.strategy_id,
         position.id,
     )
-    return FillOutcome(
-        position=updated, action=action, realized_pnl=realized, closed_quantity=closed
-    )
+    return _outcome(position=updated, action=action, realized_pnl=realized, closed_quantity=closed)
 
 
 def unrealized_pnl(

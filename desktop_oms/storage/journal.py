@@ -23,21 +23,33 @@ from desktop_oms.storage.journal_rows import (
     _INSERT_TRADE,
     _INSERTED,
     _TRADE_COLUMNS,
+    _UPDATE_FILLED,
     _UPDATE_ORDER,
+    EVENT_ROW,
+    FILLED_ROW,
+    TRADE_ROW,
+    UPDATE_ROW,
     _Batch,
+    _details_json,
+    _event_row,
     _event_values,
     _fill_event,
+    _filled_row,
     _is_duplicate_trade,
     _order_values,
+    _terms,
     _trade_from_row,
+    _trade_row,
     _trade_values,
     _update_params,
+    _update_row,
     order_from_row,
 )
 from desktop_oms.storage.position_store import (
     POSITION_COLUMNS,
+    POSITION_ROW,
     PositionStore,
-    position_row,
+    position_tuple,
     upsert_statement,
 )
 from desktop_oms.storage.tables import order_events, orders, trades
@@ -70,20 +82,36 @@ class OrderJournal:
         if not (batch.orders or batch.events or batch.trades or batch.positions):
             return
         statements = self._driver_statements()
+        changed_terms = batch.changed_terms
+        orders_rows, filled_rows = [], []
+        for order_id, order in batch.orders.items():
+            if order_id in changed_terms:
+                orders_rows.append(_update_row(order))
+            else:
+                filled_rows.append(_filled_row(order))
+        position_rows = [position_tuple(p) for p in batch.positions.values()]
         with self._db.write() as conn:
-            statements["trades"].executemany(conn, batch.trades)
-            statements["orders"].executemany(conn, map(_update_params, batch.orders.values()))
-            statements["events"].executemany(conn, batch.events)
-            statements["positions"].executemany(conn, map(position_row, batch.positions.values()))
+            statements["trades"].executemany_rows(conn, batch.trades)
+            statements["orders"].executemany_rows(conn, orders_rows)
+            statements["filled"].executemany_rows(conn, filled_rows)
+            statements["events"].executemany_rows(conn, batch.events)
+            statements["positions"].executemany_rows(conn, position_rows)
 
     def _driver_statements(self) -> dict[str, DriverStatement]:
         if self._statements is None:
             dialect = self._db.engine.dialect
             self._statements = {
-                "trades": DriverStatement(_INSERT_TRADE, dialect, list(_TRADE_COLUMNS)),
-                "orders": DriverStatement(_UPDATE_ORDER, dialect),
-                "events": DriverStatement(_INSERT_EVENT, dialect, list(_EVENT_COLUMNS)),
-                "positions": DriverStatement(upsert_statement(), dialect, list(POSITION_COLUMNS)),
+                "trades": DriverStatement(
+                    _INSERT_TRADE, dialect, list(_TRADE_COLUMNS), row=TRADE_ROW
+                ),
+                "orders": DriverStatement(_UPDATE_ORDER, dialect, row=UPDATE_ROW),
+                "filled": DriverStatement(_UPDATE_FILLED, dialect, row=FILLED_ROW),
+                "events": DriverStatement(
+                    _INSERT_EVENT, dialect, list(_EVENT_COLUMNS), row=EVENT_ROW
+                ),
+                "positions": DriverStatement(
+                    upsert_statement(), dialect, list(POSITION_COLUMNS), row=POSITION_ROW
+                ),
             }
         return self._statements
 
@@ -152,9 +180,16 @@ class OrderJournal:
     @staticmethod
     def _buffer_save(batch: _Batch, before, after, event_type, reason, details) -> None:
         batch.orders[after.id] = after
+        batch.changed_terms.add(after.id)
         batch.events.append(
-            _event_values(
-                after.id, event_type, before.status, after.status, reason, details, after.updated_at
+            _event_row(
+                after.id,
+                event_type,
+                before.status,
+                after.status,
+                reason,
+                _details_json(details),
+                after.updated_at,
             )
         )
 
@@ -175,10 +210,14 @@ class OrderJournal:
         status: OrderStatus | None = None,
         details: dict | None = None,
     ) -> None:
-        values = _event_values(order_id, event_type, status, status, reason, details, None)
         if self._batch is not None:
-            self._batch.events.append(values)
+            self._batch.events.append(
+                _event_row(
+                    order_id, event_type, status, status, reason, _details_json(details), None
+                )
+            )
             return
+        values = _event_values(order_id, event_type, status, status, reason, details, None)
         with self._db.write() as conn:
             conn.execute(_INSERT_EVENT, values)
 
@@ -194,14 +233,26 @@ class OrderJournal:
         """Trade row + order change + position in one transaction. False if the trade id is known.
 
         Inside `batch()` the rows are buffered (the caller dedups by trade id in memory; a
-        duplicate reaching the database fails the whole batch, which writes nothing)."""
-        trade_row = _trade_values(fill, realized_pnl, charges, after.updated_at or utcnow())
+        duplicate reaching the database fails the whole batch, which writes nothing).
+        `before` is the order as the journal has it (or as buffered): when `after` differs
+        from it only in what a fill changes (filled quantity, average price, status,
+        updated at), only those columns are written."""
+        recorded_at = after.updated_at or utcnow()
         reason, details = _fill_event(fill)
-        if self._batch is not None:
-            self._batch.trades.append(trade_row)
-            self._buffer_save(self._batch, before, after, "FILL", reason, details)
-            self._batch.positions[position.key] = position
+        batch = self._batch
+        if batch is not None:
+            batch.trades.append(_trade_row(fill, realized_pnl, charges, recorded_at))
+            order_id = after.id
+            batch.orders[order_id] = after
+            if _terms(after) != _terms(before):  # more than the fill changed
+                batch.changed_terms.add(order_id)
+            batch.events.append(
+                _event_row(order_id, "FILL", before.status, after.status, reason, details,
+                           after.updated_at)
+            )  # fmt: skip
+            batch.positions[position.key] = position
             return True
+        trade_row = _trade_values(fill, realized_pnl, charges, recorded_at)
         try:
             with self._db.write() as conn:
                 conn.execute(_INSERT_TRADE, trade_row)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _json_text
+from operator import attrgetter
 from sys import intern
 
 from sqlalchemy import bindparam
@@ -31,6 +32,7 @@ from desktop_oms.domain import (
 from desktop_oms.domain.history import TradeRecord
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.tables import order_events, orders, trades
+from desktop_oms.storage.types import decimal_text, utc_text
 
 _MUTABLE = (
     "broker_order_id",
@@ -56,6 +58,14 @@ _UPDATE_ORDER = (
     .where(orders.c.id == bindparam("b_id"))
     .values({name: bindparam("b_" + name) for name in _MUTABLE})
 )
+# What a fill changes of its order; the rest of _MUTABLE is the order's terms.
+_FILLED = ("filled_quantity", "average_price", "status", "updated_at")
+_UPDATE_FILLED = (
+    orders.update()
+    .where(orders.c.id == bindparam("b_id"))
+    .values({name: bindparam("b_" + name) for name in _FILLED})
+)
+_terms = attrgetter(*(name for name in _MUTABLE if name not in _FILLED))
 _INSERT_EVENT = order_events.insert()
 _INSERT_TRADE = trades.insert()
 _EVENT_COLUMNS = ("order_id", "at", "event_type", "old_status", "new_status", "reason", "details")
@@ -146,6 +156,117 @@ def _update_params(order: Order) -> dict:
     }
 
 
+# ---------------------------------------------------------------- group commit rows
+# A group commit's rows go to the driver as tuples (storage.driver), built here straight
+# from the domain objects: a dict per row, then a tuple taken from it and converted, was
+# a sixth of the time of applying a fill. Each builder gives its statement's parameters
+# in the compiled order (OrderJournal checks the names when it builds the statements),
+# converted as the columns' types convert them (the tests compare every column with the
+# generic mapping above).
+TRADE_ROW = (
+    "trade_id",
+    "order_id",
+    "broker_order_id",
+    "symbol",
+    "exchange",
+    "product",
+    "side",
+    "quantity",
+    "price",
+    "multiplier",
+    "realized_pnl",
+    "timestamp",
+    "recorded_at",
+    "charges",
+)
+UPDATE_ROW = tuple(
+    "b_" + name
+    for name in (
+        "broker_order_id",
+        "order_type",
+        "quantity",
+        "filled_quantity",
+        "price",
+        "trigger_price",
+        "average_price",
+        "status",
+        "status_message",
+        "modification_count",
+        "protected_from",
+        "updated_at",
+        "id",
+    )
+)
+EVENT_ROW = _EVENT_COLUMNS
+FILLED_ROW = tuple("b_" + name for name in (*_FILLED, "id"))
+
+
+def _trade_row(fill: Fill, realized_pnl: Decimal, charges: Decimal, recorded_at) -> tuple:
+    """_trade_values as the driver gets it (TRADE_ROW)."""
+    return (
+        fill.trade_id,
+        fill.order_id,
+        fill.broker_order_id,
+        fill.symbol,
+        fill.exchange,
+        fill.product.value,
+        fill.side.value,
+        fill.quantity,
+        decimal_text(fill.price),
+        decimal_text(fill.multiplier),
+        decimal_text(realized_pnl),
+        utc_text(fill.timestamp),
+        utc_text(recorded_at),
+        decimal_text(charges),
+    )
+
+
+def _update_row(order: Order) -> tuple:
+    """_update_params as the driver gets it (UPDATE_ROW)."""
+    protected = order.protected_from
+    return (
+        order.broker_order_id,
+        order.order_type.value,
+        order.quantity,
+        order.filled_quantity,
+        decimal_text(order.price),
+        decimal_text(order.trigger_price),
+        decimal_text(order.average_price),
+        order.status.value,
+        order.status_message,
+        order.modification_count,
+        protected.value if protected is not None else None,
+        utc_text(order.updated_at),
+        order.id,
+    )
+
+
+def _filled_row(order: Order) -> tuple:
+    """The columns a fill changes (FILLED_ROW), for an order whose terms the journal
+    already has: updating every mutable column rewrote index entries of columns a fill
+    leaves alone (the broker order id's unique index), a third of the UPDATE's time."""
+    return (
+        order.filled_quantity,
+        decimal_text(order.average_price),
+        order.status.value,
+        utc_text(order.updated_at),
+        order.id,
+    )
+
+
+def _event_row(order_id, event_type, old, new, reason, details_json, at) -> tuple:
+    """_event_values as the driver gets it (EVENT_ROW); `details_json` already JSON."""
+    return (
+        order_id,
+        utc_text(at or utcnow()),
+        event_type,
+        old.value if old is not None else None,
+        new.value if new is not None else None,
+        reason,
+        details_json,
+    )
+
+
 def _trade_values(
     fill: Fill, realized_pnl: Decimal, charges: Decimal, recorded_at: datetime
 ) -> dict:
@@ -192,11 +313,14 @@ def _is_duplicate_trade(exc: IntegrityError) -> bool:
 @dataclass(slots=True)
 class _Batch:
     """Writes buffered by `OrderJournal.batch()`: the latest state of each order and
-    position (one UPDATE / upsert each), every event and trade row in order."""
+    position (one UPDATE / upsert each), every event and trade row in order (as the
+    driver gets them: EVENT_ROW, TRADE_ROW). `changed_terms`: the orders changed other
+    than by fills (every mutable column is written; for the others, the fill's)."""
 
     orders: dict[int, Order] = field(default_factory=dict)
-    events: list[dict] = field(default_factory=list)
-    trades: list[dict] = field(default_factory=list)
+    changed_terms: set[int] = field(default_factory=set)
+    events: list[tuple] = field(default_factory=list)
+    trades: list[tuple] = field(default_factory=list)
     positions: dict[tuple, Position] = field(default_factory=dict)
 
     def find(self, **match) -> Order | None:

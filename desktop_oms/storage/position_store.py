@@ -12,6 +12,7 @@ from desktop_oms.domain.history import PnlSnapshot, ReconciliationRecord
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.storage.connection import Store
 from desktop_oms.storage.tables import pnl_snapshots, positions, reconciliation_log
+from desktop_oms.storage.types import decimal_text, utc_text
 
 _FIELDS = (
     "quantity",
@@ -56,6 +57,51 @@ def position_row(position: Position) -> dict:
         updated_at=position.updated_at or utcnow(),
     )
     return row
+
+
+# `position_row` as the driver gets it (storage.driver; the group commit's upsert): the
+# statement's parameters in compiled order, converted as the column types convert them.
+POSITION_ROW = (
+    "symbol",
+    "exchange",
+    "product",
+    "quantity",
+    "average_price",
+    "realized_pnl",
+    "unrealized_pnl",
+    "multiplier",
+    "last_price",
+    "highest_price",
+    "lowest_price",
+    "peak_unrealized_pnl",
+    "max_drawdown",
+    "charges",
+    "strategy_id",
+    "opened_at",
+    "updated_at",
+)
+
+
+def position_tuple(p: Position) -> tuple:
+    return (
+        p.symbol,
+        p.exchange,
+        p.product.value,
+        p.quantity,
+        decimal_text(p.average_price),
+        decimal_text(p.realized_pnl),
+        decimal_text(p.unrealized_pnl),
+        decimal_text(p.multiplier),
+        decimal_text(p.last_price),
+        decimal_text(p.highest_price),
+        decimal_text(p.lowest_price),
+        decimal_text(p.peak_unrealized_pnl),
+        decimal_text(p.max_drawdown),
+        decimal_text(p.charges),
+        p.strategy_id,
+        utc_text(p.opened_at),
+        utc_text(p.updated_at or utcnow()),
+    )
 
 
 def position_from_row(row) -> Position:

@@ -37,8 +37,11 @@ def shared_decimal(text: str) -> Decimal:
     return value
 
 
-# The last datetime converted and its text, as one tuple (swapped atomically: threads safe).
-_last_utc: tuple = (None, None)
+# The last two datetimes converted and their texts, as one tuple (swapped atomically:
+# threads safe). Two: a fill's trade row has its own timestamp next to the group's
+# applied-at time, which every row of the group shares; one slot lost the shared one to
+# each trade's timestamp.
+_last_utc: tuple = (None, None, None, None)
 
 
 def utc_text(value) -> str | None:
@@ -49,8 +52,10 @@ def utc_text(value) -> str | None:
     last = _last_utc
     if value is last[0]:  # a group of rows shares one timestamp: convert it once
         return last[1]
+    if value is last[2]:
+        return last[3]
     text = _utc_text(value)
-    _last_utc = (value, text)
+    _last_utc = (value, text, last[0], last[1])
     return text
 
 

@@ -158,6 +158,59 @@ async def test_journal_batch_is_all_or_nothing_and_reads_see_it(paper_oms):
     assert [e.event_type for e in journal.events(order.id)].count("NOTE") == 1
 
 
+async def test_a_grouped_fill_writes_every_column_its_order_changed(paper_oms):
+    """Inside a group a fill that changed only the fill's columns writes only those; an
+    order whose terms changed too (in the fill itself, or by an earlier change buffered
+    in the same group) has every mutable column written."""
+    from desktop_oms.domain.positions import apply_fill
+    from desktop_oms.oms.sync.reports import fill_from_trade, order_after_fill
+
+    h = paper_oms
+    journal = h.db.journal
+    ids = [(await h.om.place_order(limit(qty=10, price="2400"))).order_id for _ in range(3)]
+    plain, repriced, adopted = (journal.get(i) for i in ids)
+
+    def fill_of(order, trade_id):
+        from desktop_oms.domain import TradeReport
+
+        trade = TradeReport(
+            trade_id=trade_id,
+            broker_order_id=order.broker_order_id,
+            symbol=order.symbol,
+            exchange=order.exchange,
+            side=order.side,
+            quantity=4,
+            price=Decimal("2399.95"),
+            timestamp=order.updated_at,
+        )
+        fill = fill_from_trade(order, trade, Decimal(1))
+        position = apply_fill(
+            h.pm.peek(order.exchange, order.symbol, order.product),
+            order.side, 4, fill.price, order.updated_at,
+        ).position  # fmt: skip
+        return fill, order_after_fill(order, fill, order.updated_at), position
+
+    with journal.batch():
+        fill, after, position = fill_of(plain, "G1")
+        journal.record_fill(fill, plain, after, position, Decimal(0))
+        fill, after, position = fill_of(repriced, "G2")
+        after = after.copy(price=Decimal("2401"), status_message="repriced with the fill")
+        journal.record_fill(fill, repriced, after, position, Decimal(0))
+        terms = adopted.copy(quantity=12, price=Decimal("2402.5"), modification_count=1)
+        journal.save(adopted, terms, "TERMS_ADOPTED", "adopted")
+        fill, after, position = fill_of(terms, "G3")
+        journal.record_fill(fill, terms, after, position, Decimal(0))
+    got = {i: journal.get(i) for i in ids}
+    for order in got.values():
+        assert (order.filled_quantity, order.status) == (4, OrderStatus.PARTIALLY_FILLED)
+        assert order.average_price == Decimal("2399.95")
+    assert (got[ids[0]].price, got[ids[0]].quantity) == (Decimal("2400"), 10)
+    assert got[ids[1]].price == Decimal("2401")
+    assert got[ids[1]].status_message == "repriced with the fill"
+    assert (got[ids[2]].quantity, got[ids[2]].price) == (12, Decimal("2402.5"))
+    assert got[ids[2]].modification_count == 1
+
+
 def test_head_revision_is_the_newest_migration():
     from alembic.script import ScriptDirectory
 

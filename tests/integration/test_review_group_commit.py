@@ -458,7 +458,7 @@ async def test_acknowledge_and_insert_pending_between_groups(paper_oms):
 
 @pytest.mark.parametrize("n_threads", [8])
 def test_utc_text_cache_is_correct_across_threads(n_threads):
-    """The one-entry cache is swapped as a tuple: concurrent callers with different
+    """The cache (two entries) is swapped as a tuple: concurrent callers with different
     datetimes (incl. non-UTC zones) always get their own value's text."""
     ist = timezone(timedelta(hours=5, minutes=30))
     base = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)

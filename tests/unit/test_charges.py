@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -284,3 +285,74 @@ def test_rates_must_be_text():
         text = fh.read().replace('gst_pct = "18"', "gst_pct = 18.0", 1)
     with pytest.raises(ChargesError, match="as text"):
         ChargesSchedule.from_text(text)
+
+
+def _by_hand(calc, segment, exchange, side, quantity, price, multiplier, day, before):
+    """One fill's charges as the schedule's rates give them, looked up afresh each time
+    (the arithmetic `trade` did before its rates were cached per kind of fill)."""
+    entry = calc.schedule.entry_for(day)
+    rates = entry.segments[segment]
+    turnover = Decimal(quantity) * price * multiplier
+    brokerage = rates.brokerage.for_order(before + turnover) - rates.brokerage.for_order(before)
+    buy = side is BUY
+    stt = turnover * (rates.stt_buy_pct if buy else rates.stt_sell_pct) / 100
+    exchange_txn = turnover * rates.exchange_pct(exchange) / 100
+    sebi = turnover * entry.sebi_per_crore / D("10000000")
+    stamp = turnover * rates.stamp_buy_pct / 100 if buy else D(0)
+    gst = (brokerage + exchange_txn + sebi) * entry.gst_pct / 100
+    return Charges(brokerage, stt, exchange_txn, sebi, stamp, gst)
+
+
+@pytest.mark.parametrize("at", [MARCH, MAY])
+@pytest.mark.parametrize("side", [BUY, SELL])
+@pytest.mark.parametrize(
+    "symbol,exchange,product,quantity,price,mult",
+    [
+        ("RELIANCE", "NSE", Product.MIS, 7, "2450.05", ONE),
+        ("RELIANCE", "BSE", Product.CNC, 130, "2449.95", ONE),
+        ("NIFTY26DECFUT", "NFO", Product.NRML, 75, "22450.5", D("1")),
+        ("NIFTY26DEC26000CE", "NFO", Product.MIS, 150, "101.35", ONE),
+        ("INFY", "NSE", Product.MIS, 1, "0.05", ONE),
+    ],
+)
+def test_fill_charges_are_the_schedules_rates_exactly(
+    calc, at, side, symbol, exchange, product, quantity, price, mult
+):
+    """Rates are looked up once per kind of fill and day: every charge, its total and
+    their exact Decimal text are what the rates looked up afresh give, for both sides,
+    each segment, NSE and BSE, either side of a rate change, first and later fills."""
+    day = at.date()
+    segment = calc.segment_for(exchange, symbol, product)
+    for filled, avg in ((0, None), (40, D("2400.1"))):
+        before = avg * filled * mult if filled else D(0)
+        expected = _by_hand(calc, segment, exchange, side, quantity, D(price), mult, day, before)
+        got = calc.trade(exchange=exchange, symbol=symbol, product=product, side=side,
+                         quantity=quantity, price=D(price), day=day, multiplier=mult,
+                         order_turnover_before=before)  # fmt: skip
+        assert got == expected
+        assert [str(v) for v in got.as_dict().values()] == [
+            str(v) for v in expected.as_dict().values()
+        ]
+        fill = Fill("T", 1, "B1", symbol, exchange, product, side, quantity, D(price), at, mult)
+        order = Order(1, "C1", symbol, exchange, side, OrderType.LIMIT, product, Validity.DAY,
+                      Variety.REGULAR, 1000, D(price), None, OrderStatus.OPEN, at, at, "B1",
+                      filled, avg)  # fmt: skip
+        total = calc.for_fill(fill, order)
+        assert str(total) == str(expected.total)
+
+
+def test_cached_rates_follow_the_day_and_the_schedule():
+    calc = ChargesCalculator.bundled()
+    march = calc.trade(exchange="NFO", symbol="NIFTY26DECFUT", product=Product.NRML, side=SELL,
+                       quantity=75, price=D("22450"), day=MARCH.date())  # fmt: skip
+    may = calc.trade(exchange="NFO", symbol="NIFTY26DECFUT", product=Product.NRML, side=SELL,
+                     quantity=75, price=D("22450"), day=MAY.date())  # fmt: skip
+    assert (march.stt, may.stt) == (D("336.75"), D("841.875"))  # 0.02% then 0.05%
+    text = Path(ChargesSchedule.bundled().source).read_text(encoding="utf-8")
+    assert 'stt_sell_pct = "0.05"' in text
+    calc.schedule = ChargesSchedule.from_text(
+        text.replace('stt_sell_pct = "0.05"', 'stt_sell_pct = "0.1"')
+    )
+    again = calc.trade(exchange="NFO", symbol="NIFTY26DECFUT", product=Product.NRML, side=SELL,
+                       quantity=75, price=D("22450"), day=MAY.date())  # fmt: skip
+    assert again.stt == D("1683.75"), "a new schedule's rates, not the cached ones"

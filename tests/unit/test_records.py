@@ -77,3 +77,80 @@ def test_order_copy_is_evolve():
     assert changed == replace(order, filled_quantity=3)
     with pytest.raises(TypeError):
         order.copy(no_such_field=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    symbol: str
+    price: int
+    size: int = 1
+    note: str | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Unslotted:
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedSlots:
+    value: int
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise ValueError("negative")
+
+
+def test_positional_builds_what_the_constructor_builds():
+    from desktop_oms.domain.records import positional
+
+    build = positional(Mark)
+    built = build("INFY", 1500, 3, "n")
+    assert built == Mark("INFY", 1500, 3, note="n")
+    assert type(built) is Mark and hash(built) == hash(Mark("INFY", 1500, 3, note="n"))
+    assert build(symbol="TCS", price=1, size=2, note=None) == Mark("TCS", 1, 2)
+    with pytest.raises(FrozenInstanceError):
+        built.price = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        build("INFY", 1500)  # every field, no defaults: a forgotten one is an error
+
+
+def test_positional_refuses_what_would_skip_the_constructors_work():
+    from desktop_oms.domain.records import positional
+
+    for cls in (CheckedSlots, Unslotted, WithDerived):
+        with pytest.raises(TypeError):
+            positional(cls)
+
+
+def test_positional_builds_the_fill_paths_records():
+    """Every class the fill path builds through its slots: equal to its constructor's."""
+    from dataclasses import fields
+
+    from desktop_oms.domain import Fill, Position
+    from desktop_oms.domain.events import FillApplied, OrderModified, OrderStatusChanged
+    from desktop_oms.domain.positions import FillOutcome
+    from desktop_oms.domain.records import positional
+
+    for cls in (Fill, Position, FillOutcome, FillApplied, OrderStatusChanged, OrderModified):
+        values = [object() for _ in fields(cls)]  # distinct: a value in the wrong slot shows
+        built, constructed = positional(cls)(*values), cls(*values)
+        assert type(built) is cls
+        for f in fields(cls):
+            assert getattr(built, f.name) is getattr(constructed, f.name)
+        assert [getattr(built, f.name) for f in fields(cls)] == values
+
+
+def test_changer_is_replace_with_the_fields_given_positionally():
+    from desktop_oms.domain.records import changer
+
+    q = Mark("INFY", 1500, note="x")
+    change = changer(Mark, ("price", "note"))
+    assert change(q, 1501, None) == replace(q, price=1501, note=None)
+    assert changer(Mark, ())(q) == q
+    with pytest.raises(TypeError):
+        changer(Mark, ("volume",))
+    with pytest.raises(TypeError):
+        changer(Mark, ("price", "price"))
+    with pytest.raises(ValueError, match="negative"):
+        changer(CheckedSlots, ("value",))(CheckedSlots(1), -1)

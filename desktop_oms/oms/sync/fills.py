@@ -13,7 +13,7 @@ from decimal import Decimal
 from desktop_oms.domain import Order, TradeReport
 from desktop_oms.domain.events import FillApplied
 from desktop_oms.domain.positions import apply_fill
-from desktop_oms.domain.records import evolve
+from desktop_oms.domain.records import evolve, positional
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.oms.sync.live_orders import LiveOrders
 from desktop_oms.oms.sync.reports import fill_from_trade, order_after_fill
@@ -24,6 +24,8 @@ TRADE_KEY_DAYS = 7
 
 TradeKey = tuple[str, str]
 
+_fill_applied = positional(FillApplied)  # one per fill (see domain.records)
+
 
 def known_multiplier(listed: Decimal | None, held: Decimal) -> Decimal:
     """The contract multiplier a fill uses: the instrument's, unless it says 1 (or is not
@@ -32,6 +34,10 @@ def known_multiplier(listed: Decimal | None, held: Decimal) -> Decimal:
     if listed is None or (listed == 1 and held != 1):
         return held
     return listed
+
+
+def _oldest_first(trade: TradeReport) -> tuple:
+    return (trade.timestamp, trade.trade_id)
 
 
 class FillApplier:
@@ -76,11 +82,14 @@ class FillApplier:
 
     def pending(self, trades) -> list[TradeReport]:
         """Orphans waiting for their order, then the trades not applied yet, oldest first."""
-        waiting = list(self.orphans.values()) + [
-            t for t in trades if (t.exchange, t.trade_id) not in self.trade_keys
-        ]
-        self.orphans.clear()
-        return sorted(waiting, key=lambda t: (t.timestamp, t.trade_id))
+        keys = self.trade_keys
+        waiting = [t for t in trades if (t.exchange, t.trade_id) not in keys]
+        if self.orphans:
+            waiting = list(self.orphans.values()) + waiting
+            self.orphans.clear()
+        if len(waiting) > 1:  # a pushed update has one trade: nothing to sort
+            waiting.sort(key=_oldest_first)
+        return waiting
 
     def apply(self, trade: TradeReport, now: datetime) -> None:
         key = (trade.exchange, trade.trade_id)
@@ -150,7 +159,13 @@ class FillApplier:
         self.fills_by_key[new_position.key] = self.fills_by_key.get(new_position.key, 0) + 1
         self._publish(order, after, f"filled {fill.quantity} @ {fill.price}")
         self._events.publish(
-            FillApplied(fill, after, new_position, outcome.action, outcome.realized_pnl)
+            _fill_applied(
+                fill=fill,
+                order=after,
+                position=new_position,
+                action=outcome.action,
+                realized_pnl=outcome.realized_pnl,
+            )
         )
 
     def journal_writable(self) -> None:

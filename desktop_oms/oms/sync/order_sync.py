@@ -18,6 +18,7 @@ from typing import Protocol
 from desktop_oms.brokers.port import BrokerUpdate
 from desktop_oms.domain import Order, OrderReport, OrderStatus
 from desktop_oms.domain.events import OrderModified, OrderStatusChanged
+from desktop_oms.domain.records import positional
 from desktop_oms.infra.clock import utcnow
 from desktop_oms.infra.tasks import TaskGroup
 from desktop_oms.oms.reconcile.diff import ReconciliationResult
@@ -42,6 +43,10 @@ OUTCOME_UNKNOWN_NOTE = (
 # Pushed updates waiting together are applied as one journal transaction (group commit),
 # at most this many at a time; the loop gets a turn between groups.
 MAX_GROUP = 256
+
+# Published for every order change, each fill's included (see domain.records).
+_status_changed = positional(OrderStatusChanged)
+_modified = positional(OrderModified)
 
 
 class SyncHost(Protocol):
@@ -219,10 +224,16 @@ class OrderSync:
         self.track(after)
         if after.status is not before.status:
             self.om.events.publish(
-                OrderStatusChanged(after, before.status, after.status, reason, after.updated_at)
+                _status_changed(
+                    order=after,
+                    old_status=before.status,
+                    new_status=after.status,
+                    reason=reason,
+                    at=after.updated_at,
+                )
             )
         else:
-            self.om.events.publish(OrderModified(after, after.updated_at))
+            self.om.events.publish(_modified(order=after, at=after.updated_at))
 
     # ================================================================== our own requests
     async def acknowledge(self, order: Order, broker_order_id: str) -> None:
@@ -339,6 +350,11 @@ class OrderSync:
     ) -> None:
         """What the broker says of orders and trades, applied (under the lock)."""
         now = now or utcnow()
+        if not reports:  # trades only (a pushed fill): nothing to judge or adopt
+            fills = self.fills
+            for trade in fills.pending(trades):
+                fills.apply(trade, now)
+            return
         orders = self.orders
         known: list[tuple[Order, OrderReport]] = []
         for report in reports:

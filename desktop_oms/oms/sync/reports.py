@@ -14,6 +14,7 @@ from desktop_oms.domain import (
     TradeReport,
     can_transition,
 )
+from desktop_oms.domain.records import changer, positional
 from desktop_oms.domain.state_machine import status_for_fill
 
 # Statuses of an order working at the exchange (a stale or interim report keeps them).
@@ -162,8 +163,13 @@ def fill_gap(order: Order, report: OrderReport) -> int:
     return max(report.filled_quantity - order.filled_quantity, 0)
 
 
+# Built for every fill (see domain.records).
+_fill = positional(Fill)
+_order_filled = changer(Order, ("filled_quantity", "average_price", "status", "updated_at"))
+
+
 def fill_from_trade(order: Order, trade: TradeReport, multiplier: Decimal) -> Fill:
-    return Fill(
+    return _fill(
         trade_id=trade.trade_id,
         order_id=order.id,
         broker_order_id=trade.broker_order_id,
@@ -185,4 +191,4 @@ def order_after_fill(order: Order, fill: Fill, now: datetime) -> Order:
     status = status_for_fill(order.quantity, filled, order.status)
     if not can_transition(order.status, status) and status is not order.status:
         status = order.status  # e.g. a late trade on a REJECTED/FILLED order: keep the status
-    return order.copy(filled_quantity=filled, average_price=average, status=status, updated_at=now)
+    return _order_filled(order, filled, average, status, now)

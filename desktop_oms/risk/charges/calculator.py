@@ -80,11 +80,40 @@ class ContractNote:
         return self.charges.total
 
 
+@dataclass(frozen=True, slots=True)
+class _FillRates:
+    """The rates one kind of fill pays (schedule entry, segment, exchange, side)."""
+
+    brokerage: Brokerage
+    stt_pct: Decimal
+    exchange_pct: Decimal  # the exchange's transaction charge, IPFT included
+    sebi_per_crore: Decimal
+    stamp_pct: Decimal | None  # None: no stamp duty (a sell)
+    gst_pct: Decimal
+
+    def amounts(
+        self, quantity: int, price: Decimal, multiplier: Decimal, order_turnover_before: Decimal
+    ) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """Exact brokerage, STT, exchange charges, SEBI fee, stamp duty and GST of one fill."""
+        turnover = Decimal(quantity) * price * multiplier
+        brokerage = self.brokerage.for_order(
+            order_turnover_before + turnover
+        ) - self.brokerage.for_order(order_turnover_before)
+        stt = turnover * self.stt_pct / HUNDRED
+        exchange_txn = turnover * self.exchange_pct / HUNDRED
+        sebi = turnover * self.sebi_per_crore / CRORE
+        stamp = turnover * self.stamp_pct / HUNDRED if self.stamp_pct is not None else ZERO
+        gst = (brokerage + exchange_txn + sebi) * self.gst_pct / HUNDRED
+        return brokerage, stt, exchange_txn, sebi, stamp, gst
+
+
 class ChargesCalculator:
     def __init__(self, schedule: ChargesSchedule, instruments=None) -> None:
         self.schedule = schedule
         self.instruments = instruments
         self._warned: set[str] = set()
+        self._rates: dict[tuple, _FillRates] = {}
+        self._rates_of: ChargesSchedule | None = None
 
     @classmethod
     def bundled(cls, instruments=None) -> ChargesCalculator:
@@ -120,19 +149,32 @@ class ChargesCalculator:
             raise ChargesError(
                 f"no charges for {exchange}:{symbol} {product}: segment not in the schedule"
             )
-        entry = self.schedule.entry_for(day)
-        rates = entry.segments[segment]
-        turnover = Decimal(quantity) * price * multiplier
-        brokerage = rates.brokerage.for_order(
-            order_turnover_before + turnover
-        ) - rates.brokerage.for_order(order_turnover_before)
-        buy = OrderSide(side) is OrderSide.BUY
-        stt = turnover * (rates.stt_buy_pct if buy else rates.stt_sell_pct) / HUNDRED
-        exchange_txn = turnover * rates.exchange_pct(exchange) / HUNDRED
-        sebi = turnover * entry.sebi_per_crore / CRORE
-        stamp = turnover * rates.stamp_buy_pct / HUNDRED if buy else ZERO
-        gst = (brokerage + exchange_txn + sebi) * entry.gst_pct / HUNDRED
-        return Charges(brokerage, stt, exchange_txn, sebi, stamp, gst)
+        rates = self._fill_rates(day, segment, exchange, OrderSide(side) is OrderSide.BUY)
+        return Charges(*rates.amounts(quantity, price, multiplier, order_turnover_before))
+
+    def _fill_rates(self, day: date, segment: Segment, exchange: str, buy: bool) -> _FillRates:
+        """The rates of a fill of this kind on this day, looked up once (per fill they
+        were a third of the charges' time)."""
+        if self._rates_of is not self.schedule:
+            self._rates_of = self.schedule
+            self._rates.clear()
+        key = (day, segment, exchange, buy)
+        rates = self._rates.get(key)
+        if rates is None:
+            entry = self.schedule.entry_for(day)
+            segment_rates = entry.segments[segment]
+            rates = _FillRates(
+                brokerage=segment_rates.brokerage,
+                stt_pct=segment_rates.stt_buy_pct if buy else segment_rates.stt_sell_pct,
+                exchange_pct=segment_rates.exchange_pct(exchange),
+                sebi_per_crore=entry.sebi_per_crore,
+                stamp_pct=segment_rates.stamp_buy_pct if buy else None,
+                gst_pct=entry.gst_pct,
+            )
+            if len(self._rates) >= 512:
+                self._rates.clear()
+            self._rates[key] = rates
+        return rates
 
     def for_fill(self, fill, order_before, instrument=None) -> Decimal:
         """The OMS's hook: total charges of one fill of `order_before` (the order before the
@@ -156,18 +198,14 @@ class ChargesCalculator:
             before = ZERO
             if order_before.filled_quantity and order_before.average_price is not None:
                 before = order_before.average_price * order_before.filled_quantity * fill.multiplier
-            return self.trade(
-                exchange=fill.exchange,
-                symbol=fill.symbol,
-                product=fill.product,
-                side=fill.side,
-                quantity=fill.quantity,
-                price=fill.price,
-                multiplier=fill.multiplier,
-                day=trading_day(fill.timestamp),
-                order_turnover_before=before,
-                segment=segment,
-            ).total
+            side = fill.side
+            buy = (side if side.__class__ is OrderSide else OrderSide(side)) is OrderSide.BUY
+            rates = self._fill_rates(trading_day(fill.timestamp), segment, fill.exchange, buy)
+            brokerage, stt, exchange_txn, sebi, stamp, gst = rates.amounts(
+                fill.quantity, fill.price, fill.multiplier, before
+            )
+            # As Charges.total adds them.
+            return brokerage + stt + exchange_txn + sebi + stamp + gst
         except Exception as exc:  # noqa: BLE001 - never break the fill path
             self._warn_once(
                 f"error:{type(exc).__name__}",
