@@ -61,25 +61,7 @@ def position_row(position: Position) -> dict:
 
 # `position_row` as the driver gets it (storage.driver; the group commit's upsert): the
 # statement's parameters in compiled order, converted as the column types convert them.
-POSITION_ROW = (
-    "symbol",
-    "exchange",
-    "product",
-    "quantity",
-    "average_price",
-    "realized_pnl",
-    "unrealized_pnl",
-    "multiplier",
-    "last_price",
-    "highest_price",
-    "lowest_price",
-    "peak_unrealized_pnl",
-    "max_drawdown",
-    "charges",
-    "strategy_id",
-    "opened_at",
-    "updated_at",
-)
+POSITION_ROW = ("symbol", "exchange", "product", *_FIELDS, "updated_at")
 
 
 def position_tuple(p: Position) -> tuple:

@@ -157,8 +157,8 @@ class DepthBook:
     # ---- reading ---------------------------------------------------------------------------
 
     def depth(self, key: Key) -> MarketDepth | None:
-        book = self._books.get(key)
-        return None if book is None else self._depth(self._full(book))
+        snapshot = self.snapshot(key)
+        return None if snapshot is None else snapshot[0]
 
     def snapshot(self, key: Key) -> tuple[MarketDepth, int] | None:
         """The depth and the day's volume as they are (no trade): None if never priced."""
