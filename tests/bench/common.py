@@ -642,6 +642,40 @@ def filesystem_of(path: str) -> str:
         return "?"
 
 
+async def until(predicate, timeout: float, what: str, state=None) -> None:  # noqa: ANN001
+    """Wait for `predicate()` (a probe's set-up); raise naming `what` (and `state()`)."""
+    end = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > end:
+            seen = f" ({state()})" if state is not None else ""
+            raise RuntimeError(f"{what} did not happen in {timeout:.0f} s{seen}")
+        await asyncio.sleep(0.05)
+
+
+async def open_chain_and_chart(window, charted: tuple[str, str]):  # noqa: ANN001
+    """What a trader keeps open besides the blotter and the watch: the option chain (its
+    first underlying's nearest expiry, streaming) and the price chart of `charted` with
+    its history, the depth ladder following it. Returns (chain panel, chart panel)."""
+    options = window.options_ui
+    options.show_chain()
+    chain = options.chain
+    await until(lambda: chain.model.rowCount() > 0, 60, "the option chain")
+    chart = window.price_chart
+    chart.build_now()
+    window.show_instrument(*charted)
+    window.chart_dock.raise_()
+    await until(
+        lambda: chart.series is not None and len(chart.series) > 0 and not chart.loading,
+        120,
+        "the chart's history",
+        lambda: (
+            f"key {chart.key} loading {chart.loading} problem {chart.load_problem} "
+            f"series {None if chart.series is None else len(chart.series)}"
+        ),
+    )
+    return chain, chart
+
+
 def run_probe(module: str, *args, timeout: float = 1800, cwd: Path | None = None) -> dict:
     """A probe module in a fresh process (offscreen Qt): its last line of output, parsed
     as JSON. A failing probe raises with the end of its error output."""

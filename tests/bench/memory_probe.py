@@ -24,37 +24,18 @@ SPOT = "26000"  # NIFTY 50 in paper mode: its chain is priced around it
 CHARTED = ("NSE", "RELIANCE")
 
 
-async def _until(predicate, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise RuntimeError(f"memory probe: {what} did not happen in {timeout:.0f} s")
-        await asyncio.sleep(0.05)
-
-
 async def _open_views(app, window, out: dict) -> None:  # noqa: ANN001
     """What a trader has open besides the blotter: the NIFTY option chain (its nearest
     expiry, streaming), the price chart with its history, and the depth ladder."""
     from decimal import Decimal
 
+    from tests.bench.common import open_chain_and_chart
+
     app.broker.set_last_price("NSE", "NIFTY 50", Decimal(SPOT))
     app.broker.set_last_price(*CHARTED, Decimal("2450"))
-    options = window.options_ui
-    options.show_chain()
-    chain = options.chain
-    await _until(lambda: chain.model.rowCount() > 0, 60, "the option chain")
-    out["chain_rows"] = chain.model.rowCount()
-    chart = window.price_chart
-    chart.build_now()
-    window.show_instrument(*CHARTED)
-    window.chart_dock.raise_()
+    chain, chart = await open_chain_and_chart(window, CHARTED)
     window.ladder_dock.raise_()
-    await _until(
-        lambda: chart.series is not None and len(chart.series) > 0 and not chart.loading,
-        120,
-        "the chart's history",
-    )
+    out["chain_rows"] = chain.model.rowCount()
     out["chart_candles"] = len(chart.series)
     out["chart_visible"] = chart.plot.isVisible()
     out["ladder_visible"] = window.depth_ladder.view.isVisible()

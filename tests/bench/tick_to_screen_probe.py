@@ -106,17 +106,6 @@ def _paint_hooks(rec: dict) -> None:
     LadderView.paintEvent = paint_event  # type: ignore[attr-defined]
 
 
-async def _until(predicate, timeout: float, what: str, state=None) -> None:  # noqa: ANN001
-    end = time.perf_counter() + timeout
-    while not predicate():
-        if time.perf_counter() > end:
-            seen = f" ({state()})" if state is not None else ""
-            raise RuntimeError(
-                f"tick-to-screen probe: {what} did not happen in {timeout:.0f} s{seen}"
-            )
-        await asyncio.sleep(0.05)
-
-
 def main() -> int:
     data_dir = Path(sys.argv[1])
     n_instruments = int(sys.argv[2])
@@ -131,7 +120,7 @@ def main() -> int:
     from desktop_oms.ui.chart.panel import REFRESH_MS as CHART_REFRESH_MS
     from desktop_oms.ui.common.theme import apply_dark_theme
     from desktop_oms.ui.depth.ladder import REFRESH_MS as LADDER_REFRESH_MS
-    from tests.bench.common import BlockMonitor, LagSampler, shown_app
+    from tests.bench.common import BlockMonitor, LagSampler, open_chain_and_chart, shown_app
 
     qapp = QApplication.instance() or QApplication([])
     qapp.setApplicationName("Desktop OMS bench")
@@ -193,28 +182,11 @@ def main() -> int:
             watch._subscribe_all()
             watch.raise_()
             # the option chain, the chart and the ladder, open beside the watch
-            options = window.options_ui
-            options.show_chain()
-            chain = options.chain
-            await _until(lambda: chain.model.rowCount() > 0, 60, "the option chain")
-            chart = window.price_chart
-            chart.build_now()
-            window.show_instrument(*CHARTED)
-            window.chart_dock.raise_()
+            chain, chart = await open_chain_and_chart(window, CHARTED)
             # at 1920x1080 the ladder is a tab behind the watch: beside it, as a trader
             # who wants both would drag it
             window.splitDockWidget(watch, window.ladder_dock, Qt.Orientation.Horizontal)
             window.ladder_dock.show()
-            await _until(
-                lambda: chart.series is not None and len(chart.series) > 0 and not chart.loading,
-                120,
-                "the chart's history",
-                lambda: (
-                    f"key {chart.key} loading {chart.loading} problem {chart.load_problem} "
-                    f"series {None if chart.series is None else len(chart.series)} "
-                    f"empty-without-price {chart._empty_without_price}"
-                ),
-            )
             watch.raise_()
             await asyncio.sleep(1.0)
             out["rows_in_watch"] = model.rowCount()
