@@ -93,17 +93,22 @@ class CandleBuilder:
     `add(epoch, price, volume)` returns the candle that closed when this trade fell into
     a later bucket (else None). `forming` is the candle being built (None before the
     first trade); `seed(candle)` continues a candle from history when the first trade
-    falls into its bucket. A trade older than the forming candle's bucket (a late tick)
-    adds only its volume: a closed candle is never reopened, the close is the latest
-    trade.
+    falls into its bucket; `close_by(epoch)` closes it once the clock has passed its
+    bucket with no trade since. A trade older than the forming candle's bucket, or than
+    one closed by the clock (a late tick), adds only its volume (to the next candle): a
+    closed candle is never reopened, the close is the latest trade.
     """
 
-    __slots__ = ("interval", "open_minute", "_start", "_open", "_high", "_low", "_close", "_volume")
+    __slots__ = (
+        "interval", "open_minute", "_start", "_floor",
+        "_open", "_high", "_low", "_close", "_volume",
+    )  # fmt: skip
 
     def __init__(self, interval: Interval, open_minute: int = NSE_OPEN_MINUTE) -> None:
         self.interval = interval
         self.open_minute = open_minute
         self._start: int | None = None
+        self._floor = 0  # buckets before this are closed (by the clock: `close_by`)
         self._open = self._high = self._low = self._close = Decimal(0)
         self._volume = 0
 
@@ -128,6 +133,18 @@ class CandleBuilder:
         )
         self._volume = candle.volume
 
+    def close_by(self, epoch: float) -> Candle | None:
+        """The forming candle, closed, if its bucket ended by `epoch` (no trade has come
+        since it ended: the clock closes it); else None and nothing changes."""
+        start = self._start
+        if start is None or epoch < start + self.interval.seconds:
+            return None
+        closed = self.forming
+        self._floor = start + self.interval.seconds
+        self._start = None
+        self._volume = 0
+        return closed
+
     def add(self, epoch: float, price: Decimal, volume: int = 0) -> Candle | None:
         start = self._start
         if start is not None and start <= epoch < start + self.interval.seconds:
@@ -139,13 +156,14 @@ class CandleBuilder:
             self._volume += volume
             return None
         bucket = bucket_start(epoch, self.interval, self.open_minute)
-        if start is not None and bucket < start:  # a late tick: never reopen a candle
-            self._volume += volume
+        if (start is not None and bucket < start) or bucket < self._floor:
+            self._volume += volume  # a late tick: never reopen a candle
             return None
         closed = self.forming
+        carried = self._volume if start is None else 0  # late volume after a close_by
         self._start = bucket
         self._open = self._high = self._low = self._close = price
-        self._volume = volume
+        self._volume = volume + carried
         return closed
 
 

@@ -247,9 +247,12 @@ class CandleHistory:
         self.recorder.watch([(exchange, symbol)])
 
     def save_recorded_minutes(self) -> int:
-        """Paper mode: the minutes recorded since the last call go to the cache."""
+        """Paper mode: the minutes recorded since the last call go to the cache, with the
+        minutes the clock has closed (a minute with no tick after it is done: without
+        this the chart's last minute would be neither in the cache nor after the cut)."""
         if not self.save_recorded:
             return 0
+        self.recorder.close_minutes(self.now().timestamp())
         saved = 0
         for (exchange, symbol), minutes in self.recorder.take_unsaved().items():
             saved += self.cache.save_candles(exchange, symbol, Interval.M1, minutes)

@@ -78,6 +78,19 @@ class CandleRecorder:
                 if self.persist:
                     track.unsaved.append(closed)
 
+    def close_minutes(self, now: float) -> int:
+        """Close the forming minutes the clock has passed with no tick since (a quiet
+        instrument, a weekend in paper mode): they are done, and in paper mode saved."""
+        count = 0
+        for track in self._tracks.values():
+            closed = track.builder.close_by(now)
+            if closed is not None:
+                count += 1
+                track.closed.append(closed)
+                if self.persist:
+                    track.unsaved.append(closed)
+        return count
+
     # ---- reading ---------------------------------------------------------------------
 
     def forming(self, exchange: str, symbol: str) -> Candle | None:

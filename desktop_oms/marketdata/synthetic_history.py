@@ -9,8 +9,9 @@ should keep what the app recorded. `GeneratedHistory` is the paper `HistorySourc
   open after it; a gap at the end runs to the instrument's last price; a gap at the
   start walks back from the first candle after it. Charts at 3m ... 1h are made from
   these minutes, so every interval shows the same market;
-- days: the day candles of days that have minutes are those minutes' candle (saved once
-  the day is over; today's is made at each load); older days are a random walk back
+- days: the day candles of days that have minutes (weekends included: the paper market
+  trades then too) are those minutes' candle (saved once the day is over; today's is
+  made at each load); older days are a random walk back
   from the open of the oldest day with minutes.
 
 The paths are geometric random walks (a day's volatility around 1.5 %, a wider step
@@ -149,8 +150,12 @@ class GeneratedHistory:
         self, exchange: str, symbol: str, first: date, horizon: date, today: date, cut: int
     ) -> None:
         held = self.cache.covered_days(exchange, symbol, Interval.D1, first, today)
-        # days with minutes: their minutes' candle (past days once, today at each load)
-        recent = [d for d in trading_days(max(first, horizon), today) if d not in held]
+        # days with minutes: their minutes' candle (past days once, today at each load);
+        # every calendar day, as the paper market trades at weekends too (the minute
+        # charts show those minutes, so the day chart has their day)
+        since = max(first, horizon)
+        calendar = [since + timedelta(days=i) for i in range((today - since).days + 1)]
+        recent = [d for d in calendar if d not in held]
         made: list[Candle] = []
         complete: list[date] = []
         open_minute = session_open_minute(exchange)

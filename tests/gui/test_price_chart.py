@@ -5,7 +5,7 @@ and refused), orders prepared at a price and sized from their stop, the keyboard
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -88,6 +88,21 @@ def test_history_loads_and_the_forming_candle_follows_the_ticks(app, qtbot):
         qtbot.waitUntil(lambda: not chart.loading and len(chart.series) > 0, timeout=20_000)
         assert chart.series.interval.label == label
         assert chart.series.data.close[-1] == 2461.35
+
+
+def test_a_quiet_minute_later_every_interval_still_ends_at_the_last_price(app, qtbot):
+    """No tick since the last one's minute ended (a quiet instrument, a weekend in paper
+    mode): the chart loaded then still shows that minute (CI once saw 2,450 here)."""
+    chart = chart_of(app, qtbot)
+    app.broker.set_last_price("NSE", "RELIANCE", "2461.35")
+    qtbot.waitUntil(lambda: chart.series.data.close[-1] == 2461.35, timeout=5000)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    app.candles.now = lambda: later
+    for label in ("1m", "15m", "day"):
+        chart.interval_box.setCurrentText(label)
+        qtbot.waitUntil(lambda: not chart.loading and len(chart.series) > 0, timeout=20_000)
+        assert chart.series.interval.label == label
+        assert chart.series.data.close[-1] == 2461.35, label
 
 
 def test_lines_for_working_orders_and_the_position_with_its_pnl(app, qtbot, arun):

@@ -225,3 +225,38 @@ async def test_paper_day_candles_are_their_minutes(db):
         assert datetime.fromtimestamp(older.start, IST).date() < date(2026, 11, 7)
     finally:
         history.close()
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        NOW.replace(hour=10, minute=31, second=20),  # in the session: the minute was made up
+        datetime(2026, 12, 5, 10, 31, 20, tzinfo=IST),  # a Saturday: it was not there at all
+    ],
+    ids=["session", "weekend"],
+)
+async def test_the_last_recorded_minute_is_charted_once_the_clock_has_passed_it(db, now):
+    """The last tick came in the minute before the load's: that minute is over (the clock
+    says so, with no tick after it) - the chart ends with it as recorded, not with a
+    generated minute, and not without it."""
+    recorder = CandleRecorder(persist=True)
+    recorder.watch([INFY])
+    minute = now.replace(minute=30, second=0)
+    for seconds, price in ((5, "1490"), (30, "1497.5"), (50, "1494")):
+        recorder.on_ticks([Tick(*INFY, D(price), minute + timedelta(seconds=seconds), volume=1)])
+    history, _ = paper_history(db, now=now, recorder=recorder)
+    try:
+        load = await history.load(*INFY, Interval.M1, days=3)
+        assert history.live(*INFY, Interval.M1, load.cut) == []
+        last = load.candles[-1]
+        assert last.start == int(minute.timestamp()) < load.cut
+        assert (last.open, last.high, last.low, last.close) == (
+            D("1490"), D("1497.5"), D("1490"), D("1494"),
+        )  # fmt: skip
+        fives = await history.load(*INFY, Interval.M5, days=3)
+        assert fives.candles[-1].close == D("1494")
+        days = await history.load(*INFY, Interval.D1, days=10)  # a Saturday's too
+        assert days.candles[-1].start == int(minute.replace(hour=0, minute=0).timestamp())
+        assert days.candles[-1].close == D("1494")
+    finally:
+        history.close()

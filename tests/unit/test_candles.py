@@ -89,6 +89,23 @@ def test_a_late_tick_never_reopens_a_closed_candle():
     assert forming.low == D("101") and forming.close == D("101") and forming.volume == 4
 
 
+def test_the_clock_closes_a_minute_no_tick_followed():
+    builder = CandleBuilder(Interval.M1)
+    assert builder.close_by(ist(7, 9, 20)) is None  # nothing forming
+    builder.add(ist(7, 9, 15, 10), D("100"), 2)
+    builder.add(ist(7, 9, 15, 40), D("102"), 1)
+    assert builder.close_by(ist(7, 9, 15, 59)) is None  # its minute is not over
+    assert builder.forming.close == D("102")
+    closed = builder.close_by(ist(7, 9, 16, 0))
+    assert closed == Candle(int(ist(7, 9, 15)), D("100"), D("102"), D("100"), D("102"), 3)
+    assert builder.forming is None and builder.close_by(ist(7, 9, 30)) is None
+    # a late tick of the closed minute does not reopen it: its volume goes to the next
+    assert builder.add(ist(7, 9, 15, 58), D("90"), 4) is None
+    assert builder.forming is None
+    assert builder.add(ist(7, 9, 17, 5), D("101"), 1) is None  # nothing open to close
+    assert builder.forming == Candle(int(ist(7, 9, 17)), D("101"), D("101"), D("101"), D("101"), 5)
+
+
 def test_history_seeds_the_forming_candle():
     builder = CandleBuilder(Interval.M5)
     start = bucket_start(ist(7, 9, 20), Interval.M5)
@@ -157,6 +174,29 @@ def test_the_recorder_makes_minutes_of_every_tick_of_what_it_watches():
     assert len(fives) == 1 and fives[0].high == D("1502") and fives[0].volume == 160
     # from the cut on only
     assert recorder.minutes("NSE", "INFY", int(ist(7, 9, 16))) == minutes[1:]
+
+
+def test_the_recorder_closes_the_minutes_the_clock_has_passed():
+    recorder = CandleRecorder(persist=True)
+    recorder.watch([("NSE", "INFY"), ("NSE", "TCS")])
+    recorder.on_ticks(
+        [
+            Tick("NSE", "INFY", D("1500"), at(int(ist(7, 9, 15, 5))), volume=10),
+            Tick("NSE", "TCS", D("3900"), at(int(ist(7, 9, 16, 5))), volume=10),
+        ]
+    )
+    assert recorder.close_minutes(ist(7, 9, 16, 30)) == 1  # INFY's; TCS's is forming
+    infy = recorder.minutes("NSE", "INFY", 0)
+    assert [(c.start, c.close) for c in infy] == [(int(ist(7, 9, 15)), D("1500"))]
+    assert recorder.forming("NSE", "INFY") is None
+    assert recorder.take_unsaved() == {("NSE", "INFY"): infy}  # paper mode saves it
+    assert recorder.oldest("NSE", "INFY") == int(ist(7, 9, 15))
+    assert recorder.forming("NSE", "TCS").close == D("3900")
+    # the next tick starts the next minute; the closed one stays as it was
+    recorder.on_ticks([Tick("NSE", "INFY", D("1501"), at(int(ist(7, 9, 18, 1))), volume=12)])
+    minutes = recorder.minutes("NSE", "INFY", 0)
+    assert [c.close for c in minutes] == [D("1500"), D("1501")]
+    assert recorder.take_unsaved() == {}
 
 
 def test_merge_live_continues_the_candle_that_straddles_the_cut():
