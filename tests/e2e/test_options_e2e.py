@@ -152,3 +152,36 @@ def test_buy_atm_call_and_put_by_keys_then_a_screenshot_of_the_chain(launch, tmp
     colours = oms.eval(f"image_colours({str(path)!r})")
     assert colours > MIN_COLOURS, f"{path} looks blank ({colours} colours)"
     print(f"\n[e2e] {path}")
+
+
+def test_on_a_laptop_the_whole_chain_shows_and_the_header_menu_adds_volume(launch, tmp_path):
+    """1366x768: every column of the chain is on screen without scrolling sideways, the
+    strikes in the middle. A right-click on the header (real X input) and the keyboard show
+    Volume for calls and puts; the chain then scrolls to keep the strikes in the middle."""
+    from tests.e2e.conftest import LAPTOP
+
+    oms = launch(LAPTOP)
+    ready(oms)
+    _open_chain(oms)
+    chain = "window.options_ui.chain"
+    oms.wait(f"{chain}.refreshes > 2", 10)
+    assert oms.eval(f"{chain}.hidden_fields()") == ["volume"]
+    bar = oms.eval(f"hscroll({chain}.view)")
+    assert not bar["visible"] and bar["maximum"] == 0, bar
+    fit = f"{chain}.view.horizontalHeader().length() <= {chain}.view.viewport().width()"
+    assert oms.eval(fit), oms.eval(f"fully_shown({chain}.view)")
+    folder = Path(os.environ.get("OMS_E2E_SCREENSHOT_DIR") or tmp_path)
+    oms.x.move(LAPTOP[0] // 2, 5)  # no tooltip
+    assert oms.screenshot(folder / "option-chain-1366x768.png") == list(LAPTOP)
+    # the header's menu, by a real right-click; Down twice is Volume (OI first)
+    x, y = oms.eval(f"center({chain}.view.horizontalHeader())")
+    oms.x.click(x, y, button=3)
+    oms.wait("QApplication.activePopupWidget() is not None and"
+             " QApplication.activePopupWidget().objectName() == 'chainColumnsMenu'", 5)  # fmt: skip
+    oms.key("Down", "Down", "Return")
+    oms.wait(f"{chain}.hidden_fields() == []", 5)
+    header = f"{chain}.view.horizontalHeader()"
+    shown = f"[not {header}.isSectionHidden({chain}.model.column_index(k))"
+    assert oms.eval(shown + " for k in ('call_volume', 'put_volume')]") == [True, True]
+    bar = oms.eval(f"hscroll({chain}.view)")
+    assert bar["visible"] and 0 < bar["value"] < bar["maximum"], bar  # the strikes centred

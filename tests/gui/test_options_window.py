@@ -491,3 +491,90 @@ def test_the_chain_streams_the_strikes_it_shows_as_the_atm_moves(qtbot, app):
     top = panel.model.snapshot.rows[-1]
     assert top.strike > max(r.strike for r in snap.rows)  # new strikes came in view
     assert top.call.key in asked and top.put.key in asked
+
+
+# ------------------------------------------------------------------ columns
+
+
+def test_the_chains_columns_fit_their_numbers_and_are_chosen_on_both_sides(qtbot, make_app):
+    """Each column fits the numbers it shows; OI, volume, change, IV and delta are shown or
+    hidden for calls and puts together from the header's menu (volume hidden at first: the
+    chain fits a laptop, see tests/e2e/test_options_e2e.py), and the choice survives a
+    restart. Scrolled sideways, the strikes stay in the middle."""
+    from PySide6.QtGui import QAction
+
+    from desktop_oms.ui.chain.panel import HIDEABLE_FIELDS
+    from tests.gui.conftest import run_async
+
+    app = make_app(size=(1000, 700))
+    app.broker.set_last_price(*NIFTY, SPOT)
+    chain = shown_chain(qtbot, app)
+    view, model = chain.view, chain.model
+    header = view.horizontalHeader()
+    assert chain.hidden_fields() == ["volume"]
+    # every number fits its column (the widest text each shows)
+    metrics = view.fontMetrics()
+    for column in range(model.columnCount()):
+        if header.isSectionHidden(column):
+            continue
+        for row in range(model.rowCount()):
+            text = str(model.index(row, column).data() or "")
+            assert metrics.horizontalAdvance(text) < header.sectionSize(column), text
+    # the header's menu: both sides at once
+    menu = chain.column_menu()
+    names = [a.objectName() for a in menu.findChildren(QAction) if a.objectName()]
+    assert names == [f"chainColumn_{f}" for f in ("oi", "volume", "change", "iv", "delta")]
+    assert set(HIDEABLE_FIELDS) == {n.removeprefix("chainColumn_") for n in names}
+    volume = menu.findChild(QAction, "chainColumn_volume")
+    assert not volume.isChecked()
+    volume.setChecked(True)
+    menu.findChild(QAction, "chainColumn_delta").setChecked(False)
+    for side in ("call", "put"):
+        assert not header.isSectionHidden(model.column_index(f"{side}_volume"))
+        assert header.isSectionHidden(model.column_index(f"{side}_delta"))
+    assert chain.hidden_fields() == ["delta"]
+    with pytest.raises(ValueError, match="always shows bid"):
+        chain.set_field_shown("bid", False)
+    # wider than the view: scrolled sideways to keep the strikes in the middle
+    chain.centre_on_atm()
+    assert header.length() > view.viewport().width()
+    strike = model.column_index("strike")
+    middle = header.sectionViewportPosition(strike) + header.sectionSize(strike) // 2
+    assert abs(middle - view.viewport().width() // 2) <= 2
+    run_async(qtbot, app.stop())
+
+    again = make_app(app.settings.data_dir, size=(1000, 700))
+    assert again.window.options_ui.chain.hidden_fields() == ["delta"]
+
+
+def test_a_chain_with_longer_numbers_widens_its_columns(qtbot, app):
+    """A premium wider than the column's default (six digits) widens the column when that
+    chain is shown: a number is never cut short; another chain never narrows it. A view
+    wider than the chain shares its room out: the chain spans it."""
+    chain = shown_chain(qtbot, app)
+    view, model = chain.view, chain.model
+    header = view.horizontalHeader()
+    shown = [c for c in range(header.count()) if not header.isSectionHidden(c)]
+    assert header.length() == pytest.approx(view.viewport().width(), abs=len(shown))
+    assert all(header.sectionSize(c) >= chain.least_widths[c] for c in shown)
+    ltp = model.column_index("call_ltp")
+    before = chain.least_widths[ltp]
+    deep = model.snapshot.rows[0].call.symbol  # the deepest in-the-money call shown
+    app.broker.set_last_price("NFO", deep, "123456.75")
+    qtbot.waitUntil(lambda: "1,23,456.75" in chain_texts(chain, ltp), timeout=3000)
+    assert chain.least_widths[ltp] == before  # the same chain: left as it is
+    chain.select_underlying("BANKNIFTY")
+    qtbot.waitUntil(lambda: model.snapshot.underlying == "BANKNIFTY", timeout=3000)
+    chain.select_underlying("NIFTY")
+    qtbot.waitUntil(lambda: "1,23,456.75" in chain_texts(chain, ltp), timeout=3000)
+    wide = view.fontMetrics().horizontalAdvance("1,23,456.75")
+    assert chain.least_widths[ltp] > wide > before
+    assert header.sectionSize(ltp) >= chain.least_widths[ltp]
+    chain.select_underlying("BANKNIFTY")
+    qtbot.waitUntil(lambda: model.snapshot.underlying == "BANKNIFTY", timeout=3000)
+    assert chain.least_widths[ltp] > wide  # never narrowed
+
+
+def chain_texts(chain, column):
+    model = chain.model
+    return [model.index(row, column).data() for row in range(model.rowCount())]

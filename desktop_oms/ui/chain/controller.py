@@ -78,6 +78,7 @@ class OptionsUi(QObject):
         self.basket_dock = window._dock("basketDock", "Basket", self.basket)  # noqa: SLF001
         for dock in (self.chain_dock, self.basket_dock):
             window.layout_manager.extra_tabs.append(dock)
+        window.layout_manager.add_header("chain", self.chain.view.horizontalHeader())
         self.chain.cell_clicked.connect(self.load_into_ticket)
         self.chain.basket_requested.connect(self.add_to_basket)
         self.basket.outcome.connect(self._on_basket_outcome)

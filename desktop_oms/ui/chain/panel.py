@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,12 +35,12 @@ from PySide6.QtWidgets import (
 
 from desktop_oms.infra.clock import trading_day, utcnow
 from desktop_oms.marketdata.options import ChainSnapshot, OptionChainService
-from desktop_oms.ui.chain.model import ChainModel
+from desktop_oms.ui.chain.model import SIDE_FIELDS, ChainModel
 from desktop_oms.ui.common import format as fmt
 from desktop_oms.ui.common import make_table
 from desktop_oms.ui.common.plain_delegate import PlainTextDelegate
 
-__all__ = ["REFRESH_MS", "OptionChainPanel"]
+__all__ = ["HIDEABLE_FIELDS", "REFRESH_MS", "OptionChainPanel"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,28 @@ log = logging.getLogger(__name__)
 # (offscreen, measured), so 4 Hz would give the loop a 25 ms pause every 250 ms.
 REFRESH_MS = 500
 STRIKES_EACH_SIDE = 20
+# Columns are as wide as the widest text they show (OI and volume in lakh / crore, a
+# change of thousands, a 5-digit strike): the chain fits a 1366-pixel laptop screen.
+WIDEST_TEXT = {
+    "oi": "88.88Cr",
+    "volume": "88.88Cr",
+    "change": "+8,888.88",
+    "iv": "188.8",
+    "delta": "+0.88",
+    "bid": "8,888.88",
+    "ask": "8,888.88",
+    "ltp": "8,888.88",
+    "strike": "ATM 88888",
+}
+COLUMN_PADDING = 12
+# What a trader may hide (both sides at once); prices and strikes always show. Volume
+# starts hidden: with it the chain (~1,050 px) is wider than its place on a 1366x768
+# screen (~950 px), and traders read OI first; the header's menu shows it.
+HIDEABLE_FIELDS = ("oi", "volume", "change", "iv", "delta")
+HIDDEN_AT_FIRST = ("volume",)
+
+
+_LAID_OUT = (QEvent.Type.Resize, QEvent.Type.Show)
 
 
 def _expiry_text(day: date, monthly: bool) -> str:
@@ -117,11 +139,18 @@ class OptionChainPanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.horizontalHeader().setSectionsMovable(False)
         self.view.horizontalHeader().setStretchLastSection(False)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        char = self.view.fontMetrics().horizontalAdvance("0")
-        for column, spec in enumerate(self.model.columns):
-            chars = 12 if spec.key == "strike" else 8
-            self.view.horizontalHeader().resizeSection(column, chars * char + 12)
+        # sideways by the pixel: the strikes can be put in the middle
+        self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+        header.setToolTip("Right-click: show or hide columns")
+        self.size_columns()
+        for field in HIDDEN_AT_FIRST:
+            self.set_field_shown(field, False)
+        # resized or shown (a dock, a scroll bar): columns fill it, the ATM in the middle
+        self.view.viewport().installEventFilter(self)
         self.view.clicked.connect(self._on_clicked)
         self.view.customContextMenuRequested.connect(self._menu)
 
@@ -277,11 +306,22 @@ class OptionChainPanel(QWidget):
         row = self.model.atm_row()
         if row is None:
             return
+        if where[:2] != (self._centred_on or (None, None))[:2]:
+            self.fit_columns_to_text()  # another chain: its numbers may be longer
         self._centred_on = where
         self.view.scrollTo(
             self.model.index(row, self.model.column_index("strike")),
             QAbstractItemView.ScrollHint.PositionAtCenter,
         )
+        self.centre_strike_column()
+
+    def centre_strike_column(self) -> None:
+        """Scroll sideways so the strikes are in the middle (calls and puts alike)."""
+        self.view.updateGeometries()  # the scroll range, with columns just shown or hidden
+        header = self.view.horizontalHeader()
+        strike = self.model.column_index("strike")
+        middle = header.sectionPosition(strike) + header.sectionSize(strike) // 2
+        self.view.horizontalScrollBar().setValue(middle - self.view.viewport().width() // 2)
 
     def centre_on_atm(self) -> None:
         self._centred_on = None
@@ -316,6 +356,97 @@ class OptionChainPanel(QWidget):
             )
             menu.addAction(action)
         return menu
+
+    # ------------------------------------------------------------------ columns
+    def size_columns(self) -> None:
+        """Each column as wide as the widest text it shows (or its title): the narrowest
+        it is made; a wider view shares its room out (`fill_width`)."""
+        header = self.view.horizontalHeader()
+        cells, titles = self.view.fontMetrics(), header.fontMetrics()
+        self._least_widths = []
+        for spec in self.model.columns:
+            widest = WIDEST_TEXT[spec.key.rpartition("_")[2]]
+            text = max(cells.horizontalAdvance(widest), titles.horizontalAdvance(spec.header))
+            self._least_widths.append(text + COLUMN_PADDING)
+        self.fill_width()
+
+    def fit_columns_to_text(self) -> None:
+        """Widen a column whose widest text this chain shows does not fit (a stock's
+        5-digit premiums): a number is never cut short. Never narrows one."""
+        metrics = self.view.fontMetrics()
+        model = self.model
+        rows = model.rowCount()
+        for column in range(model.columnCount()):
+            widest = max(
+                (metrics.horizontalAdvance(str(model.index(row, column).data() or ""))
+                 for row in range(rows)),
+                default=0,
+            )  # fmt: skip
+            if widest + COLUMN_PADDING > self._least_widths[column]:
+                self._least_widths[column] = widest + COLUMN_PADDING
+        self.fill_width()
+
+    @property
+    def least_widths(self) -> tuple[int, ...]:
+        """Per column, the narrowest it is made (its widest text, padded)."""
+        return tuple(self._least_widths)
+
+    def fill_width(self) -> None:
+        """The columns shown at their least widths, sharing out (in proportion) the room a
+        wider view has: the chain spans its dock, calls and puts alike."""
+        header = self.view.horizontalHeader()
+        shown = [c for c in range(header.count()) if not header.isSectionHidden(c)]
+        least = sum(self._least_widths[c] for c in shown)
+        room = max(self.view.viewport().width() - least, 0) if self.view.isVisible() else 0
+        for column in shown:
+            width = self._least_widths[column]
+            header.resizeSection(column, width + room * width // max(least, 1))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.view.viewport() and event.type() in _LAID_OUT:
+            self.fill_width()
+            self.centre_on_atm()
+        return False
+
+    def hidden_fields(self) -> list[str]:
+        """The optional fields hidden (on both sides), in SIDE_FIELDS order."""
+        header = self.view.horizontalHeader()
+        return [
+            field
+            for field in HIDEABLE_FIELDS
+            if header.isSectionHidden(self.model.column_index(f"call_{field}"))
+        ]
+
+    def set_field_shown(self, field: str, shown: bool) -> None:
+        """Show or hide a field's column for calls and puts alike."""
+        if field not in HIDEABLE_FIELDS:
+            raise ValueError(f"the chain always shows {field}")
+        header = self.view.horizontalHeader()
+        for side in ("call", "put"):
+            header.setSectionHidden(self.model.column_index(f"{side}_{field}"), not shown)
+        self.fill_width()
+        self.centre_strike_column()
+
+    def column_menu(self) -> QMenu:
+        """The header's menu: show or hide OI, volume, change, IV and delta (prices and
+        strikes always show); the choice is kept with the window's layout."""
+        menu = QMenu(self)
+        menu.setObjectName("chainColumnsMenu")
+        hidden = self.hidden_fields()
+        for field, title in SIDE_FIELDS:
+            if field not in HIDEABLE_FIELDS:
+                continue
+            action = menu.addAction(title)
+            action.setObjectName(f"chainColumn_{field}")
+            action.setCheckable(True)
+            action.setChecked(field not in hidden)
+            action.toggled.connect(lambda shown, f=field: self.set_field_shown(f, shown))
+        return menu
+
+    def _header_menu(self, pos) -> None:
+        menu = self.column_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.view.horizontalHeader().mapToGlobal(pos))
 
     def cell_index(self, strike, side: str, field: str) -> QModelIndex:
         """The model index of one cell (tests, the e2e harness)."""

@@ -119,6 +119,8 @@ class LayoutManager(QObject):
         # Docks other features add as hidden tabs beside the blotter (the option chain,
         # the basket): arranged with the rest, shown from the View menu or their keys.
         self.extra_tabs: list[QDockWidget] = []
+        # Their tables' headers (column widths, hidden columns): saved with the layout
+        self._extra_headers: dict[str, QHeaderView] = {}
         self.ticket = window.ticket
         self.blotter_panel = window.blotter_panel
         self.blotter = window.blotter
@@ -219,7 +221,14 @@ class LayoutManager(QObject):
             "positions": self.positions_grid.horizontalHeader(),
             "audit": self.audit.view.horizontalHeader(),
             "alerts": self.alerts.view.horizontalHeader(),
+            **self._extra_headers,
         }
+
+    def add_header(self, name: str, header: QHeaderView) -> None:
+        """A feature's table header, saved and restored with the layout (and put back as
+        it is now by Reset layout): call before the layout is restored."""
+        self._extra_headers[name] = header
+        self._default_headers[name] = header.saveState()
 
     def apply_default_layout(self) -> None:
         """Every dock back in its default place for the window's size (see the module
