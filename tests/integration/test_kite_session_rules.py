@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from desktop_oms.brokers.errors import BrokerRejected
+from desktop_oms.brokers.errors import BrokerRejected, BrokerUnavailable
 from desktop_oms.brokers.kite.stream import stream as kite_stream
 from desktop_oms.brokers.kite.stream.stream import StreamState
 from desktop_oms.domain import (
@@ -34,6 +34,7 @@ from tests.kite_server import KiteTestServer
 from tests.kite_server.apps import KiteOms, start_kite_app, stream_price
 from tests.kite_server.book import IST
 from tests.kite_server.helpers import make_broker, make_order
+from tests.kite_server.http_api import error_body
 
 PLACE = "/orders/regular"
 D = Decimal
@@ -316,3 +317,55 @@ async def test_static_ip_refusal_on_cancel_says_why(tmp_path, server):
         assert not app.broker.session_expired and not app.order_manager.halted
     finally:
         await app.stop()
+
+
+# ============================================ a refusal for a token a re-login replaced
+
+
+TOKEN_REFUSAL = error_body("Incorrect `api_key` or `access_token`.", "TokenException")
+
+
+async def _replace_token_while_in_flight(server, broker, call):
+    """Start `call` (Kite holds its answer 0.4 s, then refuses the token), log in anew
+    meanwhile; the call's outcome."""
+    task = asyncio.ensure_future(call)
+    await until(lambda: server.http.requests, timeout=2)  # it has reached Kite
+    await asyncio.sleep(0.05)
+    server.expire_session()
+    broker.set_access_token(server.issue_token())  # the trader logged in again
+    return await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_read_refused_for_the_old_token_is_asked_again_with_the_new_one(server):
+    """CI once saw trading halted again right after a re-login: a read sent before it
+    came back refused for the old token and marked the new session expired."""
+    broker = make_broker(server)
+    expired: list[str] = []
+    broker.add_session_expired_listener(expired.append)
+    await broker.start()
+    try:
+        server.http.requests.clear()
+        server.fault("GET", "/portfolio/positions", stall=0.4, status=403, body=TOKEN_REFUSAL)
+        (positions,) = await _replace_token_while_in_flight(server, broker, broker.positions())
+        assert positions == []  # asked again with the new token, answered
+        assert [r.path for r in server.http.requests].count("/portfolio/positions") == 2
+        assert not broker.session_expired and expired == []
+    finally:
+        await broker.close()
+
+
+async def test_an_order_refused_for_the_old_token_is_not_sent_and_halts_nothing(server):
+    broker = make_broker(server)
+    await broker.start()
+    try:
+        server.http.requests.clear()
+        server.fault("POST", PLACE, stall=0.4, status=403, body=TOKEN_REFUSAL)
+        order = make_order(symbol=EQ, quantity=5, price="99")
+        (outcome,) = await _replace_token_while_in_flight(server, broker, broker.place_order(order))
+        assert isinstance(outcome, BrokerUnavailable), outcome  # not placed: said so
+        assert "new login" in str(outcome)
+        assert not broker.session_expired
+        assert await broker.orders() == []  # Kite has nothing; sent again, it is placed
+        assert await broker.place_order(make_order(symbol=EQ, quantity=5, price="99"))
+    finally:
+        await broker.close()

@@ -49,7 +49,13 @@ from desktop_oms.brokers.errors import (
     SessionExpired,
 )
 from desktop_oms.brokers.kite.contracts import bundled_contract_multipliers
-from desktop_oms.brokers.kite.failures import Classified, Failure, classify_failure, to_broker_error
+from desktop_oms.brokers.kite.failures import (
+    Classified,
+    Failure,
+    StaleSessionRefusal,
+    classify_failure,
+    to_broker_error,
+)
 from desktop_oms.brokers.kite.mapping import order_params, plain_decimal
 from desktop_oms.brokers.kite.parsing.gtt import gtt_from_kite, gtt_params, trigger_id_of
 from desktop_oms.brokers.kite.parsing.reports import (
@@ -1072,9 +1078,21 @@ class KiteBroker:
     async def _call(self, method: str, *args, **kwargs):
         loop = asyncio.get_running_loop()
         executor = self._order_executor if method in _WRITES else self._executor
-        return await loop.run_in_executor(
-            executor, functools.partial(self._invoke, method, args, kwargs)
-        )
+        token = self._access_token
+        try:
+            return await loop.run_in_executor(
+                executor, functools.partial(self._invoke, method, args, kwargs)
+            )
+        except Exception as exc:
+            if token != self._access_token and (
+                classify_failure(exc).failure is Failure.SESSION_EXPIRED
+            ):
+                # the old token's refusal, come back after a re-login: the new session is
+                # not expired by it (it once halted trading again right after the login)
+                raise StaleSessionRefusal(
+                    f"refused for the session replaced by a new login meanwhile ({exc})"
+                ) from exc
+            raise
 
     def _retry_delay(self, attempt: int, failure: Failure) -> float:
         base = self.retry_base_delay * (2**attempt)

@@ -114,9 +114,18 @@ def _requests_failure(exc: BaseException) -> Failure | None:
     return Failure.RESPONSE_LOST
 
 
+class StaleSessionRefusal(Exception):  # noqa: N818 - a refusal, not a program error
+    """Kite refused a request for the access token a re-login replaced while it was in
+    flight: it was not taken, and it says nothing about the new session (a read is
+    asked again with the new token; a write was not placed)."""
+
+
 def classify_failure(exc: BaseException) -> Classified:
     """Classify anything `KiteConnect` raised."""
     from kiteconnect import exceptions as kex
+
+    if isinstance(exc, StaleSessionRefusal):
+        return Classified(Failure.NOT_SENT, str(exc))
 
     if isinstance(exc, kex.KiteException):
         message = str(exc) or type(exc).__name__
