@@ -97,6 +97,7 @@ class OptionChainPanel(QWidget):
         self.chains = chains
         self._subscribe = subscribe
         self._centred_on = None  # (underlying, expiry, ATM strike) last brought into view
+        self._fitted_for = None  # (underlying, expiry) whose numbers the columns were fitted to
         self._subscribed_for = None  # (underlying, expiry, strikes, ATM) last streamed
         self.last_error: str | None = None
         self.refreshes = 0
@@ -306,7 +307,8 @@ class OptionChainPanel(QWidget):
         row = self.model.atm_row()
         if row is None:
             return
-        if where[:2] != (self._centred_on or (None, None))[:2]:
+        if where[:2] != self._fitted_for:
+            self._fitted_for = where[:2]
             self.fit_columns_to_text()  # another chain: its numbers may be longer
         self._centred_on = where
         self.view.scrollTo(
